@@ -1,0 +1,452 @@
+//! The scenario: every parameter of the simulated machine and workload, with its allowed range.
+//!
+//! One table (`FIELDS`) declares each field once: its name, kind, range and meaning. The Python
+//! binding, the validation and the docs all read that table, so a new field cannot drift between
+//! them. Defaults are the `pIII-8way-2001` preset (see `docs/model.md` for the source of each).
+
+use crate::error::ConfigError;
+
+/// What happens when pkmap slots must be recycled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Linux 2.4: broadcast IPI and wait for every ack, all under `kmap_lock`.
+    Sync,
+    /// The 2001 proposal: send the IPI, do not wait.
+    Async,
+    /// Async plus a per-CPU flush-generation check at kmap and context switch.
+    Guarded,
+    /// No IPI at all; each CPU catches up with the flush generation lazily.
+    Lazy,
+    /// Sync, but only to CPUs that may hold pkmap entries.
+    Targeted,
+    /// `kmap_local`: per-CPU slots, no global lock.
+    Local,
+}
+
+impl Strategy {
+    pub const NAMES: &'static [&'static str] =
+        &["sync", "async", "guarded", "lazy", "targeted", "local"];
+    /// The strategies this build of the engine models. The others are declared so that the hot
+    /// loop matches on the final enum from the start, and are rejected by validation until modelled.
+    pub const IMPLEMENTED: &'static [&'static str] = &["sync"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sync" => Self::Sync,
+            "async" => Self::Async,
+            "guarded" => Self::Guarded,
+            "lazy" => Self::Lazy,
+            "targeted" => Self::Targeted,
+            "local" => Self::Local,
+            _ => return None,
+        })
+    }
+}
+
+/// How a new mapping finds a free pkmap slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotAlloc {
+    /// The 2.4 cursor: examine slots one by one, flush on wrapping to slot 0.
+    Scan,
+    /// The 2001 proposal: pop a free list; freed slots wait on a dirty list until the next flush.
+    Freelist,
+}
+
+impl SlotAlloc {
+    pub const NAMES: &'static [&'static str] = &["scan", "freelist"];
+    pub const IMPLEMENTED: &'static [&'static str] = &["scan"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "scan" => Some(Self::Scan),
+            "freelist" => Some(Self::Freelist),
+            _ => None,
+        }
+    }
+}
+
+/// Which spinner wins a contended spinlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Arbitration {
+    /// Test-and-set (2.4 spinlocks): the winner is drawn from the lock's random stream among the
+    /// CPUs spinning at that moment.
+    Tas,
+    /// Ticket lock: strict arrival order, even if the next ticket holder is in an interrupt.
+    Fifo,
+}
+
+impl Arbitration {
+    pub const NAMES: &'static [&'static str] = &["tas", "fifo"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tas" => Some(Self::Tas),
+            "fifo" => Some(Self::Fifo),
+            _ => None,
+        }
+    }
+}
+
+/// The distribution of a drawn duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dist {
+    /// Exponential with the given mean, rounded down, at least 1 cycle.
+    Exponential,
+    /// Exactly the mean every time (for hand-checked scenarios and teaching).
+    Fixed,
+}
+
+impl Dist {
+    pub const NAMES: &'static [&'static str] = &["exponential", "fixed"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "exponential" => Some(Self::Exponential),
+            "fixed" => Some(Self::Fixed),
+            _ => None,
+        }
+    }
+}
+
+/// A value as given by a caller (Python dict, TOML file, command line).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i128),
+    Float(f64),
+    Str(String),
+}
+
+/// The kind and range of one field, for validation and documentation.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Int { min: u64, max: u64 },
+    Float { min: f64, max: f64 },
+    Choice(&'static [&'static str]),
+}
+
+/// One row of the field table.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub unit: &'static str,
+    pub doc: &'static str,
+}
+
+macro_rules! scenario {
+    (
+        ints { $( $iname:ident : $imin:expr, $imax:expr, $idef:expr, $iunit:literal, $idoc:literal; )* }
+        floats { $( $fname:ident : $fmin:expr, $fmax:expr, $fdef:expr, $funit:literal, $fdoc:literal; )* }
+    ) => {
+        /// A complete, validated description of one simulated machine and its workload.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Scenario {
+            pub strategy: Strategy,
+            pub slot_alloc: SlotAlloc,
+            pub lock_arbitration: Arbitration,
+            pub work_dist: Dist,
+            pub irq_hold_dist: Dist,
+            $( #[doc = $idoc] pub $iname: u64, )*
+            $( #[doc = $fdoc] pub $fname: f64, )*
+        }
+
+        impl Default for Scenario {
+            fn default() -> Self {
+                Scenario {
+                    strategy: Strategy::Sync,
+                    slot_alloc: SlotAlloc::Scan,
+                    lock_arbitration: Arbitration::Tas,
+                    work_dist: Dist::Exponential,
+                    irq_hold_dist: Dist::Exponential,
+                    $( $iname: $idef, )*
+                    $( $fname: $fdef, )*
+                }
+            }
+        }
+
+        /// Every field, in declaration order (the choices first).
+        pub const FIELDS: &[FieldSpec] = &[
+            FieldSpec { name: "strategy", kind: Kind::Choice(Strategy::NAMES), unit: "",
+                doc: "what happens when pkmap slots are recycled" },
+            FieldSpec { name: "slot_alloc", kind: Kind::Choice(SlotAlloc::NAMES), unit: "",
+                doc: "how a new mapping finds a free slot" },
+            FieldSpec { name: "lock_arbitration", kind: Kind::Choice(Arbitration::NAMES), unit: "",
+                doc: "which spinner wins a contended spinlock" },
+            FieldSpec { name: "work_dist", kind: Kind::Choice(Dist::NAMES), unit: "",
+                doc: "distribution of the work between kmaps" },
+            FieldSpec { name: "irq_hold_dist", kind: Kind::Choice(Dist::NAMES), unit: "",
+                doc: "distribution of interrupts-off lock hold times" },
+            $( FieldSpec { name: stringify!($iname), kind: Kind::Int { min: $imin, max: $imax },
+                unit: $iunit, doc: $idoc }, )*
+            $( FieldSpec { name: stringify!($fname), kind: Kind::Float { min: $fmin, max: $fmax },
+                unit: $funit, doc: $fdoc }, )*
+        ];
+
+        impl Scenario {
+            /// Set one field by name, checking its type and range.
+            pub fn set(&mut self, name: &str, value: Value) -> Result<(), ConfigError> {
+                match name {
+                    "strategy" => self.strategy = choice(name, &value, Strategy::NAMES, Strategy::parse)?,
+                    "slot_alloc" => self.slot_alloc = choice(name, &value, SlotAlloc::NAMES, SlotAlloc::parse)?,
+                    "lock_arbitration" => self.lock_arbitration = choice(name, &value, Arbitration::NAMES, Arbitration::parse)?,
+                    "work_dist" => self.work_dist = choice(name, &value, Dist::NAMES, Dist::parse)?,
+                    "irq_hold_dist" => self.irq_hold_dist = choice(name, &value, Dist::NAMES, Dist::parse)?,
+                    $( stringify!($iname) => self.$iname = int(name, &value, $imin, $imax)?, )*
+                    $( stringify!($fname) => self.$fname = float(name, &value, $fmin, $fmax)?, )*
+                    _ => return Err(ConfigError::unknown_field(name)),
+                }
+                Ok(())
+            }
+
+            /// Read one field by name (for round trips through Python and files).
+            pub fn get(&self, name: &str) -> Option<Value> {
+                Some(match name {
+                    "strategy" => Value::Str(self.strategy.name().into()),
+                    "slot_alloc" => Value::Str(self.slot_alloc.name().into()),
+                    "lock_arbitration" => Value::Str(self.lock_arbitration.name().into()),
+                    "work_dist" => Value::Str(self.work_dist.name().into()),
+                    "irq_hold_dist" => Value::Str(self.irq_hold_dist.name().into()),
+                    $( stringify!($iname) => Value::Int(self.$iname as i128), )*
+                    $( stringify!($fname) => Value::Float(self.$fname), )*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+const BIG: u64 = 1 << 40;
+
+scenario! {
+    ints {
+        cpus: 1, 4096, 8, "CPUs", "number of CPUs";
+        last_pkmap: 2, 65536, 1024, "slots", "pkmap pool size LAST_PKMAP (a power of two: 1024 without PAE, 512 with)";
+        pages: 1, 1 << 24, 65536, "pages", "highmem pages in the workload's page pool";
+        hot_pages: 0, 1 << 24, 256, "pages", "pages of the pool that are shared and reused by all CPUs (the first ones)";
+        tlb_entries: 1, 4096, 64, "entries", "TLB entries available to pkmap translations, per CPU (LRU)";
+        tlb_miss_cycles: 0, BIG, 30, "cycles", "page walk on a TLB miss";
+        tlb_flush_cycles: 0, BIG, 200, "cycles", "a full local TLB flush, global pages included";
+        ipi_latency: 1, BIG, 1400, "cycles", "from sending an IPI to its arrival at the target's APIC";
+        ipi_send_cycles: 0, BIG, 300, "cycles", "sender's cost to issue one broadcast IPI";
+        ipi_send_per_target_cycles: 0, BIG, 0, "cycles", "extra sender cost per target (serial unicast IPIs); target k arrives k times this later";
+        ipi_handler_cycles: 1, BIG, 600, "cycles", "IPI handler entry and exit, excluding the TLB flush it does";
+        lock_acquire_cycles: 1, BIG, 30, "cycles", "uncontended spinlock acquire";
+        lock_handoff_cycles: 1, BIG, 250, "cycles", "acquire by a CPU that was spinning (the lock's cache line moves)";
+        irq_locks: 0, 4096, 4, "locks", "K interrupts-off spinlocks (spin_lock_irq) the workload takes";
+        irq_hold_cycles: 1, BIG, 3000, "cycles", "mean hold time of an interrupts-off lock";
+        work_cycles: 1, BIG, 15000, "cycles", "mean work between kmaps";
+        copy_cycles: 1, BIG, 2500, "cycles", "copy of one mapped page";
+        copy_lookups: 1, 4096, 4, "lookups", "TLB lookups of the mapped address during one copy, evenly spread";
+        kmap_hit_cycles: 1, BIG, 60, "cycles", "kmap_high under the lock when the page is already mapped";
+        kmap_new_cycles: 1, BIG, 120, "cycles", "kmap_high under the lock for a new mapping, besides the slot scan";
+        scan_slot_cycles: 0, BIG, 4, "cycles", "examining one slot in map_new_virtual";
+        flush_slot_cycles: 0, BIG, 6, "cycles", "one slot of the flush_all_zero_pkmaps loop";
+        kunmap_cycles: 1, BIG, 50, "cycles", "kunmap_high under the lock";
+        ctx_switch_cycles: 1, BIG, 2000, "cycles", "a context switch (also charged when a sleeper goes to sleep and when it wakes)";
+        watchdog_cycles: 1, 1 << 62, 50_000_000, "cycles", "stop with DeadlockError when no CPU completes an operation for this long";
+        max_violation_records: 0, 4096, 16, "records", "stale accesses kept in detail (all are counted)";
+    }
+    floats {
+        cpu_mhz: 1e-3, 1e6, 700.0, "MHz", "clock rate, only to turn cycles into seconds";
+        shared_page_prob: 0.0, 1.0, 0.25, "probability", "chance that a kmap picks a hot (shared) page";
+        tlb_evict_rate: 0.0, 1000.0, 2.0, "per 1000 cycles", "pkmap TLB entries evicted by unrelated traffic per 1000 cycles of work";
+        irq_section_prob: 0.0, 1.0, 0.3, "probability", "chance that an iteration takes an interrupts-off lock before its kmap";
+        ctx_switch_prob: 0.0, 1.0, 0.1, "probability", "chance of a context switch after a kunmap";
+        kmap_irqs_off_prob: 0.0, 1.0, 0.0, "probability", "misuse: chance that a kmap is called with interrupts disabled";
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Int(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Str(_) => "a string",
+    }
+}
+
+fn int(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let range = format!("an integer in [{min}, {max}]");
+    match *v {
+        Value::Int(i) if i >= min as i128 && i <= max as i128 => Ok(i as u64),
+        Value::Int(i) => Err(ConfigError::new(
+            name,
+            format!("{i} is out of range"),
+            range,
+        )),
+        // Whole floats (e.g. 1e6 from a TOML file) are accepted; anything else is not.
+        Value::Float(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => Ok(f as u64),
+        Value::Float(f) => Err(ConfigError::new(name, format!("{f} is not allowed"), range)),
+        Value::Str(_) => Err(ConfigError::new(
+            name,
+            format!("got {}", type_name(v)),
+            range,
+        )),
+    }
+}
+
+fn float(name: &str, v: &Value, min: f64, max: f64) -> Result<f64, ConfigError> {
+    let range = format!("a number in [{min}, {max}]");
+    let f = match *v {
+        Value::Int(i) => i as f64,
+        Value::Float(f) => f,
+        Value::Str(_) => {
+            return Err(ConfigError::new(
+                name,
+                format!("got {}", type_name(v)),
+                range,
+            ));
+        }
+    };
+    // `!(a <= b)` also catches NaN.
+    if !(f >= min && f <= max) {
+        return Err(ConfigError::new(
+            name,
+            format!("{f} is out of range"),
+            range,
+        ));
+    }
+    Ok(f)
+}
+
+fn choice<T>(
+    name: &str,
+    v: &Value,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
+    let allowed = format!("one of {}", names.join(", "));
+    match v {
+        Value::Str(s) => {
+            parse(s).ok_or_else(|| ConfigError::new(name, format!("unknown value {s:?}"), allowed))
+        }
+        _ => Err(ConfigError::new(
+            name,
+            format!("got {}", type_name(v)),
+            allowed,
+        )),
+    }
+}
+
+impl Scenario {
+    /// Build a scenario from defaults and `(name, value)` pairs, then validate it as a whole.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self, ConfigError> {
+        let mut sc = Scenario::default();
+        for (k, v) in pairs {
+            sc.set(k, v)?;
+        }
+        sc.validate()?;
+        Ok(sc)
+    }
+
+    /// Checks that span several fields, and the parts of the model not built yet.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.last_pkmap.is_power_of_two() {
+            return Err(ConfigError::new(
+                "last_pkmap",
+                format!("{} is not a power of two", self.last_pkmap),
+                "a power of two in [2, 65536] (1024 without PAE, 512 with)".into(),
+            ));
+        }
+        if self.hot_pages > self.pages {
+            return Err(ConfigError::new(
+                "hot_pages",
+                format!("{} exceeds pages = {}", self.hot_pages, self.pages),
+                format!("an integer in [0, pages = {}]", self.pages),
+            ));
+        }
+        if self.copy_lookups > self.copy_cycles {
+            return Err(ConfigError::new(
+                "copy_lookups",
+                format!(
+                    "{} exceeds copy_cycles = {}",
+                    self.copy_lookups, self.copy_cycles
+                ),
+                format!("an integer in [1, copy_cycles = {}]", self.copy_cycles),
+            ));
+        }
+        if self.irq_locks == 0 && self.irq_section_prob > 0.0 {
+            return Err(ConfigError::new(
+                "irq_section_prob",
+                format!("{} with irq_locks = 0", self.irq_section_prob),
+                "0 when irq_locks is 0 (there is no lock to take)".into(),
+            ));
+        }
+        if !Strategy::IMPLEMENTED.contains(&self.strategy.name()) {
+            return Err(ConfigError::new(
+                "strategy",
+                format!("{:?} is not modelled by this version", self.strategy.name()),
+                format!("one of {}", Strategy::IMPLEMENTED.join(", ")),
+            ));
+        }
+        if !SlotAlloc::IMPLEMENTED.contains(&self.slot_alloc.name()) {
+            return Err(ConfigError::new(
+                "slot_alloc",
+                format!(
+                    "{:?} is not modelled by this version",
+                    self.slot_alloc.name()
+                ),
+                format!("one of {}", SlotAlloc::IMPLEMENTED.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// All fields as `(name, value)` pairs, in table order.
+    pub fn pairs(&self) -> Vec<(&'static str, Value)> {
+        FIELDS
+            .iter()
+            .map(|f| {
+                (
+                    f.name,
+                    self.get(f.name).expect("every table field has a getter"),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let sc = Scenario::default();
+        sc.validate().unwrap();
+        let back = Scenario::from_pairs(sc.pairs().iter().map(|(k, v)| (*k, v.clone()))).unwrap();
+        assert_eq!(sc, back);
+    }
+
+    #[test]
+    fn errors_name_field_and_range() {
+        let e = Scenario::from_pairs([("cpus", Value::Int(0))]).unwrap_err();
+        assert_eq!(e.field, "cpus");
+        assert!(e.allowed.contains("[1, 4096]"), "{e}");
+        let e = Scenario::from_pairs([("last_pkmap", Value::Int(1000))]).unwrap_err();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        let e = Scenario::from_pairs([("shared_page_prob", Value::Float(f64::NAN))]).unwrap_err();
+        assert_eq!(e.field, "shared_page_prob");
+        let e = Scenario::from_pairs([("strategy", Value::Str("fast".into()))]).unwrap_err();
+        assert!(e.allowed.contains("sync"), "{e}");
+        let e = Scenario::from_pairs([("cpuz", Value::Int(2))]).unwrap_err();
+        assert!(e.to_string().contains("cpus"), "did-you-mean missing: {e}");
+    }
+}

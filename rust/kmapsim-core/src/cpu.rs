@@ -1,0 +1,151 @@
+//! The state of one simulated CPU.
+
+use crate::lock::LockId;
+use crate::rng::Stream;
+use crate::stats::{Category, NCAT};
+use crate::tlb::Tlb;
+use std::collections::VecDeque;
+
+/// "Not scheduled": the CPU waits for another CPU, a lock or an interrupt.
+pub const NEVER: u64 = u64::MAX;
+
+/// Where a CPU's program goes next, when its current stretch of time (`Cpu::until`) ends or the
+/// thing it waits for happens. One variant per transition rule of `docs/model.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    WorkBegin,
+    WorkDone,
+    IrqLockGranted,
+    IrqHoldDone,
+    KmapBegin,
+    KmapGranted,
+    ScanResume,
+    FlushBegin,
+    FlushScanDone,
+    CallLockGranted,
+    IpiSent,
+    AcksDone,
+    LocalFlushDone,
+    MapSet,
+    CopyLookup,
+    CopyRun,
+    CopyStepDone,
+    KunmapBegin,
+    KunmapGranted,
+    KunmapDone,
+    SleepBegin,
+    Woken,
+    KmapRetry,
+    /// The IPI handler in progress ends (the interrupted program is in `Cpu::saved`).
+    HandlerEnd,
+}
+
+/// Why a CPU with `until == NEVER` is stuck, for wakeups and the watchdog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    None,
+    Lock(LockId),
+    /// The sender of IPI call `call`, waiting for every target's ack.
+    Acks(u64),
+    Sleep,
+}
+
+/// An IPI on its way to, or pending at, a CPU's local APIC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipi {
+    pub arrival: u64,
+    pub call: u64,
+}
+
+/// The program interrupted by an IPI handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saved {
+    pub phase: Phase,
+    /// Cycles left of the interrupted stretch, or NEVER if it was waiting.
+    pub remaining: u64,
+    pub cat: Category,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cpu {
+    pub phase: Phase,
+    /// Cycle of the next action, or NEVER.
+    pub until: u64,
+    pub wait: Wait,
+    /// Accounting: the category of the current cycle, and since when (skip mode's bulk counts).
+    pub cat: Category,
+    pub since: u64,
+    pub cycles: [u64; NCAT],
+    pub irqs_on: bool,
+    /// Set while an IPI handler runs; the interrupted program waits here.
+    pub saved: Option<Saved>,
+    pub handler_call: u64,
+    pub inflight: VecDeque<Ipi>,
+    pub pending: VecDeque<Ipi>,
+    /// Last IPI call whose handler finished here.
+    pub acked_call: u64,
+    pub rng: Stream,
+    pub tlb: Tlb,
+    /// Fixed-point (2^-32) carry of unrelated-traffic evictions.
+    pub evict_carry: u64,
+    // The operation in progress.
+    pub work_len: u64,
+    pub irq_lock: LockId,
+    pub irq_hold: u64,
+    pub misuse: bool,
+    pub page: u32,
+    pub slot: u32,
+    pub scan_left: u32,
+    pub scan_check_current: bool,
+    pub lookup: u32,
+    pub need_wakeup: bool,
+    pub lock_req_at: u64,
+    pub hold_start: u64,
+    pub flush_start: u64,
+}
+
+impl Cpu {
+    pub fn new(rng: Stream, tlb_entries: usize) -> Self {
+        Cpu {
+            phase: Phase::WorkBegin,
+            until: 0,
+            wait: Wait::None,
+            cat: Category::Work,
+            since: 0,
+            cycles: [0; NCAT],
+            irqs_on: true,
+            saved: None,
+            handler_call: 0,
+            inflight: VecDeque::with_capacity(4),
+            pending: VecDeque::with_capacity(4),
+            acked_call: 0,
+            rng,
+            tlb: Tlb::new(tlb_entries),
+            evict_carry: 0,
+            work_len: 0,
+            irq_lock: 0,
+            irq_hold: 0,
+            misuse: false,
+            page: 0,
+            slot: 0,
+            scan_left: 0,
+            scan_check_current: false,
+            lookup: 0,
+            need_wakeup: false,
+            lock_req_at: 0,
+            hold_start: 0,
+            flush_start: 0,
+        }
+    }
+
+    #[inline]
+    pub fn in_handler(&self) -> bool {
+        self.saved.is_some()
+    }
+
+    /// Whether an IPI arriving now would be taken at once.
+    #[inline]
+    pub fn takes_ipis(&self) -> bool {
+        self.irqs_on && self.saved.is_none()
+    }
+}

@@ -1,0 +1,161 @@
+//! Behaviour of the whole engine: mode equality, accounting, determinism, hand-computed runs,
+//! the safety checker and the watchdog.
+
+use crate::config::{Arbitration, Dist, Scenario};
+use crate::engine::{Mode, run_to_end};
+use crate::error::SimError;
+use crate::stats::Category;
+
+fn small(cpus: u64) -> Scenario {
+    Scenario {
+        cpus,
+        last_pkmap: 4,
+        pages: 64,
+        hot_pages: 4,
+        work_cycles: 400,
+        copy_cycles: 200,
+        irq_hold_cycles: 300,
+        ipi_latency: 50,
+        tlb_entries: 4,
+        ..Scenario::default()
+    }
+}
+
+fn assert_modes_equal(sc: &Scenario, cycles: u64, seed: u64) {
+    let a = run_to_end(sc, cycles, seed, Mode::Step).unwrap();
+    let b = run_to_end(sc, cycles, seed, Mode::Skip).unwrap();
+    assert_eq!(a, b, "step != skip for {sc:?} seed {seed}");
+}
+
+#[test]
+fn step_equals_skip_on_contended_small_pools() {
+    for (i, cpus) in [1, 2, 3, 5, 8].into_iter().enumerate() {
+        let mut sc = small(cpus);
+        sc.lock_arbitration = if i % 2 == 0 {
+            Arbitration::Tas
+        } else {
+            Arbitration::Fifo
+        };
+        assert_modes_equal(&sc, 300_000, i as u64);
+        let r = run_to_end(&sc, 300_000, i as u64, Mode::Skip).unwrap();
+        assert!(r.counters.flushes > 0, "no wrap in {sc:?}");
+        if cpus >= 5 {
+            assert!(
+                r.counters.sleeps > 0,
+                "no sleep with {cpus} CPUs on 4 slots"
+            );
+        }
+    }
+}
+
+#[test]
+fn rows_sum_to_cycles_and_runs_repeat() {
+    let sc = small(4);
+    let a = run_to_end(&sc, 123_457, 9, Mode::Skip).unwrap();
+    for row in &a.breakdown {
+        assert_eq!(row.iter().sum::<u64>(), 123_457);
+    }
+    assert_eq!(a, run_to_end(&sc, 123_457, 9, Mode::Skip).unwrap());
+    assert_ne!(
+        a.counters,
+        run_to_end(&sc, 123_457, 10, Mode::Skip).unwrap().counters
+    );
+}
+
+#[test]
+fn sync_never_reads_a_stale_entry() {
+    for seed in 0..20 {
+        let mut sc = small(1 + seed % 7);
+        sc.tlb_entries = 1 + seed % 9;
+        sc.ipi_latency = 1 + 500 * (seed % 3);
+        let r = run_to_end(&sc, 200_000, seed, Mode::Skip).unwrap();
+        assert_eq!(r.counters.stale_accesses, 0, "{sc:?}");
+        assert!(r.counters.kmaps > 20, "{sc:?} {:?}", r.counters);
+    }
+}
+
+/// One CPU, four slots, fixed durations: every cycle computed by hand from the 2.4 rules.
+///
+/// An iteration without a flush: work W, uncontended kmap_lock acquire A, one slot examined S,
+/// the new mapping N, copy C with a TLB miss M on the first of two lookups, kmap_lock again A,
+/// kunmap U: 1000 + 30 + 4 + 120 + 400 + 30 + 30 + 50 = 1664 cycles.
+/// The cursor starts at 0, so mappings 1..3 take slots 1, 2, 3; mapping 4 wraps to slot 0 and
+/// runs flush_all_zero_pkmaps (4 slots x F = 24) and the local flush T = 200 (one CPU: no IPI):
+/// 1664 + 224 = 1888. Then every fourth mapping flushes again.
+#[test]
+fn golden_single_cpu_by_hand() {
+    let sc = Scenario {
+        cpus: 1,
+        last_pkmap: 4,
+        pages: 1 << 20,
+        hot_pages: 0,
+        shared_page_prob: 0.0,
+        work_dist: Dist::Fixed,
+        work_cycles: 1000,
+        irq_section_prob: 0.0,
+        ctx_switch_prob: 0.0,
+        tlb_evict_rate: 0.0,
+        copy_cycles: 400,
+        copy_lookups: 2,
+        tlb_miss_cycles: 30,
+        lock_acquire_cycles: 30,
+        kmap_new_cycles: 120,
+        scan_slot_cycles: 4,
+        flush_slot_cycles: 6,
+        kunmap_cycles: 50,
+        tlb_flush_cycles: 200,
+        ..Scenario::default()
+    };
+    // 8 iterations, two of which flush; the eighth kunmap completes at cycle 8 * 1664 + 2 * 224,
+    // so one more cycle is simulated to see it (that cycle is work again).
+    let cycles = 8 * 1664 + 2 * 224 + 1;
+    let r = run_to_end(&sc, cycles, 3, Mode::Step).unwrap();
+    assert_eq!(r, run_to_end(&sc, cycles, 3, Mode::Skip).unwrap());
+    let c = &r.counters;
+    assert_eq!(
+        (c.kmaps, c.kunmaps, c.new_mappings, c.map_hits),
+        (8, 8, 8, 0)
+    );
+    assert_eq!(
+        (c.flushes, c.slots_cleared, c.slots_examined),
+        (2, 3 + 4, 8)
+    );
+    assert_eq!((c.tlb_misses, c.tlb_hits, c.stale_accesses), (8, 8, 0));
+    let row = r.breakdown[0];
+    let got = |k: Category| row[k as usize];
+    assert_eq!(got(Category::Work), 8 * 1000 + 1);
+    assert_eq!(got(Category::KmapSpin), 8 * 2 * 30);
+    assert_eq!(got(Category::KmapLocked), 8 * (4 + 120 + 50));
+    assert_eq!(got(Category::Copy), 8 * 400);
+    assert_eq!(got(Category::TlbMiss), 8 * 30);
+    assert_eq!(got(Category::FlushScan), 2 * 24);
+    assert_eq!(got(Category::LocalFlush), 2 * 200);
+    assert_eq!(row.iter().sum::<u64>(), cycles);
+    // Flushes end at known cycles: iteration 4 starts at 3 * 1664; its flush starts after
+    // W + A + S and lasts 224; the second is four iterations later.
+    let h = &r.histograms.flush_duration;
+    assert_eq!((h.count, h.min, h.max), (2, 224, 224));
+}
+
+#[test]
+fn misuse_deadlocks_sync_with_the_chain_named() {
+    let sc = Scenario {
+        cpus: 4,
+        kmap_irqs_off_prob: 0.5,
+        watchdog_cycles: 2_000_000,
+        ..Scenario::default()
+    };
+    let err = run_to_end(&sc, 1 << 40, 1, Mode::Skip).unwrap_err();
+    let SimError::Deadlock(rep) = err else {
+        panic!("expected a deadlock, got {err:?}")
+    };
+    assert_eq!(rep.chain.len(), 2, "{rep}");
+    let text = rep.to_string();
+    assert!(text.contains("flush_tlb_all"), "{text}");
+    assert!(
+        text.contains("spins on kmap_lock with interrupts disabled"),
+        "{text}"
+    );
+    let step = run_to_end(&sc, 1 << 40, 1, Mode::Step).unwrap_err();
+    assert_eq!(step, SimError::Deadlock(rep));
+}

@@ -1,0 +1,131 @@
+//! Typed errors. The binding maps each variant once to its Python exception class.
+
+use thiserror::Error;
+
+/// A scenario field with a bad value: which field, what is wrong, and what is allowed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("{field}: {problem}; allowed: {allowed}")]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+    pub allowed: String,
+}
+
+impl ConfigError {
+    pub fn new(field: &str, problem: String, allowed: String) -> Self {
+        ConfigError {
+            field: field.to_string(),
+            problem,
+            allowed,
+        }
+    }
+
+    /// An unknown field name, with the closest known name when one is near.
+    pub fn unknown_field(name: &str) -> Self {
+        let names: Vec<&str> = crate::config::FIELDS.iter().map(|f| f.name).collect();
+        let problem = match closest(name, &names) {
+            Some(best) => format!("unknown field (did you mean {best:?}?)"),
+            None => "unknown field".to_string(),
+        };
+        ConfigError::new(name, problem, format!("one of {}", names.join(", ")))
+    }
+}
+
+/// The known name nearest to `name` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(name, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// One edge of a wait-for graph: `cpu` cannot go on until `on` does something.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitEdge {
+    pub cpu: u32,
+    /// What it waits for, e.g. "spins on kmap_lock with interrupts disabled".
+    pub what: String,
+    /// The CPU it waits on, when there is one.
+    pub on: Option<u32>,
+}
+
+/// The state of a machine in which no CPU has completed an operation for `watchdog_cycles`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadlockReport {
+    pub cycle: u64,
+    /// The CPUs of a wait-for cycle in order (empty when no cycle was found, e.g. a livelock).
+    pub chain: Vec<u32>,
+    /// What every stuck CPU waits for.
+    pub edges: Vec<WaitEdge>,
+}
+
+impl std::fmt::Display for DeadlockReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no CPU completed an operation before cycle {}",
+            self.cycle
+        )?;
+        if !self.chain.is_empty() {
+            let names: Vec<String> = self.chain.iter().map(|c| format!("cpu{c}")).collect();
+            write!(
+                f,
+                "; wait-for cycle: {} -> cpu{}",
+                names.join(" -> "),
+                self.chain[0]
+            )?;
+        }
+        for e in &self.edges {
+            write!(f, "\n  cpu{}: {}", e.cpu, e.what)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SimError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("deadlock: {0}")]
+    Deadlock(Box<DeadlockReport>),
+    /// A condition on which the 2.4 kernel calls BUG().
+    #[error("kernel BUG at cycle {cycle} on cpu{cpu}: {message}")]
+    KernelBug {
+        cycle: u64,
+        cpu: u32,
+        message: String,
+    },
+    /// The caller's poll callback asked to stop (Ctrl-C in Python).
+    #[error("interrupted at cycle {cycle}")]
+    Interrupted { cycle: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_finds_typos_only() {
+        let known = ["cpus", "strategy", "tlb_entries"];
+        assert_eq!(closest("cpu", &known), Some("cpus"));
+        assert_eq!(closest("stratgy", &known), Some("strategy"));
+        assert_eq!(closest("zzzzzzzz", &known), None);
+    }
+}

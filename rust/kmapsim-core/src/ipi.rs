@@ -1,0 +1,137 @@
+//! Inter-processor interrupts: `smp_call_function()`'s broadcast, the local APICs, and the
+//! `flush_tlb_all_ipi()` handler.
+//!
+//! An IPI sent at cycle t reaches its target at t + `ipi_latency` (later for later targets when
+//! sending is serial). A CPU with interrupts enabled and no handler running takes it at once,
+//! suspending whatever it was doing; otherwise it stays pending in the APIC until interrupts come
+//! back on. The handler acks "started" on entry and "finished" after its full TLB flush.
+
+use crate::cpu::{Ipi, NEVER, Phase, Saved, Wait};
+use crate::engine::{Engine, Mode};
+use crate::error::SimError;
+use crate::stats::Category;
+use std::cmp::Reverse;
+
+impl Engine {
+    /// Send the flush IPI from CPU `c` to every other CPU (`send_IPI_allbutself`). Returns the
+    /// sender's busy time.
+    pub(crate) fn send_flush_ipis(&mut self, c: usize, t: u64) -> u64 {
+        let n = self.cpus.len();
+        let targets = (n - 1) as u32;
+        self.call = crate::engine::Call {
+            id: self.call.id + 1,
+            sender: c as u32,
+            targets,
+            started: 0,
+            finished: 0,
+        };
+        let base = t + self.sc.ipi_send_cycles + self.sc.ipi_latency;
+        let mut k = 0;
+        for d in 0..n {
+            if d == c {
+                continue;
+            }
+            k += 1;
+            let arrival = base + k * self.sc.ipi_send_per_target_cycles;
+            self.cpus[d].inflight.push_back(Ipi {
+                arrival,
+                call: self.call.id,
+            });
+            if self.mode == Mode::Skip {
+                self.ipi_heap.push(Reverse((arrival, d as u32)));
+            }
+        }
+        self.counters.ipis_sent += targets as u64;
+        self.sc.ipi_send_cycles + targets as u64 * self.sc.ipi_send_per_target_cycles
+    }
+
+    /// Phase 1: the oldest in-flight IPI reaches CPU `c`'s APIC.
+    pub(crate) fn deliver(&mut self, c: usize, t: u64) {
+        self.events += 1;
+        let cpu = &mut self.cpus[c];
+        let ipi = cpu
+            .inflight
+            .pop_front()
+            .expect("deliver() is called for a due IPI");
+        cpu.pending.push_back(ipi);
+        if cpu.takes_ipis() {
+            let remaining = if cpu.until == NEVER {
+                NEVER
+            } else {
+                cpu.until - t
+            };
+            self.start_handler(c, t, remaining);
+        }
+    }
+
+    /// Enter the handler for the oldest pending IPI; the program resumes `remaining` cycles after
+    /// the handler returns (NEVER: it goes back to waiting).
+    pub(crate) fn start_handler(&mut self, c: usize, t: u64, remaining: u64) {
+        let cpu = &mut self.cpus[c];
+        let ipi = cpu
+            .pending
+            .pop_front()
+            .expect("a handler starts for a pending IPI");
+        debug_assert!(cpu.saved.is_none());
+        cpu.saved = Some(Saved {
+            phase: cpu.phase,
+            remaining,
+            cat: cpu.cat,
+        });
+        cpu.phase = Phase::HandlerEnd;
+        cpu.handler_call = ipi.call;
+        self.hist.ipi_latency.record(t - ipi.arrival);
+        if ipi.call == self.call.id {
+            self.call.started += 1;
+        }
+        self.set_cat(c, Category::IpiHandler, t);
+        let d = self.sc.ipi_handler_cycles + self.sc.tlb_flush_cycles;
+        self.set_until(c, t + d);
+    }
+
+    /// The handler returns: the TLB is flushed, the sender sees the ack, the program resumes.
+    pub(crate) fn end_handler(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+        let cpu = &mut self.cpus[c];
+        let saved = cpu
+            .saved
+            .take()
+            .expect("HandlerEnd only while in a handler");
+        cpu.tlb.flush();
+        cpu.acked_call = cpu.handler_call;
+        let call = cpu.handler_call;
+        self.counters.tlb_flushes += 1;
+        self.counters.ipis_handled += 1;
+        if call == self.call.id {
+            self.call.finished += 1;
+            let s = self.call.sender as usize;
+            if self.call.finished == self.call.targets && self.cpus[s].wait == Wait::Acks(call) {
+                // The sender spinning on `finished` sees the last ack one cycle later.
+                self.wake(s, t, 1);
+            }
+        }
+        let cpu = &mut self.cpus[c];
+        cpu.phase = saved.phase;
+        self.set_cat(c, saved.cat, t);
+        if self.cpus[c].takes_ipis() && !self.cpus[c].pending.is_empty() {
+            self.start_handler(c, t, saved.remaining);
+            return Ok(());
+        }
+        match saved.remaining {
+            NEVER => {
+                self.cpus[c].until = NEVER;
+                // A test-and-set spinner is back and may take a free lock.
+                if let Wait::Lock(l) = self.cpus[c].wait {
+                    if self.locks[l as usize].holder.is_none() {
+                        self.mark_dirty(l);
+                    }
+                }
+                Ok(())
+            }
+            0 => self.run_program(c, t),
+            r => {
+                self.set_until(c, t + r);
+                Ok(())
+            }
+        }
+    }
+}

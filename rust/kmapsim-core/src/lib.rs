@@ -1,0 +1,32 @@
+//! kmapsim-core: a cycle-level model of Linux 2.4's highmem `kmap_lock`, the pkmap pool and the
+//! TLB shootdowns that recycle it, on N CPUs. No Python here: the `kmapsim-py` crate binds it.
+//!
+//! ```
+//! use kmapsim_core::{Scenario, Mode, run_to_end};
+//! let sc = Scenario { cpus: 4, ..Scenario::default() };
+//! let r = run_to_end(&sc, 1_000_000, 1, Mode::Skip).unwrap();
+//! assert!(r.counters.kmaps > 0);
+//! assert_eq!(r.counters.stale_accesses, 0);
+//! ```
+
+pub mod config;
+mod cpu;
+pub mod engine;
+pub mod error;
+mod ipi;
+pub mod lock;
+pub mod pkmap;
+mod program;
+pub mod rng;
+pub mod stats;
+pub mod tlb;
+mod watchdog;
+
+pub use config::{
+    Arbitration, Dist, FIELDS, FieldSpec, Kind, Scenario, SlotAlloc, Strategy, Value,
+};
+pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
+pub use error::{ConfigError, DeadlockReport, SimError, WaitEdge};
+pub use stats::{Category, Counters, Histogram, Histograms, NCAT, RunReport, StaleAccess};
+#[cfg(test)]
+mod engine_tests;

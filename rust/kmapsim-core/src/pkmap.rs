@@ -1,0 +1,178 @@
+//! The pkmap pool of 2.4 `mm/highmem.c`: slot counts, the pkmap page table, each page's
+//! `virtual`, the allocation cursor `last_pkmap_nr` and the wait queue `pkmap_map_wait`.
+//!
+//! Everything here runs under `kmap_lock`, so these are plain, instantaneous state changes; the
+//! engine charges their time.
+
+/// "No page" / "no slot".
+pub const NONE: u32 = u32::MAX;
+
+/// What one stretch of `map_new_virtual()`'s scan ended with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// Took a free slot (already mapped: count 1 and then the caller's reference, count 2).
+    Mapped { slot: u32 },
+    /// The cursor wrapped to slot 0: `flush_all_zero_pkmaps()` must run, then the scan resumes by
+    /// examining slot 0 without advancing.
+    Wrapped,
+    /// A whole lap found nothing free: the task must sleep on the wait queue.
+    Exhausted,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pkmap {
+    /// `pkmap_count[]`: 0 free and clean, 1 unused but maybe cached in a TLB, n >= 2 in use.
+    pub count: Vec<u32>,
+    /// `pkmap_page_table[]`: the page each slot maps, or NONE.
+    pub pte: Vec<u32>,
+    /// Cycle and CPU of each slot's last page table change (for stale-access reports).
+    pub pte_changed_at: Vec<u64>,
+    pub pte_changed_by: Vec<u32>,
+    /// `page->virtual` as a slot number, or NONE.
+    pub virt: Vec<u32>,
+    /// `last_pkmap_nr`.
+    pub cursor: u32,
+    mask: u32,
+    /// CPUs asleep on `pkmap_map_wait`, in the order they went to sleep.
+    pub waitq: Vec<u32>,
+}
+
+impl Pkmap {
+    pub fn new(slots: u32, pages: u32, cpus: usize) -> Self {
+        Pkmap {
+            count: vec![0; slots as usize],
+            pte: vec![NONE; slots as usize],
+            pte_changed_at: vec![0; slots as usize],
+            pte_changed_by: vec![NONE; slots as usize],
+            virt: vec![NONE; pages as usize],
+            cursor: 0,
+            mask: slots - 1,
+            waitq: Vec::with_capacity(cpus),
+        }
+    }
+
+    pub fn slots(&self) -> u32 {
+        self.mask + 1
+    }
+
+    /// Continue `map_new_virtual()`'s loop for `page`. `left` is the loop's `count` (slots still
+    /// allowed to be examined this lap); `check_current` resumes right after a flush, where the
+    /// kernel examines the slot the cursor is on without advancing. Returns how the stretch ended
+    /// and how many slots the cursor advanced over.
+    pub fn scan(
+        &mut self,
+        page: u32,
+        left: &mut u32,
+        mut check_current: bool,
+        now: u64,
+        cpu: u32,
+    ) -> (ScanEnd, u64) {
+        let mut advanced = 0u64;
+        loop {
+            if !check_current {
+                self.cursor = (self.cursor + 1) & self.mask;
+                advanced += 1;
+                if self.cursor == 0 {
+                    return (ScanEnd::Wrapped, advanced);
+                }
+            }
+            check_current = false;
+            let s = self.cursor as usize;
+            if self.count[s] == 0 {
+                // set_pte(); pkmap_count = 1; page->virtual = vaddr; then kmap_high's ++.
+                self.count[s] = 2;
+                self.pte[s] = page;
+                self.pte_changed_at[s] = now;
+                self.pte_changed_by[s] = cpu;
+                self.virt[page as usize] = s as u32;
+                return (ScanEnd::Mapped { slot: s as u32 }, advanced);
+            }
+            *left -= 1;
+            if *left == 0 {
+                return (ScanEnd::Exhausted, advanced);
+            }
+        }
+    }
+
+    /// `flush_all_zero_pkmaps()` up to (not including) `flush_tlb_all()`: every slot with count 1
+    /// becomes free, its page table entry cleared and its page's `virtual` reset. Returns the number
+    /// of slots cleared, or the slot whose entry was already clear (a kernel BUG).
+    pub fn clear_unused(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
+        let mut cleared = 0;
+        for s in 0..self.count.len() {
+            if self.count[s] != 1 {
+                continue;
+            }
+            let page = self.pte[s];
+            if page == NONE {
+                return Err(s as u32);
+            }
+            self.count[s] = 0;
+            self.pte[s] = NONE;
+            self.pte_changed_at[s] = now;
+            self.pte_changed_by[s] = cpu;
+            self.virt[page as usize] = NONE;
+            cleared += 1;
+        }
+        Ok(cleared)
+    }
+
+    /// Slots that are free and clean (count 0).
+    pub fn free_slots(&self) -> usize {
+        self.count.iter().filter(|&&c| c == 0).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2.4 cursor on a 4-slot pool, by hand: the cursor starts at 0, so the first mappings
+    /// take slots 1, 2, 3; the fourth wraps to 0 and needs a flush, after which slot 0 is taken
+    /// without advancing again.
+    #[test]
+    fn cursor_rules_by_hand() {
+        let mut p = Pkmap::new(4, 100, 1);
+        for (page, want) in [(10, 1), (11, 2), (12, 3)] {
+            let mut left = 4;
+            assert_eq!(
+                p.scan(page, &mut left, false, 0, 0),
+                (ScanEnd::Mapped { slot: want }, 1)
+            );
+            p.count[want as usize] -= 1; // kunmap
+        }
+        let mut left = 4;
+        assert_eq!(p.scan(13, &mut left, false, 0, 0), (ScanEnd::Wrapped, 1));
+        assert_eq!(p.clear_unused(5, 0), Ok(3));
+        assert_eq!(p.virt[10], NONE);
+        let mut left = 4;
+        assert_eq!(
+            p.scan(13, &mut left, true, 5, 0),
+            (ScanEnd::Mapped { slot: 0 }, 0)
+        );
+        assert_eq!(p.virt[13], 0);
+        assert_eq!(p.pte_changed_at[0], 5);
+    }
+
+    #[test]
+    fn full_lap_exhausts() {
+        let mut p = Pkmap::new(4, 100, 1);
+        p.count = vec![2, 2, 2, 2];
+        p.cursor = 1;
+        let mut left = 4;
+        // Examines 2, 3, then wraps at 0.
+        assert_eq!(p.scan(50, &mut left, false, 0, 0), (ScanEnd::Wrapped, 3));
+        assert_eq!(left, 2);
+        assert_eq!(p.clear_unused(0, 0), Ok(0));
+        let mut left = 4;
+        // After the flush: 0, 1, 2, 3 are all busy: a whole lap.
+        assert_eq!(p.scan(50, &mut left, true, 0, 0), (ScanEnd::Exhausted, 3));
+    }
+
+    #[test]
+    fn clearing_an_unmapped_unused_slot_is_a_bug() {
+        let mut p = Pkmap::new(4, 100, 1);
+        p.count[2] = 1;
+        assert_eq!(p.clear_unused(0, 0), Err(2));
+    }
+}

@@ -1,0 +1,450 @@
+//! The per-CPU program: the dbench-like workload and the 2.4 `kmap_high()` / `kunmap_high()` /
+//! `flush_all_zero_pkmaps()` paths, one transition rule per `Phase`.
+//!
+//! A transition runs at the cycle its stretch ends and returns the next stretch: a category and a
+//! duration (zero-length stretches are taken at once, in the same cycle), or a wait that another
+//! CPU, a lock grant or an IPI ends.
+
+use crate::config::{Dist, SlotAlloc, Strategy};
+use crate::cpu::{NEVER, Phase, Wait};
+use crate::engine::Engine;
+use crate::error::SimError;
+use crate::lock::{CALL_LOCK, IRQ_LOCK_BASE, KMAP_LOCK, LockId};
+use crate::pkmap::{NONE, ScanEnd};
+use crate::stats::{Category as C, StaleAccess};
+
+/// What a CPU does after a transition.
+enum Next {
+    /// Spend `delay` cycles in `cat`, then run `phase`.
+    Go { cat: C, delay: u64, phase: Phase },
+    /// Spin or sleep in `cat` until woken; then run `phase`.
+    Block { cat: C, wait: Wait, phase: Phase },
+}
+
+#[inline]
+fn go(cat: C, delay: u64, phase: Phase) -> Next {
+    Next::Go { cat, delay, phase }
+}
+
+impl Engine {
+    /// CPU `c`'s stretch ends at cycle `t`.
+    pub(crate) fn act(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+        self.events += 1;
+        if self.cpus[c].phase == Phase::HandlerEnd {
+            self.end_handler(c, t)
+        } else {
+            self.run_program(c, t)
+        }
+    }
+
+    /// Run transitions until the CPU has a stretch of time ahead or waits.
+    pub(crate) fn run_program(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+        loop {
+            let next = self.transition(c, t)?;
+            let (delay, phase, cat) = match next {
+                Next::Go { cat, delay, phase } => (delay, phase, cat),
+                Next::Block { cat, wait, phase } => {
+                    self.cpus[c].wait = wait;
+                    (NEVER, phase, cat)
+                }
+            };
+            self.cpus[c].phase = phase;
+            self.set_cat(c, cat, t);
+            // Interrupts may just have been enabled with IPIs pending: they are taken now.
+            if self.cpus[c].takes_ipis() && !self.cpus[c].pending.is_empty() {
+                self.cpus[c].until = NEVER;
+                self.start_handler(c, t, delay);
+                return Ok(());
+            }
+            match delay {
+                0 => continue,
+                NEVER => self.cpus[c].until = NEVER,
+                d => self.set_until(c, t + d),
+            }
+            return Ok(());
+        }
+    }
+
+    fn bug(&self, c: usize, t: u64, message: String) -> SimError {
+        SimError::KernelBug {
+            cycle: t,
+            cpu: c as u32,
+            message,
+        }
+    }
+
+    fn draw(dist: Dist, mean: u64, rng: &mut crate::rng::Stream) -> u64 {
+        match dist {
+            Dist::Exponential => rng.exponential(mean),
+            Dist::Fixed => mean,
+        }
+    }
+
+    fn transition(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+        let sc = &self.sc;
+        let cpu = &mut self.cpus[c];
+        Ok(match cpu.phase {
+            Phase::WorkBegin => {
+                cpu.work_len = Self::draw(sc.work_dist, sc.work_cycles, &mut cpu.rng);
+                go(C::Work, cpu.work_len, Phase::WorkDone)
+            }
+            Phase::WorkDone => {
+                self.evict_unrelated(c);
+                let sc = &self.sc;
+                let cpu = &mut self.cpus[c];
+                if cpu.rng.chance(sc.irq_section_prob) {
+                    let k = cpu.rng.below(0, sc.irq_locks);
+                    cpu.irq_lock = IRQ_LOCK_BASE + k as LockId;
+                    cpu.irq_hold = Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
+                    // spin_lock_irq(): interrupts go off before spinning.
+                    cpu.irqs_on = false;
+                    self.counters.irq_sections += 1;
+                    let l = self.cpus[c].irq_lock;
+                    self.request_lock(c, l, t);
+                    Next::Block {
+                        cat: C::IrqoffSpin,
+                        wait: Wait::Lock(l),
+                        phase: Phase::IrqLockGranted,
+                    }
+                } else {
+                    go(C::Work, 0, Phase::KmapBegin)
+                }
+            }
+            Phase::IrqLockGranted => go(C::IrqoffHold, cpu.irq_hold, Phase::IrqHoldDone),
+            Phase::IrqHoldDone => {
+                let l = cpu.irq_lock;
+                cpu.irqs_on = true;
+                self.release_lock(l, c, t);
+                go(C::Work, 0, Phase::KmapBegin)
+            }
+            Phase::KmapBegin => {
+                cpu.misuse = cpu.rng.chance(sc.kmap_irqs_off_prob);
+                let hot = cpu.rng.chance(sc.shared_page_prob);
+                cpu.page = if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
+                    cpu.rng.below(0, sc.hot_pages) as u32
+                } else {
+                    cpu.rng.below(sc.hot_pages, sc.pages) as u32
+                };
+                if cpu.misuse {
+                    self.counters.kmaps_irqs_off += 1;
+                }
+                self.kmap_lock_request(c, t)
+            }
+            Phase::KmapRetry => self.kmap_lock_request(c, t),
+            Phase::KmapGranted => {
+                let page = cpu.page as usize;
+                let slot = self.pk.virt[page];
+                if slot != NONE {
+                    // The page is mapped already: share the slot.
+                    let n = &mut self.pk.count[slot as usize];
+                    *n += 1;
+                    if *n < 2 {
+                        return Err(self.bug(c, t, format!("kmap_high: slot {slot} count < 2")));
+                    }
+                    cpu.slot = slot;
+                    self.counters.map_hits += 1;
+                    go(C::KmapLocked, sc.kmap_hit_cycles, Phase::MapSet)
+                } else {
+                    cpu.scan_left = sc.last_pkmap as u32;
+                    cpu.scan_check_current = false;
+                    go(C::KmapLocked, 0, Phase::ScanResume)
+                }
+            }
+            Phase::ScanResume => {
+                debug_assert_eq!(sc.slot_alloc, SlotAlloc::Scan);
+                let (end, advanced) = self.pk.scan(
+                    cpu.page,
+                    &mut cpu.scan_left,
+                    cpu.scan_check_current,
+                    t,
+                    c as u32,
+                );
+                self.counters.slots_examined += advanced;
+                let cost = advanced * sc.scan_slot_cycles;
+                match end {
+                    ScanEnd::Mapped { slot } => {
+                        cpu.slot = slot;
+                        self.counters.new_mappings += 1;
+                        go(C::KmapLocked, cost + sc.kmap_new_cycles, Phase::MapSet)
+                    }
+                    ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
+                    ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),
+                }
+            }
+            Phase::FlushBegin => {
+                cpu.flush_start = t;
+                match self.pk.clear_unused(t, c as u32) {
+                    Ok(n) => self.counters.slots_cleared += n,
+                    Err(s) => {
+                        let m = format!("flush_all_zero_pkmaps: slot {s} has count 1 and no pte");
+                        return Err(self.bug(c, t, m));
+                    }
+                }
+                go(
+                    C::FlushScan,
+                    sc.last_pkmap * sc.flush_slot_cycles,
+                    Phase::FlushScanDone,
+                )
+            }
+            Phase::FlushScanDone => {
+                self.counters.flushes += 1;
+                debug_assert_eq!(sc.strategy, Strategy::Sync);
+                if sc.cpus == 1 {
+                    // smp_call_function() returns at once when there is no other CPU.
+                    go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
+                } else {
+                    self.request_lock(c, CALL_LOCK, t);
+                    Next::Block {
+                        cat: C::CallLockSpin,
+                        wait: Wait::Lock(CALL_LOCK),
+                        phase: Phase::CallLockGranted,
+                    }
+                }
+            }
+            Phase::CallLockGranted => {
+                let busy = self.send_flush_ipis(c, t);
+                go(C::IpiSend, busy, Phase::IpiSent)
+            }
+            Phase::IpiSent => {
+                if self.call.finished == self.call.targets {
+                    go(C::IpiWait, 0, Phase::AcksDone)
+                } else {
+                    Next::Block {
+                        cat: C::IpiWait,
+                        wait: Wait::Acks(self.call.id),
+                        phase: Phase::AcksDone,
+                    }
+                }
+            }
+            Phase::AcksDone => {
+                self.release_lock(CALL_LOCK, c, t);
+                go(
+                    C::LocalFlush,
+                    self.sc.tlb_flush_cycles,
+                    Phase::LocalFlushDone,
+                )
+            }
+            Phase::LocalFlushDone => {
+                cpu.tlb.flush();
+                cpu.scan_left = sc.last_pkmap as u32;
+                cpu.scan_check_current = true;
+                self.counters.tlb_flushes += 1;
+                self.hist.flush_duration.record(t - cpu.flush_start);
+                go(C::KmapLocked, 0, Phase::ScanResume)
+            }
+            Phase::MapSet => {
+                if cpu.misuse {
+                    cpu.irqs_on = true;
+                }
+                cpu.lookup = 0;
+                self.counters.kmaps += 1;
+                self.last_progress = t;
+                self.release_lock(KMAP_LOCK, c, t);
+                go(C::Copy, 0, Phase::CopyLookup)
+            }
+            Phase::CopyLookup => {
+                let extra = self.tlb_lookup(c, t)?;
+                go(C::TlbMiss, extra, Phase::CopyRun)
+            }
+            Phase::CopyRun => {
+                // Lookup i happens at offset floor(i * copy / lookups) into the copy.
+                let (i, n) = (cpu.lookup as u64, sc.copy_lookups);
+                let seg = (i + 1) * sc.copy_cycles / n - i * sc.copy_cycles / n;
+                go(C::Copy, seg, Phase::CopyStepDone)
+            }
+            Phase::CopyStepDone => {
+                cpu.lookup += 1;
+                if cpu.lookup as u64 == sc.copy_lookups {
+                    go(C::Copy, 0, Phase::KunmapBegin)
+                } else {
+                    go(C::Copy, 0, Phase::CopyLookup)
+                }
+            }
+            Phase::KunmapBegin => {
+                self.request_lock(c, KMAP_LOCK, t);
+                Next::Block {
+                    cat: C::KmapSpin,
+                    wait: Wait::Lock(KMAP_LOCK),
+                    phase: Phase::KunmapGranted,
+                }
+            }
+            Phase::KunmapGranted => {
+                let page = cpu.page;
+                let slot = self.pk.virt[page as usize];
+                if slot == NONE {
+                    return Err(self.bug(c, t, format!("kunmap_high: page {page} not mapped")));
+                }
+                let n = &mut self.pk.count[slot as usize];
+                *n -= 1;
+                match *n {
+                    0 => return Err(self.bug(c, t, format!("kunmap_high: slot {slot} count 0"))),
+                    1 => cpu.need_wakeup = !self.pk.waitq.is_empty(),
+                    _ => cpu.need_wakeup = false,
+                }
+                go(C::KmapLocked, sc.kunmap_cycles, Phase::KunmapDone)
+            }
+            Phase::KunmapDone => {
+                let wake = cpu.need_wakeup;
+                let switch = cpu.rng.chance(sc.ctx_switch_prob);
+                let ctx = sc.ctx_switch_cycles;
+                self.counters.kunmaps += 1;
+                self.last_progress = t;
+                self.release_lock(KMAP_LOCK, c, t);
+                if wake {
+                    // wake_up() outside the lock wakes every sleeper.
+                    for i in 0..self.pk.waitq.len() {
+                        let s = self.pk.waitq[i] as usize;
+                        self.counters.wakeups += 1;
+                        self.wake(s, t, 1);
+                    }
+                    self.pk.waitq.clear();
+                }
+                if switch {
+                    self.counters.context_switches += 1;
+                    go(C::ContextSwitch, ctx, Phase::WorkBegin)
+                } else {
+                    go(C::Work, 0, Phase::WorkBegin)
+                }
+            }
+            Phase::SleepBegin => {
+                // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
+                cpu.irqs_on = true;
+                self.counters.sleeps += 1;
+                self.pk.waitq.push(c as u32);
+                self.release_lock(KMAP_LOCK, c, t);
+                Next::Block {
+                    cat: C::Sleep,
+                    wait: Wait::Sleep,
+                    phase: Phase::Woken,
+                }
+            }
+            Phase::Woken => go(C::ContextSwitch, sc.ctx_switch_cycles, Phase::KmapRetry),
+            Phase::HandlerEnd => unreachable!("handler ends are dispatched by act()"),
+        })
+    }
+
+    /// `spin_lock(&kmap_lock)` at the top of `kmap_high()` (again after a sleep).
+    fn kmap_lock_request(&mut self, c: usize, t: u64) -> Next {
+        if self.cpus[c].misuse {
+            self.cpus[c].irqs_on = false;
+        }
+        self.request_lock(c, KMAP_LOCK, t);
+        Next::Block {
+            cat: C::KmapSpin,
+            wait: Wait::Lock(KMAP_LOCK),
+            phase: Phase::KmapGranted,
+        }
+    }
+
+    pub(crate) fn request_lock(&mut self, c: usize, l: LockId, t: u64) {
+        let cpu = &mut self.cpus[c];
+        cpu.lock_req_at = t;
+        cpu.wait = Wait::Lock(l);
+        self.locks[l as usize].waiters.push(c as u32);
+        if self.locks[l as usize].holder.is_none() {
+            self.mark_dirty(l);
+        }
+    }
+
+    pub(crate) fn release_lock(&mut self, l: LockId, c: usize, t: u64) {
+        let lock = &mut self.locks[l as usize];
+        debug_assert_eq!(lock.holder, Some(c as u32));
+        lock.holder = None;
+        let waiters = !lock.waiters.is_empty();
+        if l == KMAP_LOCK {
+            self.hist.kmap_lock_hold.record(t - self.cpus[c].hold_start);
+        }
+        if waiters {
+            self.mark_dirty(l);
+        }
+    }
+
+    /// Phase 3: give free lock `l` to one of its spinners.
+    pub(crate) fn grant(&mut self, l: LockId, t: u64) {
+        let cpus = &self.cpus;
+        let Some(g) = self.locks[l as usize].arbitrate(
+            self.sc.lock_arbitration,
+            |w| !cpus[w as usize].in_handler(),
+            |w| cpus[w as usize].lock_req_at == t,
+        ) else {
+            return;
+        };
+        self.events += 1;
+        let c = g.cpu as usize;
+        let cost = if g.contended {
+            self.sc.lock_handoff_cycles
+        } else {
+            self.sc.lock_acquire_cycles
+        };
+        if l == KMAP_LOCK {
+            self.hist
+                .kmap_lock_wait
+                .record(t - self.cpus[c].lock_req_at);
+            self.counters.kmap_lock_acquires += 1;
+            self.counters.kmap_lock_contended += g.contended as u64;
+            self.cpus[c].hold_start = t;
+        }
+        self.wake(c, t, cost);
+    }
+
+    /// End CPU `c`'s wait: its program goes on `delay` cycles from `t` (after the IPI handler
+    /// it may be in).
+    pub(crate) fn wake(&mut self, c: usize, t: u64, delay: u64) {
+        let cpu = &mut self.cpus[c];
+        cpu.wait = Wait::None;
+        match cpu.saved.as_mut() {
+            Some(s) => s.remaining = delay,
+            None => self.set_until(c, t + delay),
+        }
+    }
+
+    /// Unrelated memory traffic during the work just done pushes pkmap entries out of the TLB.
+    fn evict_unrelated(&mut self, c: usize) {
+        let cpu = &mut self.cpus[c];
+        let acc = cpu.evict_carry as u128 + cpu.work_len as u128 * self.evict_per_cycle as u128;
+        cpu.evict_carry = (acc & 0xFFFF_FFFF) as u64;
+        let n = (acc >> 32).min(u64::MAX as u128) as u64;
+        if n > 0 {
+            self.counters.tlb_evictions += cpu.tlb.evict_lru(n);
+        }
+    }
+
+    /// One TLB lookup of the CPU's mapped address, with the safety check. Returns the page-walk
+    /// cycles of a miss.
+    fn tlb_lookup(&mut self, c: usize, t: u64) -> Result<u64, SimError> {
+        let cpu = &mut self.cpus[c];
+        let (slot, page) = (cpu.slot, cpu.page);
+        let (actual, loaded_at, extra) = match cpu.tlb.lookup(slot) {
+            Some(e) => {
+                self.counters.tlb_hits += 1;
+                (e.page, e.loaded_at, 0)
+            }
+            None => {
+                self.counters.tlb_misses += 1;
+                let p = self.pk.pte[slot as usize];
+                if p == NONE {
+                    return Err(self.bug(c, t, format!("page fault on pkmap slot {slot}")));
+                }
+                self.cpus[c].tlb.insert(slot, p, t);
+                (p, t, self.sc.tlb_miss_cycles)
+            }
+        };
+        if actual != page {
+            self.counters.stale_accesses += 1;
+            if self.violations.len() < self.sc.max_violation_records as usize {
+                let by = self.pk.pte_changed_by[slot as usize];
+                self.violations.push(StaleAccess {
+                    cycle: t,
+                    cpu: c as u32,
+                    slot,
+                    expected_page: page,
+                    actual_page: actual,
+                    entry_loaded_at: loaded_at,
+                    slot_remapped_at: self.pk.pte_changed_at[slot as usize],
+                    remapped_by: (by != NONE).then_some(by),
+                });
+            }
+        }
+        Ok(extra)
+    }
+}

@@ -1,0 +1,213 @@
+//! What a run reports: cycle categories, counters and log-bucketed histograms.
+
+/// Where one cycle of one CPU went. Every cycle of every CPU is in exactly one category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Category {
+    Work,
+    IrqoffSpin,
+    IrqoffHold,
+    KmapSpin,
+    KmapLocked,
+    FlushScan,
+    CallLockSpin,
+    IpiSend,
+    IpiWait,
+    LocalFlush,
+    Copy,
+    TlbMiss,
+    IpiHandler,
+    Sleep,
+    ContextSwitch,
+}
+
+pub const NCAT: usize = 15;
+
+impl Category {
+    pub const NAMES: [&'static str; NCAT] = [
+        "work",
+        "irqoff_spin",
+        "irqoff_hold",
+        "kmap_spin",
+        "kmap_locked",
+        "flush_scan",
+        "call_lock_spin",
+        "ipi_send",
+        "ipi_wait",
+        "local_flush",
+        "copy",
+        "tlb_miss",
+        "ipi_handler",
+        "sleep",
+        "context_switch",
+    ];
+}
+
+macro_rules! counters {
+    ($( $name:ident ),* $(,)?) => {
+        /// Event counts of a run, summed over CPUs.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Counters { $( pub $name: u64, )* }
+
+        impl Counters {
+            pub const NAMES: &'static [&'static str] = &[ $( stringify!($name), )* ];
+
+            pub fn pairs(&self) -> Vec<(&'static str, u64)> {
+                vec![ $( (stringify!($name), self.$name), )* ]
+            }
+        }
+    };
+}
+
+counters! {
+    kmaps,
+    kunmaps,
+    new_mappings,
+    map_hits,
+    flushes,
+    slots_cleared,
+    slots_examined,
+    ipis_sent,
+    ipis_handled,
+    ipis_pending,
+    tlb_hits,
+    tlb_misses,
+    tlb_flushes,
+    tlb_evictions,
+    stale_accesses,
+    sleeps,
+    wakeups,
+    context_switches,
+    irq_sections,
+    kmap_lock_acquires,
+    kmap_lock_contended,
+    kmaps_irqs_off,
+}
+
+/// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.
+pub const NBUCKETS: usize = 65;
+
+/// A log2-bucketed histogram of cycle counts, exact in count, sum, min and max.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Histogram {
+    pub counts: [u64; NBUCKETS],
+    pub count: u64,
+    pub sum: u128,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: [0; NBUCKETS],
+            count: 0,
+            sum: 0,
+            min: 0,
+            max: 0,
+        }
+    }
+}
+
+impl Histogram {
+    #[inline]
+    pub fn record(&mut self, v: u64) {
+        let bucket = (64 - v.leading_zeros()) as usize;
+        self.counts[bucket] += 1;
+        self.min = if self.count == 0 { v } else { self.min.min(v) };
+        self.max = self.max.max(v);
+        self.count += 1;
+        self.sum += v as u128;
+    }
+
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
+    }
+}
+
+/// The histograms a run keeps, by index into `Histograms::NAMES`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Histograms {
+    pub kmap_lock_wait: Histogram,
+    pub kmap_lock_hold: Histogram,
+    pub ipi_latency: Histogram,
+    pub flush_duration: Histogram,
+}
+
+impl Histograms {
+    pub const NAMES: &'static [&'static str] = &[
+        "kmap_lock_wait",
+        "kmap_lock_hold",
+        "ipi_latency",
+        "flush_duration",
+    ];
+
+    pub fn pairs(&self) -> [(&'static str, &Histogram); 4] {
+        [
+            ("kmap_lock_wait", &self.kmap_lock_wait),
+            ("kmap_lock_hold", &self.kmap_lock_hold),
+            ("ipi_latency", &self.ipi_latency),
+            ("flush_duration", &self.flush_duration),
+        ]
+    }
+}
+
+/// One stale access: a TLB lookup that reached another page than the one the CPU mapped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleAccess {
+    pub cycle: u64,
+    pub cpu: u32,
+    pub slot: u32,
+    pub expected_page: u32,
+    pub actual_page: u32,
+    /// When this CPU's TLB loaded the entry it used.
+    pub entry_loaded_at: u64,
+    /// When the slot's page table entry last changed, and by which CPU.
+    pub slot_remapped_at: u64,
+    pub remapped_by: Option<u32>,
+}
+
+/// Everything a finished run reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunReport {
+    pub cycles: u64,
+    pub seed: u64,
+    /// Engine events processed (CPU transitions, IPI arrivals, lock grants).
+    pub events: u64,
+    pub counters: Counters,
+    /// Per CPU, cycles per category; each row sums to `cycles`.
+    pub breakdown: Vec<[u64; NCAT]>,
+    pub histograms: Histograms,
+    pub violations: Vec<StaleAccess>,
+}
+
+impl RunReport {
+    /// Total kmaps per million simulated cycles.
+    pub fn throughput(&self) -> f64 {
+        self.counters.kmaps as f64 * 1e6 / self.cycles as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_log2() {
+        let mut h = Histogram::default();
+        for v in [0, 1, 2, 3, 4, 1023, 1024] {
+            h.record(v);
+        }
+        assert_eq!(h.counts[0], 1);
+        assert_eq!(h.counts[1], 1);
+        assert_eq!(h.counts[2], 2);
+        assert_eq!(h.counts[3], 1);
+        assert_eq!(h.counts[10], 1);
+        assert_eq!(h.counts[11], 1);
+        assert_eq!((h.count, h.min, h.max, h.sum), (7, 0, 1024, 2057));
+    }
+}

@@ -1,0 +1,115 @@
+//! A CPU's TLB, as far as pkmap translations go: bounded, least-recently-used.
+//!
+//! Only pkmap entries are modelled. Unrelated memory traffic is represented by evicting the least
+//! recently used pkmap entries at a configured rate. The entries are global pages (2.4 maps pkmap
+//! with `_PAGE_GLOBAL`), so a context switch does not drop them; only a full flush or eviction does.
+
+/// One cached translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub slot: u32,
+    pub page: u32,
+    /// Cycle at which the entry was loaded by a page walk.
+    pub loaded_at: u64,
+    last_use: u64,
+}
+
+/// A per-CPU TLB. Lookups scan a short array: pkmap TLB shares are tens of entries, where a scan
+/// of contiguous slots beats any index structure.
+#[derive(Clone, Debug)]
+pub struct Tlb {
+    capacity: usize,
+    entries: Vec<Entry>,
+    clock: u64,
+}
+
+impl Tlb {
+    pub fn new(capacity: usize) -> Self {
+        Tlb {
+            capacity,
+            entries: Vec::with_capacity(capacity),
+            clock: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The cached entry for `slot`, marked as just used.
+    #[inline]
+    pub fn lookup(&mut self, slot: u32) -> Option<Entry> {
+        self.clock += 1;
+        let clock = self.clock;
+        let e = self.entries.iter_mut().find(|e| e.slot == slot)?;
+        e.last_use = clock;
+        Some(*e)
+    }
+
+    /// Cache a translation loaded by a page walk, evicting the least recently used when full.
+    pub fn insert(&mut self, slot: u32, page: u32, now: u64) {
+        self.clock += 1;
+        let e = Entry {
+            slot,
+            page,
+            loaded_at: now,
+            last_use: self.clock,
+        };
+        if self.entries.len() == self.capacity {
+            let i = self.lru();
+            self.entries[i] = e;
+        } else {
+            self.entries.push(e);
+        }
+    }
+
+    /// Drop every entry (a full flush, global pages included).
+    pub fn flush(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Evict up to `n` least recently used entries; returns how many went.
+    pub fn evict_lru(&mut self, n: u64) -> u64 {
+        let n = n.min(self.entries.len() as u64);
+        for _ in 0..n {
+            let i = self.lru();
+            self.entries.swap_remove(i);
+        }
+        n
+    }
+
+    fn lru(&self) -> usize {
+        let mut best = 0;
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.last_use < self.entries[best].last_use {
+                best = i;
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_order_and_flush() {
+        let mut t = Tlb::new(2);
+        t.insert(1, 10, 0);
+        t.insert(2, 20, 1);
+        assert_eq!(t.lookup(1).unwrap().page, 10); // 2 is now the LRU
+        t.insert(3, 30, 2);
+        assert!(t.lookup(2).is_none());
+        assert_eq!(t.lookup(3).unwrap().loaded_at, 2);
+        assert_eq!(t.evict_lru(1), 1);
+        assert!(t.lookup(1).is_none(), "1 was least recently used");
+        t.flush();
+        assert!(t.is_empty());
+        assert_eq!(t.evict_lru(5), 0);
+    }
+}

@@ -1,0 +1,119 @@
+//! The deadlock watchdog's report: who holds what, who waits for whom, and the wait-for cycle.
+
+use crate::cpu::{NEVER, Wait};
+use crate::engine::Engine;
+use crate::error::{DeadlockReport, SimError, WaitEdge};
+use crate::lock::lock_name;
+
+impl Engine {
+    /// Build the error raised when no CPU completed an operation for `watchdog_cycles`.
+    pub(crate) fn deadlock(&self, t: u64) -> SimError {
+        let n = self.cpus.len();
+        let mut edges = Vec::new();
+        let mut on: Vec<Option<u32>> = vec![None; n];
+        for (c, cpu) in self.cpus.iter().enumerate() {
+            if cpu.until != NEVER || cpu.in_handler() {
+                continue;
+            }
+            let held: Vec<String> = (0..self.locks.len())
+                .filter(|&l| self.locks[l].holder == Some(c as u32))
+                .map(|l| lock_name(l as u32))
+                .collect();
+            let mut what = if held.is_empty() {
+                String::new()
+            } else {
+                format!("holds {}; ", held.join(", "))
+            };
+            let irqs = if cpu.irqs_on { "enabled" } else { "disabled" };
+            match cpu.wait {
+                Wait::Lock(l) => {
+                    let h = self.locks[l as usize].holder;
+                    what += &format!("spins on {} with interrupts {irqs}", lock_name(l));
+                    if let Some(h) = h {
+                        what += &format!(", held by cpu{h}");
+                    }
+                    on[c] = h;
+                }
+                Wait::Acks(call) => {
+                    let missing: Vec<usize> = (0..n)
+                        .filter(|&d| d != c && self.cpus[d].acked_call < call)
+                        .collect();
+                    // The CPU that cannot take the IPI is the one to blame.
+                    let blocker = missing
+                        .iter()
+                        .copied()
+                        .find(|&d| !self.cpus[d].irqs_on)
+                        .or(missing.first().copied());
+                    let names: Vec<String> = missing.iter().map(|d| format!("cpu{d}")).collect();
+                    what += &format!(
+                        "waits in flush_tlb_all() for the IPI acks of {}",
+                        names.join(", ")
+                    );
+                    if let Some(b) = blocker {
+                        if !self.cpus[b].irqs_on {
+                            what += &format!(" (cpu{b} has interrupts disabled)");
+                        }
+                    }
+                    on[c] = blocker.map(|b| b as u32);
+                }
+                Wait::Sleep => what += "sleeps on pkmap_map_wait",
+                Wait::None => what += "waits",
+            }
+            if !cpu.pending.is_empty() {
+                what += &format!(" [{} IPI pending]", cpu.pending.len());
+            }
+            edges.push(WaitEdge {
+                cpu: c as u32,
+                what,
+                on: on[c],
+            });
+        }
+        SimError::Deadlock(Box::new(DeadlockReport {
+            cycle: t,
+            chain: find_cycle(&on),
+            edges,
+        }))
+    }
+}
+
+/// The first cycle of the functional graph `on` (each node points to at most one other),
+/// starting at its lowest CPU.
+fn find_cycle(on: &[Option<u32>]) -> Vec<u32> {
+    for start in 0..on.len() {
+        let mut path = vec![start as u32];
+        let mut cur = start;
+        while let Some(next) = on[cur] {
+            if let Some(pos) = path.iter().position(|&p| p == next) {
+                let mut cyc = path[pos..].to_vec();
+                let min = cyc
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|&(_, v)| *v)
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                cyc.rotate_left(min);
+                return cyc;
+            }
+            if path.len() > on.len() {
+                break;
+            }
+            path.push(next);
+            cur = next as usize;
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_cycle;
+
+    #[test]
+    fn finds_the_cycle_from_its_lowest_cpu() {
+        assert_eq!(
+            find_cycle(&[None, Some(2), Some(3), Some(1)]),
+            vec![1, 2, 3]
+        );
+        assert_eq!(find_cycle(&[Some(1), None]), Vec::<u32>::new());
+    }
+}

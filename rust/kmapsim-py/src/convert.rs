@@ -1,0 +1,150 @@
+//! Python values in, Python values out. Nothing here simulates.
+
+use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Value};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+
+/// A Python object as a scenario value, or a ConfigError naming `field`.
+pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> {
+    let bad = |what: String| {
+        let allowed = FIELDS
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| allowed(f.kind))
+            .unwrap_or_else(|| "a number or string".into());
+        ConfigError::new(field, what, allowed)
+    };
+    // bool is an int subclass in Python; True is never a CPU count.
+    if obj.is_instance_of::<PyBool>() {
+        return Err(bad("got a bool".into()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj
+            .extract::<i128>()
+            .map(Value::Int)
+            .map_err(|_| bad("the integer is too large".into()));
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return Ok(Value::Float(obj.extract::<f64>().map_err(|_| bad("not a float".into()))?));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::Str(s.to_string()));
+    }
+    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    Err(bad(format!("got an object of type {ty}")))
+}
+
+/// Human description of a field's allowed values.
+pub fn allowed(kind: Kind) -> String {
+    match kind {
+        Kind::Int { min, max } => format!("an integer in [{min}, {max}]"),
+        Kind::Float { min, max } => format!("a number in [{min}, {max}]"),
+        Kind::Choice(names) => format!("one of {}", names.join(", ")),
+    }
+}
+
+/// A scenario from a dict of field values (missing fields take their defaults).
+pub fn scenario(d: &Bound<'_, PyDict>) -> Result<Scenario, ConfigError> {
+    let mut pairs = Vec::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let key: String = k.extract().map_err(|_| {
+            ConfigError::new("<key>", "scenario keys must be strings".into(), "field names".into())
+        })?;
+        let val = value(&key, &v)?;
+        pairs.push((key, val));
+    }
+    Scenario::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
+pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Float(f) => f.into_pyobject(py)?.into_any(),
+        Value::Str(s) => s.into_pyobject(py)?.into_any(),
+    })
+}
+
+pub fn scenario_to_dict<'py>(py: Python<'py>, sc: &Scenario) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in sc.pairs() {
+        d.set_item(k, value_to_py(py, &v)?)?;
+    }
+    Ok(d)
+}
+
+pub fn field_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    let defaults = Scenario::default();
+    let out = PyList::empty(py);
+    for f in FIELDS {
+        let d = PyDict::new(py);
+        d.set_item("name", f.name)?;
+        let (kind, min, max, choices): (&str, Option<Value>, Option<Value>, Option<Vec<&str>>) =
+            match f.kind {
+                Kind::Int { min, max } => {
+                    ("int", Some(Value::Int(min as i128)), Some(Value::Int(max as i128)), None)
+                }
+                Kind::Float { min, max } => {
+                    ("float", Some(Value::Float(min)), Some(Value::Float(max)), None)
+                }
+                Kind::Choice(names) => ("choice", None, None, Some(names.to_vec())),
+            };
+        d.set_item("kind", kind)?;
+        d.set_item("min", min.map(|v| value_to_py(py, &v)).transpose()?)?;
+        d.set_item("max", max.map(|v| value_to_py(py, &v)).transpose()?)?;
+        d.set_item("choices", choices)?;
+        d.set_item("unit", f.unit)?;
+        d.set_item("doc", f.doc)?;
+        let def = defaults.get(f.name).expect("every field has a default");
+        d.set_item("default", value_to_py(py, &def)?)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// The parts of a report as plain Python containers.
+pub struct ReportObjects {
+    pub counters: Py<PyDict>,
+    pub breakdown: Py<PyList>,
+    pub histograms: Py<PyDict>,
+    pub violations: Py<PyList>,
+}
+
+pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
+    let counters = PyDict::new(py);
+    for (k, v) in r.counters.pairs() {
+        counters.set_item(k, v)?;
+    }
+    let breakdown = PyList::empty(py);
+    for row in &r.breakdown {
+        breakdown.append(row.to_vec())?;
+    }
+    let histograms = PyDict::new(py);
+    for (name, h) in r.histograms.pairs() {
+        let d = PyDict::new(py);
+        d.set_item("counts", h.counts.to_vec())?;
+        d.set_item("count", h.count)?;
+        d.set_item("sum", h.sum)?;
+        d.set_item("min", h.min)?;
+        d.set_item("max", h.max)?;
+        histograms.set_item(name, d)?;
+    }
+    let violations = PyList::empty(py);
+    for v in &r.violations {
+        let d = PyDict::new(py);
+        d.set_item("cycle", v.cycle)?;
+        d.set_item("cpu", v.cpu)?;
+        d.set_item("slot", v.slot)?;
+        d.set_item("expected_page", v.expected_page)?;
+        d.set_item("actual_page", v.actual_page)?;
+        d.set_item("entry_loaded_at", v.entry_loaded_at)?;
+        d.set_item("slot_remapped_at", v.slot_remapped_at)?;
+        d.set_item("remapped_by", v.remapped_by.map_or(-1, i64::from))?;
+        violations.append(d)?;
+    }
+    Ok(ReportObjects {
+        counters: counters.unbind(),
+        breakdown: breakdown.unbind(),
+        histograms: histograms.unbind(),
+        violations: violations.unbind(),
+    })
+}

@@ -1,0 +1,42 @@
+//! Core errors become the exception classes of `kmapsim.errors`, each constructed once here.
+
+use kmapsim_core::{ConfigError, SimError};
+use pyo3::prelude::*;
+
+fn raise<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, class: &str, args: A) -> PyErr {
+    let made = py
+        .import("kmapsim.errors")
+        .and_then(|m| m.getattr(class))
+        .and_then(|cls| cls.call1(args));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+pub fn config_error(py: Python<'_>, e: &ConfigError) -> PyErr {
+    raise(
+        py,
+        "ScenarioError",
+        (e.to_string(), e.field.clone(), e.problem.clone(), e.allowed.clone()),
+    )
+}
+
+pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
+    match e {
+        SimError::Config(c) => config_error(py, &c),
+        SimError::Deadlock(rep) => {
+            let edges: Vec<(u32, String, Option<u32>)> =
+                rep.edges.iter().map(|e| (e.cpu, e.what.clone(), e.on)).collect();
+            let msg = format!("deadlock: {rep}");
+            raise(py, "DeadlockError", (msg, rep.cycle, rep.chain.clone(), edges))
+        }
+        SimError::KernelBug { cycle, cpu, ref message } => {
+            raise(py, "KernelBug", (e.to_string(), cycle, cpu, message.clone()))
+        }
+        // The poll callback stored the KeyboardInterrupt; this is only reached without one.
+        SimError::Interrupted { cycle } => pyo3::exceptions::PyKeyboardInterrupt::new_err(format!(
+            "interrupted at cycle {cycle}"
+        )),
+    }
+}
