@@ -159,3 +159,56 @@ fn misuse_deadlocks_sync_with_the_chain_named() {
     let step = run_to_end(&sc, 1 << 40, 1, Mode::Step).unwrap_err();
     assert_eq!(step, SimError::Deadlock(rep));
 }
+
+/// The 2.4 cursor, watched inside a running engine: one CPU, four slots, fixed durations as in
+/// `golden_single_cpu_by_hand` (an iteration is 1664 cycles, 1888 when it flushes).
+///
+/// By hand: the cursor starts at 0. Mapping k (k = 1, 2, ...) is made at the kmap_lock grant
+/// plus the uncontended acquire A = 30. Mappings 1, 2, 3 take slots 1, 2, 3; mapping 4 arrives at
+/// slot 0, so flush_all_zero_pkmaps clears slots 1..3 (count 1 after their kunmaps) and slot 0
+/// is taken; mappings 5..8 take 1, 2, 3, then 0 after the second flush.
+/// Iteration k starts at 1664 (k - 1) + 224 * (flushes before it); the flush of iteration 4
+/// starts at its W + A + S = 1034 cycles in: cycle 3 * 1664 + 1034 = 6026, and the flush counter
+/// moves when the clearing loop (4 x 6 = 24 cycles) is done: at cycle 6050.
+#[test]
+fn cursor_slots_and_flush_times_by_hand() {
+    use crate::engine::Engine;
+    let sc = Scenario {
+        cpus: 1,
+        last_pkmap: 4,
+        pages: 1 << 20,
+        hot_pages: 0,
+        shared_page_prob: 0.0,
+        work_dist: Dist::Fixed,
+        work_cycles: 1000,
+        irq_section_prob: 0.0,
+        ctx_switch_prob: 0.0,
+        tlb_evict_rate: 0.0,
+        copy_cycles: 400,
+        copy_lookups: 2,
+        ..Scenario::default()
+    };
+    for mode in [Mode::Step, Mode::Skip] {
+        let mut e = Engine::new(&sc, 11, mode).unwrap();
+        let mut slots = Vec::new();
+        let mut start = 0;
+        for k in 1..=8u64 {
+            // The mapping is in place once the kmap_lock hold begins: W + A (+ S + N to finish).
+            let mapped = start + 1000 + 30 + 4 + 120 + u64::from(k % 4 == 0) * 224;
+            e.advance_to(mapped + 1, &mut || true).unwrap();
+            slots.push(e.cpus[0].slot);
+            assert_eq!(e.pk.cursor, e.cpus[0].slot);
+            start += 1664 + u64::from(k % 4 == 0) * 224;
+        }
+        assert_eq!(slots, vec![1, 2, 3, 0, 1, 2, 3, 0], "{mode:?}");
+        let mut e = Engine::new(&sc, 11, mode).unwrap();
+        e.advance_to(6050, &mut || true).unwrap();
+        assert_eq!(e.counters.flushes, 0);
+        assert_eq!(e.counters.slots_cleared, 3, "the clearing happens as the flush starts");
+        e.advance_to(6051, &mut || true).unwrap();
+        assert_eq!(e.counters.flushes, 1);
+        // After the flush and the new mapping only slot 0 is in use; 1..3 are free and clean.
+        e.advance_to(6051 + 200 + 120, &mut || true).unwrap();
+        assert_eq!(e.pk.count, vec![2, 0, 0, 0]);
+    }
+}

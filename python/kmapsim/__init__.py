@@ -1,0 +1,45 @@
+"""kmapsim: simulate CPUs contending on the Linux 2.4 highmem ``kmap_lock`` during TLB shootdowns.
+
+>>> import kmapsim
+>>> sc = kmapsim.Scenario.preset("pIII-8way-2001", cpus=8, strategy="sync")
+>>> r = kmapsim.run(sc, cycles=2_000_000, seed=1)
+>>> r.counters["kmaps"] > 0
+True
+
+The engine is Rust (`kmapsim._core`); this package is the thin typed layer around it.
+"""
+
+from kmapsim import _core
+from kmapsim.api import run
+from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
+from kmapsim.histogram import Histogram
+from kmapsim.presets import describe_preset, preset_names
+from kmapsim.result import RunResult, StaleAccess
+from kmapsim.scenario import Scenario
+
+__version__: str = _core.__version__
+
+#: Cycle categories, in the column order of `RunResult.breakdown`.
+CATEGORIES: list[str] = _core.CATEGORIES
+#: Counter names every `RunResult.counters` has.
+COUNTERS: list[str] = _core.COUNTERS
+#: Histogram names every `RunResult.histograms` has.
+HISTOGRAMS: list[str] = _core.HISTOGRAMS
+
+__all__ = [
+    "CATEGORIES",
+    "COUNTERS",
+    "HISTOGRAMS",
+    "DeadlockError",
+    "Histogram",
+    "KernelBug",
+    "KmapsimError",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "StaleAccess",
+    "__version__",
+    "describe_preset",
+    "preset_names",
+    "run",
+]

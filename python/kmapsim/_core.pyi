@@ -1,0 +1,66 @@
+"""Stubs for the Rust extension module ``kmapsim._core`` (rust/kmapsim-py).
+
+Hand-written, and checked against the built module with ``python -m mypy.stubtest kmapsim._core``.
+The Python layer is the public API; this module is an implementation detail.
+"""
+
+from typing import Any, final
+
+__all__ = [
+    "CATEGORIES",
+    "COUNTERS",
+    "HISTOGRAMS",
+    "RawResult",
+    "__version__",
+    "field_specs",
+    "run",
+    "validate",
+]
+
+__version__: str
+#: Cycle categories, in the column order of ``RawResult.breakdown``.
+CATEGORIES: list[str]
+#: Counter names, in order.
+COUNTERS: list[str]
+#: Histogram names.
+HISTOGRAMS: list[str]
+
+def field_specs() -> list[dict[str, Any]]:
+    """One dict per scenario field, in table order.
+
+    Keys: name, kind ("int", "float" or "choice"), min, max, choices, unit, doc, default.
+    """
+
+def validate(scenario: dict[str, Any]) -> dict[str, Any]:
+    """The full normalized scenario (defaults filled in), or raise ``ScenarioError``."""
+
+def run(scenario: dict[str, Any], cycles: int, seed: int, mode: str = "skip") -> RawResult:
+    """Simulate ``cycles`` cycles without the GIL.
+
+    Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
+    """
+
+@final
+class RawResult:
+    """What the engine reports, as plain Python values; wrapped by ``kmapsim.RunResult``."""
+
+    @property
+    def cycles(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def events(self) -> int: ...
+    @property
+    def wall_seconds(self) -> float: ...
+    @property
+    def counters(self) -> dict[str, int]: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def breakdown(self) -> list[list[int]]: ...
+    @property
+    def histograms(self) -> dict[str, dict[str, Any]]: ...
+    @property
+    def violations(self) -> list[dict[str, int]]: ...

@@ -1,0 +1,92 @@
+"""The exceptions kmapsim raises.
+
+The Rust binding imports this module and raises these classes itself, with the positional
+arguments documented on each ``__init__``, so Rust and Python report errors the same way. Every
+class defines ``__reduce__`` because sweeps run scenarios in worker processes, and an exception
+that cannot be pickled back to the parent turns a clear error into a confusing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+__all__ = ["DeadlockError", "KernelBug", "KmapsimError", "ScenarioError", "WaitEdge"]
+
+#: One edge of a wait-for graph: (cpu, what it waits for, the cpu it waits on or None).
+WaitEdge: TypeAlias = tuple[int, str, int | None]
+
+
+class KmapsimError(Exception):
+    """Base class of every error kmapsim raises on purpose, so callers can catch them all."""
+
+
+class ScenarioError(KmapsimError, ValueError):
+    """A bad input: a scenario field, a preset name or a `run` argument.
+
+    ``field`` names what was wrong (a scenario field, or an argument such as ``"cycles"``),
+    ``problem`` says what is wrong with it and ``allowed`` what would be accepted, so a caller can
+    show or test each part without parsing the message. It is a `ValueError` so that generic code
+    that validates input keeps working.
+    """
+
+    field: str
+    problem: str
+    allowed: str
+
+    def __init__(self, message: str, field: str, problem: str, allowed: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.problem = problem
+        self.allowed = allowed
+
+    @classmethod
+    def of(cls, field: str, problem: str, allowed: str) -> ScenarioError:
+        """Build the error with the Rust core's message format: ``field: problem; allowed: ...``."""
+        return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.field, self.problem, self.allowed))
+
+
+class DeadlockError(KmapsimError, RuntimeError):
+    """No CPU completed an operation for ``watchdog_cycles``: the simulated machine is stuck.
+
+    ``cycle`` is when the watchdog fired, ``chain`` the CPUs of the wait-for cycle in order (empty
+    when none was found, e.g. a livelock) and ``edges`` what every stuck CPU waits for, as
+    ``(cpu, what, on_cpu)`` with ``on_cpu`` None when it waits on no particular CPU.
+    """
+
+    cycle: int
+    chain: list[int]
+    edges: list[WaitEdge]
+
+    def __init__(self, message: str, cycle: int, chain: list[int], edges: list[WaitEdge]) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+        self.chain = list(chain)
+        self.edges = [(int(c), str(w), None if on is None else int(on)) for c, w, on in edges]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.cycle, self.chain, self.edges))
+
+
+class KernelBug(KmapsimError, RuntimeError):
+    """The simulated kernel hit a condition on which Linux 2.4 calls ``BUG()``.
+
+    This means the model (or a strategy) broke an invariant, such as a slot count reaching 0 in
+    kunmap; the run cannot go on meaningfully, so it stops. ``detail`` is the bare condition,
+    without the cycle and CPU that the message adds (the message itself when not given).
+    """
+
+    cycle: int
+    cpu: int
+    detail: str
+
+    def __init__(self, message: str, cycle: int, cpu: int, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+        self.cpu = cpu
+        self.detail = message if detail is None else detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.cycle, self.cpu, self.detail))

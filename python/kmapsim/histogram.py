@@ -1,0 +1,150 @@
+"""`Histogram`: a log2-bucketed distribution of cycle counts, as the engine records it.
+
+The engine keeps 65 buckets so that recording a value costs one leading-zero count and no
+allocation: bucket 0 holds the value 0 and bucket k >= 1 holds [2**(k-1), 2**k). Exact count,
+sum, min and max are kept beside the buckets, so the mean and the extremes are exact and only
+quantiles are approximate (to within a factor of two).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["NBUCKETS", "Histogram", "bucket_edges", "bucket_of"]
+
+#: Number of buckets: one for 0, then one per power of two up to 2**64.
+NBUCKETS = 65
+
+
+def bucket_of(value: int) -> int:
+    """The bucket that holds ``value`` (a non-negative integer below 2**64)."""
+    return int(value).bit_length()
+
+
+def bucket_edges() -> npt.NDArray[np.uint64]:
+    """Lower bound of every bucket: 0, 1, 2, 4, ..., 2**63 (uint64, as 2**63 overflows int64)."""
+    edges = np.zeros(NBUCKETS, dtype=np.uint64)
+    edges[1:] = np.left_shift(np.uint64(1), np.arange(NBUCKETS - 1, dtype=np.uint64))
+    return edges
+
+
+def _upper(bucket: int) -> int:
+    """Largest integer in ``bucket``."""
+    return 0 if bucket == 0 else (1 << bucket) - 1
+
+
+@dataclass(frozen=True, eq=False)
+class Histogram:
+    """One distribution from a run, e.g. ``kmap_lock_wait`` in cycles.
+
+    ``counts`` is a read-only int64 array of the 65 bucket counts, ``count`` the number of
+    recorded values, ``sum``, ``min`` and ``max`` their exact sum and extremes (``min`` and
+    ``max`` are 0 when nothing was recorded).
+    """
+
+    name: str
+    counts: npt.NDArray[np.int64]
+    count: int
+    sum: int
+    min: int
+    max: int
+
+    def __post_init__(self) -> None:
+        counts = np.array(self.counts, dtype=np.int64)  # a copy, which we may freeze
+        if counts.shape != (NBUCKETS,):
+            raise ValueError(f"histogram {self.name}: {counts.shape} counts, expected {NBUCKETS}")
+        counts.flags.writeable = False
+        object.__setattr__(self, "counts", counts)
+        for name in ("count", "sum", "min", "max"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+
+    @classmethod
+    def from_raw(cls, name: str, raw: Mapping[str, Any]) -> Histogram:
+        """From the engine's dict: counts, count, sum, min, max."""
+        return cls(
+            name=name,
+            counts=np.asarray(raw["counts"], dtype=np.int64),
+            count=raw["count"],
+            sum=raw["sum"],
+            min=raw["min"],
+            max=raw["max"],
+        )
+
+    @classmethod
+    def from_values(cls, name: str, values: Sequence[int]) -> Histogram:
+        """Bucket plain values as the engine does: for tests, and for measured data to compare."""
+        counts = np.zeros(NBUCKETS, dtype=np.int64)
+        for v in values:
+            if v < 0 or v >= 1 << 64:
+                raise ValueError(f"histogram values are in [0, 2**64), got {v}")
+            counts[bucket_of(v)] += 1
+        return cls(
+            name=name,
+            counts=counts,
+            count=len(values),
+            sum=sum(int(v) for v in values),
+            min=min(values, default=0),
+            max=max(values, default=0),
+        )
+
+    @property
+    def mean(self) -> float:
+        """Exact mean of the recorded values (NaN when there are none)."""
+        return self.sum / self.count if self.count else math.nan
+
+    @property
+    def edges(self) -> npt.NDArray[np.uint64]:
+        """Lower bound of each bucket (see `bucket_edges`)."""
+        return bucket_edges()
+
+    def quantile(self, q: float) -> int:
+        """An upper bound of the ``q``-quantile, exact at q = 0 (min) and q = 1 (max).
+
+        The q-quantile is the value of rank ceil(q * count) (at least 1) among the sorted values.
+        The buckets only say which power-of-two range holds it, so this returns the largest
+        integer of that bucket, clamped to ``max``: the true quantile x satisfies
+        x <= result <= 2x - 1 (for x >= 1). Raises ValueError when the histogram is empty.
+        """
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantile q must be in [0, 1], got {q}")
+        if self.count == 0:
+            raise ValueError(f"histogram {self.name} is empty")
+        if q == 0.0:
+            return self.min
+        rank = max(1, math.ceil(q * self.count))
+        bucket = int(np.searchsorted(np.cumsum(self.counts), rank, side="left"))
+        return max(self.min, min(_upper(bucket), self.max))
+
+    def to_series(self) -> pd.Series:
+        """Bucket counts indexed by each bucket's lower bound (index name ``lower_bound``)."""
+        index = pd.Index(self.edges, name="lower_bound")
+        return pd.Series(np.array(self.counts), index=index, name=self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: counts as a list, the exact statistics, and the mean (None when empty)."""
+        return {
+            "counts": [int(c) for c in self.counts],
+            "count": self.count,
+            "sum": self.sum,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean if self.count else None,
+        }
+
+    # Defining __eq__ makes instances unhashable, which suits a value holding an array.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Histogram):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and (self.count, self.sum, self.min, self.max)
+            == (other.count, other.sum, other.min, other.max)
+            and bool(np.array_equal(self.counts, other.counts))
+        )

@@ -1,0 +1,239 @@
+"""`RunResult`: what one run reports, as pandas and numpy values with exact integers.
+
+The engine hands back plain lists and dicts (`_core.RawResult`); this module only reshapes them
+once per run, never per event. Counts stay Python ints or int64 so that totals are exact: a
+breakdown row sums to ``cycles`` exactly, which is the engine's bookkeeping invariant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kmapsim import _core
+from kmapsim.histogram import Histogram
+from kmapsim.scenario import Scenario
+
+__all__ = ["BYTES_PER_KMAP", "RunResult", "StaleAccess"]
+
+#: What one kmap stands for in `RunResult.mb_per_second`: a 4 KiB page copied.
+BYTES_PER_KMAP = 4096
+
+
+@dataclass(frozen=True)
+class StaleAccess:
+    """One TLB lookup that reached the wrong page: silent data corruption in a real kernel.
+
+    At ``cycle``, ``cpu`` held a mapping of ``expected_page`` at pkmap ``slot`` but its lookup
+    reached ``actual_page``, through a TLB entry loaded at ``entry_loaded_at``; the slot had been
+    remapped at ``slot_remapped_at`` by CPU ``remapped_by`` (None when unknown).
+    """
+
+    cycle: int
+    cpu: int
+    slot: int
+    expected_page: int
+    actual_page: int
+    entry_loaded_at: int
+    slot_remapped_at: int
+    remapped_by: int | None
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> StaleAccess:
+        """From the engine's dict, where ``remapped_by`` is -1 when unknown."""
+        by = int(raw["remapped_by"])
+        return cls(
+            cycle=int(raw["cycle"]),
+            cpu=int(raw["cpu"]),
+            slot=int(raw["slot"]),
+            expected_page=int(raw["expected_page"]),
+            actual_page=int(raw["actual_page"]),
+            entry_loaded_at=int(raw["entry_loaded_at"]),
+            slot_remapped_at=int(raw["slot_remapped_at"]),
+            remapped_by=None if by < 0 else by,
+        )
+
+    def to_dict(self) -> dict[str, int | None]:
+        return asdict(self)
+
+
+def _breakdown_frame(rows: list[list[int]], categories: list[str]) -> pd.DataFrame:
+    data = np.array(rows, dtype=np.int64).reshape(len(rows), len(categories))
+    return pd.DataFrame(
+        data,
+        index=pd.RangeIndex(len(rows), name="cpu"),
+        columns=pd.Index(list(categories), name="category"),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """The outcome of `kmapsim.run`.
+
+    ``breakdown`` has a row per CPU (index ``cpu``) and an int64 column per cycle category, in
+    `kmapsim.CATEGORIES` order; every row sums to ``cycles``. ``counters`` has at least the names
+    in `kmapsim.COUNTERS`. ``violations`` holds the first stale accesses in detail (at most
+    ``scenario.max_violation_records``); ``counters["stale_accesses"]`` counts them all.
+    ``events`` and ``wall_seconds`` describe the simulation itself, not the simulated machine.
+    Results compare by identity: ``wall_seconds`` differs between otherwise identical runs.
+    """
+
+    scenario: Scenario
+    seed: int
+    cycles: int
+    mode: str
+    counters: dict[str, int]
+    breakdown: pd.DataFrame
+    histograms: dict[str, Histogram]
+    violations: list[StaleAccess]
+    events: int
+    wall_seconds: float
+
+    @classmethod
+    def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
+        """Wrap the engine's result for ``scenario``."""
+        return cls(
+            scenario=scenario,
+            seed=raw.seed,
+            cycles=raw.cycles,
+            mode=raw.mode,
+            counters={k: int(v) for k, v in raw.counters.items()},
+            breakdown=_breakdown_frame(raw.breakdown, raw.categories),
+            histograms={k: Histogram.from_raw(k, v) for k, v in raw.histograms.items()},
+            violations=[StaleAccess.from_raw(v) for v in raw.violations],
+            events=raw.events,
+            wall_seconds=raw.wall_seconds,
+        )
+
+    # -- derived numbers ----------------------------------------------------------------------
+
+    @property
+    def cpus(self) -> int:
+        return self.scenario.cpus
+
+    @property
+    def kmaps(self) -> int:
+        """Completed kmaps, all CPUs together."""
+        return self.counters["kmaps"]
+
+    @property
+    def simulated_seconds(self) -> float:
+        """The simulated time: ``cycles`` at ``scenario.cpu_mhz``."""
+        return self.cycles / (self.scenario.cpu_mhz * 1e6)
+
+    @property
+    def throughput(self) -> float:
+        """kmaps per million simulated cycles, all CPUs together: the clock-free figure."""
+        return self.kmaps * 1e6 / self.cycles
+
+    @property
+    def kmaps_per_second(self) -> float:
+        """kmaps per simulated second, at ``scenario.cpu_mhz``."""
+        return self.kmaps / self.simulated_seconds
+
+    @property
+    def mb_per_second(self) -> float:
+        """The dbench-style figure: each kmap stands for one 4 KiB page, and MB = 10**6 bytes."""
+        return self.kmaps_per_second * BYTES_PER_KMAP / 1e6
+
+    @property
+    def events_per_second(self) -> float:
+        """Engine speed: events handled per wall-clock second (NaN if no time was measured)."""
+        return self.events / self.wall_seconds if self.wall_seconds > 0 else math.nan
+
+    def shares(self) -> pd.DataFrame:
+        """The breakdown as fractions of ``cycles``: each row sums to 1 (up to rounding)."""
+        return self.breakdown.astype(np.float64) / float(self.cycles)
+
+    def summary(self) -> pd.Series:
+        """Headline numbers, indexed by metric name (object dtype, so counts stay exact ints).
+
+        The ``*_p99`` entries are histogram quantiles (upper bounds, see `Histogram.quantile`);
+        they and the means are None when nothing was recorded.
+        """
+        wait = self.histograms.get("kmap_lock_wait")
+        hold = self.histograms.get("kmap_lock_hold")
+        c = self.counters
+        values: dict[str, object] = {
+            "cpus": self.cpus,
+            "cycles": self.cycles,
+            "kmaps": self.kmaps,
+            "throughput": self.throughput,
+            "kmaps_per_second": self.kmaps_per_second,
+            "mb_per_second": self.mb_per_second,
+            "flushes": c.get("flushes"),
+            "ipis_sent": c.get("ipis_sent"),
+            "stale_accesses": c.get("stale_accesses"),
+            "sleeps": c.get("sleeps"),
+            "kmap_lock_contended": c.get("kmap_lock_contended"),
+            "kmap_lock_wait_mean": _mean(wait),
+            "kmap_lock_wait_p99": _p99(wait),
+            "kmap_lock_hold_mean": _mean(hold),
+            "kmap_lock_hold_p99": _p99(hold),
+        }
+        series = pd.Series(values, dtype=object, name="value")
+        series.index.name = "metric"
+        return series
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (``json.dumps(..., allow_nan=False)`` works); `from_dict` reads it back.
+
+        ``derived`` repeats the computed figures for readers of the JSON; it is ignored on input.
+        """
+        return {
+            "scenario": self.scenario.to_dict(),
+            "seed": self.seed,
+            "cycles": self.cycles,
+            "mode": self.mode,
+            "events": self.events,
+            "wall_seconds": self.wall_seconds,
+            "counters": dict(self.counters),
+            "categories": [str(c) for c in self.breakdown.columns],
+            "breakdown": [[int(x) for x in row] for row in self.breakdown.to_numpy()],
+            "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
+            "violations": [v.to_dict() for v in self.violations],
+            "derived": {
+                "throughput": self.throughput,
+                "kmaps_per_second": self.kmaps_per_second,
+                "mb_per_second": self.mb_per_second,
+                "simulated_seconds": self.simulated_seconds,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunResult:
+        """Rebuild a result saved with `to_dict` (e.g. from a JSON file or a study store)."""
+        return cls(
+            scenario=Scenario.from_dict(d["scenario"]),
+            seed=int(d["seed"]),
+            cycles=int(d["cycles"]),
+            mode=str(d["mode"]),
+            counters={k: int(v) for k, v in d["counters"].items()},
+            breakdown=_breakdown_frame(d["breakdown"], d["categories"]),
+            histograms={k: Histogram.from_raw(k, v) for k, v in d["histograms"].items()},
+            violations=[
+                StaleAccess.from_raw({**v, "remapped_by": _or_minus_one(v["remapped_by"])})
+                for v in d["violations"]
+            ],
+            events=int(d["events"]),
+            wall_seconds=float(d["wall_seconds"]),
+        )
+
+
+def _or_minus_one(x: int | None) -> int:
+    return -1 if x is None else x
+
+
+def _mean(h: Histogram | None) -> float | None:
+    return h.mean if h is not None and h.count else None
+
+
+def _p99(h: Histogram | None) -> int | None:
+    return h.quantile(0.99) if h is not None and h.count else None

@@ -1,0 +1,269 @@
+"""`Scenario`: one simulated machine and its workload, as a frozen, validated value.
+
+The field table in ``rust/kmapsim-core/src/config.rs`` is the single source of truth for the
+fields, their kinds, ranges and defaults; `_core.field_specs()` exposes it. The dataclass below
+spells the fields out again only so that editors and mypy know them; a test checks that names,
+order and defaults agree with the table. Type and range checks here are driven by the specs, and
+`_core.validate` then checks the rules that span fields, so a Scenario that exists is one the
+engine accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict, cast
+
+import numpy as np
+
+from kmapsim import _core
+from kmapsim.errors import ScenarioError
+from kmapsim.presets import get_preset
+
+__all__ = ["FieldSpec", "FieldValue", "Scenario"]
+
+#: The Python type of a field value.
+FieldValue = int | float | str
+
+
+class FieldSpec(TypedDict):
+    """One row of the Rust field table, as returned by `Scenario.fields()`."""
+
+    name: str
+    kind: Literal["int", "float", "choice"]
+    min: int | float | None
+    max: int | float | None
+    choices: list[str] | None
+    unit: str
+    doc: str
+    default: FieldValue
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Scenario:
+    """A complete, validated scenario. Build it with keywords, `preset`, `replace` or `from_dict`.
+
+    Every field is checked on construction: the wrong type (a bool is not an int, a float is not
+    an int, NaN is no probability), a value out of range, or an inconsistent combination raises
+    `ScenarioError` naming the field and what is allowed. ``kmapsim fields`` or `Scenario.fields()`
+    list each field with its unit, range and meaning.
+    """
+
+    # The choices first, then the integers, then the floats: the order of the Rust table.
+    strategy: str = "sync"
+    slot_alloc: str = "scan"
+    lock_arbitration: str = "tas"
+    work_dist: str = "exponential"
+    irq_hold_dist: str = "exponential"
+    cpus: int = 8
+    last_pkmap: int = 1024
+    pages: int = 65536
+    hot_pages: int = 256
+    tlb_entries: int = 64
+    tlb_miss_cycles: int = 30
+    tlb_flush_cycles: int = 200
+    ipi_latency: int = 1400
+    ipi_send_cycles: int = 300
+    ipi_send_per_target_cycles: int = 0
+    ipi_handler_cycles: int = 600
+    lock_acquire_cycles: int = 30
+    lock_handoff_cycles: int = 250
+    irq_locks: int = 4
+    irq_hold_cycles: int = 3000
+    work_cycles: int = 15000
+    copy_cycles: int = 2500
+    copy_lookups: int = 4
+    kmap_hit_cycles: int = 60
+    kmap_new_cycles: int = 120
+    scan_slot_cycles: int = 4
+    flush_slot_cycles: int = 6
+    kunmap_cycles: int = 50
+    ctx_switch_cycles: int = 2000
+    watchdog_cycles: int = 50_000_000
+    max_violation_records: int = 16
+    cpu_mhz: float = 700.0
+    shared_page_prob: float = 0.25
+    tlb_evict_rate: float = 2.0
+    irq_section_prob: float = 0.3
+    ctx_switch_prob: float = 0.1
+    kmap_irqs_off_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        specs = _spec_map()
+        for name in _field_names():
+            spec = specs.get(name)
+            if spec is None:  # a field the engine does not know: let validate() name it
+                continue
+            value = getattr(self, name)
+            checked = _check(spec, value)
+            if checked is not value:
+                object.__setattr__(self, name, checked)
+        _core.validate(self.to_dict())
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def preset(cls, name: str, /, **overrides: object) -> Scenario:
+        """The preset ``name`` (see `kmapsim.preset_names()`), with some fields overridden."""
+        return cls.from_dict({**get_preset(name).values, **overrides})
+
+    def replace(self, **changes: object) -> Scenario:
+        """A copy with some fields changed; an unknown name raises ScenarioError (did you mean)."""
+        _check_names(changes)
+        return dataclasses.replace(self, **cast(dict[str, Any], changes))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Scenario:
+        """Build from a mapping such as `to_dict()` output; missing fields take their defaults."""
+        if not isinstance(d, Mapping):
+            raise ScenarioError.of(
+                "scenario", f"got {_describe(d)}", "a mapping of field names to values"
+            )
+        _check_names(d)
+        return cls(**cast(dict[str, Any], dict(d)))
+
+    # -- export -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, FieldValue]:
+        """Every field, in table order: plain ints, floats and strings (JSON-ready)."""
+        return {name: getattr(self, name) for name in _field_names()}
+
+    @classmethod
+    def fields(cls) -> list[FieldSpec]:
+        """The field table: name, kind, min, max, choices, unit, doc and default of each field."""
+        # Copies, choices included, so that a caller cannot edit the cached table.
+        return [cast(FieldSpec, {**s, "choices": _copy(s["choices"])}) for s in _specs()]
+
+    def __repr__(self) -> str:
+        # Only what differs from the defaults: a repr of every field hides the one that matters.
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != f.default
+        ]
+        return f"Scenario({', '.join(changed)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Explicit, because pickling frozen slotted dataclasses is broken on some Python 3.10
+        # releases, and sweeps send scenarios to worker processes.
+        return (_restore, (self.to_dict(),))
+
+
+def _copy(choices: list[str] | None) -> list[str] | None:
+    return None if choices is None else list(choices)
+
+
+def _restore(d: dict[str, FieldValue]) -> Scenario:
+    return Scenario.from_dict(d)
+
+
+# -- the field table ------------------------------------------------------------------------------
+
+
+@functools.cache
+def _specs() -> tuple[FieldSpec, ...]:
+    return tuple(cast(FieldSpec, s) for s in _core.field_specs())
+
+
+@functools.cache
+def _spec_map() -> dict[str, FieldSpec]:
+    return {s["name"]: s for s in _specs()}
+
+
+@functools.cache
+def _field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Scenario))
+
+
+def _check_names(d: Mapping[Any, object]) -> None:
+    names = _field_names()
+    for key in d:
+        if not isinstance(key, str):
+            allowed = "one of " + ", ".join(names)
+            raise ScenarioError.of(repr(key), "field names are strings", allowed)
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ScenarioError.of(key, "unknown field" + hint, "one of " + ", ".join(names))
+
+
+# -- type and range checks ------------------------------------------------------------------------
+
+
+def _fmt(x: int | float | None) -> str:
+    """A bound as the Rust core prints it (``700``, not ``700.0``)."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _allowed(spec: FieldSpec) -> str:
+    kind = spec["kind"]
+    if kind == "int":
+        return f"an integer in [{_fmt(spec['min'])}, {_fmt(spec['max'])}]"
+    if kind == "float":
+        return f"a number in [{_fmt(spec['min'])}, {_fmt(spec['max'])}]"
+    return "one of " + ", ".join(spec["choices"] or [])
+
+
+def _describe(value: object) -> str:
+    """``a bool True``, ``a string '8'``: what was given, for an error message."""
+    if isinstance(value, (bool, np.bool_)):
+        kind = "a bool"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, (int, np.integer)):
+        kind = "an integer"
+    elif isinstance(value, (float, np.floating)):
+        kind = "a float"
+    else:
+        kind = f"a {type(value).__name__}"
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{kind} {text}"
+
+
+def _check(spec: FieldSpec, value: object) -> FieldValue:
+    """The value as a plain int, float or str, or a ScenarioError naming the field.
+
+    numpy scalars are accepted (grids are often built with numpy) and turned into Python ones.
+    """
+    name, kind = spec["name"], spec["kind"]
+
+    def bad(problem: str) -> ScenarioError:
+        return ScenarioError.of(name, problem, _allowed(spec))
+
+    if isinstance(value, (bool, np.bool_)):
+        raise bad(f"got {_describe(value)}")
+    if kind == "choice":
+        if not isinstance(value, str):
+            raise bad(f"got {_describe(value)}")
+        choices = spec["choices"] or []
+        if value not in choices:
+            close = difflib.get_close_matches(value, choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise bad(f"unknown value {value!r}{hint}")
+        return str(value)
+    if kind == "int":
+        if not isinstance(value, (int, np.integer)):
+            raise bad(f"got {_describe(value)}")
+        i = int(value)
+        lo, hi = spec["min"], spec["max"]
+        if (lo is not None and i < lo) or (hi is not None and i > hi):
+            raise bad(f"{i} is out of range")
+        return i
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise bad(f"got {_describe(value)}")
+    try:
+        f = float(value)
+    except OverflowError:  # an int too large for a float
+        f = math.inf if value > 0 else -math.inf
+    lo, hi = spec["min"], spec["max"]
+    # Written so that NaN fails too.
+    if not ((lo is None or f >= lo) and (hi is None or f <= hi)):
+        raise bad(f"{f} is out of range")
+    return f
