@@ -204,7 +204,10 @@ fn cursor_slots_and_flush_times_by_hand() {
         let mut e = Engine::new(&sc, 11, mode).unwrap();
         e.advance_to(6050, &mut || true).unwrap();
         assert_eq!(e.counters.flushes, 0);
-        assert_eq!(e.counters.slots_cleared, 3, "the clearing happens as the flush starts");
+        assert_eq!(
+            e.counters.slots_cleared, 3,
+            "the clearing happens as the flush starts"
+        );
         e.advance_to(6051, &mut || true).unwrap();
         assert_eq!(e.counters.flushes, 1);
         // After the flush and the new mapping only slot 0 is in use; 1..3 are free and clean.

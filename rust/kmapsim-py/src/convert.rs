@@ -25,12 +25,19 @@ pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> 
             .map_err(|_| bad("the integer is too large".into()));
     }
     if obj.is_instance_of::<PyFloat>() {
-        return Ok(Value::Float(obj.extract::<f64>().map_err(|_| bad("not a float".into()))?));
+        return Ok(Value::Float(
+            obj.extract::<f64>()
+                .map_err(|_| bad("not a float".into()))?,
+        ));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::Str(s.to_string()));
     }
-    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
     Err(bad(format!("got an object of type {ty}")))
 }
 
@@ -48,7 +55,11 @@ pub fn scenario(d: &Bound<'_, PyDict>) -> Result<Scenario, ConfigError> {
     let mut pairs = Vec::with_capacity(d.len());
     for (k, v) in d.iter() {
         let key: String = k.extract().map_err(|_| {
-            ConfigError::new("<key>", "scenario keys must be strings".into(), "field names".into())
+            ConfigError::new(
+                "<key>",
+                "scenario keys must be strings".into(),
+                "field names".into(),
+            )
         })?;
         let val = value(&key, &v)?;
         pairs.push((key, val));
@@ -80,12 +91,18 @@ pub fn field_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         d.set_item("name", f.name)?;
         let (kind, min, max, choices): (&str, Option<Value>, Option<Value>, Option<Vec<&str>>) =
             match f.kind {
-                Kind::Int { min, max } => {
-                    ("int", Some(Value::Int(min as i128)), Some(Value::Int(max as i128)), None)
-                }
-                Kind::Float { min, max } => {
-                    ("float", Some(Value::Float(min)), Some(Value::Float(max)), None)
-                }
+                Kind::Int { min, max } => (
+                    "int",
+                    Some(Value::Int(min as i128)),
+                    Some(Value::Int(max as i128)),
+                    None,
+                ),
+                Kind::Float { min, max } => (
+                    "float",
+                    Some(Value::Float(min)),
+                    Some(Value::Float(max)),
+                    None,
+                ),
                 Kind::Choice(names) => ("choice", None, None, Some(names.to_vec())),
             };
         d.set_item("kind", kind)?;

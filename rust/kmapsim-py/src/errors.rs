@@ -18,7 +18,12 @@ pub fn config_error(py: Python<'_>, e: &ConfigError) -> PyErr {
     raise(
         py,
         "ScenarioError",
-        (e.to_string(), e.field.clone(), e.problem.clone(), e.allowed.clone()),
+        (
+            e.to_string(),
+            e.field.clone(),
+            e.problem.clone(),
+            e.allowed.clone(),
+        ),
     )
 }
 
@@ -26,17 +31,30 @@ pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
     match e {
         SimError::Config(c) => config_error(py, &c),
         SimError::Deadlock(rep) => {
-            let edges: Vec<(u32, String, Option<u32>)> =
-                rep.edges.iter().map(|e| (e.cpu, e.what.clone(), e.on)).collect();
+            let edges: Vec<(u32, String, Option<u32>)> = rep
+                .edges
+                .iter()
+                .map(|e| (e.cpu, e.what.clone(), e.on))
+                .collect();
             let msg = format!("deadlock: {rep}");
-            raise(py, "DeadlockError", (msg, rep.cycle, rep.chain.clone(), edges))
+            raise(
+                py,
+                "DeadlockError",
+                (msg, rep.cycle, rep.chain.clone(), edges),
+            )
         }
-        SimError::KernelBug { cycle, cpu, ref message } => {
-            raise(py, "KernelBug", (e.to_string(), cycle, cpu, message.clone()))
-        }
+        SimError::KernelBug {
+            cycle,
+            cpu,
+            ref message,
+        } => raise(
+            py,
+            "KernelBug",
+            (e.to_string(), cycle, cpu, message.clone()),
+        ),
         // The poll callback stored the KeyboardInterrupt; this is only reached without one.
-        SimError::Interrupted { cycle } => pyo3::exceptions::PyKeyboardInterrupt::new_err(format!(
-            "interrupted at cycle {cycle}"
-        )),
+        SimError::Interrupted { cycle } => {
+            pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("interrupted at cycle {cycle}"))
+        }
     }
 }

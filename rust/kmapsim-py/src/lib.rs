@@ -58,7 +58,10 @@ fn int_arg(py: Python<'_>, name: &str, obj: &Bound<'_, PyAny>, max: u64) -> PyRe
             py,
             &ConfigError::new(name, "out of range or not an integer".into(), range),
         )),
-        Err(e) => Err(errors::config_error(py, &ConfigError::new(name, e.problem, range))),
+        Err(e) => Err(errors::config_error(
+            py,
+            &ConfigError::new(name, e.problem, range),
+        )),
     }
 }
 
@@ -88,12 +91,20 @@ fn run(
     let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
     let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
     if cycles == 0 {
-        let e = ConfigError::new("cycles", "0".into(), format!("an integer in [1, {MAX_CYCLES}]"));
+        let e = ConfigError::new(
+            "cycles",
+            "0".into(),
+            format!("an integer in [1, {MAX_CYCLES}]"),
+        );
         return Err(errors::config_error(py, &e));
     }
     let seed = int_arg(py, "seed", seed, u64::MAX)?;
     let Some(m) = Mode::parse(mode) else {
-        let e = ConfigError::new("mode", format!("unknown value {mode:?}"), "one of skip, step".into());
+        let e = ConfigError::new(
+            "mode",
+            format!("unknown value {mode:?}"),
+            "one of skip, step".into(),
+        );
         return Err(errors::config_error(py, &e));
     };
     let start = Instant::now();
