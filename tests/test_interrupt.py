@@ -1,0 +1,35 @@
+"""Ctrl-C stops a long run promptly: the engine polls for signals while it runs without the GIL."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+CODE = """
+import sys, kmapsim
+print("started", flush=True)
+kmapsim.run(kmapsim.Scenario(cpus=64), cycles=10**15, seed=1, mode=sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("mode", ["skip", "step"])
+def test_sigint_raises_keyboard_interrupt_within_half_a_second(mode: str) -> None:
+    p = subprocess.Popen(
+        [sys.executable, "-c", CODE, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None and p.stdout.readline().strip() == "started"
+    time.sleep(0.5)  # well inside the run
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert time.monotonic() - sent < 0.5 + 0.5, "allow process teardown on a loaded machine"
+    assert "KeyboardInterrupt" in err
+    assert p.returncode != 0
