@@ -83,8 +83,8 @@ def test_strategies_listing() -> None:
     spec = next(s for s in Scenario.fields() if s["name"] == "strategy")
     lines = p.stdout.splitlines()
     assert [line.split()[0] for line in lines] == spec["choices"]
-    sync = next(line for line in lines if line.startswith("sync"))
-    assert "available" in sync
+    verdicts = {line.split()[0]: line.split()[1] for line in lines}
+    assert verdicts["sync"] == "safe" and verdicts["async"] == "UNSAFE"
 
 
 def test_fields_listing() -> None:

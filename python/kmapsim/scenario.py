@@ -58,13 +58,16 @@ class Scenario:
     lock_arbitration: str = "tas"
     work_dist: str = "exponential"
     irq_hold_dist: str = "exponential"
+    empty_flush: str = "flush"
     cpus: int = 8
     last_pkmap: int = 1024
     pages: int = 65536
     hot_pages: int = 256
-    tlb_entries: int = 64
+    tlb_entries: int = 32
     tlb_miss_cycles: int = 30
     tlb_flush_cycles: int = 200
+    tlb_invlpg_cycles: int = 100
+    kmap_local_cycles: int = 20
     ipi_latency: int = 1400
     ipi_send_cycles: int = 300
     ipi_send_per_target_cycles: int = 0
@@ -86,7 +89,7 @@ class Scenario:
     max_violation_records: int = 16
     cpu_mhz: float = 700.0
     shared_page_prob: float = 0.25
-    tlb_evict_rate: float = 2.0
+    tlb_evict_rate: float = 0.5
     irq_section_prob: float = 0.3
     ctx_switch_prob: float = 0.1
     kmap_irqs_off_prob: float = 0.0

@@ -19,20 +19,24 @@ pub enum Phase {
     IrqHoldDone,
     KmapBegin,
     KmapGranted,
+    KmapMapped,
     ScanResume,
     FlushBegin,
     FlushScanDone,
     CallLockGranted,
     IpiSent,
+    AsyncSent,
     AcksDone,
     LocalFlushDone,
     MapSet,
+    LocalMapped,
     CopyLookup,
     CopyRun,
     CopyStepDone,
     KunmapBegin,
     KunmapGranted,
     KunmapDone,
+    LocalUnmapped,
     SleepBegin,
     Woken,
     KmapRetry,
@@ -55,6 +59,8 @@ pub enum Wait {
 pub struct Ipi {
     pub arrival: u64,
     pub call: u64,
+    /// The flush generation the IPI announces (`guarded`).
+    pub generation: u64,
 }
 
 /// The program interrupted by an IPI handler.
@@ -80,12 +86,21 @@ pub struct Cpu {
     /// Set while an IPI handler runs; the interrupted program waits here.
     pub saved: Option<Saved>,
     pub handler_call: u64,
+    pub handler_gen: u64,
     pub inflight: VecDeque<Ipi>,
     pub pending: VecDeque<Ipi>,
     /// Last IPI call whose handler finished here.
     pub acked_call: u64,
     pub rng: Stream,
     pub tlb: Tlb,
+    /// Flush generation this CPU's TLB is known to be clean for (`guarded`, `lazy`).
+    pub generation: u64,
+    /// Whether the TLB may hold pkmap entries since its last full flush (`targeted`): set by
+    /// every pkmap TLB fill, cleared by every full flush.
+    pub may_hold: bool,
+    /// The page of the per-CPU kmap_local slot (`local`), and when it was set.
+    pub local_page: u32,
+    pub local_mapped_at: u64,
     /// Fixed-point (2^-32) carry of unrelated-traffic evictions.
     pub evict_carry: u64,
     // The operation in progress.
@@ -102,6 +117,9 @@ pub struct Cpu {
     pub lock_req_at: u64,
     pub hold_start: u64,
     pub flush_start: u64,
+    pub shootdown_start: u64,
+    /// Slots the flush in progress cleared.
+    pub flush_cleared: u64,
 }
 
 impl Cpu {
@@ -116,11 +134,16 @@ impl Cpu {
             irqs_on: true,
             saved: None,
             handler_call: 0,
+            handler_gen: 0,
             inflight: VecDeque::with_capacity(4),
             pending: VecDeque::with_capacity(4),
             acked_call: 0,
             rng,
             tlb: Tlb::new(tlb_entries),
+            generation: 0,
+            may_hold: false,
+            local_page: 0,
+            local_mapped_at: 0,
             evict_carry: 0,
             work_len: 0,
             irq_lock: 0,
@@ -135,6 +158,8 @@ impl Cpu {
             lock_req_at: 0,
             hold_start: 0,
             flush_start: 0,
+            shootdown_start: 0,
+            flush_cleared: 0,
         }
     }
 

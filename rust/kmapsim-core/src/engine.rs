@@ -80,6 +80,8 @@ pub struct Engine {
     pub(crate) cpu_heap: BinaryHeap<Reverse<(u64, u32)>>,
     pub(crate) ipi_heap: BinaryHeap<Reverse<(u64, u32)>>,
     pub(crate) call: Call,
+    /// Flush generation, bumped by every flush under `guarded` and `lazy`.
+    pub(crate) flush_gen: u64,
     pub(crate) counters: Counters,
     pub(crate) hist: Histograms,
     pub(crate) violations: Vec<StaleAccess>,
@@ -113,6 +115,7 @@ impl Engine {
             cpu_heap: BinaryHeap::with_capacity(4 * n),
             ipi_heap: BinaryHeap::with_capacity(4 * n),
             call: Call::default(),
+            flush_gen: 0,
             counters: Counters::default(),
             hist: Histograms::default(),
             violations: Vec::with_capacity(sc.max_violation_records as usize),

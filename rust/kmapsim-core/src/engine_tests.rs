@@ -215,3 +215,153 @@ fn cursor_slots_and_flush_times_by_hand() {
         assert_eq!(e.pk.count, vec![2, 0, 0, 0]);
     }
 }
+
+use crate::config::{EmptyFlush, SlotAlloc, Strategy};
+
+const ALL: [Strategy; 6] = [
+    Strategy::Sync,
+    Strategy::Async,
+    Strategy::Guarded,
+    Strategy::Lazy,
+    Strategy::Targeted,
+    Strategy::Local,
+];
+
+#[test]
+fn step_equals_skip_for_every_strategy_and_allocator() {
+    let mut seed = 0;
+    for strategy in ALL {
+        for slot_alloc in [SlotAlloc::Scan, SlotAlloc::Freelist] {
+            for empty_flush in [EmptyFlush::Flush, EmptyFlush::Skip] {
+                for cpus in [1, 3, 6] {
+                    seed += 1;
+                    let sc = Scenario {
+                        strategy,
+                        slot_alloc,
+                        empty_flush,
+                        ..small(cpus)
+                    };
+                    assert_modes_equal(&sc, 100_000, seed);
+                    let r = run_to_end(&sc, 100_000, seed, Mode::Skip).unwrap();
+                    for row in &r.breakdown {
+                        assert_eq!(row.iter().sum::<u64>(), 100_000);
+                    }
+                    assert_eq!(
+                        r.counters.ipis_sent,
+                        r.counters.ipis_handled + r.counters.ipis_pending
+                    );
+                    if strategy != Strategy::Async {
+                        assert_eq!(r.counters.stale_accesses, 0, "{sc:?} seed {seed}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn async_reads_stale_entries_when_ipis_are_slow() {
+    // Two CPUs, two slots, a hot page shared by both, an IPI that takes longer to arrive than
+    // the other CPU needs to get through kmap_lock: the seed mail's proposal breaks.
+    let sc = Scenario {
+        strategy: Strategy::Async,
+        ipi_latency: 20_000,
+        ..small(2)
+    };
+    let r = run_to_end(&sc, 2_000_000, 1, Mode::Skip).unwrap();
+    assert!(r.counters.stale_accesses > 0, "{:?}", r.counters);
+    let v = &r.violations[0];
+    assert_ne!(v.expected_page, v.actual_page);
+    assert!(v.entry_loaded_at < v.slot_remapped_at, "{v:?}");
+    for safe in [
+        Strategy::Sync,
+        Strategy::Guarded,
+        Strategy::Lazy,
+        Strategy::Targeted,
+    ] {
+        let r = run_to_end(
+            &Scenario {
+                strategy: safe,
+                ..sc.clone()
+            },
+            2_000_000,
+            1,
+            Mode::Skip,
+        )
+        .unwrap();
+        assert_eq!(r.counters.stale_accesses, 0, "{safe:?}");
+    }
+}
+
+#[test]
+fn local_never_touches_kmap_lock_or_ipis() {
+    let sc = Scenario {
+        strategy: Strategy::Local,
+        ..small(4)
+    };
+    let r = run_to_end(&sc, 500_000, 2, Mode::Skip).unwrap();
+    let c = &r.counters;
+    assert!(c.kmaps > 100);
+    assert_eq!(
+        (c.kmap_lock_acquires, c.flushes, c.ipis_sent, c.sleeps),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(c.invlpgs, c.new_mappings);
+    assert_eq!(c.stale_accesses, 0);
+}
+
+#[test]
+fn lazy_sends_no_ipi_and_catches_up_at_kmap() {
+    let sc = Scenario {
+        strategy: Strategy::Lazy,
+        ..small(4)
+    };
+    let r = run_to_end(&sc, 500_000, 3, Mode::Skip).unwrap();
+    let c = &r.counters;
+    assert!(c.flushes > 0);
+    assert_eq!(c.ipis_sent, 0);
+    assert!(c.gen_flushes > 0);
+}
+
+#[test]
+fn targeted_sends_fewer_ipis_than_sync() {
+    let base = Scenario {
+        tlb_evict_rate: 0.0,
+        ..small(8)
+    };
+    let s = run_to_end(&base, 500_000, 4, Mode::Skip).unwrap();
+    let t = run_to_end(
+        &Scenario {
+            strategy: Strategy::Targeted,
+            ..base
+        },
+        500_000,
+        4,
+        Mode::Skip,
+    )
+    .unwrap();
+    let per_flush =
+        |r: &crate::stats::RunReport| r.counters.ipis_sent as f64 / r.counters.flushes as f64;
+    assert_eq!(per_flush(&s), 7.0);
+    assert!(per_flush(&t) < 7.0, "{}", per_flush(&t));
+}
+
+#[test]
+fn freelist_flushes_only_when_the_free_list_runs_dry() {
+    let base = Scenario {
+        hot_pages: 0,
+        shared_page_prob: 0.0,
+        ..small(2)
+    };
+    let sc = Scenario {
+        slot_alloc: SlotAlloc::Freelist,
+        last_pkmap: 16,
+        pages: 1000,
+        ..base
+    };
+    let r = run_to_end(&sc, 1_000_000, 5, Mode::Skip).unwrap();
+    let c = &r.counters;
+    // Every pop examines one slot, plus one failed pop per flush.
+    assert_eq!(c.slots_examined, c.new_mappings + c.flushes + c.sleeps);
+    assert!(c.flushes > 0 && c.stale_accesses == 0);
+}

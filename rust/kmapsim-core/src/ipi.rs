@@ -13,11 +13,19 @@ use crate::stats::Category;
 use std::cmp::Reverse;
 
 impl Engine {
-    /// Send the flush IPI from CPU `c` to every other CPU (`send_IPI_allbutself`). Returns the
-    /// sender's busy time.
-    pub(crate) fn send_flush_ipis(&mut self, c: usize, t: u64) -> u64 {
+    /// Send the flush IPI from CPU `c` to every other CPU (`send_IPI_allbutself`), or with
+    /// `only_maybe_holding` to those whose TLB may hold pkmap entries. Returns the sender's busy
+    /// time.
+    pub(crate) fn send_flush_ipis(&mut self, c: usize, t: u64, only_maybe_holding: bool) -> u64 {
         let n = self.cpus.len();
-        let targets = (n - 1) as u32;
+        let wanted =
+            |d: usize, cpu: &crate::cpu::Cpu| d != c && (!only_maybe_holding || cpu.may_hold);
+        let targets = self
+            .cpus
+            .iter()
+            .enumerate()
+            .filter(|&(d, x)| wanted(d, x))
+            .count() as u32;
         self.call = crate::engine::Call {
             id: self.call.id + 1,
             sender: c as u32,
@@ -27,8 +35,9 @@ impl Engine {
         };
         let base = t + self.sc.ipi_send_cycles + self.sc.ipi_latency;
         let mut k = 0;
+        let generation = self.flush_gen;
         for d in 0..n {
-            if d == c {
+            if !wanted(d, &self.cpus[d]) {
                 continue;
             }
             k += 1;
@@ -36,6 +45,7 @@ impl Engine {
             self.cpus[d].inflight.push_back(Ipi {
                 arrival,
                 call: self.call.id,
+                generation,
             });
             if self.mode == Mode::Skip {
                 self.ipi_heap.push(Reverse((arrival, d as u32)));
@@ -80,6 +90,7 @@ impl Engine {
         });
         cpu.phase = Phase::HandlerEnd;
         cpu.handler_call = ipi.call;
+        cpu.handler_gen = ipi.generation;
         self.hist.ipi_latency.record(t - ipi.arrival);
         if ipi.call == self.call.id {
             self.call.started += 1;
@@ -97,6 +108,8 @@ impl Engine {
             .take()
             .expect("HandlerEnd only while in a handler");
         cpu.tlb.flush();
+        cpu.may_hold = false;
+        cpu.generation = cpu.generation.max(cpu.handler_gen);
         cpu.acked_call = cpu.handler_call;
         let call = cpu.handler_call;
         self.counters.tlb_flushes += 1;

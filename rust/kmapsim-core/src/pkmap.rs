@@ -35,6 +35,13 @@ pub struct Pkmap {
     mask: u32,
     /// CPUs asleep on `pkmap_map_wait`, in the order they went to sleep.
     pub waitq: Vec<u32>,
+    /// `slot_alloc = "freelist"`: free and clean slots (a stack), and the slots with count 1
+    /// waiting for the next flush (an intrusive doubly linked list, O(1) both ways).
+    pub free: Vec<u32>,
+    dirty_next: Vec<u32>,
+    dirty_prev: Vec<u32>,
+    dirty_head: u32,
+    pub dirty_len: u32,
 }
 
 impl Pkmap {
@@ -48,7 +55,84 @@ impl Pkmap {
             cursor: 0,
             mask: slots - 1,
             waitq: Vec::with_capacity(cpus),
+            // Popped from the end: slot 0 first.
+            free: (0..slots).rev().collect(),
+            dirty_next: vec![NONE; slots as usize],
+            dirty_prev: vec![NONE; slots as usize],
+            dirty_head: NONE,
+            dirty_len: 0,
         }
+    }
+
+    fn map(&mut self, s: usize, page: u32, now: u64, cpu: u32) {
+        // set_pte(); pkmap_count = 1; page->virtual = vaddr; then kmap_high's ++.
+        self.count[s] = 2;
+        self.pte[s] = page;
+        self.pte_changed_at[s] = now;
+        self.pte_changed_by[s] = cpu;
+        self.virt[page as usize] = s as u32;
+    }
+
+    fn unmap(&mut self, s: usize, now: u64, cpu: u32) -> Result<(), u32> {
+        let page = self.pte[s];
+        if page == NONE {
+            return Err(s as u32);
+        }
+        self.count[s] = 0;
+        self.pte[s] = NONE;
+        self.pte_changed_at[s] = now;
+        self.pte_changed_by[s] = cpu;
+        self.virt[page as usize] = NONE;
+        Ok(())
+    }
+
+    /// Freelist allocation: pop a free slot and map `page` there, if there is one.
+    pub fn pop_free(&mut self, page: u32, now: u64, cpu: u32) -> Option<u32> {
+        let s = self.free.pop()?;
+        self.map(s as usize, page, now, cpu);
+        Some(s)
+    }
+
+    /// Freelist bookkeeping: slot `s` just dropped to count 1 (unused, maybe cached).
+    pub fn push_dirty(&mut self, s: u32) {
+        let h = self.dirty_head;
+        self.dirty_next[s as usize] = h;
+        self.dirty_prev[s as usize] = NONE;
+        if h != NONE {
+            self.dirty_prev[h as usize] = s;
+        }
+        self.dirty_head = s;
+        self.dirty_len += 1;
+    }
+
+    /// Freelist bookkeeping: slot `s` left count 1 by a new reference (the sharing path).
+    pub fn remove_dirty(&mut self, s: u32) {
+        let (p, n) = (self.dirty_prev[s as usize], self.dirty_next[s as usize]);
+        if p == NONE {
+            self.dirty_head = n;
+        } else {
+            self.dirty_next[p as usize] = n;
+        }
+        if n != NONE {
+            self.dirty_prev[n as usize] = p;
+        }
+        self.dirty_len -= 1;
+    }
+
+    /// Freelist flush: every dirty slot is cleared and becomes free. Returns how many, or the
+    /// slot whose entry was already clear (a kernel BUG).
+    pub fn clear_dirty(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
+        let mut n = 0;
+        while self.dirty_head != NONE {
+            let s = self.dirty_head;
+            self.dirty_head = self.dirty_next[s as usize];
+            debug_assert_eq!(self.count[s as usize], 1);
+            self.unmap(s as usize, now, cpu)?;
+            self.free.push(s);
+            n += 1;
+        }
+        self.dirty_len = 0;
+        Ok(n)
     }
 
     pub fn slots(&self) -> u32 {
@@ -79,12 +163,7 @@ impl Pkmap {
             check_current = false;
             let s = self.cursor as usize;
             if self.count[s] == 0 {
-                // set_pte(); pkmap_count = 1; page->virtual = vaddr; then kmap_high's ++.
-                self.count[s] = 2;
-                self.pte[s] = page;
-                self.pte_changed_at[s] = now;
-                self.pte_changed_by[s] = cpu;
-                self.virt[page as usize] = s as u32;
+                self.map(s, page, now, cpu);
                 return (ScanEnd::Mapped { slot: s as u32 }, advanced);
             }
             *left -= 1;
@@ -103,15 +182,7 @@ impl Pkmap {
             if self.count[s] != 1 {
                 continue;
             }
-            let page = self.pte[s];
-            if page == NONE {
-                return Err(s as u32);
-            }
-            self.count[s] = 0;
-            self.pte[s] = NONE;
-            self.pte_changed_at[s] = now;
-            self.pte_changed_by[s] = cpu;
-            self.virt[page as usize] = NONE;
+            self.unmap(s, now, cpu)?;
             cleared += 1;
         }
         Ok(cleared)
@@ -167,6 +238,25 @@ mod tests {
         let mut left = 4;
         // After the flush: 0, 1, 2, 3 are all busy: a whole lap.
         assert_eq!(p.scan(50, &mut left, true, 0, 0), (ScanEnd::Exhausted, 3));
+    }
+
+    #[test]
+    fn freelist_pops_and_recycles_dirty_slots() {
+        let mut p = Pkmap::new(4, 100, 1);
+        let got: Vec<u32> = (0..4).map(|pg| p.pop_free(pg, 0, 0).unwrap()).collect();
+        assert_eq!(got, vec![0, 1, 2, 3]);
+        assert_eq!(p.pop_free(9, 0, 0), None);
+        for s in [1, 3, 2] {
+            p.count[s as usize] = 1;
+            p.push_dirty(s);
+        }
+        p.count[3] = 2; // page 3 shared again before the flush
+        p.remove_dirty(3);
+        assert_eq!(p.dirty_len, 2);
+        assert_eq!(p.clear_dirty(7, 0), Ok(2));
+        assert_eq!((p.virt[1], p.virt[2], p.virt[3]), (NONE, NONE, 3));
+        assert_eq!(p.count, vec![2, 0, 0, 2]);
+        assert_eq!(p.free.len(), 2);
     }
 
     #[test]

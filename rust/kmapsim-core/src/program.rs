@@ -5,7 +5,7 @@
 //! duration (zero-length stretches are taken at once, in the same cycle), or a wait that another
 //! CPU, a lock grant or an IPI ends.
 
-use crate::config::{Dist, SlotAlloc, Strategy};
+use crate::config::{Dist, EmptyFlush, SlotAlloc, Strategy};
 use crate::cpu::{NEVER, Phase, Wait};
 use crate::engine::Engine;
 use crate::error::SimError;
@@ -128,37 +128,72 @@ impl Engine {
                 if cpu.misuse {
                     self.counters.kmaps_irqs_off += 1;
                 }
-                self.kmap_lock_request(c, t)
+                if sc.strategy == Strategy::Local {
+                    // kmap_local_page(): the CPU's own slot, a PTE write and one invlpg.
+                    cpu.slot = sc.last_pkmap as u32;
+                    cpu.local_page = cpu.page;
+                    cpu.local_mapped_at = t;
+                    cpu.tlb.invalidate(cpu.slot);
+                    self.counters.invlpgs += 1;
+                    self.counters.new_mappings += 1;
+                    go(
+                        C::KmapLocal,
+                        sc.kmap_local_cycles + sc.tlb_invlpg_cycles,
+                        Phase::LocalMapped,
+                    )
+                } else {
+                    self.kmap_lock_request(c, t)
+                }
             }
             Phase::KmapRetry => self.kmap_lock_request(c, t),
             Phase::KmapGranted => {
+                cpu.scan_check_current = false;
+                if sc.strategy.uses_generations() && cpu.generation < self.flush_gen {
+                    // A flush happened since this CPU's TLB was last clean: catch up first.
+                    let f = self.catch_up(c);
+                    go(C::LocalFlush, f, Phase::KmapMapped)
+                } else {
+                    go(C::KmapLocked, 0, Phase::KmapMapped)
+                }
+            }
+            Phase::KmapMapped => {
                 let page = cpu.page as usize;
                 let slot = self.pk.virt[page];
                 if slot != NONE {
                     // The page is mapped already: share the slot.
                     let n = &mut self.pk.count[slot as usize];
                     *n += 1;
-                    if *n < 2 {
+                    let n = *n;
+                    if n < 2 {
                         return Err(self.bug(c, t, format!("kmap_high: slot {slot} count < 2")));
+                    }
+                    if n == 2 && sc.slot_alloc == SlotAlloc::Freelist {
+                        self.pk.remove_dirty(slot);
                     }
                     cpu.slot = slot;
                     self.counters.map_hits += 1;
                     go(C::KmapLocked, sc.kmap_hit_cycles, Phase::MapSet)
                 } else {
                     cpu.scan_left = sc.last_pkmap as u32;
-                    cpu.scan_check_current = false;
                     go(C::KmapLocked, 0, Phase::ScanResume)
                 }
             }
             Phase::ScanResume => {
-                debug_assert_eq!(sc.slot_alloc, SlotAlloc::Scan);
-                let (end, advanced) = self.pk.scan(
-                    cpu.page,
-                    &mut cpu.scan_left,
-                    cpu.scan_check_current,
-                    t,
-                    c as u32,
-                );
+                let (end, advanced) = match sc.slot_alloc {
+                    SlotAlloc::Scan => self.pk.scan(
+                        cpu.page,
+                        &mut cpu.scan_left,
+                        cpu.scan_check_current,
+                        t,
+                        c as u32,
+                    ),
+                    SlotAlloc::Freelist => match self.pk.pop_free(cpu.page, t, c as u32) {
+                        Some(slot) => (ScanEnd::Mapped { slot }, 1),
+                        // Nothing free even right after a flush: sleep.
+                        None if cpu.scan_check_current => (ScanEnd::Exhausted, 1),
+                        None => (ScanEnd::Wrapped, 1),
+                    },
+                };
                 self.counters.slots_examined += advanced;
                 let cost = advanced * sc.scan_slot_cycles;
                 match end {
@@ -173,45 +208,92 @@ impl Engine {
             }
             Phase::FlushBegin => {
                 cpu.flush_start = t;
-                match self.pk.clear_unused(t, c as u32) {
-                    Ok(n) => self.counters.slots_cleared += n,
+                let cleared = match sc.slot_alloc {
+                    SlotAlloc::Scan => self.pk.clear_unused(t, c as u32),
+                    SlotAlloc::Freelist => self.pk.clear_dirty(t, c as u32),
+                };
+                let cleared = match cleared {
+                    Ok(n) => n,
                     Err(s) => {
                         let m = format!("flush_all_zero_pkmaps: slot {s} has count 1 and no pte");
                         return Err(self.bug(c, t, m));
                     }
-                }
+                };
+                self.counters.slots_cleared += cleared;
+                self.cpus[c].flush_cleared = cleared;
+                // The scan walks the whole pool; the freelist only its dirty list.
+                let walked = match sc.slot_alloc {
+                    SlotAlloc::Scan => sc.last_pkmap,
+                    SlotAlloc::Freelist => cleared,
+                };
                 go(
                     C::FlushScan,
-                    sc.last_pkmap * sc.flush_slot_cycles,
+                    walked * sc.flush_slot_cycles,
                     Phase::FlushScanDone,
                 )
             }
             Phase::FlushScanDone => {
+                cpu.shootdown_start = t;
+                if cpu.flush_cleared == 0 && sc.empty_flush == EmptyFlush::Skip {
+                    self.counters.flushes_skipped += 1;
+                    self.hist.flush_duration.record(t - cpu.flush_start);
+                    return Ok(self.resume_after_flush(c));
+                }
                 self.counters.flushes += 1;
-                debug_assert_eq!(sc.strategy, Strategy::Sync);
-                if sc.cpus == 1 {
-                    // smp_call_function() returns at once when there is no other CPU.
-                    go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
-                } else {
-                    self.request_lock(c, CALL_LOCK, t);
-                    Next::Block {
-                        cat: C::CallLockSpin,
-                        wait: Wait::Lock(CALL_LOCK),
-                        phase: Phase::CallLockGranted,
+                let others = self.cpus.len() as u64 - 1;
+                match sc.strategy {
+                    Strategy::Sync | Strategy::Targeted => {
+                        let targets = if sc.strategy == Strategy::Targeted {
+                            self.cpus
+                                .iter()
+                                .enumerate()
+                                .filter(|&(d, x)| d != c && x.may_hold)
+                                .count()
+                        } else {
+                            others as usize
+                        };
+                        if targets == 0 {
+                            // smp_call_function() returns at once when there is no target.
+                            go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
+                        } else {
+                            self.request_lock(c, CALL_LOCK, t);
+                            Next::Block {
+                                cat: C::CallLockSpin,
+                                wait: Wait::Lock(CALL_LOCK),
+                                phase: Phase::CallLockGranted,
+                            }
+                        }
                     }
+                    Strategy::Async | Strategy::Guarded => {
+                        if sc.strategy == Strategy::Guarded {
+                            self.flush_gen += 1;
+                        }
+                        let busy = if others > 0 {
+                            self.send_flush_ipis(c, t, false)
+                        } else {
+                            0
+                        };
+                        go(C::IpiSend, busy, Phase::AsyncSent)
+                    }
+                    Strategy::Lazy => {
+                        self.flush_gen += 1;
+                        go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
+                    }
+                    Strategy::Local => unreachable!("kmap_local never flushes the pkmap pool"),
                 }
             }
             Phase::CallLockGranted => {
-                let busy = self.send_flush_ipis(c, t);
+                let busy = self.send_flush_ipis(c, t, sc.strategy == Strategy::Targeted);
                 go(C::IpiSend, busy, Phase::IpiSent)
             }
             Phase::IpiSent => {
                 if self.call.finished == self.call.targets {
                     go(C::IpiWait, 0, Phase::AcksDone)
                 } else {
+                    let wait = Wait::Acks(self.call.id);
                     Next::Block {
                         cat: C::IpiWait,
-                        wait: Wait::Acks(self.call.id),
+                        wait,
                         phase: Phase::AcksDone,
                     }
                 }
@@ -224,24 +306,24 @@ impl Engine {
                     Phase::LocalFlushDone,
                 )
             }
+            Phase::AsyncSent => go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone),
             Phase::LocalFlushDone => {
                 cpu.tlb.flush();
-                cpu.scan_left = sc.last_pkmap as u32;
-                cpu.scan_check_current = true;
+                cpu.may_hold = false;
+                cpu.generation = self.flush_gen;
                 self.counters.tlb_flushes += 1;
                 self.hist.flush_duration.record(t - cpu.flush_start);
-                go(C::KmapLocked, 0, Phase::ScanResume)
+                self.hist.shootdown.record(t - cpu.shootdown_start);
+                self.resume_after_flush(c)
             }
             Phase::MapSet => {
                 if cpu.misuse {
                     cpu.irqs_on = true;
                 }
-                cpu.lookup = 0;
-                self.counters.kmaps += 1;
-                self.last_progress = t;
                 self.release_lock(KMAP_LOCK, c, t);
-                go(C::Copy, 0, Phase::CopyLookup)
+                self.mapped(c, t)
             }
+            Phase::LocalMapped => self.mapped(c, t),
             Phase::CopyLookup => {
                 let extra = self.tlb_lookup(c, t)?;
                 go(C::TlbMiss, extra, Phase::CopyRun)
@@ -261,11 +343,17 @@ impl Engine {
                 }
             }
             Phase::KunmapBegin => {
-                self.request_lock(c, KMAP_LOCK, t);
-                Next::Block {
-                    cat: C::KmapSpin,
-                    wait: Wait::Lock(KMAP_LOCK),
-                    phase: Phase::KunmapGranted,
+                if sc.strategy == Strategy::Local {
+                    // kunmap_local(): clear the PTE; the next map's invlpg drops the entry.
+                    go(C::KmapLocal, sc.kmap_local_cycles, Phase::LocalUnmapped)
+                } else {
+                    self.request_lock(c, KMAP_LOCK, t);
+                    let wait = Wait::Lock(KMAP_LOCK);
+                    Next::Block {
+                        cat: C::KmapSpin,
+                        wait,
+                        phase: Phase::KunmapGranted,
+                    }
                 }
             }
             Phase::KunmapGranted => {
@@ -278,17 +366,18 @@ impl Engine {
                 *n -= 1;
                 match *n {
                     0 => return Err(self.bug(c, t, format!("kunmap_high: slot {slot} count 0"))),
-                    1 => cpu.need_wakeup = !self.pk.waitq.is_empty(),
+                    1 => {
+                        cpu.need_wakeup = !self.pk.waitq.is_empty();
+                        if sc.slot_alloc == SlotAlloc::Freelist {
+                            self.pk.push_dirty(slot);
+                        }
+                    }
                     _ => cpu.need_wakeup = false,
                 }
                 go(C::KmapLocked, sc.kunmap_cycles, Phase::KunmapDone)
             }
             Phase::KunmapDone => {
                 let wake = cpu.need_wakeup;
-                let switch = cpu.rng.chance(sc.ctx_switch_prob);
-                let ctx = sc.ctx_switch_cycles;
-                self.counters.kunmaps += 1;
-                self.last_progress = t;
                 self.release_lock(KMAP_LOCK, c, t);
                 if wake {
                     // wake_up() outside the lock wakes every sleeper.
@@ -299,13 +388,9 @@ impl Engine {
                     }
                     self.pk.waitq.clear();
                 }
-                if switch {
-                    self.counters.context_switches += 1;
-                    go(C::ContextSwitch, ctx, Phase::WorkBegin)
-                } else {
-                    go(C::Work, 0, Phase::WorkBegin)
-                }
+                self.unmapped(c, t)
             }
+            Phase::LocalUnmapped => self.unmapped(c, t),
             Phase::SleepBegin => {
                 // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
                 cpu.irqs_on = true;
@@ -318,9 +403,71 @@ impl Engine {
                     phase: Phase::Woken,
                 }
             }
-            Phase::Woken => go(C::ContextSwitch, sc.ctx_switch_cycles, Phase::KmapRetry),
+            Phase::Woken => {
+                // schedule() back in: a context switch, with the generation check.
+                let f = self.catch_up_at_switch(c);
+                go(
+                    C::ContextSwitch,
+                    self.sc.ctx_switch_cycles + f,
+                    Phase::KmapRetry,
+                )
+            }
             Phase::HandlerEnd => unreachable!("handler ends are dispatched by act()"),
         })
+    }
+
+    /// The kmap returned: count it, start the copy.
+    fn mapped(&mut self, c: usize, t: u64) -> Next {
+        self.cpus[c].lookup = 0;
+        self.counters.kmaps += 1;
+        self.last_progress = t;
+        go(C::Copy, 0, Phase::CopyLookup)
+    }
+
+    /// The kunmap returned: count it, maybe switch context, back to work.
+    fn unmapped(&mut self, c: usize, t: u64) -> Next {
+        self.counters.kunmaps += 1;
+        self.last_progress = t;
+        let sc = &self.sc;
+        if self.cpus[c].rng.chance(sc.ctx_switch_prob) {
+            self.counters.context_switches += 1;
+            let f = self.catch_up_at_switch(c);
+            go(
+                C::ContextSwitch,
+                self.sc.ctx_switch_cycles + f,
+                Phase::WorkBegin,
+            )
+        } else {
+            go(C::Work, 0, Phase::WorkBegin)
+        }
+    }
+
+    /// After a flush (or a skipped one), map_new_virtual() examines the current slot again.
+    fn resume_after_flush(&mut self, c: usize) -> Next {
+        let cpu = &mut self.cpus[c];
+        cpu.scan_left = self.sc.last_pkmap as u32;
+        cpu.scan_check_current = true;
+        go(C::KmapLocked, 0, Phase::ScanResume)
+    }
+
+    /// Flush the local TLB now to catch up with the flush generation; returns its cost.
+    fn catch_up(&mut self, c: usize) -> u64 {
+        let cpu = &mut self.cpus[c];
+        cpu.tlb.flush();
+        cpu.may_hold = false;
+        cpu.generation = self.flush_gen;
+        self.counters.gen_flushes += 1;
+        self.counters.tlb_flushes += 1;
+        self.sc.tlb_flush_cycles
+    }
+
+    /// The generation check in schedule() (`guarded`, `lazy`): extra cycles of the switch.
+    fn catch_up_at_switch(&mut self, c: usize) -> u64 {
+        if self.sc.strategy.uses_generations() && self.cpus[c].generation < self.flush_gen {
+            self.catch_up(c)
+        } else {
+            0
+        }
     }
 
     /// `spin_lock(&kmap_lock)` at the top of `kmap_high()` (again after a sleep).
@@ -414,6 +561,8 @@ impl Engine {
     fn tlb_lookup(&mut self, c: usize, t: u64) -> Result<u64, SimError> {
         let cpu = &mut self.cpus[c];
         let (slot, page) = (cpu.slot, cpu.page);
+        // The kmap_local slot is numbered just past the pkmap pool, in each CPU's own space.
+        let local = slot as u64 >= self.sc.last_pkmap;
         let (actual, loaded_at, extra) = match cpu.tlb.lookup(slot) {
             Some(e) => {
                 self.counters.tlb_hits += 1;
@@ -421,18 +570,31 @@ impl Engine {
             }
             None => {
                 self.counters.tlb_misses += 1;
-                let p = self.pk.pte[slot as usize];
+                let p = if local {
+                    cpu.local_page
+                } else {
+                    self.pk.pte[slot as usize]
+                };
                 if p == NONE {
                     return Err(self.bug(c, t, format!("page fault on pkmap slot {slot}")));
                 }
-                self.cpus[c].tlb.insert(slot, p, t);
+                let cpu = &mut self.cpus[c];
+                cpu.tlb.insert(slot, p, t);
+                cpu.may_hold |= !local;
                 (p, t, self.sc.tlb_miss_cycles)
             }
         };
         if actual != page {
             self.counters.stale_accesses += 1;
             if self.violations.len() < self.sc.max_violation_records as usize {
-                let by = self.pk.pte_changed_by[slot as usize];
+                let (at, by) = if local {
+                    (self.cpus[c].local_mapped_at, c as u32)
+                } else {
+                    (
+                        self.pk.pte_changed_at[slot as usize],
+                        self.pk.pte_changed_by[slot as usize],
+                    )
+                };
                 self.violations.push(StaleAccess {
                     cycle: t,
                     cpu: c as u32,
@@ -440,7 +602,7 @@ impl Engine {
                     expected_page: page,
                     actual_page: actual,
                     entry_loaded_at: loaded_at,
-                    slot_remapped_at: self.pk.pte_changed_at[slot as usize],
+                    slot_remapped_at: at,
                     remapped_by: (by != NONE).then_some(by),
                 });
             }

@@ -1,9 +1,11 @@
 //! Seeded random streams.
 //!
 //! Every random choice comes from a PCG-64 (`rand_pcg::Pcg64`, the XSL-RR 128/64 LCG) stream.
-//! The run's `seed` is expanded with SplitMix64 into the 128-bit LCG state; each CPU gets stream
-//! number `cpu`, each spinlock stream number `2^64 + lock`. Streams are independent of each other
-//! and of how the run is executed, so results depend only on scenario, seed and cycles.
+//! Each CPU has stream id `cpu`, each spinlock stream id `2^64 + lock`. A stream's 128-bit state
+//! and its increment both come from SplitMix64 applied to the run's `seed` and the stream id, so
+//! streams differ in state as well as increment (PCG streams that share a state are correlated).
+//! Nothing depends on how the run is executed, so results depend only on scenario, seed and
+//! cycles.
 
 use rand::RngExt;
 use rand_pcg::Pcg64;
@@ -17,21 +19,24 @@ fn splitmix64(x: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn state(seed: u64) -> u128 {
-    let mut x = seed;
-    let hi = splitmix64(&mut x) as u128;
-    let lo = splitmix64(&mut x) as u128;
-    (hi << 64) | lo
+fn stream(seed: u64, id: u128) -> Stream {
+    // Mix the stream id into the seed's SplitMix sequence, then draw state and increment.
+    let (mut lo, mut hi) = (id as u64, (id >> 64) as u64 ^ 0x5EED);
+    let mut x = seed ^ splitmix64(&mut lo) ^ splitmix64(&mut hi).rotate_left(32);
+    let mut word = || splitmix64(&mut x) as u128;
+    let state = (word() << 64) | word();
+    let inc = (word() << 64) | word();
+    Stream(Pcg64::new(state, inc))
 }
 
 /// The random stream of CPU `cpu`.
 pub fn cpu_stream(seed: u64, cpu: u32) -> Stream {
-    Stream(Pcg64::new(state(seed), cpu as u128))
+    stream(seed, cpu as u128)
 }
 
 /// The random stream of spinlock `lock` (test-and-set arbitration).
 pub fn lock_stream(seed: u64, lock: u32) -> Stream {
-    Stream(Pcg64::new(state(seed), (1u128 << 64) | lock as u128))
+    stream(seed, (1u128 << 64) | lock as u128)
 }
 
 /// A random stream with the few draws the model needs.
@@ -45,8 +50,9 @@ impl Stream {
         self.0.random::<f64>()
     }
 
-    /// `true` with probability `p` (one draw, even when `p` is 0 or 1, so that the stream's
-    /// position never depends on parameter values).
+    /// `true` with probability `p`. Always one draw, even when `p` is 0 or 1, so that a
+    /// probability's value never shifts the draws after it (other parameters, such as a `fixed`
+    /// distribution, do change which draws are made).
     #[inline]
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p

@@ -9,6 +9,7 @@ pub enum Category {
     IrqoffHold,
     KmapSpin,
     KmapLocked,
+    KmapLocal,
     FlushScan,
     CallLockSpin,
     IpiSend,
@@ -21,7 +22,7 @@ pub enum Category {
     ContextSwitch,
 }
 
-pub const NCAT: usize = 15;
+pub const NCAT: usize = 16;
 
 impl Category {
     pub const NAMES: [&'static str; NCAT] = [
@@ -30,6 +31,7 @@ impl Category {
         "irqoff_hold",
         "kmap_spin",
         "kmap_locked",
+        "kmap_local",
         "flush_scan",
         "call_lock_spin",
         "ipi_send",
@@ -65,6 +67,7 @@ counters! {
     new_mappings,
     map_hits,
     flushes,
+    flushes_skipped,
     slots_cleared,
     slots_examined,
     ipis_sent,
@@ -73,6 +76,8 @@ counters! {
     tlb_hits,
     tlb_misses,
     tlb_flushes,
+    gen_flushes,
+    invlpgs,
     tlb_evictions,
     stale_accesses,
     sleeps,
@@ -136,6 +141,7 @@ pub struct Histograms {
     pub kmap_lock_hold: Histogram,
     pub ipi_latency: Histogram,
     pub flush_duration: Histogram,
+    pub shootdown: Histogram,
 }
 
 impl Histograms {
@@ -144,14 +150,16 @@ impl Histograms {
         "kmap_lock_hold",
         "ipi_latency",
         "flush_duration",
+        "shootdown",
     ];
 
-    pub fn pairs(&self) -> [(&'static str, &Histogram); 4] {
+    pub fn pairs(&self) -> [(&'static str, &Histogram); 5] {
         [
             ("kmap_lock_wait", &self.kmap_lock_wait),
             ("kmap_lock_hold", &self.kmap_lock_hold),
             ("ipi_latency", &self.ipi_latency),
             ("flush_duration", &self.flush_duration),
+            ("shootdown", &self.shootdown),
         ]
     }
 }

@@ -67,6 +67,13 @@ impl Tlb {
         }
     }
 
+    /// Drop the entry for `slot`, if any (invlpg).
+    pub fn invalidate(&mut self, slot: u32) {
+        if let Some(i) = self.entries.iter().position(|e| e.slot == slot) {
+            self.entries.swap_remove(i);
+        }
+    }
+
     /// Drop every entry (a full flush, global pages included).
     pub fn flush(&mut self) {
         self.entries.clear();
