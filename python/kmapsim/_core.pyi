@@ -34,8 +34,10 @@ def field_specs() -> list[dict[str, Any]]:
 def validate(scenario: dict[str, Any]) -> dict[str, Any]:
     """The full normalized scenario (defaults filled in), or raise ``ScenarioError``."""
 
-def run(scenario: dict[str, Any], cycles: int, seed: int, mode: str = "skip") -> RawResult:
-    """Simulate ``cycles`` cycles without the GIL.
+def run(
+    scenario: dict[str, Any], cycles: int, seed: int, mode: str = "skip", trace: int | None = None
+) -> RawResult:
+    """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given.
 
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
     """
@@ -64,3 +66,7 @@ class RawResult:
     def histograms(self) -> dict[str, dict[str, Any]]: ...
     @property
     def violations(self) -> list[dict[str, int]]: ...
+    @property
+    def trace(self) -> list[tuple[int, int, str, dict[str, int | str]]]: ...
+    @property
+    def trace_dropped(self) -> int: ...

@@ -16,12 +16,14 @@ from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
-__all__ = ["MAX_CYCLES", "MAX_SEED", "MODES", "run"]
+__all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "run"]
 
 #: Longest run accepted, in cycles (the engine's clock must never overflow).
 MAX_CYCLES = 2**62
 #: Seeds are 64-bit.
 MAX_SEED = 2**64 - 1
+#: Most events a trace may keep.
+MAX_TRACE = 100_000_000
 #: Time-advance modes: "skip" jumps to the next event (the default), "step" visits every cycle.
 MODES = ("skip", "step")
 
@@ -38,7 +40,9 @@ def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     return i
 
 
-def run(scenario: Scenario, *, cycles: int, seed: int = 0, mode: Mode = "skip") -> RunResult:
+def run(
+    scenario: Scenario, *, cycles: int, seed: int = 0, mode: Mode = "skip", trace: int = 0
+) -> RunResult:
     """Simulate ``scenario`` for ``cycles`` cycles and return what it reports.
 
     The same ``(scenario, cycles, seed)`` always gives the same result, in either ``mode``:
@@ -48,6 +52,9 @@ def run(scenario: Scenario, *, cycles: int, seed: int = 0, mode: Mode = "skip") 
 
     Raises ScenarioError for a bad argument, DeadlockError when the watchdog finds the machine
     stuck, KernelBug when the simulated kernel would have called BUG().
+
+    ``trace=N`` keeps the last N engine events (state changes, lock grants, mappings, IPIs,
+    TLB fills and flushes, stale reads) in ``RunResult.trace``; 0 (the default) keeps none.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
@@ -55,5 +62,6 @@ def run(scenario: Scenario, *, cycles: int, seed: int = 0, mode: Mode = "skip") 
     s = _int_arg("seed", seed, 0, MAX_SEED)
     if not isinstance(mode, str) or mode not in MODES:
         raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
-    raw = _core.run(scenario.to_dict(), n, s, str(mode))
+    cap = _int_arg("trace", trace, 0, MAX_TRACE)
+    raw = _core.run(scenario.to_dict(), n, s, str(mode), cap or None)
     return RunResult.from_raw(scenario, raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from kmapsim import _core
 from kmapsim.histogram import Histogram
 from kmapsim.scenario import Scenario
+from kmapsim.trace import empty_trace, trace_frame
 
 __all__ = ["BYTES_PER_KMAP", "RunResult", "StaleAccess"]
 
@@ -93,6 +94,10 @@ class RunResult:
     violations: list[StaleAccess]
     events: int
     wall_seconds: float
+    #: The traced events (see `kmapsim.trace`); no rows unless the run was traced.
+    trace: pd.DataFrame = field(default_factory=empty_trace)
+    #: Older events the trace dropped to stay within its cap.
+    trace_dropped: int = 0
 
     @classmethod
     def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
@@ -108,6 +113,8 @@ class RunResult:
             violations=[StaleAccess.from_raw(v) for v in raw.violations],
             events=raw.events,
             wall_seconds=raw.wall_seconds,
+            trace=trace_frame(raw.trace),
+            trace_dropped=raw.trace_dropped,
         )
 
     # -- derived numbers ----------------------------------------------------------------------

@@ -18,6 +18,8 @@ use crate::lock::{IRQ_LOCK_BASE, LockId, SpinLock};
 use crate::pkmap::Pkmap;
 use crate::rng;
 use crate::stats::{Category, Counters, Histograms, RunReport, StaleAccess};
+use crate::trace::trace;
+use crate::trace::{EventKind, Trace};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -90,6 +92,7 @@ pub struct Engine {
     pub(crate) last_progress: u64,
     /// Unrelated-traffic evictions per cycle of work, in units of 2^-32.
     pub(crate) evict_per_cycle: u64,
+    pub(crate) trace: Option<Trace>,
 }
 
 impl Engine {
@@ -122,6 +125,7 @@ impl Engine {
             events: 0,
             last_progress: 0,
             evict_per_cycle: (sc.tlb_evict_rate / 1000.0 * 4294967296.0) as u64,
+            trace: None,
         };
         if mode == Mode::Skip {
             for c in 0..n as u32 {
@@ -129,6 +133,11 @@ impl Engine {
             }
         }
         Ok(e)
+    }
+
+    /// Keep the most recent `cap` events from now on (see `trace.rs`).
+    pub fn enable_trace(&mut self, cap: usize) {
+        self.trace = Some(Trace::new(cap));
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -240,6 +249,8 @@ impl Engine {
                 }
             }
             std::mem::swap(&mut self.dirty, &mut self.dirty_spare);
+            // Lock order, as in step mode, so that even the order of traced grants matches.
+            self.dirty_spare.sort_unstable();
             for i in 0..self.dirty_spare.len() {
                 let l = self.dirty_spare[i];
                 self.locks[l as usize].dirty = false;
@@ -271,11 +282,15 @@ impl Engine {
     #[inline]
     pub(crate) fn set_cat(&mut self, c: usize, cat: Category, t: u64) {
         let cpu = &mut self.cpus[c];
-        if self.mode == Mode::Skip && cat != cpu.cat {
+        if cat == cpu.cat {
+            return;
+        }
+        if self.mode == Mode::Skip {
             cpu.cycles[cpu.cat as usize] += t - cpu.since;
             cpu.since = t;
         }
         cpu.cat = cat;
+        trace!(self, t, c, EventKind::State { cat });
     }
 
     /// Queue lock `l` for arbitration in this cycle's phase 3.
@@ -311,16 +326,23 @@ impl Engine {
             breakdown,
             histograms: self.hist.clone(),
             violations: self.violations.clone(),
+            trace: self
+                .trace
+                .as_ref()
+                .map(|t| t.events.iter().copied().collect())
+                .unwrap_or_default(),
+            trace_dropped: self.trace.as_ref().map_or(0, |t| t.dropped),
         }
     }
 }
 
-/// Simulate `scenario` for `cycles` cycles from `seed`.
+/// Simulate `scenario` for `cycles` cycles from `seed`, keeping the last `trace` events if given.
 pub fn run(
     scenario: &Scenario,
     cycles: u64,
     seed: u64,
     mode: Mode,
+    trace: Option<usize>,
     poll: &mut dyn FnMut() -> bool,
 ) -> Result<RunReport, SimError> {
     if cycles == 0 || cycles > MAX_CYCLES {
@@ -332,6 +354,9 @@ pub fn run(
         .into());
     }
     let mut e = Engine::new(scenario, seed, mode)?;
+    if let Some(cap) = trace {
+        e.enable_trace(cap);
+    }
     e.advance_to(cycles, poll)?;
     Ok(e.report())
 }
@@ -343,5 +368,5 @@ pub fn run_to_end(
     seed: u64,
     mode: Mode,
 ) -> Result<RunReport, SimError> {
-    run(scenario, cycles, seed, mode, &mut || true)
+    run(scenario, cycles, seed, mode, None, &mut || true)
 }

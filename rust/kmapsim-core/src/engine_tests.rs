@@ -365,3 +365,19 @@ fn freelist_flushes_only_when_the_free_list_runs_dry() {
     assert_eq!(c.slots_examined, c.new_mappings + c.flushes + c.sleeps);
     assert!(c.flushes > 0 && c.stale_accesses == 0);
 }
+
+#[test]
+fn traces_are_equal_in_both_modes_and_bounded() {
+    for strategy in ALL {
+        let sc = Scenario {
+            strategy,
+            ..small(3)
+        };
+        let a = crate::engine::run(&sc, 50_000, 7, Mode::Step, Some(500), &mut || true).unwrap();
+        let b = crate::engine::run(&sc, 50_000, 7, Mode::Skip, Some(500), &mut || true).unwrap();
+        assert_eq!(a, b, "{strategy:?}");
+        assert_eq!(a.trace.len(), 500);
+        assert!(a.trace_dropped > 0);
+        assert!(a.trace.windows(2).all(|w| w[0].cycle <= w[1].cycle));
+    }
+}

@@ -10,6 +10,8 @@ use crate::cpu::{Ipi, NEVER, Phase, Saved, Wait};
 use crate::engine::{Engine, Mode};
 use crate::error::SimError;
 use crate::stats::Category;
+use crate::trace::trace;
+use crate::trace::{EventKind as E, FlushWhy};
 use std::cmp::Reverse;
 
 impl Engine {
@@ -42,11 +44,22 @@ impl Engine {
             }
             k += 1;
             let arrival = base + k * self.sc.ipi_send_per_target_cycles;
+            let call = self.call.id;
             self.cpus[d].inflight.push_back(Ipi {
                 arrival,
-                call: self.call.id,
+                call,
                 generation,
             });
+            trace!(
+                self,
+                t,
+                c,
+                E::IpiSent {
+                    to: d as u32,
+                    arrival,
+                    call
+                }
+            );
             if self.mode == Mode::Skip {
                 self.ipi_heap.push(Reverse((arrival, d as u32)));
             }
@@ -64,7 +77,17 @@ impl Engine {
             .pop_front()
             .expect("deliver() is called for a due IPI");
         cpu.pending.push_back(ipi);
-        if cpu.takes_ipis() {
+        let taken = cpu.takes_ipis();
+        trace!(
+            self,
+            t,
+            c,
+            E::IpiArrived {
+                call: ipi.call,
+                taken
+            }
+        );
+        if taken {
             let remaining = if cpu.until == NEVER {
                 NEVER
             } else {
@@ -92,6 +115,15 @@ impl Engine {
         cpu.handler_call = ipi.call;
         cpu.handler_gen = ipi.generation;
         self.hist.ipi_latency.record(t - ipi.arrival);
+        trace!(
+            self,
+            t,
+            c,
+            E::IpiHandler {
+                call: ipi.call,
+                arrived: ipi.arrival
+            }
+        );
         if ipi.call == self.call.id {
             self.call.started += 1;
         }
@@ -107,6 +139,14 @@ impl Engine {
             .saved
             .take()
             .expect("HandlerEnd only while in a handler");
+        trace!(
+            self,
+            t,
+            c,
+            E::TlbFlush {
+                why: FlushWhy::Handler
+            }
+        );
         cpu.tlb.flush();
         cpu.may_hold = false;
         cpu.generation = cpu.generation.max(cpu.handler_gen);

@@ -20,6 +20,7 @@ mod program;
 pub mod rng;
 pub mod stats;
 pub mod tlb;
+pub mod trace;
 mod watchdog;
 
 pub use config::{
@@ -28,5 +29,6 @@ pub use config::{
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
 pub use error::{ConfigError, DeadlockReport, SimError, WaitEdge};
 pub use stats::{Category, Counters, Histogram, Histograms, NCAT, RunReport, StaleAccess};
+pub use trace::{Event, EventKind, FlushWhy};
 #[cfg(test)]
 mod engine_tests;

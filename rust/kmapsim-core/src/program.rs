@@ -12,6 +12,8 @@ use crate::error::SimError;
 use crate::lock::{CALL_LOCK, IRQ_LOCK_BASE, KMAP_LOCK, LockId};
 use crate::pkmap::{NONE, ScanEnd};
 use crate::stats::{Category as C, StaleAccess};
+use crate::trace::trace;
+use crate::trace::{EventKind as E, FlushWhy};
 
 /// What a CPU does after a transition.
 enum Next {
@@ -89,7 +91,7 @@ impl Engine {
                 go(C::Work, cpu.work_len, Phase::WorkDone)
             }
             Phase::WorkDone => {
-                self.evict_unrelated(c);
+                self.evict_unrelated(c, t);
                 let sc = &self.sc;
                 let cpu = &mut self.cpus[c];
                 if cpu.rng.chance(sc.irq_section_prob) {
@@ -134,6 +136,17 @@ impl Engine {
                     cpu.local_page = cpu.page;
                     cpu.local_mapped_at = t;
                     cpu.tlb.invalidate(cpu.slot);
+                    let (slot, page) = (cpu.slot, cpu.page);
+                    trace!(
+                        self,
+                        t,
+                        c,
+                        E::Mapped {
+                            slot,
+                            page,
+                            shared: false
+                        }
+                    );
                     self.counters.invlpgs += 1;
                     self.counters.new_mappings += 1;
                     go(
@@ -150,7 +163,7 @@ impl Engine {
                 cpu.scan_check_current = false;
                 if sc.strategy.uses_generations() && cpu.generation < self.flush_gen {
                     // A flush happened since this CPU's TLB was last clean: catch up first.
-                    let f = self.catch_up(c);
+                    let f = self.catch_up(c, t);
                     go(C::LocalFlush, f, Phase::KmapMapped)
                 } else {
                     go(C::KmapLocked, 0, Phase::KmapMapped)
@@ -171,6 +184,17 @@ impl Engine {
                         self.pk.remove_dirty(slot);
                     }
                     cpu.slot = slot;
+                    let page = cpu.page;
+                    trace!(
+                        self,
+                        t,
+                        c,
+                        E::Mapped {
+                            slot,
+                            page,
+                            shared: true
+                        }
+                    );
                     self.counters.map_hits += 1;
                     go(C::KmapLocked, sc.kmap_hit_cycles, Phase::MapSet)
                 } else {
@@ -199,6 +223,17 @@ impl Engine {
                 match end {
                     ScanEnd::Mapped { slot } => {
                         cpu.slot = slot;
+                        let page = cpu.page;
+                        trace!(
+                            self,
+                            t,
+                            c,
+                            E::Mapped {
+                                slot,
+                                page,
+                                shared: false
+                            }
+                        );
                         self.counters.new_mappings += 1;
                         go(C::KmapLocked, cost + sc.kmap_new_cycles, Phase::MapSet)
                     }
@@ -220,6 +255,7 @@ impl Engine {
                     }
                 };
                 self.counters.slots_cleared += cleared;
+                trace!(self, t, c, E::FlushBegin { cleared });
                 self.cpus[c].flush_cleared = cleared;
                 // The scan walks the whole pool; the freelist only its dirty list.
                 let walked = match sc.slot_alloc {
@@ -309,6 +345,15 @@ impl Engine {
             Phase::AsyncSent => go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone),
             Phase::LocalFlushDone => {
                 cpu.tlb.flush();
+                trace!(
+                    self,
+                    t,
+                    c,
+                    E::TlbFlush {
+                        why: FlushWhy::Local
+                    }
+                );
+                let cpu = &mut self.cpus[c];
                 cpu.may_hold = false;
                 cpu.generation = self.flush_gen;
                 self.counters.tlb_flushes += 1;
@@ -326,7 +371,8 @@ impl Engine {
             Phase::LocalMapped => self.mapped(c, t),
             Phase::CopyLookup => {
                 let extra = self.tlb_lookup(c, t)?;
-                go(C::TlbMiss, extra, Phase::CopyRun)
+                let cat = if extra > 0 { C::TlbMiss } else { C::Copy };
+                go(cat, extra, Phase::CopyRun)
             }
             Phase::CopyRun => {
                 // Lookup i happens at offset floor(i * copy / lookups) into the copy.
@@ -364,7 +410,10 @@ impl Engine {
                 }
                 let n = &mut self.pk.count[slot as usize];
                 *n -= 1;
-                match *n {
+                let count = *n;
+                trace!(self, t, c, E::Unmapped { slot, page, count });
+                let cpu = &mut self.cpus[c];
+                match count {
                     0 => return Err(self.bug(c, t, format!("kunmap_high: slot {slot} count 0"))),
                     1 => {
                         cpu.need_wakeup = !self.pk.waitq.is_empty();
@@ -395,6 +444,7 @@ impl Engine {
                 // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
                 cpu.irqs_on = true;
                 self.counters.sleeps += 1;
+                trace!(self, t, c, E::Sleep);
                 self.pk.waitq.push(c as u32);
                 self.release_lock(KMAP_LOCK, c, t);
                 Next::Block {
@@ -405,7 +455,8 @@ impl Engine {
             }
             Phase::Woken => {
                 // schedule() back in: a context switch, with the generation check.
-                let f = self.catch_up_at_switch(c);
+                trace!(self, t, c, E::Wake);
+                let f = self.catch_up_at_switch(c, t);
                 go(
                     C::ContextSwitch,
                     self.sc.ctx_switch_cycles + f,
@@ -431,7 +482,7 @@ impl Engine {
         let sc = &self.sc;
         if self.cpus[c].rng.chance(sc.ctx_switch_prob) {
             self.counters.context_switches += 1;
-            let f = self.catch_up_at_switch(c);
+            let f = self.catch_up_at_switch(c, t);
             go(
                 C::ContextSwitch,
                 self.sc.ctx_switch_cycles + f,
@@ -451,7 +502,15 @@ impl Engine {
     }
 
     /// Flush the local TLB now to catch up with the flush generation; returns its cost.
-    fn catch_up(&mut self, c: usize) -> u64 {
+    fn catch_up(&mut self, c: usize, t: u64) -> u64 {
+        trace!(
+            self,
+            t,
+            c,
+            E::TlbFlush {
+                why: FlushWhy::Generation
+            }
+        );
         let cpu = &mut self.cpus[c];
         cpu.tlb.flush();
         cpu.may_hold = false;
@@ -462,9 +521,9 @@ impl Engine {
     }
 
     /// The generation check in schedule() (`guarded`, `lazy`): extra cycles of the switch.
-    fn catch_up_at_switch(&mut self, c: usize) -> u64 {
+    fn catch_up_at_switch(&mut self, c: usize, t: u64) -> u64 {
         if self.sc.strategy.uses_generations() && self.cpus[c].generation < self.flush_gen {
-            self.catch_up(c)
+            self.catch_up(c, t)
         } else {
             0
         }
@@ -494,6 +553,7 @@ impl Engine {
     }
 
     pub(crate) fn release_lock(&mut self, l: LockId, c: usize, t: u64) {
+        trace!(self, t, c, E::LockReleased { lock: l });
         let lock = &mut self.locks[l as usize];
         debug_assert_eq!(lock.holder, Some(c as u32));
         lock.holder = None;
@@ -523,6 +583,7 @@ impl Engine {
         } else {
             self.sc.lock_acquire_cycles
         };
+        trace!(self, t, c, E::LockAcquired { lock: l });
         if l == KMAP_LOCK {
             self.hist
                 .kmap_lock_wait
@@ -546,13 +607,17 @@ impl Engine {
     }
 
     /// Unrelated memory traffic during the work just done pushes pkmap entries out of the TLB.
-    fn evict_unrelated(&mut self, c: usize) {
+    fn evict_unrelated(&mut self, c: usize, t: u64) {
         let cpu = &mut self.cpus[c];
         let acc = cpu.evict_carry as u128 + cpu.work_len as u128 * self.evict_per_cycle as u128;
         cpu.evict_carry = (acc & 0xFFFF_FFFF) as u64;
         let n = (acc >> 32).min(u64::MAX as u128) as u64;
         if n > 0 {
-            self.counters.tlb_evictions += cpu.tlb.evict_lru(n);
+            let entries = cpu.tlb.evict_lru(n);
+            self.counters.tlb_evictions += entries;
+            if entries > 0 {
+                trace!(self, t, c, E::TlbEvict { entries });
+            }
         }
     }
 
@@ -581,11 +646,22 @@ impl Engine {
                 let cpu = &mut self.cpus[c];
                 cpu.tlb.insert(slot, p, t);
                 cpu.may_hold |= !local;
+                trace!(self, t, c, E::TlbFill { slot, page: p });
                 (p, t, self.sc.tlb_miss_cycles)
             }
         };
         if actual != page {
             self.counters.stale_accesses += 1;
+            trace!(
+                self,
+                t,
+                c,
+                E::StaleRead {
+                    slot,
+                    expected: page,
+                    actual
+                }
+            );
             if self.violations.len() < self.sc.max_violation_records as usize {
                 let (at, by) = if local {
                     (self.cpus[c].local_mapped_at, c as u32)

@@ -191,6 +191,9 @@ pub struct RunReport {
     pub breakdown: Vec<[u64; NCAT]>,
     pub histograms: Histograms,
     pub violations: Vec<StaleAccess>,
+    /// The most recent events, when the run was traced, and how many older ones were dropped.
+    pub trace: Vec<crate::trace::Event>,
+    pub trace_dropped: u64,
 }
 
 impl RunReport {

@@ -1,5 +1,6 @@
 //! Python values in, Python values out. Nothing here simulates.
 
+use kmapsim_core::trace::FieldValue;
 use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -124,6 +125,7 @@ pub struct ReportObjects {
     pub breakdown: Py<PyList>,
     pub histograms: Py<PyDict>,
     pub violations: Py<PyList>,
+    pub trace: Py<PyList>,
 }
 
 pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
@@ -158,10 +160,22 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
         d.set_item("remapped_by", v.remapped_by.map_or(-1, i64::from))?;
         violations.append(d)?;
     }
+    let trace = PyList::empty(py);
+    for e in &r.trace {
+        let d = PyDict::new(py);
+        for (k, v) in e.fields() {
+            match v {
+                FieldValue::Int(i) => d.set_item(k, i)?,
+                FieldValue::Text(s) => d.set_item(k, s)?,
+            }
+        }
+        trace.append((e.cycle, e.cpu, e.name(), d))?;
+    }
     Ok(ReportObjects {
         counters: counters.unbind(),
         breakdown: breakdown.unbind(),
         histograms: histograms.unbind(),
         violations: violations.unbind(),
+        trace: trace.unbind(),
     })
 }

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// How often a running simulation looks for Ctrl-C (a signal check needs the GIL).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
+/// Most events a trace may keep (about 40 bytes each in the engine).
+const MAX_TRACE: u64 = 100_000_000;
+
 /// The outcome of one run, as plain Python containers; `kmapsim.RunResult` wraps it.
 #[pyclass(frozen, module = "kmapsim._core")]
 struct RawResult {
@@ -33,6 +36,11 @@ struct RawResult {
     histograms: Py<PyDict>,
     #[pyo3(get)]
     violations: Py<PyList>,
+    /// `(cycle, cpu, event, fields)` tuples, oldest first (empty unless traced).
+    #[pyo3(get)]
+    trace: Py<PyList>,
+    #[pyo3(get)]
+    trace_dropped: u64,
 }
 
 #[pymethods]
@@ -80,13 +88,14 @@ fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 
 /// Simulate `scenario` for `cycles` cycles. Releases the GIL; Ctrl-C raises KeyboardInterrupt.
 #[pyfunction]
-#[pyo3(signature = (scenario, cycles, seed, mode = "skip"))]
+#[pyo3(signature = (scenario, cycles, seed, mode = "skip", trace = None))]
 fn run(
     py: Python<'_>,
     scenario: &Bound<'_, PyDict>,
     cycles: &Bound<'_, PyAny>,
     seed: &Bound<'_, PyAny>,
     mode: &str,
+    trace: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<RawResult> {
     let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
     let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
@@ -107,6 +116,10 @@ fn run(
         );
         return Err(errors::config_error(py, &e));
     };
+    let trace = match trace {
+        Some(t) => int_arg(py, "trace", t, MAX_TRACE)? as usize,
+        None => 0,
+    };
     let start = Instant::now();
     let mut interrupt: Option<PyErr> = None;
     let outcome = py.detach(|| {
@@ -124,7 +137,14 @@ fn run(
                 }
             }
         };
-        kmapsim_core::run(&sc, cycles, seed, m, &mut poll)
+        kmapsim_core::run(
+            &sc,
+            cycles,
+            seed,
+            m,
+            (trace > 0).then_some(trace),
+            &mut poll,
+        )
     });
     let wall_seconds = start.elapsed().as_secs_f64();
     let report = match outcome {
@@ -142,6 +162,8 @@ fn run(
         breakdown: objs.breakdown,
         histograms: objs.histograms,
         violations: objs.violations,
+        trace: objs.trace,
+        trace_dropped: report.trace_dropped,
     })
 }
 
