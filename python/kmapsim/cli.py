@@ -18,7 +18,7 @@ from kmapsim import _core
 from kmapsim.api import MODES, run
 from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
 from kmapsim.histogram import Histogram
-from kmapsim.presets import describe_preset, preset_names
+from kmapsim.presets import describe_preset, preset_names, preset_sources
 from kmapsim.result import RunResult
 from kmapsim.scenario import FieldValue, Scenario
 
@@ -144,7 +144,11 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     presets = {name: Scenario.preset(name) for name in preset_names()}
     if args.json:
         doc = {
-            name: {"description": describe_preset(name), "values": sc.to_dict()}
+            name: {
+                "description": describe_preset(name),
+                "values": sc.to_dict(),
+                "sources": preset_sources(name),
+            }
             for name, sc in presets.items()
         }
         print(json.dumps(doc, indent=2))
@@ -154,9 +158,20 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         lines = [name]
         text = describe_preset(name)
         lines += textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="  ")
-        values = sc.to_dict()
+        sources = preset_sources(name)
+        if sources:
+            lines.append("  Each value this preset sets is followed by its source; '(default)'")
+            lines.append("  marks the scenario defaults (sources in docs/model.md, section 11).")
+        values = {k: str(v) for k, v in sc.to_dict().items()}
         width = max(map(len, values))
-        lines += [f"    {k:<{width}} = {v}" for k, v in values.items()]
+        vwidth = max(map(len, values.values()))
+        indent = " " * (4 + width + 3 + vwidth + 2)
+        for k, v in values.items():
+            head = f"    {k:<{width}} = {v:<{vwidth}}  "
+            note = sources.get(k, "(default)" if sources else "")
+            wrapped = textwrap.wrap(note, max(40, 100 - len(indent))) or [""]
+            lines.append((head + wrapped[0]).rstrip())
+            lines += [indent + w for w in wrapped[1:]]
         blocks.append("\n".join(lines))
     print("\n\n".join(blocks))
     return 0
