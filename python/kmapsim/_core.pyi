@@ -10,6 +10,7 @@ __all__ = [
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
+    "MODEL_VERSION",
     "RawResult",
     "__version__",
     "field_specs",
@@ -24,6 +25,8 @@ CATEGORIES: list[str]
 COUNTERS: list[str]
 #: Histogram names.
 HISTOGRAMS: list[str]
+#: Version of the model's semantics; results of different model versions are never mixed.
+MODEL_VERSION: int
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

@@ -26,23 +26,8 @@ pub enum Strategy {
 impl Strategy {
     pub const NAMES: &'static [&'static str] =
         &["sync", "async", "guarded", "lazy", "targeted", "local"];
-    /// The strategies this build of the engine models. The others are declared so that the hot
-    /// loop matches on the final enum from the start, and are rejected by validation until modelled.
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]
-    }
-
-    /// Whether the flusher waits for every target's ack (under `kmap_lock`).
-    pub fn waits_for_acks(self) -> bool {
-        matches!(self, Self::Sync | Self::Targeted)
-    }
-
-    /// Whether the flush sends IPIs at all.
-    pub fn sends_ipis(self) -> bool {
-        matches!(
-            self,
-            Self::Sync | Self::Targeted | Self::Async | Self::Guarded
-        )
     }
 
     /// Whether CPUs check a flush generation at kmap and context switch.

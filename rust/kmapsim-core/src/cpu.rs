@@ -89,8 +89,9 @@ pub struct Cpu {
     pub handler_gen: u64,
     pub inflight: VecDeque<Ipi>,
     pub pending: VecDeque<Ipi>,
-    /// Last IPI call whose handler finished here.
+    /// Last IPI call whose handler finished here, and last call that targeted this CPU.
     pub acked_call: u64,
+    pub targeted_by_call: u64,
     pub rng: Stream,
     pub tlb: Tlb,
     /// Flush generation this CPU's TLB is known to be clean for (`guarded`, `lazy`).
@@ -138,6 +139,7 @@ impl Cpu {
             inflight: VecDeque::with_capacity(4),
             pending: VecDeque::with_capacity(4),
             acked_call: 0,
+            targeted_by_call: 0,
             rng,
             tlb: Tlb::new(tlb_entries),
             generation: 0,

@@ -138,6 +138,33 @@ fn golden_single_cpu_by_hand() {
 }
 
 #[test]
+fn misuse_deadlocks_targeted_and_blames_only_ipi_targets() {
+    let sc = Scenario {
+        cpus: 6,
+        strategy: Strategy::Targeted,
+        kmap_irqs_off_prob: 0.5,
+        watchdog_cycles: 2_000_000,
+        ..Scenario::default()
+    };
+    let err = run_to_end(&sc, 1 << 40, 1, Mode::Skip).unwrap_err();
+    let SimError::Deadlock(rep) = err else {
+        panic!("expected a deadlock, got {err:?}")
+    };
+    assert_eq!(rep.chain.len(), 2, "{rep}");
+    let waiter = rep
+        .edges
+        .iter()
+        .find(|e| e.what.contains("flush_tlb_all"))
+        .unwrap();
+    // Every CPU named as a missing ack has interrupts off or an IPI pending: it was a target.
+    for other in rep.edges.iter().filter(|e| e.cpu != waiter.cpu) {
+        if waiter.what.contains(&format!("cpu{},", other.cpu)) {
+            assert!(other.what.contains("pending"), "{rep}");
+        }
+    }
+}
+
+#[test]
 fn misuse_deadlocks_sync_with_the_chain_named() {
     let sc = Scenario {
         cpus: 4,
@@ -361,8 +388,11 @@ fn freelist_flushes_only_when_the_free_list_runs_dry() {
     };
     let r = run_to_end(&sc, 1_000_000, 5, Mode::Skip).unwrap();
     let c = &r.counters;
-    // Every pop examines one slot, plus one failed pop per flush.
-    assert_eq!(c.slots_examined, c.new_mappings + c.flushes + c.sleeps);
+    // Every pop examines one slot, plus one failed pop per flush (done or skipped) and per sleep.
+    assert_eq!(
+        c.slots_examined,
+        c.new_mappings + c.flushes + c.flushes_skipped + c.sleeps
+    );
     assert!(c.flushes > 0 && c.stale_accesses == 0);
 }
 

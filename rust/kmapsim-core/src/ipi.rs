@@ -50,6 +50,7 @@ impl Engine {
                 call,
                 generation,
             });
+            self.cpus[d].targeted_by_call = call;
             trace!(
                 self,
                 t,

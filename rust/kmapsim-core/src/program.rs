@@ -390,7 +390,8 @@ impl Engine {
             }
             Phase::KunmapBegin => {
                 if sc.strategy == Strategy::Local {
-                    // kunmap_local(): clear the PTE; the next map's invlpg drops the entry.
+                    // kunmap_local(): the slot is released (the model keeps its PTE, which only
+                    // this CPU can reach); the next map's invlpg drops the stale entry.
                     go(C::KmapLocal, sc.kmap_local_cycles, Phase::LocalUnmapped)
                 } else {
                     self.request_lock(c, KMAP_LOCK, t);
@@ -439,7 +440,20 @@ impl Engine {
                 }
                 self.unmapped(c, t)
             }
-            Phase::LocalUnmapped => self.unmapped(c, t),
+            Phase::LocalUnmapped => {
+                let (slot, page) = (cpu.slot, cpu.page);
+                trace!(
+                    self,
+                    t,
+                    c,
+                    E::Unmapped {
+                        slot,
+                        page,
+                        count: 0
+                    }
+                );
+                self.unmapped(c, t)
+            }
             Phase::SleepBegin => {
                 // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
                 cpu.irqs_on = true;

@@ -36,7 +36,9 @@ impl Engine {
                 }
                 Wait::Acks(call) => {
                     let missing: Vec<usize> = (0..n)
-                        .filter(|&d| d != c && self.cpus[d].acked_call < call)
+                        .filter(|&d| {
+                            self.cpus[d].targeted_by_call == call && self.cpus[d].acked_call < call
+                        })
                         .collect();
                     // The CPU that cannot take the IPI is the one to blame.
                     let blocker = missing

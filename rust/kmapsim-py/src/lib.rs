@@ -176,6 +176,7 @@ mod _core {
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("MODEL_VERSION", kmapsim_core::MODEL_VERSION)?;
         m.add("CATEGORIES", kmapsim_core::Category::NAMES.to_vec())?;
         m.add("COUNTERS", kmapsim_core::Counters::NAMES.to_vec())?;
         m.add("HISTOGRAMS", kmapsim_core::Histograms::NAMES.to_vec())?;
