@@ -16,6 +16,8 @@ from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names
 from kmapsim.result import RunResult, StaleAccess
 from kmapsim.scenario import Scenario
+from kmapsim.store import Store, StoreError
+from kmapsim.sweep import SweepResult, sweep
 
 __version__: str = _core.__version__
 
@@ -38,8 +40,12 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StaleAccess",
+    "Store",
+    "StoreError",
+    "SweepResult",
     "__version__",
     "describe_preset",
     "preset_names",
     "run",
+    "sweep",
 ]

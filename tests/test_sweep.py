@@ -1,0 +1,182 @@
+"""Sweeps: identical on every executor, resumable from the store, killed without loss."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import kmapsim
+from kmapsim import Scenario, ScenarioError, StoreError
+
+BASE = Scenario(cpus=4, last_pkmap=16, pages=256, hot_pages=8)
+GRID = {"cpus": [1, 2, 4], "strategy": ["sync", "lazy", "async"]}
+CYCLES = 300_000
+
+
+def _sweep(**kw: object) -> kmapsim.SweepResult:
+    args: dict[str, object] = {"grid": GRID, "seeds": 2, "cycles": CYCLES, "progress": False}
+    args.update(kw)
+    return kmapsim.sweep(BASE, **args)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def serial() -> kmapsim.SweepResult:
+    return _sweep(executor="serial")
+
+
+def test_frame_is_tidy_and_in_grid_order(serial: kmapsim.SweepResult) -> None:
+    f = serial.frame
+    assert len(f) == 3 * 3 * 2
+    assert list(f[["cpus", "strategy", "seed"]].itertuples(index=False, name=None))[:4] == [
+        (1, "sync", 0),
+        (1, "sync", 1),
+        (1, "lazy", 0),
+        (1, "lazy", 1),
+    ]
+    for name in Scenario.fields():
+        assert name["name"] in f.columns
+    for c in kmapsim.COUNTERS:
+        assert c in f.columns
+    shares = f[[f"share_{c}" for c in kmapsim.CATEGORIES]].sum(axis=1)
+    assert ((shares - 1.0).abs() < 1e-9).all()
+    one = kmapsim.run(BASE.replace(cpus=2, strategy="lazy"), cycles=CYCLES, seed=1)
+    row = f[(f.cpus == 2) & (f.strategy == "lazy") & (f.seed == 1)].iloc[0]
+    assert row["kmaps"] == one.counters["kmaps"] and row["throughput"] == one.throughput
+
+
+def test_parallel_equals_serial(serial: kmapsim.SweepResult) -> None:
+    pd.testing.assert_frame_equal(_sweep().frame, serial.frame)
+
+
+def test_process_pool_equals_serial(serial: kmapsim.SweepResult) -> None:
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        pd.testing.assert_frame_equal(_sweep(executor=pool).frame, serial.frame)
+
+
+def test_dask_cluster_equals_serial(serial: kmapsim.SweepResult) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        frame = _sweep(executor=client.get_executor()).frame
+    pd.testing.assert_frame_equal(frame, serial.frame)
+
+
+def test_store_skips_finished_runs(tmp_path: Path, serial: kmapsim.SweepResult) -> None:
+    db = tmp_path / "study.sqlite"
+    first = _sweep(store=db, grid={"cpus": [1, 2], "strategy": ["sync", "lazy", "async"]})
+    assert first.reused == 0
+    again = _sweep(store=db)
+    assert again.reused == 2 * 3 * 2
+    pd.testing.assert_frame_equal(again.frame, serial.frame)
+    assert _sweep(store=db).reused == len(serial.frame)
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == len(serial.frame)
+
+
+def test_other_cycles_are_other_runs(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    _sweep(store=db, grid={"cpus": [1]}, seeds=1)
+    assert _sweep(store=db, grid={"cpus": [1]}, seeds=1, cycles=CYCLES + 1).reused == 0
+
+
+KILLED = """
+import sys, kmapsim
+sc = kmapsim.Scenario(cpus=8)
+kmapsim.sweep(sc, grid={"cpus": [2, 4, 8, 16], "strategy": ["sync", "lazy", "async", "local"]},
+              seeds=3, cycles=int(sys.argv[2]), store=sys.argv[1], progress=False,
+              executor="serial")
+"""
+
+
+def test_sigkill_mid_sweep_then_resume_has_every_point_once(tmp_path: Path) -> None:
+    db = tmp_path / "killed.sqlite"
+    cycles = 20_000_000
+    p = subprocess.Popen([sys.executable, "-c", KILLED, str(db), str(cycles)])
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as con:
+                    done = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if done >= 3:
+                break
+    assert p.poll() is None, "the sweep finished before it could be killed; make it longer"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert 3 <= done < 48
+    grid = {"cpus": [2, 4, 8, 16], "strategy": ["sync", "lazy", "async", "local"]}
+    resumed = kmapsim.sweep(
+        Scenario(cpus=8), grid=grid, seeds=3, cycles=cycles, store=db, progress=False
+    )
+    assert resumed.reused >= done
+    with sqlite3.connect(db) as con:
+        keys = [r[0] for r in con.execute("SELECT key FROM runs")]
+    assert len(keys) == len(set(keys)) == 48
+    fresh = kmapsim.sweep(Scenario(cpus=8), grid=grid, seeds=3, cycles=cycles, progress=False)
+    pd.testing.assert_frame_equal(resumed.frame, fresh.frame)
+
+
+def test_progress_bar_shows_and_can_be_switched_off(capsys: pytest.CaptureFixture[str]) -> None:
+    _sweep(grid={"cpus": [1]}, seeds=2, progress=True)
+    assert "kmapsim sweep" in capsys.readouterr().err
+    _sweep(grid={"cpus": [1]}, seeds=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_parquet_and_csv_round_trip(tmp_path: Path, serial: kmapsim.SweepResult) -> None:
+    back = pd.read_parquet(serial.to_parquet(tmp_path / "t.parquet"))
+    pd.testing.assert_frame_equal(
+        back.drop(columns=["kmap_lock_wait_counts"]),
+        serial.frame.drop(columns=["kmap_lock_wait_counts"]),
+    )
+    csv = pd.read_csv(serial.to_csv(tmp_path / "t.csv"))
+    assert list(csv.columns) == list(serial.frame.columns)
+    assert (csv["kmaps"] == serial.frame["kmaps"]).all()
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"grid": {"cpuz": [1]}}, "cpuz"),
+        ({"grid": {"cpus": [0]}}, "cpus"),
+        ({"grid": {"strategy": "sync"}}, "strategy"),
+        ({"grid": {"cpus": []}}, "cpus"),
+        ({"seeds": 0}, "seeds"),
+        ({"seeds": [1, 1]}, "seeds"),
+        ({"cycles": 0}, "cycles"),
+    ],
+)
+def test_bad_sweeps_fail_before_running(kw: dict[str, object], field: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        _sweep(**kw)
+    assert e.value.field == field
+
+
+def test_a_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "other.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a kmapsim store"):
+        _sweep(store=db)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError):
+        _sweep(store=junk)
