@@ -13,6 +13,7 @@ __all__ = [
     "MODEL_VERSION",
     "RawResult",
     "__version__",
+    "cancel_running",
     "field_specs",
     "run",
     "validate",
@@ -27,6 +28,9 @@ COUNTERS: list[str]
 HISTOGRAMS: list[str]
 #: Version of the model's semantics; results of different model versions are never mixed.
 MODEL_VERSION: int
+
+def cancel_running() -> None:
+    """Stop every run in progress in this process; each raises KeyboardInterrupt."""
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

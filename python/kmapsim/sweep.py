@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from kmapsim import _core
 from kmapsim.api import MAX_CYCLES, Mode, run
 from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
@@ -191,12 +192,18 @@ def _execute(
         for fut in cf.as_completed(futures):
             key, seed = futures[fut]
             yield key, seed, fut.result()
-    finally:
-        # On an error or Ctrl-C: drop what has not started; what is running finishes on its own.
+    except BaseException:
+        # Ctrl-C or an error: drop what has not started, and stop the runs of our own threads
+        # (worker threads never see the signal). Finished runs are already in the store.
         for fut in futures:
             fut.cancel()
         if own:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _core.cancel_running()
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if own:
+            pool.shutdown(wait=False)
 
 
 class _NoBar:

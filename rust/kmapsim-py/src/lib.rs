@@ -7,7 +7,13 @@ mod errors;
 use kmapsim_core::{Category, ConfigError, MAX_CYCLES, Mode};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Bumped by `cancel_running()`: every run in this process that started before stops at its
+/// next poll (a sweep interrupted by Ctrl-C uses it to stop its worker threads, which cannot see
+/// the signal themselves).
+static CANCEL_EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// How often a running simulation looks for Ctrl-C (a signal check needs the GIL).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
@@ -122,9 +128,16 @@ fn run(
     };
     let start = Instant::now();
     let mut interrupt: Option<PyErr> = None;
+    let epoch = CANCEL_EPOCH.load(Ordering::Relaxed);
     let outcome = py.detach(|| {
         let mut last = Instant::now();
         let mut poll = || {
+            if CANCEL_EPOCH.load(Ordering::Relaxed) != epoch {
+                interrupt = Some(pyo3::exceptions::PyKeyboardInterrupt::new_err(
+                    "cancelled by kmapsim._core.cancel_running()",
+                ));
+                return false;
+            }
             if last.elapsed() < SIGNAL_CHECK {
                 return true;
             }
@@ -167,10 +180,16 @@ fn run(
     })
 }
 
+/// Stop every run in progress in this process (they raise KeyboardInterrupt).
+#[pyfunction]
+fn cancel_running() {
+    CANCEL_EPOCH.fetch_add(1, Ordering::Relaxed);
+}
+
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::{RawResult, field_specs, run, validate};
+    use super::{RawResult, cancel_running, field_specs, run, validate};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
