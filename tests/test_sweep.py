@@ -62,6 +62,15 @@ def test_process_pool_equals_serial(serial: kmapsim.SweepResult) -> None:
         pd.testing.assert_frame_equal(_sweep(executor=pool).frame, serial.frame)
 
 
+def test_multiprocessing_pool_through_pool_executor(serial: kmapsim.SweepResult) -> None:
+    """The adapter documented for Ray's Pool, tested with the standard library's."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        frame = _sweep(executor=kmapsim.PoolExecutor(pool)).frame
+    pd.testing.assert_frame_equal(frame, serial.frame)
+
+
 def test_dask_cluster_equals_serial(serial: kmapsim.SweepResult) -> None:
     distributed = pytest.importorskip("dask.distributed")
     with (

@@ -17,7 +17,7 @@ from kmapsim.presets import describe_preset, preset_names
 from kmapsim.result import RunResult, StaleAccess
 from kmapsim.scenario import Scenario
 from kmapsim.store import Store, StoreError
-from kmapsim.sweep import SweepResult, sweep
+from kmapsim.sweep import PoolExecutor, SweepResult, sweep
 
 __version__: str = _core.__version__
 
@@ -36,6 +36,7 @@ __all__ = [
     "Histogram",
     "KernelBug",
     "KmapsimError",
+    "PoolExecutor",
     "RunResult",
     "Scenario",
     "ScenarioError",

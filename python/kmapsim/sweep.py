@@ -26,7 +26,7 @@ from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
 from kmapsim.store import Store, run_key
 
-__all__ = ["SweepResult", "row_of", "run_point", "sweep"]
+__all__ = ["PoolExecutor", "SweepResult", "row_of", "run_point", "sweep"]
 
 #: Quantiles of the kmap_lock wait and hold histograms kept in each row.
 _QUANTILES = (0.5, 0.99)
@@ -90,6 +90,28 @@ class SweepResult:
         """Mean, standard deviation, min and max of ``value`` across seeds, per grid point."""
         keys = list(self.grid) or ["strategy"]
         return self.frame.groupby(keys, sort=False)[value].agg(["mean", "std", "min", "max"])
+
+
+class PoolExecutor(cf.Executor):
+    """A `concurrent.futures.Executor` over anything with ``multiprocessing.Pool``'s
+    ``apply_async`` (the standard library's pools, or Ray's ``ray.util.multiprocessing.Pool``):
+
+        with ray.util.multiprocessing.Pool() as pool:
+            kmapsim.sweep(base, grid=..., cycles=..., executor=kmapsim.PoolExecutor(pool))
+
+    The pool stays the caller's to close.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        fut: cf.Future[Any] = cf.Future()
+        fut.set_running_or_notify_cancel()
+        self._pool.apply_async(
+            fn, args, kwargs, callback=fut.set_result, error_callback=fut.set_exception
+        )
+        return fut
 
 
 def _points(
