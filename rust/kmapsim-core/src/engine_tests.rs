@@ -74,17 +74,11 @@ fn sync_never_reads_a_stale_entry() {
     }
 }
 
-/// One CPU, four slots, fixed durations: every cycle computed by hand from the 2.4 rules.
-///
-/// An iteration without a flush: work W, uncontended kmap_lock acquire A, one slot examined S,
-/// the new mapping N, copy C with a TLB miss M on the first of two lookups, kmap_lock again A,
-/// kunmap U: 1000 + 30 + 4 + 120 + 400 + 30 + 30 + 50 = 1664 cycles.
-/// The cursor starts at 0, so mappings 1..3 take slots 1, 2, 3; mapping 4 wraps to slot 0 and
-/// runs flush_all_zero_pkmaps (4 slots x F = 24) and the local flush T = 200 (one CPU: no IPI):
-/// 1664 + 224 = 1888. Then every fourth mapping flushes again.
-#[test]
-fn golden_single_cpu_by_hand() {
-    let sc = Scenario {
+/// One CPU, four slots, fixed durations, nothing random that matters: the scenario whose every
+/// cycle the tests below compute by hand. The costs are spelled out even where they equal the
+/// defaults, so that the arithmetic in the comments can be checked against them.
+fn by_hand() -> Scenario {
+    Scenario {
         cpus: 1,
         last_pkmap: 4,
         pages: 1 << 20,
@@ -105,7 +99,20 @@ fn golden_single_cpu_by_hand() {
         kunmap_cycles: 50,
         tlb_flush_cycles: 200,
         ..Scenario::default()
-    };
+    }
+}
+
+/// One CPU, four slots, fixed durations: every cycle computed by hand from the 2.4 rules.
+///
+/// An iteration without a flush: work W, uncontended kmap_lock acquire A, one slot examined S,
+/// the new mapping N, copy C with a TLB miss M on the first of two lookups, kmap_lock again A,
+/// kunmap U: 1000 + 30 + 4 + 120 + 400 + 30 + 30 + 50 = 1664 cycles.
+/// The cursor starts at 0, so mappings 1..3 take slots 1, 2, 3; mapping 4 wraps to slot 0 and
+/// runs flush_all_zero_pkmaps (4 slots x F = 24) and the local flush T = 200 (one CPU: no IPI):
+/// 1664 + 224 = 1888. Then every fourth mapping flushes again.
+#[test]
+fn golden_single_cpu_by_hand() {
+    let sc = by_hand();
     // 8 iterations, two of which flush; the eighth kunmap completes at cycle 8 * 1664 + 2 * 224,
     // so one more cycle is simulated to see it (that cycle is work again).
     let cycles = 8 * 1664 + 2 * 224 + 1;
@@ -200,21 +207,7 @@ fn misuse_deadlocks_sync_with_the_chain_named() {
 #[test]
 fn cursor_slots_and_flush_times_by_hand() {
     use crate::engine::Engine;
-    let sc = Scenario {
-        cpus: 1,
-        last_pkmap: 4,
-        pages: 1 << 20,
-        hot_pages: 0,
-        shared_page_prob: 0.0,
-        work_dist: Dist::Fixed,
-        work_cycles: 1000,
-        irq_section_prob: 0.0,
-        ctx_switch_prob: 0.0,
-        tlb_evict_rate: 0.0,
-        copy_cycles: 400,
-        copy_lookups: 2,
-        ..Scenario::default()
-    };
+    let sc = by_hand();
     for mode in [Mode::Step, Mode::Skip] {
         let mut e = Engine::new(&sc, 11, mode).unwrap();
         let mut slots = Vec::new();
