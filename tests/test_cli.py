@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
+from cli_process import kmapsim_cli
 
 import kmapsim
 from kmapsim import CATEGORIES, DeadlockError, KernelBug, Scenario, cli
 
 CYCLES = "200_000"
-
-
-def kmapsim_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kmapsim", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_run_prints_a_summary_table() -> None:

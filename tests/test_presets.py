@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from cli_process import kmapsim_cli
 
 import kmapsim
 from kmapsim import Scenario
@@ -131,18 +132,8 @@ def test_preset_without_sources_is_rejected() -> None:
 # -- the listing ----------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kmapsim", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_presets_listing_shows_values_and_sources() -> None:
-    p = _cli("presets")
+    p = kmapsim_cli("presets")
     assert p.returncode == 0, p.stderr
     for name in PRESETS:
         assert name in p.stdout
@@ -152,7 +143,7 @@ def test_presets_listing_shows_values_and_sources() -> None:
     blocks = {b.split("\n", 1)[0]: b for b in p.stdout.split("\n\n")}
     assert set(blocks) == set(PRESETS)
     assert "(default)" not in blocks["pIII-8way-2001"]  # the defaults themselves: no notes
-    p = _cli("presets", "--json")
+    p = kmapsim_cli("presets", "--json")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert set(d) == set(PRESETS)

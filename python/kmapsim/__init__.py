@@ -9,7 +9,7 @@ True
 The engine is Rust (`kmapsim._core`); this package is the thin typed layer around it.
 """
 
-from kmapsim import _core
+from kmapsim import _core, plots
 from kmapsim.api import run
 from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
 from kmapsim.histogram import Histogram
@@ -46,6 +46,7 @@ __all__ = [
     "SweepResult",
     "__version__",
     "describe_preset",
+    "plots",
     "preset_names",
     "run",
     "sweep",

@@ -1,4 +1,5 @@
-"""The ``kmapsim`` command line: a single run, and listings of presets, strategies and fields.
+"""The ``kmapsim`` command line: the study, a sweep, a single run, and listings of presets,
+strategies and fields.
 
 Errors that the user can fix (a bad field, preset or argument) exit with status 2, the status
 argparse uses for bad usage; a simulated deadlock or kernel BUG exits with 3, so scripts can tell
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from kmapsim import _core
 from kmapsim.api import MODES, run
@@ -21,6 +26,8 @@ from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names, preset_sources
 from kmapsim.result import RunResult
 from kmapsim.scenario import FieldValue, Scenario
+from kmapsim.store import StoreError
+from kmapsim.sweep import SweepResult, sweep
 
 __all__ = ["build_parser", "main", "parse_value"]
 
@@ -80,12 +87,52 @@ def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
             raise ScenarioError.of("--set", f"{item!r} is not field=value", "field=value")
         if name in out:
             raise ScenarioError.of(name, "given twice on the command line", "one value per field")
-        value = parse_value(text.strip())
-        # Like the engine's file reader, take 1e6 for an integer field.
-        if kinds.get(name) == "int" and isinstance(value, float) and value.is_integer():
-            value = int(value)
-        out[name] = value
+        out[name] = _field_value(name, text.strip(), kinds)
     return out
+
+
+def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
+    """`parse_value`, taking ``1e6`` for an integer field as the engine's file reader does."""
+    value = parse_value(text)
+    if kinds.get(name) == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    """An argparse type for ``--cpus 1,2,4``."""
+    bad = argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    try:
+        values = [_count(part.strip()) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        raise bad from None
+    if not values:
+        raise bad
+    return values
+
+
+def _name_list(text: str) -> list[str]:
+    """An argparse type for ``--strategies sync,lazy``."""
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+    return values
+
+
+def _grid_args(items: Sequence[str]) -> dict[str, list[FieldValue]]:
+    """``--grid field=v1,v2`` options as a grid; each field at most once."""
+    kinds = {s["name"]: s["kind"] for s in Scenario.fields()}
+    grid: dict[str, list[FieldValue]] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        if not eq or not name or not values:
+            raise ScenarioError.of("--grid", f"{item!r} is not field=v1,v2,...", "field=v1,v2,...")
+        if name in grid:
+            raise ScenarioError.of(name, "given twice in --grid", "one --grid per field")
+        grid[name] = [_field_value(name, v, kinds) for v in values]
+    return grid
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +162,75 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=_cmd_run)
 
+    p = sub.add_parser(
+        "study",
+        help="the main study: every strategy from 1 to 64 CPUs; writes tables and plots",
+        description="Run every flush strategy on a preset for each CPU count and seed; write "
+        "DIR/study.sqlite (a store: a rerun skips finished runs), study.parquet, study.csv "
+        "and scaling.png, breakdown.png, lock_wait.png; print a summary table.",
+    )
+    p.add_argument(
+        "--out",
+        default="kmapsim-study",
+        metavar="DIR",
+        help="output directory (default %(default)s)",
+    )
+    p.add_argument("--preset", default=DEFAULT_PRESET, help="preset (default %(default)s)")
+    p.add_argument(
+        "--cpus",
+        type=_int_list,
+        default=[1, 2, 4, 8, 16, 32, 64],
+        metavar="N,N,...",
+        help="CPU counts (default 1,2,4,8,16,32,64)",
+    )
+    p.add_argument(
+        "--strategies",
+        type=_name_list,
+        default=None,
+        metavar="S,S,...",
+        help="flush strategies (default: all, see `kmapsim strategies`)",
+    )
+    p.add_argument("--seeds", type=_count, default=3, help="seeds 0..N-1 per point (default 3)")
+    p.add_argument(
+        "--cycles", type=_count, default=20_000_000, help="cycles per run (default 20_000_000)"
+    )
+    _add_run_options(p)
+    p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of scenario fields x seeds; print, store, tabulate and plot it",
+        description="Run a preset (with --set changes) for every combination of the --grid "
+        "values and every seed. A TOML --grid-file may give [base] (preset = NAME and field "
+        "values), [grid] (field = [values]) and [run] (seeds, cycles); options on the command "
+        "line win over the file.",
+    )
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="a field and its values (repeatable)",
+    )
+    p.add_argument("--grid-file", metavar="FILE", help="a TOML file: [base], [grid], [run]")
+    p.add_argument("--preset", default=None, help=f"preset (default {DEFAULT_PRESET})")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set a scenario field for every run (repeatable)",
+    )
+    p.add_argument("--seeds", type=_count, default=None, help="seeds 0..N-1 per point (default 1)")
+    p.add_argument(
+        "--cycles", type=_count, default=None, help="cycles per run (default 10_000_000)"
+    )
+    p.add_argument("--store", metavar="FILE", help="SQLite store: reruns skip finished runs")
+    p.add_argument("--out", metavar="TABLE", help="write the rows to a .parquet or .csv file")
+    p.add_argument("--plots", metavar="DIR", help="write scaling, breakdown and lock_wait PNGs")
+    _add_run_options(p)
+    p.set_defaults(func=_cmd_sweep)
+
     p = sub.add_parser("presets", help="list the presets and their values")
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=_cmd_presets)
@@ -127,7 +243,209 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--serial", action="store_true", help="run in one thread (default: one per core)"
+    )
+
+
 # -- commands ------------------------------------------------------------------------------------
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from kmapsim.plots import PlotsUnavailable, require_matplotlib
+    from kmapsim.study import run_study
+
+    plots = True
+    try:
+        require_matplotlib()
+    except PlotsUnavailable as e:
+        # The runs and tables are the study; the plots are worth a warning, not a failure.
+        _warn(f"{e}; writing the tables without plots")
+        plots = False
+    study = run_study(
+        args.out,
+        preset=args.preset,
+        cpus=args.cpus,
+        strategies=args.strategies,
+        seeds=args.seeds,
+        cycles=args.cycles,
+        executor="serial" if args.serial else None,
+        progress=not args.no_progress,
+        plots=plots,
+    )
+    print(study.summary())
+    print()
+    print(_reuse_line(study.store, study.result.reused, study.runs))
+    print(f"wrote {study.outdir}{os.sep}: " + ", ".join(p.name for p in study.paths))
+    print(f"in {study.seconds:.1f} s")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    spec = _read_grid_file(Path(args.grid_file)) if args.grid_file else {}
+    preset = args.preset or spec.get("preset") or DEFAULT_PRESET
+    base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
+    set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
+    base = Scenario.preset(preset, **{**base_values, **set_values})
+    grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
+    grid.update(_grid_args(args.grid))
+    seeds = args.seeds if args.seeds is not None else spec.get("seeds", 1)
+    cycles = args.cycles if args.cycles is not None else spec.get("cycles", 10_000_000)
+    table_writer = _table_writer(args.out) if args.out else None
+    if args.plots:
+        from kmapsim.plots import PlotsUnavailable, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except PlotsUnavailable as e:
+            raise ScenarioError.of("--plots", str(e), "a run without --plots") from e
+
+    result = sweep(
+        base,
+        grid=grid,
+        seeds=seeds,
+        cycles=cycles,
+        executor="serial" if args.serial else None,
+        progress=not args.no_progress,
+        store=args.store,
+    )
+    written: list[Path] = []
+    if table_writer is not None:
+        written.append(table_writer(result))
+    if args.plots:
+        from kmapsim.plots import save_all
+
+        written += save_all(result, args.plots)
+
+    n = len(result.seeds)
+    changed = {**base_values, **set_values}
+    print(
+        f"kmapsim sweep: preset {preset}"
+        + (f" with {', '.join(f'{k}={v!r}' for k, v in changed.items())}" if changed else "")
+        + f"; {_plural(len(result.frame), 'run')} ({_plural(n, 'seed')} x {result.cycles:,}"
+        " cycles)"
+    )
+    print()
+    print(f"throughput (kmaps per million cycles, all CPUs) across {_plural(n, 'seed')}")
+    summary = result.summary()
+    rows = [
+        [
+            *(str(k) for k in (key if isinstance(key, tuple) else (key,))),
+            f"{stats['mean']:,.1f}",
+            "-" if math.isnan(stats["std"]) else f"{stats['std']:,.1f}",
+            f"{stats['min']:,.1f}",
+            f"{stats['max']:,.1f}",
+        ]
+        for key, stats in summary.iterrows()
+    ]
+    keys = [str(k) for k in summary.index.names]
+    header = [*keys, "mean", "std", "min", "max"]
+    print(_table(header, rows, right=range(len(keys), len(header))))
+    if args.store or written:
+        print()
+    if args.store:
+        print(_reuse_line(Path(args.store), result.reused, len(result.frame)))
+    if written:
+        print("wrote " + ", ".join(str(p) for p in written))
+    print(f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _reuse_line(store: Path, reused: int, total: int) -> str:
+    return f"store {store}: reused {reused} of {total} runs, ran {total - reused}"
+
+
+#: What a --grid-file may hold: table -> allowed keys (None: scenario fields).
+_GRID_FILE_TABLES = ("base", "grid", "run")
+_RUN_KEYS = ("seeds", "cycles")
+
+
+def _read_grid_file(path: Path) -> dict[str, Any]:
+    """A TOML sweep description: ``[base]`` (``preset`` and field values), ``[grid]``
+    (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
+    preset, base, grid, seeds and cycles, those given only. Any unknown table or key is a
+    ScenarioError naming it."""
+    toml = _toml_module()
+    try:
+        with path.open("rb") as fh:
+            doc = toml.load(fh)
+    except OSError as e:
+        raise ScenarioError.of(
+            "--grid-file", f"cannot read {path}: {e.strerror}", "a readable TOML file"
+        ) from e
+    except toml.TOMLDecodeError as e:
+        raise ScenarioError.of("--grid-file", f"{path} is not valid TOML: {e}", "TOML") from e
+    names = [s["name"] for s in Scenario.fields()]
+    out: dict[str, Any] = {}
+
+    def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioError:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return ScenarioError.of(
+            key, f"unknown key in {where} of {path}{hint}", "one of " + ", ".join(allowed)
+        )
+
+    for table, body in doc.items():
+        if table not in _GRID_FILE_TABLES:
+            raise unknown(table, "the top level", [f"[{t}]" for t in _GRID_FILE_TABLES])
+        if not isinstance(body, dict):
+            raise ScenarioError.of(table, f"in {path} is not a table", f"a [{table}] table")
+    for key, value in doc.get("base", {}).items():
+        if key == "preset":
+            if not isinstance(value, str):
+                raise ScenarioError.of("preset", f"in [base] of {path}: {value!r}", "a name")
+            out["preset"] = value
+        elif key not in names:
+            raise unknown(key, "[base]", ["preset", *names])
+        else:
+            out.setdefault("base", {})[key] = value
+    for key, value in doc.get("grid", {}).items():
+        if key not in names:
+            raise unknown(key, "[grid]", names)
+        out.setdefault("grid", {})[key] = value
+    for key, value in doc.get("run", {}).items():
+        if key not in _RUN_KEYS:
+            raise unknown(key, "[run]", _RUN_KEYS)
+        out[key] = value
+    return out
+
+
+def _toml_module() -> Any:
+    """tomllib (Python 3.11+), else tomli if installed, else a clear error."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        try:
+            import tomli  # type: ignore[import-not-found, unused-ignore]
+
+            return tomli
+        except ImportError as e:
+            raise ScenarioError.of(
+                "--grid-file",
+                "reading TOML needs Python 3.11 or the tomli package",
+                "pip install tomli, or use --grid options",
+            ) from e
+
+
+def _table_writer(out: str) -> Callable[[SweepResult], Path]:
+    """How to write ``--out``: chosen from its suffix before any run starts."""
+    suffix = Path(out).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return lambda result: result.to_parquet(out)
+    if suffix == ".csv":
+        return lambda result: result.to_csv(out)
+    raise ScenarioError.of("--out", f"{out!r} has no known table suffix", "a .parquet or .csv file")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -298,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except ScenarioError as e:
+    except (ScenarioError, StoreError) as e:
         _error(_one_line(e))
         return EXIT_BAD_INPUT
     except (DeadlockError, KernelBug, KmapsimError) as e:
@@ -312,7 +630,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as e:
+        # An output file or directory that cannot be written (study, sweep --out/--plots).
+        _error(_one_line(e))
+        return 1
 
 
 def _error(message: str) -> None:
     print(f"kmapsim: error: {message}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"kmapsim: warning: {message}", file=sys.stderr)
