@@ -9,13 +9,20 @@ True
 The engine is Rust (`kmapsim._core`); this package is the thin typed layer around it.
 """
 
-from kmapsim import _core, plots
+from kmapsim import _core, plots, replay
 from kmapsim.api import run
-from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
+from kmapsim.errors import (
+    DeadlockError,
+    KernelBug,
+    KmapsimError,
+    ScenarioError,
+    ScenarioFileError,
+)
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names
 from kmapsim.result import RunResult, StaleAccess
 from kmapsim.scenario import Scenario
+from kmapsim.simulation import Simulation, Snapshot
 from kmapsim.store import Store, StoreError
 from kmapsim.sweep import PoolExecutor, SweepResult, sweep
 
@@ -40,6 +47,9 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "ScenarioFileError",
+    "Simulation",
+    "Snapshot",
     "StaleAccess",
     "Store",
     "StoreError",
@@ -48,6 +58,7 @@ __all__ = [
     "describe_preset",
     "plots",
     "preset_names",
+    "replay",
     "run",
     "sweep",
 ]

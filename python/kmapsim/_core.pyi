@@ -12,6 +12,7 @@ __all__ = [
     "HISTOGRAMS",
     "MODEL_VERSION",
     "RawResult",
+    "Simulation",
     "__version__",
     "cancel_running",
     "field_specs",
@@ -42,9 +43,18 @@ def validate(scenario: dict[str, Any]) -> dict[str, Any]:
     """The full normalized scenario (defaults filled in), or raise ``ScenarioError``."""
 
 def run(
-    scenario: dict[str, Any], cycles: int, seed: int, mode: str = "skip", trace: int | None = None
+    scenario: dict[str, Any],
+    cycles: int,
+    seed: int,
+    mode: str = "skip",
+    trace: int | None = None,
+    sample_every: int | None = None,
+    replay: tuple[list[Any], ...] | None = None,
+    record_ops: bool = False,
 ) -> RawResult:
-    """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given.
+    """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given,
+    sampling every ``sample_every`` cycles, replaying ``replay`` (per-column lists: cpu, work,
+    irq_lock, irq_hold, page, irqs_off, switch) and recording the ops if ``record_ops``.
 
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
     """
@@ -77,3 +87,28 @@ class RawResult:
     def trace(self) -> list[tuple[int, int, str, dict[str, int | str]]]: ...
     @property
     def trace_dropped(self) -> int: ...
+    @property
+    def samples(self) -> list[tuple[int, int, int, int, int, int, int]]: ...
+    @property
+    def ops(self) -> list[tuple[int, int, int, int, int, bool, bool]] | None: ...
+
+@final
+class Simulation:
+    """One engine advanced in pieces; ``kmapsim.Simulation`` wraps it."""
+
+    def __new__(
+        cls,
+        scenario: dict[str, Any],
+        seed: int,
+        mode: str = "skip",
+        trace: int | None = None,
+        sample_every: int | None = None,
+        replay: tuple[list[Any], ...] | None = None,
+        record_ops: bool = False,
+    ) -> Simulation: ...
+    @property
+    def now(self) -> int: ...
+    def advance(self, cycles: int) -> None: ...
+    def advance_to(self, cycle: int) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def result(self) -> RawResult: ...

@@ -7,12 +7,14 @@ engine checks them again: this layer only makes the message friendlier.
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, Literal
 
 import numpy as np
 
 from kmapsim import _core
 from kmapsim.errors import ScenarioError
+from kmapsim.replay import read_ops, to_columns
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
@@ -40,8 +42,24 @@ def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     return i
 
 
+def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
+    if replay is None:
+        return None
+    if isinstance(replay, (str, os.PathLike)):
+        return to_columns(read_ops(replay))
+    return to_columns(replay)
+
+
 def run(
-    scenario: Scenario, *, cycles: int, seed: int = 0, mode: Mode = "skip", trace: int = 0
+    scenario: Scenario,
+    *,
+    cycles: int,
+    seed: int = 0,
+    mode: Mode = "skip",
+    trace: int = 0,
+    sample_every: int = 0,
+    replay: Any = None,
+    record_ops: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` for ``cycles`` cycles and return what it reports.
 
@@ -55,6 +73,10 @@ def run(
 
     ``trace=N`` keeps the last N engine events (state changes, lock grants, mappings, IPIs,
     TLB fills and flushes, stale reads) in ``RunResult.trace``; 0 (the default) keeps none.
+    ``sample_every=K`` samples the machine every K cycles into ``RunResult.samples``.
+    ``replay`` (a DataFrame, a mapping cpu -> rows, or a CSV path; see `kmapsim.replay`) drives
+    the CPUs from an operation list instead of the random workload; ``record_ops=True`` returns
+    this run's own operations in ``RunResult.ops``.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
@@ -63,5 +85,15 @@ def run(
     if not isinstance(mode, str) or mode not in MODES:
         raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
     cap = _int_arg("trace", trace, 0, MAX_TRACE)
-    raw = _core.run(scenario.to_dict(), n, s, str(mode), cap or None)
+    every = _int_arg("sample_every", sample_every, 0, MAX_CYCLES)
+    raw = _core.run(
+        scenario.to_dict(),
+        n,
+        s,
+        str(mode),
+        cap or None,
+        every or None,
+        _replay_columns(replay),
+        bool(record_ops),
+    )
     return RunResult.from_raw(scenario, raw)

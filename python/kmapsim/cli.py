@@ -22,6 +22,7 @@ from typing import Any
 from kmapsim import _core
 from kmapsim.api import MODES, run
 from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
+from kmapsim.fileio import read_document
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names, preset_sources
 from kmapsim.result import RunResult
@@ -143,8 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kmapsim {_core.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run one scenario and print what it reports")
-    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset (default {DEFAULT_PRESET})")
+    p = sub.add_parser(
+        "run",
+        help="run one scenario and print what it reports",
+        description="Run one scenario: a preset or a --scenario file, then --cpus, --strategy "
+        "and --set change fields of it.",
+    )
+    _add_base_options(p)
     p.add_argument("--cpus", type=_count, help="number of CPUs")
     p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
     p.add_argument(
@@ -160,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="set any scenario field (repeatable; see `kmapsim fields`)",
     )
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument(
+        "--save-scenario",
+        metavar="FILE",
+        help="write the scenario that runs to FILE (.toml or .json), before running it",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -175,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output directory (default %(default)s)",
     )
-    p.add_argument("--preset", default=DEFAULT_PRESET, help="preset (default %(default)s)")
+    _add_base_options(p, "the machine; its cpus and strategy are swept over")
     p.add_argument(
         "--cpus",
         type=_int_list,
@@ -200,10 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "sweep",
         help="run a grid of scenario fields x seeds; print, store, tabulate and plot it",
-        description="Run a preset (with --set changes) for every combination of the --grid "
-        "values and every seed. A TOML --grid-file may give [base] (preset = NAME and field "
-        "values), [grid] (field = [values]) and [run] (seeds, cycles); options on the command "
-        "line win over the file.",
+        description="Run a preset or a --scenario file (with --set changes) for every "
+        "combination of the --grid values and every seed. A TOML --grid-file may give [base] "
+        "(preset = NAME and field values), [grid] (field = [values]) and [run] (seeds, cycles); "
+        "options on the command line win over the file. The base scenario is --scenario or "
+        "--preset (else the file's preset), then the file's [base] values, then --set.",
     )
     p.add_argument(
         "--grid",
@@ -213,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a field and its values (repeatable)",
     )
     p.add_argument("--grid-file", metavar="FILE", help="a TOML file: [base], [grid], [run]")
-    p.add_argument("--preset", default=None, help=f"preset (default {DEFAULT_PRESET})")
+    _add_base_options(p)
     p.add_argument(
         "--set",
         action="append",
@@ -231,6 +243,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=_cmd_sweep)
 
+    p = sub.add_parser(
+        "trace",
+        help="run one scenario with the event trace on; write it for the Perfetto UI",
+        description="Run one scenario keeping its newest --cap engine events, and write them as "
+        "Chrome trace-event JSON (-o FILE) that https://ui.perfetto.dev and chrome://tracing "
+        "open: a track per CPU with a slice per cycle category, arrows from each flush IPI to "
+        "its handler, and counters (kmap_lock queue, free slots, IPIs in flight).",
+    )
+    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset (default {DEFAULT_PRESET})")
+    p.add_argument("--cpus", type=_count, help="number of CPUs")
+    p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set any scenario field (repeatable; see `kmapsim fields`)",
+    )
+    p.add_argument("--cycles", type=_count, required=True, help="simulated cycles")
+    p.add_argument("--seed", type=_count, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--cap",
+        type=_count,
+        default=1_000_000,
+        metavar="EVENTS",
+        help="keep the newest EVENTS engine events, dropping older ones (default 1_000_000)",
+    )
+    p.add_argument("-o", "--out", required=True, metavar="FILE", help="the JSON file to write")
+    p.set_defaults(func=_cmd_trace)
+
     p = sub.add_parser("presets", help="list the presets and their values")
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=_cmd_presets)
@@ -241,6 +283,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fields", help="list the scenario fields with their ranges and defaults")
     p.set_defaults(func=_cmd_fields)
     return parser
+
+
+def _add_base_options(p: argparse.ArgumentParser, what: str = "the scenario") -> None:
+    """``--preset NAME`` or ``--scenario FILE`` (not both): where the scenario starts. Options
+    that set fields (``--cpus``, ``--strategy``, ``--set``) then change it."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--preset", default=None, help=f"start {what} from this preset (default {DEFAULT_PRESET})"
+    )
+    group.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help=f"start {what} from a scenario file (.toml or .json: flat field = value keys,"
+        " optionally preset = NAME), instead of a preset",
+    )
+
+
+def _base_scenario(
+    args: argparse.Namespace, default_preset: str = DEFAULT_PRESET
+) -> tuple[str, Scenario]:
+    """Where the scenario starts, by ``--scenario`` or ``--preset``: a label for the output
+    (``preset NAME`` or ``scenario FILE``) and the scenario."""
+    if args.scenario is not None:
+        return f"scenario {args.scenario}", Scenario.from_file(args.scenario)
+    preset = args.preset or default_preset
+    return f"preset {preset}", Scenario.preset(preset)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -267,6 +335,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     study = run_study(
         args.out,
         preset=args.preset,
+        scenario=args.scenario,
         cpus=args.cpus,
         strategies=args.strategies,
         seeds=args.seeds,
@@ -286,10 +355,10 @@ def _cmd_study(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     spec = _read_grid_file(Path(args.grid_file)) if args.grid_file else {}
-    preset = args.preset or spec.get("preset") or DEFAULT_PRESET
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
     set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
-    base = Scenario.preset(preset, **{**base_values, **set_values})
+    label, start_from = _base_scenario(args, spec.get("preset") or DEFAULT_PRESET)
+    base = start_from.replace(**{**base_values, **set_values})
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
     seeds = args.seeds if args.seeds is not None else spec.get("seeds", 1)
@@ -323,7 +392,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     n = len(result.seeds)
     changed = {**base_values, **set_values}
     print(
-        f"kmapsim sweep: preset {preset}"
+        f"kmapsim sweep: {label}"
         + (f" with {', '.join(f'{k}={v!r}' for k, v in changed.items())}" if changed else "")
         + f"; {_plural(len(result.frame), 'run')} ({_plural(n, 'seed')} x {result.cycles:,}"
         " cycles)"
@@ -372,16 +441,7 @@ def _read_grid_file(path: Path) -> dict[str, Any]:
     (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
     preset, base, grid, seeds and cycles, those given only. Any unknown table or key is a
     ScenarioError naming it."""
-    toml = _toml_module()
-    try:
-        with path.open("rb") as fh:
-            doc = toml.load(fh)
-    except OSError as e:
-        raise ScenarioError.of(
-            "--grid-file", f"cannot read {path}: {e.strerror}", "a readable TOML file"
-        ) from e
-    except toml.TOMLDecodeError as e:
-        raise ScenarioError.of("--grid-file", f"{path} is not valid TOML: {e}", "TOML") from e
+    doc = read_document(path, field="--grid-file", fmt="toml")
     names = [s["name"] for s in Scenario.fields()]
     out: dict[str, Any] = {}
 
@@ -419,25 +479,6 @@ def _read_grid_file(path: Path) -> dict[str, Any]:
     return out
 
 
-def _toml_module() -> Any:
-    """tomllib (Python 3.11+), else tomli if installed, else a clear error."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        return tomllib
-    else:  # pragma: no cover - Python 3.10 only
-        try:
-            import tomli  # type: ignore[import-not-found, unused-ignore]
-
-            return tomli
-        except ImportError as e:
-            raise ScenarioError.of(
-                "--grid-file",
-                "reading TOML needs Python 3.11 or the tomli package",
-                "pip install tomli, or use --grid options",
-            ) from e
-
-
 def _table_writer(out: str) -> Callable[[SweepResult], Path]:
     """How to write ``--out``: chosen from its suffix before any run starts."""
     suffix = Path(out).suffix.lower()
@@ -449,12 +490,35 @@ def _table_writer(out: str) -> Callable[[SweepResult], Path]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = Scenario.preset(args.preset, **_overrides(args))
+    label, base = _base_scenario(args)
+    scenario = base.replace(**_overrides(args))
+    if args.save_scenario:
+        # Before the run, so that a run that deadlocks or is interrupted leaves it too.
+        scenario.to_file(args.save_scenario)
     result = run(scenario, cycles=args.cycles, seed=args.seed, mode=args.mode)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
-        print(format_result(result, args.preset))
+        print(format_result(result, label=label, base=base))
+        if args.save_scenario:
+            print(f"\nwrote {args.save_scenario}")
+    return 0
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from kmapsim.api import MAX_TRACE
+    from kmapsim.perfetto import write
+
+    if not 1 <= args.cap <= MAX_TRACE:
+        raise ScenarioError.of("--cap", f"{args.cap} is out of range", f"1 to {MAX_TRACE:_}")
+    scenario = Scenario.preset(args.preset, **_overrides(args))
+    result = run(scenario, cycles=args.cycles, seed=args.seed, trace=args.cap)
+    path = write(result, args.out)
+    kept, dropped = len(result.trace), result.trace_dropped
+    print(
+        f"wrote {path}: {kept:,} events ({dropped:,} older ones dropped), "
+        f"{path.stat().st_size:,} bytes; open it in https://ui.perfetto.dev"
+    )
     return 0
 
 
@@ -543,14 +607,22 @@ def _fmt_quantile(h: Histogram, q: float) -> str:
     return f"{h.quantile(q):,}" if h.count else "-"
 
 
-def format_result(result: RunResult, preset: str = DEFAULT_PRESET) -> str:
-    """The human summary printed by ``kmapsim run``."""
+def format_result(
+    result: RunResult,
+    preset: str = DEFAULT_PRESET,
+    *,
+    label: str | None = None,
+    base: Scenario | None = None,
+) -> str:
+    """The human summary printed by ``kmapsim run``. Its first line names where the scenario
+    came from, ``label`` (default ``preset PRESET``), and the fields that differ from ``base``
+    (default the preset)."""
     sc = result.scenario
-    base = Scenario.preset(preset).to_dict()
-    changed = [f"{k}={v!r}" for k, v in sc.to_dict().items() if base.get(k) != v]
+    start = (base if base is not None else Scenario.preset(preset)).to_dict()
+    changed = [f"{k}={v!r}" for k, v in sc.to_dict().items() if start.get(k) != v]
     c = result.counters
     out = [
-        f"kmapsim {_core.__version__}: preset {preset}"
+        f"kmapsim {_core.__version__}: {label if label is not None else f'preset {preset}'}"
         + (f" with {', '.join(changed)}" if changed else ""),
         f"{result.cycles:,} cycles ({result.simulated_seconds * 1e3:.3f} ms at {_num(sc.cpu_mhz)}"
         f" MHz) on {sc.cpus} CPUs, strategy {sc.strategy}, seed {result.seed}, mode {result.mode};"

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-__all__ = ["DeadlockError", "KernelBug", "KmapsimError", "ScenarioError", "WaitEdge"]
+__all__ = [
+    "DeadlockError",
+    "KernelBug",
+    "KmapsimError",
+    "ScenarioError",
+    "ScenarioFileError",
+    "WaitEdge",
+]
 
 #: One edge of a wait-for graph: (cpu, what it waits for, the cpu it waits on or None).
 WaitEdge: TypeAlias = tuple[int, str, int | None]
@@ -46,6 +53,34 @@ class ScenarioError(KmapsimError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.field, self.problem, self.allowed))
+
+
+class ScenarioFileError(ScenarioError):
+    """A file that cannot be read as what it should hold: missing, a directory, not UTF-8, not
+    valid TOML or JSON (the message then gives the line and column the parser reports), empty,
+    of the wrong shape, or with a suffix that names no known format.
+
+    ``path`` is the file as given; ``field`` is ``"file"``, or the command-line option that named
+    the file (such as ``"--grid-file"``). A file that reads well but sets a bad field raises a
+    plain `ScenarioError` for that field instead.
+    """
+
+    path: str
+
+    def __init__(
+        self, message: str, field: str, problem: str, allowed: str, path: str = ""
+    ) -> None:
+        super().__init__(message, field, problem, allowed)
+        self.path = path
+
+    @classmethod
+    def at(cls, path: object, problem: str, allowed: str, field: str = "file") -> ScenarioFileError:
+        """The error for file ``path``, in the format of `ScenarioError.of`; ``problem`` should
+        name the path, since the message is all a user of the command line sees."""
+        return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed, str(path))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.field, self.problem, self.allowed, self.path))
 
 
 class DeadlockError(KmapsimError, RuntimeError):

@@ -8,7 +8,7 @@ breakdown row sums to ``cycles`` exactly, which is the engine's bookkeeping inva
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import pandas as pd
 
 from kmapsim import _core
 from kmapsim.histogram import Histogram
+from kmapsim.replay import ops_frame
 from kmapsim.scenario import Scenario
 from kmapsim.trace import empty_trace, trace_frame
 
@@ -63,6 +64,26 @@ class StaleAccess:
         return asdict(self)
 
 
+SAMPLE_COLUMNS = [
+    "cycle",
+    "kmaps",
+    "kunmaps",
+    "kmap_lock_waiters",
+    "free_slots",
+    "ipis_outstanding",
+    "sleeping",
+]
+
+
+def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
+    """The time series: the machine at the start of each sampled cycle, plus the kmap rate
+    (kmaps per million cycles) over the interval that ends at each sample."""
+    frame = pd.DataFrame(rows, columns=SAMPLE_COLUMNS).astype(np.int64)
+    gap = frame["cycle"].diff()
+    frame["throughput"] = frame["kmaps"].diff() * 1e6 / gap
+    return frame
+
+
 def _breakdown_frame(rows: list[list[int]], categories: list[str]) -> pd.DataFrame:
     data = np.array(rows, dtype=np.int64).reshape(len(rows), len(categories))
     return pd.DataFrame(
@@ -98,6 +119,10 @@ class RunResult:
     trace: pd.DataFrame = field(default_factory=empty_trace)
     #: Older events the trace dropped to stay within its cap.
     trace_dropped: int = 0
+    #: The time series (``sample_every``): a row per sample; no rows unless sampled.
+    samples: pd.DataFrame = field(default_factory=lambda: samples_frame([]))
+    #: This run's operations (``record_ops=True``), replayable with ``replay=``; else None.
+    ops: pd.DataFrame | None = None
 
     @classmethod
     def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
@@ -115,6 +140,8 @@ class RunResult:
             wall_seconds=raw.wall_seconds,
             trace=trace_frame(raw.trace),
             trace_dropped=raw.trace_dropped,
+            samples=samples_frame(raw.samples),
+            ops=None if raw.ops is None else ops_frame(raw.ops),
         )
 
     # -- derived numbers ----------------------------------------------------------------------

@@ -13,15 +13,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import json
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
 import numpy as np
 
 from kmapsim import _core
-from kmapsim.errors import ScenarioError
-from kmapsim.presets import get_preset
+from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.fileio import file_format, read_document, toml_dumps
+from kmapsim.presets import get_preset, preset_names
 
 __all__ = ["FieldSpec", "FieldValue", "Scenario"]
 
@@ -45,6 +49,8 @@ class FieldSpec(TypedDict):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Scenario:
     """A complete, validated scenario. Build it with keywords, `preset`, `replace` or `from_dict`.
+
+    Scenarios are saved and loaded as TOML or JSON files with `to_file` and `from_file`.
 
     Every field is checked on construction: the wrong type (a bool is not an int, a float is not
     an int, NaN is no probability), a value out of range, or an inconsistent combination raises
@@ -128,6 +134,82 @@ class Scenario:
         _check_names(d)
         return cls(**cast(dict[str, Any], dict(d)))
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Scenario:
+        """Load a scenario file: TOML if ``path`` ends in ``.toml``, JSON if in ``.json``.
+
+        The file is flat: each top-level key is a scenario field (``kmapsim fields``) and its
+        value; fields it does not set take their defaults. An optional ``preset = "NAME"`` key
+        starts from that preset instead, and the other keys override its values::
+
+            # TOML                              // JSON
+            preset = "opteron-32core-2009"      {"preset": "opteron-32core-2009",
+            cpus = 16                            "cpus": 16, "strategy": "lazy"}
+            strategy = "lazy"
+
+        Integers are written as integers (a float field also takes one), floats as floats,
+        choices as strings; there are no tables. `to_file` writes every field and no preset.
+
+        A key that is neither a field nor ``preset`` raises `ScenarioError` naming it (with
+        "did you mean"), and a bad value the `ScenarioError` that `Scenario(...)` raises (same
+        ``field``, ``problem`` and ``allowed``), its message prefixed with the path. A file that
+        cannot be read as one (missing, a directory, empty, not UTF-8, not valid TOML or JSON,
+        with the parser's line and column, a JSON top level that is not an object, another
+        suffix) raises `ScenarioFileError`, a `ScenarioError` whose ``field`` is ``"file"``.
+        """
+        p = Path(path)
+        doc = read_document(p)
+        if not doc:
+            raise ScenarioFileError.at(
+                p, f"{p} sets nothing: no field and no preset", _FILE_CONTENT
+            )
+        try:
+            for key, value in doc.items():
+                if isinstance(value, dict) and key not in _field_names():
+                    problem = "unknown field: a table, but scenario files are flat"
+                    allowed = "field = value keys at the top level, and optionally preset"
+                    raise ScenarioError.of(key, problem, allowed)
+            _check_names(doc, extra=("preset",))
+            values = dict(doc)
+            base: Mapping[str, object] = {}
+            if "preset" in values:
+                name = values.pop("preset")
+                if not isinstance(name, str):
+                    raise ScenarioError.of(
+                        "preset", f"got {_describe(name)}", "one of " + ", ".join(preset_names())
+                    )
+                base = get_preset(name).values
+            return cls(**cast(dict[str, Any], {**base, **values}))
+        except ScenarioFileError:
+            raise
+        except ScenarioError as e:
+            # The same error, telling which file it is in: the command line prints only this.
+            raise ScenarioError(f"{p}: {e}", e.field, e.problem, e.allowed) from None
+
+    def to_file(self, path: str | os.PathLike[str]) -> Path:
+        """Write every field to ``path``, as TOML if it ends in ``.toml``, JSON if in ``.json``.
+
+        `from_file` reads it back to an equal scenario (floats are written exactly). The TOML
+        starts with comments naming the kmapsim and model versions that wrote it; JSON has no
+        comments, so it holds the fields only. Returns the path. A suffix that names neither
+        format raises `ScenarioFileError` before anything is written; a path that cannot be
+        written raises the `OSError`.
+        """
+        p = Path(path)
+        if file_format(p) == "toml":
+            comments = [
+                f"kmapsim scenario, written by kmapsim {_core.__version__}"
+                f" (model version {_core.MODEL_VERSION})",
+                "Each key is a scenario field (`kmapsim fields` lists them); load it with",
+                "kmapsim.Scenario.from_file(path) or `kmapsim run --scenario FILE`.",
+            ]
+            text = toml_dumps(self.to_dict(), comments)
+        else:
+            text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        with p.open("w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        return p
+
     # -- export -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, FieldValue]:
@@ -153,6 +235,10 @@ class Scenario:
         # Explicit, because pickling frozen slotted dataclasses is broken on some Python 3.10
         # releases, and sweeps send scenarios to worker processes.
         return (_restore, (self.to_dict(),))
+
+
+#: What a scenario file should hold, for error messages.
+_FILE_CONTENT = 'scenario fields as "field = value" keys, optionally a preset'
 
 
 def _copy(choices: list[str] | None) -> list[str] | None:
@@ -181,8 +267,9 @@ def _field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(Scenario))
 
 
-def _check_names(d: Mapping[Any, object]) -> None:
-    names = _field_names()
+def _check_names(d: Mapping[Any, object], extra: tuple[str, ...] = ()) -> None:
+    """Every key is a field name (or one of ``extra``), or a ScenarioError naming the key."""
+    names = (*extra, *_field_names())
     for key in d:
         if not isinstance(key, str):
             allowed = "one of " + ", ".join(names)

@@ -26,6 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
+from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import SweepResult, sweep
 
@@ -58,7 +59,8 @@ class Study:
     """What `run_study` ran and wrote."""
 
     result: SweepResult
-    preset: str
+    #: The preset the machine came from; None when it came from a ``scenario``.
+    preset: str | None
     outdir: Path
     store: Path
     parquet: Path
@@ -67,6 +69,9 @@ class Study:
     plots: list[Path] = field(default_factory=list)
     #: Wall time of the whole study, runs, tables and plots.
     seconds: float = 0.0
+    #: Where the machine came from, for the summary: ``preset NAME``, ``scenario FILE`` or
+    #: ``scenario Scenario(...)`` (empty: ``preset PRESET``).
+    source: str = ""
 
     @property
     def paths(self) -> list[Path]:
@@ -83,7 +88,7 @@ class Study:
         n = len(r.seeds)
         seeds = f"{n} seed{'' if n == 1 else 's'}"
         lines = [
-            f"kmapsim study: preset {self.preset}, {self.runs} runs"
+            f"kmapsim study: {self.source or f'preset {self.preset}'}, {self.runs} runs"
             f" ({seeds} x {r.cycles:,} cycles)",
             "",
             f"throughput (kmaps per million cycles, all CPUs), mean of {seeds}",
@@ -141,7 +146,7 @@ def at_largest(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
 
 def run_study(
     outdir: str | os.PathLike[str] = "kmapsim-study",
-    preset: str = DEFAULT_PRESET,
+    preset: str | None = None,
     cpus: Sequence[int] = DEFAULT_CPUS,
     strategies: Sequence[str] | None = None,
     seeds: int | Sequence[int] = DEFAULT_SEEDS,
@@ -149,10 +154,14 @@ def run_study(
     executor: cf.Executor | Literal["serial"] | None = None,
     progress: bool = True,
     plots: bool = True,
+    scenario: Scenario | str | os.PathLike[str] | None = None,
 ) -> Study:
     """Run ``preset`` for every CPU count x strategy x seed and write the store, the tables and
     the plots into ``outdir`` (created if needed); see the module doc for the files.
 
+    The machine is ``preset`` (default ``pIII-8way-2001``) or, instead, ``scenario``: a
+    `Scenario` or the path of a scenario file (see `Scenario.from_file`); giving both is a
+    ScenarioError. Its ``cpus`` and ``strategy`` are replaced by the swept values.
     ``strategies`` defaults to all of them (`all_strategies`); ``seeds`` is a count or a list.
     ``executor`` and ``progress`` are passed to `kmapsim.sweep`. With ``plots`` (the default),
     matplotlib must be installed (``pip install 'kmapsim[plot]'``); this is checked before any
@@ -163,7 +172,17 @@ def run_study(
         from kmapsim.plots import require_matplotlib
 
         require_matplotlib()
-    base = Scenario.preset(preset)
+    if scenario is not None and preset is not None:
+        raise ScenarioError.of(
+            "scenario", f"given with preset {preset!r}", "a preset or a scenario, not both"
+        )
+    if isinstance(scenario, Scenario):
+        base, source = scenario, f"scenario {scenario!r}"
+    elif scenario is not None:
+        base, source = Scenario.from_file(scenario), f"scenario {os.fspath(scenario)}"
+    else:
+        preset = preset or DEFAULT_PRESET
+        base, source = Scenario.preset(preset), f"preset {preset}"
     grid: dict[str, list[object]] = {
         "cpus": list(cpus),
         "strategy": list(all_strategies() if strategies is None else strategies),
@@ -197,6 +216,7 @@ def run_study(
         csv=csv,
         plots=pngs,
         seconds=time.perf_counter() - start,
+        source=source,
     )
 
 

@@ -52,6 +52,8 @@ pub enum Wait {
     /// The sender of IPI call `call`, waiting for every target's ack.
     Acks(u64),
     Sleep,
+    /// A replayed operation list ended: the CPU idles for the rest of the run.
+    Done,
 }
 
 /// An IPI on its way to, or pending at, a CPU's local APIC.
@@ -105,12 +107,16 @@ pub struct Cpu {
     /// Fixed-point (2^-32) carry of unrelated-traffic evictions.
     pub evict_carry: u64,
     // The operation in progress.
-    pub work_len: u64,
     pub irq_lock: LockId,
-    pub irq_hold: u64,
     pub misuse: bool,
     pub page: u32,
     pub slot: u32,
+    /// The iteration in progress, as recorded or replayed.
+    pub op: crate::replay::Op,
+    /// Whether `op` is begun and not yet complete (recorded at its kunmap).
+    pub op_open: bool,
+    /// Whether `slot` holds `page` mapped for this CPU right now.
+    pub holds: bool,
     pub scan_left: u32,
     pub scan_check_current: bool,
     pub lookup: u32,
@@ -147,12 +153,13 @@ impl Cpu {
             local_page: 0,
             local_mapped_at: 0,
             evict_carry: 0,
-            work_len: 0,
             irq_lock: 0,
-            irq_hold: 0,
             misuse: false,
             page: 0,
             slot: 0,
+            holds: false,
+            op: crate::replay::Op::default(),
+            op_open: false,
             scan_left: 0,
             scan_check_current: false,
             lookup: 0,

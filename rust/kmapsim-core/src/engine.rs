@@ -93,6 +93,11 @@ pub struct Engine {
     /// Unrelated-traffic evictions per cycle of work, in units of 2^-32.
     pub(crate) evict_per_cycle: u64,
     pub(crate) trace: Option<Trace>,
+    pub(crate) sampler: Option<crate::sample::Sampler>,
+    pub(crate) replay: Option<crate::replay::Replay>,
+    pub(crate) recorded: Option<Vec<Vec<crate::replay::Op>>>,
+    /// CPUs whose replayed list has ended (when all have, nothing can happen any more).
+    pub(crate) done_cpus: usize,
 }
 
 impl Engine {
@@ -126,6 +131,10 @@ impl Engine {
             last_progress: 0,
             evict_per_cycle: (sc.tlb_evict_rate / 1000.0 * 4294967296.0) as u64,
             trace: None,
+            sampler: None,
+            replay: None,
+            recorded: None,
+            done_cpus: 0,
         };
         if mode == Mode::Skip {
             for c in 0..n as u32 {
@@ -138,6 +147,10 @@ impl Engine {
     /// Keep the most recent `cap` events from now on (see `trace.rs`).
     pub fn enable_trace(&mut self, cap: usize) {
         self.trace = Some(Trace::new(cap));
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -167,6 +180,9 @@ impl Engine {
     }
 
     fn deadline(&self) -> u64 {
+        if self.done_cpus == self.cpus.len() {
+            return u64::MAX;
+        }
         self.last_progress.saturating_add(self.sc.watchdog_cycles)
     }
 
@@ -174,6 +190,7 @@ impl Engine {
         let n = self.cpus.len();
         while self.now < end {
             let t = self.now;
+            self.take_samples(t + 1);
             if t >= self.deadline() {
                 return Err(self.deadlock(t));
             }
@@ -221,6 +238,7 @@ impl Engine {
             if t >= end {
                 break;
             }
+            self.take_samples(t + 1);
             self.now = t;
             if t >= deadline {
                 return Err(self.deadlock(t));
@@ -265,6 +283,7 @@ impl Engine {
                 return Err(SimError::Interrupted { cycle: t + 1 });
             }
         }
+        self.take_samples(end);
         self.now = end;
         Ok(())
     }

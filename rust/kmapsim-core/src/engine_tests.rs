@@ -404,3 +404,113 @@ fn traces_are_equal_in_both_modes_and_bounded() {
         assert!(a.trace.windows(2).all(|w| w[0].cycle <= w[1].cycle));
     }
 }
+
+#[test]
+fn advancing_in_pieces_equals_one_run() {
+    use crate::engine::Engine;
+    for (i, strategy) in ALL.into_iter().enumerate() {
+        let sc = Scenario {
+            strategy,
+            ..small(4)
+        };
+        for mode in [Mode::Step, Mode::Skip] {
+            let mut one = Engine::new(&sc, i as u64, mode).unwrap();
+            one.enable_trace(400);
+            one.enable_sampling(997);
+            one.advance_to(90_001, &mut || true).unwrap();
+            let mut pieces = Engine::new(&sc, i as u64, mode).unwrap();
+            pieces.enable_trace(400);
+            pieces.enable_sampling(997);
+            for end in [1, 2, 5_000, 5_001, 33_333, 90_000, 90_001] {
+                pieces.advance_to(end, &mut || true).unwrap();
+            }
+            assert_eq!(one.report(), pieces.report(), "{strategy:?} {mode:?}");
+            assert_eq!(one.samples(), pieces.samples());
+            assert_eq!(one.snapshot(), pieces.snapshot());
+        }
+    }
+}
+
+#[test]
+fn samples_are_equal_in_both_modes_and_consistent() {
+    use crate::engine::Engine;
+    let sc = small(5);
+    let mut runs = [Mode::Step, Mode::Skip].map(|m| {
+        let mut e = Engine::new(&sc, 3, m).unwrap();
+        e.enable_sampling(1000);
+        e.advance_to(200_000, &mut || true).unwrap();
+        e
+    });
+    assert_eq!(runs[0].samples(), runs[1].samples());
+    let s = runs[1].samples();
+    assert_eq!(s.len(), 200);
+    assert_eq!(s[0].cycle, 0);
+    assert!(
+        s.windows(2)
+            .all(|w| w[1].cycle == w[0].cycle + 1000 && w[1].kmaps >= w[0].kmaps)
+    );
+    assert!(
+        s.iter()
+            .all(|x| x.free_slots <= 4 && x.kmap_lock_waiters <= 5)
+    );
+    let last = runs[1].snapshot();
+    assert_eq!(last.slots_free + last.slots_unused + last.slots_in_use, 4);
+    runs[0].advance_to(200_001, &mut || true).unwrap();
+}
+
+#[test]
+fn replaying_recorded_ops_reproduces_the_run() {
+    use crate::engine::Engine;
+    for (i, strategy) in ALL.into_iter().enumerate() {
+        let sc = Scenario {
+            strategy,
+            kmap_irqs_off_prob: 0.0,
+            ..small(3)
+        };
+        let mut rec = Engine::new(&sc, 40 + i as u64, Mode::Skip).unwrap();
+        rec.enable_recording();
+        rec.advance_to(150_000, &mut || true).unwrap();
+        let ops = rec.recorded().unwrap();
+        assert!(ops.iter().all(|l| l.len() > 10));
+        let mut again = Engine::new(&sc, 40 + i as u64, Mode::Skip).unwrap();
+        again.set_replay(ops).unwrap();
+        again.advance_to(150_000, &mut || true).unwrap();
+        assert_eq!(
+            rec.report().counters,
+            again.report().counters,
+            "{strategy:?}"
+        );
+        assert_eq!(
+            rec.report().breakdown,
+            again.report().breakdown,
+            "{strategy:?}"
+        );
+    }
+}
+
+#[test]
+fn a_replay_that_ends_leaves_cpus_idle_without_a_false_deadlock() {
+    use crate::engine::Engine;
+    use crate::replay::Op;
+    let sc = Scenario {
+        watchdog_cycles: 10_000,
+        ..small(2)
+    };
+    let op = Op {
+        work: 100,
+        page: 5,
+        ..Op::default()
+    };
+    let mut e = Engine::new(&sc, 1, Mode::Skip).unwrap();
+    e.set_replay(vec![vec![op; 3], vec![]]).unwrap();
+    e.advance_to(1_000_000, &mut || true).unwrap();
+    let r = e.report();
+    assert_eq!(r.counters.kmaps, 3);
+    assert_eq!(r.breakdown[1][Category::Idle as usize], 1_000_000);
+    let bad = vec![vec![Op { page: 10_000, ..op }], vec![]];
+    let err = Engine::new(&sc, 1, Mode::Skip)
+        .unwrap()
+        .set_replay(bad)
+        .unwrap_err();
+    assert_eq!(err.field, "replay");
+}

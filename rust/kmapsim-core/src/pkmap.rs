@@ -42,6 +42,8 @@ pub struct Pkmap {
     dirty_prev: Vec<u32>,
     dirty_head: u32,
     pub dirty_len: u32,
+    /// Slots with count 0, kept up to date for the trace and samples.
+    pub free_count: u32,
 }
 
 impl Pkmap {
@@ -61,12 +63,14 @@ impl Pkmap {
             dirty_prev: vec![NONE; slots as usize],
             dirty_head: NONE,
             dirty_len: 0,
+            free_count: slots,
         }
     }
 
     fn map(&mut self, s: usize, page: u32, now: u64, cpu: u32) {
         // set_pte(); pkmap_count = 1; page->virtual = vaddr; then kmap_high's ++.
         self.count[s] = 2;
+        self.free_count -= 1;
         self.pte[s] = page;
         self.pte_changed_at[s] = now;
         self.pte_changed_by[s] = cpu;
@@ -79,6 +83,7 @@ impl Pkmap {
             return Err(s as u32);
         }
         self.count[s] = 0;
+        self.free_count += 1;
         self.pte[s] = NONE;
         self.pte_changed_at[s] = now;
         self.pte_changed_by[s] = cpu;
@@ -190,7 +195,11 @@ impl Pkmap {
 
     /// Slots that are free and clean (count 0).
     pub fn free_slots(&self) -> usize {
-        self.count.iter().filter(|&&c| c == 0).count()
+        debug_assert_eq!(
+            self.free_count as usize,
+            self.count.iter().filter(|&&c| c == 0).count()
+        );
+        self.free_count as usize
     }
 }
 

@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::error::SimError;
 use crate::lock::{CALL_LOCK, IRQ_LOCK_BASE, KMAP_LOCK, LockId};
 use crate::pkmap::{NONE, ScanEnd};
+use crate::replay::Op;
 use crate::stats::{Category as C, StaleAccess};
 use crate::trace::trace;
 use crate::trace::{EventKind as E, FlushWhy};
@@ -86,18 +87,47 @@ impl Engine {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         Ok(match cpu.phase {
-            Phase::WorkBegin => {
-                cpu.work_len = Self::draw(sc.work_dist, sc.work_cycles, &mut cpu.rng);
-                go(C::Work, cpu.work_len, Phase::WorkDone)
-            }
+            Phase::WorkBegin => match self.next_op(c) {
+                None => {
+                    let cpu = &mut self.cpus[c];
+                    let work = Self::draw(self.sc.work_dist, self.sc.work_cycles, &mut cpu.rng);
+                    cpu.op = Op {
+                        work,
+                        ..Op::default()
+                    };
+                    cpu.op_open = true;
+                    go(C::Work, work, Phase::WorkDone)
+                }
+                Some(Some(op)) => {
+                    self.cpus[c].op = op;
+                    self.cpus[c].op_open = true;
+                    go(C::Work, op.work, Phase::WorkDone)
+                }
+                Some(None) => {
+                    self.done_cpus += 1;
+                    trace!(self, t, c, E::Done);
+                    Next::Block {
+                        cat: C::Idle,
+                        wait: Wait::Done,
+                        phase: Phase::WorkBegin,
+                    }
+                }
+            },
             Phase::WorkDone => {
                 self.evict_unrelated(c, t);
+                let replaying = self.replay.is_some();
                 let sc = &self.sc;
                 let cpu = &mut self.cpus[c];
-                if cpu.rng.chance(sc.irq_section_prob) {
-                    let k = cpu.rng.below(0, sc.irq_locks);
+                if !replaying {
+                    cpu.op.irq_lock = None;
+                    if cpu.rng.chance(sc.irq_section_prob) {
+                        cpu.op.irq_lock = Some(cpu.rng.below(0, sc.irq_locks) as u32);
+                        cpu.op.irq_hold =
+                            Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
+                    }
+                }
+                if let Some(k) = cpu.op.irq_lock {
                     cpu.irq_lock = IRQ_LOCK_BASE + k as LockId;
-                    cpu.irq_hold = Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
                     // spin_lock_irq(): interrupts go off before spinning.
                     cpu.irqs_on = false;
                     self.counters.irq_sections += 1;
@@ -112,7 +142,7 @@ impl Engine {
                     go(C::Work, 0, Phase::KmapBegin)
                 }
             }
-            Phase::IrqLockGranted => go(C::IrqoffHold, cpu.irq_hold, Phase::IrqHoldDone),
+            Phase::IrqLockGranted => go(C::IrqoffHold, cpu.op.irq_hold, Phase::IrqHoldDone),
             Phase::IrqHoldDone => {
                 let l = cpu.irq_lock;
                 cpu.irqs_on = true;
@@ -120,13 +150,17 @@ impl Engine {
                 go(C::Work, 0, Phase::KmapBegin)
             }
             Phase::KmapBegin => {
-                cpu.misuse = cpu.rng.chance(sc.kmap_irqs_off_prob);
-                let hot = cpu.rng.chance(sc.shared_page_prob);
-                cpu.page = if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
-                    cpu.rng.below(0, sc.hot_pages) as u32
-                } else {
-                    cpu.rng.below(sc.hot_pages, sc.pages) as u32
-                };
+                if self.replay.is_none() {
+                    cpu.op.irqs_off = cpu.rng.chance(sc.kmap_irqs_off_prob);
+                    let hot = cpu.rng.chance(sc.shared_page_prob);
+                    cpu.op.page = if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
+                        cpu.rng.below(0, sc.hot_pages) as u32
+                    } else {
+                        cpu.rng.below(sc.hot_pages, sc.pages) as u32
+                    };
+                }
+                cpu.misuse = cpu.op.irqs_off;
+                cpu.page = cpu.op.page;
                 if cpu.misuse {
                     self.counters.kmaps_irqs_off += 1;
                 }
@@ -136,6 +170,7 @@ impl Engine {
                     cpu.local_page = cpu.page;
                     cpu.local_mapped_at = t;
                     cpu.tlb.invalidate(cpu.slot);
+                    cpu.holds = true;
                     let (slot, page) = (cpu.slot, cpu.page);
                     trace!(
                         self,
@@ -184,6 +219,7 @@ impl Engine {
                         self.pk.remove_dirty(slot);
                     }
                     cpu.slot = slot;
+                    cpu.holds = true;
                     let page = cpu.page;
                     trace!(
                         self,
@@ -222,7 +258,10 @@ impl Engine {
                 let cost = advanced * sc.scan_slot_cycles;
                 match end {
                     ScanEnd::Mapped { slot } => {
+                        let free = self.pk.free_count;
+                        trace!(self, t, c, E::FreeSlots { free });
                         cpu.slot = slot;
+                        cpu.holds = true;
                         let page = cpu.page;
                         trace!(
                             self,
@@ -256,6 +295,8 @@ impl Engine {
                 };
                 self.counters.slots_cleared += cleared;
                 trace!(self, t, c, E::FlushBegin { cleared });
+                let free = self.pk.free_count;
+                trace!(self, t, c, E::FreeSlots { free });
                 self.cpus[c].flush_cleared = cleared;
                 // The scan walks the whole pool; the freelist only its dirty list.
                 let walked = match sc.slot_alloc {
@@ -412,6 +453,7 @@ impl Engine {
                 let n = &mut self.pk.count[slot as usize];
                 *n -= 1;
                 let count = *n;
+                self.cpus[c].holds = false;
                 trace!(self, t, c, E::Unmapped { slot, page, count });
                 let cpu = &mut self.cpus[c];
                 match count {
@@ -441,6 +483,7 @@ impl Engine {
                 self.unmapped(c, t)
             }
             Phase::LocalUnmapped => {
+                cpu.holds = false;
                 let (slot, page) = (cpu.slot, cpu.page);
                 trace!(
                     self,
@@ -493,8 +536,15 @@ impl Engine {
     fn unmapped(&mut self, c: usize, t: u64) -> Next {
         self.counters.kunmaps += 1;
         self.last_progress = t;
-        let sc = &self.sc;
-        if self.cpus[c].rng.chance(sc.ctx_switch_prob) {
+        let cpu = &mut self.cpus[c];
+        if self.replay.is_none() {
+            cpu.op.switch = cpu.rng.chance(self.sc.ctx_switch_prob);
+        }
+        cpu.op_open = false;
+        if let Some(rec) = self.recorded.as_mut() {
+            rec[c].push(cpu.op);
+        }
+        if cpu.op.switch {
             self.counters.context_switches += 1;
             let f = self.catch_up_at_switch(c, t);
             go(
@@ -561,6 +611,10 @@ impl Engine {
         cpu.lock_req_at = t;
         cpu.wait = Wait::Lock(l);
         self.locks[l as usize].waiters.push(c as u32);
+        if l == KMAP_LOCK {
+            let waiters = self.locks[l as usize].waiters.len() as u32;
+            trace!(self, t, c, E::LockQueue { waiters });
+        }
         if self.locks[l as usize].holder.is_none() {
             self.mark_dirty(l);
         }
@@ -592,6 +646,10 @@ impl Engine {
         };
         self.events += 1;
         let c = g.cpu as usize;
+        if l == KMAP_LOCK {
+            let waiters = self.locks[l as usize].waiters.len() as u32;
+            trace!(self, t, c, E::LockQueue { waiters });
+        }
         let cost = if g.contended {
             self.sc.lock_handoff_cycles
         } else {
@@ -623,7 +681,7 @@ impl Engine {
     /// Unrelated memory traffic during the work just done pushes pkmap entries out of the TLB.
     fn evict_unrelated(&mut self, c: usize, t: u64) {
         let cpu = &mut self.cpus[c];
-        let acc = cpu.evict_carry as u128 + cpu.work_len as u128 * self.evict_per_cycle as u128;
+        let acc = cpu.evict_carry as u128 + cpu.op.work as u128 * self.evict_per_cycle as u128;
         cpu.evict_carry = (acc & 0xFFFF_FFFF) as u64;
         let n = (acc >> 32).min(u64::MAX as u128) as u64;
         if n > 0 {

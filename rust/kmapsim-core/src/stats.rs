@@ -20,9 +20,10 @@ pub enum Category {
     IpiHandler,
     Sleep,
     ContextSwitch,
+    Idle,
 }
 
-pub const NCAT: usize = 16;
+pub const NCAT: usize = 17;
 
 impl Category {
     pub const NAMES: [&'static str; NCAT] = [
@@ -42,6 +43,7 @@ impl Category {
         "ipi_handler",
         "sleep",
         "context_switch",
+        "idle",
     ];
 }
 

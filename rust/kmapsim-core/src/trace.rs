@@ -103,6 +103,16 @@ pub enum EventKind {
     },
     Sleep,
     Wake,
+    /// kmap_lock's number of spinners changed.
+    LockQueue {
+        waiters: u32,
+    },
+    /// The number of free and clean pkmap slots changed.
+    FreeSlots {
+        free: u32,
+    },
+    /// A replayed operation list ran out: the CPU stays idle.
+    Done,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +141,9 @@ impl Event {
             EventKind::StaleRead { .. } => "stale_read",
             EventKind::Sleep => "sleep",
             EventKind::Wake => "wake",
+            EventKind::LockQueue { .. } => "lock_queue",
+            EventKind::FreeSlots { .. } => "free_slots",
+            EventKind::Done => "done",
         }
     }
 
@@ -188,7 +201,11 @@ impl Event {
                 ("expected", I(expected as u64)),
                 ("actual", I(actual as u64)),
             ],
-            EventKind::Sleep | EventKind::Wake => vec![],
+            EventKind::LockQueue { waiters } => {
+                vec![("lock", T("kmap_lock")), ("waiters", I(waiters as u64))]
+            }
+            EventKind::FreeSlots { free } => vec![("free", I(free as u64))],
+            EventKind::Sleep | EventKind::Wake | EventKind::Done => vec![],
         }
     }
 }

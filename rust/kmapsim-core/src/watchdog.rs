@@ -59,6 +59,7 @@ impl Engine {
                     on[c] = blocker.map(|b| b as u32);
                 }
                 Wait::Sleep => what += "sleeps on pkmap_map_wait",
+                Wait::Done => continue,
                 Wait::None => what += "waits",
             }
             if !cpu.pending.is_empty() {

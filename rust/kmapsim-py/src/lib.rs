@@ -3,8 +3,10 @@
 
 mod convert;
 mod errors;
+mod simulation;
 
-use kmapsim_core::{Category, ConfigError, MAX_CYCLES, Mode};
+use kmapsim_core::replay::Op;
+use kmapsim_core::{Category, ConfigError, Engine, MAX_CYCLES, Mode, RunReport};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +22,9 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// Most events a trace may keep (about 40 bytes each in the engine).
 const MAX_TRACE: u64 = 100_000_000;
+
+/// Most samples a time series may hold.
+const MAX_SAMPLES: u64 = 50_000_000;
 
 /// The outcome of one run, as plain Python containers; `kmapsim.RunResult` wraps it.
 #[pyclass(frozen, module = "kmapsim._core")]
@@ -47,6 +52,12 @@ struct RawResult {
     trace: Py<PyList>,
     #[pyo3(get)]
     trace_dropped: u64,
+    /// `(cycle, kmaps, kunmaps, kmap_lock_waiters, free_slots, ipis_outstanding, sleeping)`.
+    #[pyo3(get)]
+    samples: Py<PyList>,
+    /// Recorded ops, `(cpu, work, irq_lock or -1, irq_hold, page, irqs_off, switch)`, or None.
+    #[pyo3(get)]
+    ops: Option<Py<PyList>>,
 }
 
 #[pymethods]
@@ -79,54 +90,140 @@ fn int_arg(py: Python<'_>, name: &str, obj: &Bound<'_, PyAny>, max: u64) -> PyRe
     }
 }
 
-/// Check a scenario dict; return it complete (defaults filled in) and normalised.
-#[pyfunction]
-fn validate<'py>(py: Python<'py>, scenario: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyDict>> {
-    let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
-    convert::scenario_to_dict(py, &sc)
+fn bad(py: Python<'_>, field: &str, problem: String, allowed: String) -> PyErr {
+    errors::config_error(py, &ConfigError::new(field, problem, allowed))
 }
 
-/// One dict per scenario field: name, kind, range or choices, unit, doc, default.
-#[pyfunction]
-fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
-    convert::field_specs(py)
+/// Replay columns `(cpu, work, irq_lock, irq_hold, page, irqs_off, switch)` as per-CPU lists.
+type ReplayColumns = (
+    Vec<u32>,
+    Vec<u64>,
+    Vec<i64>,
+    Vec<u64>,
+    Vec<u32>,
+    Vec<bool>,
+    Vec<bool>,
+);
+
+fn replay_ops(py: Python<'_>, cpus: u64, cols: ReplayColumns) -> PyResult<Vec<Vec<Op>>> {
+    let (cpu, work, lock, hold, page, off, switch) = cols;
+    let n = cpu.len();
+    if [
+        work.len(),
+        lock.len(),
+        hold.len(),
+        page.len(),
+        off.len(),
+        switch.len(),
+    ]
+    .iter()
+    .any(|&l| l != n)
+    {
+        return Err(bad(
+            py,
+            "replay",
+            "columns of different lengths".into(),
+            "equal lengths".into(),
+        ));
+    }
+    let mut ops = vec![Vec::new(); cpus as usize];
+    for i in 0..n {
+        let Some(list) = ops.get_mut(cpu[i] as usize) else {
+            return Err(bad(
+                py,
+                "replay",
+                format!("row {i}: cpu {}", cpu[i]),
+                format!("a CPU below cpus = {cpus}"),
+            ));
+        };
+        let irq_lock = match lock[i] {
+            -1 => None,
+            l if l >= 0 && l < u32::MAX as i64 => Some(l as u32),
+            l => {
+                return Err(bad(
+                    py,
+                    "replay",
+                    format!("row {i}: irq_lock {l}"),
+                    "-1 or >= 0".into(),
+                ));
+            }
+        };
+        list.push(Op {
+            work: work[i],
+            irq_lock,
+            irq_hold: hold[i],
+            page: page[i],
+            irqs_off: off[i],
+            switch: switch[i],
+        });
+    }
+    Ok(ops)
 }
 
-/// Simulate `scenario` for `cycles` cycles. Releases the GIL; Ctrl-C raises KeyboardInterrupt.
-#[pyfunction]
-#[pyo3(signature = (scenario, cycles, seed, mode = "skip", trace = None))]
-fn run(
+/// Options shared by `run` and `Simulation`.
+pub(crate) struct Options {
+    trace: usize,
+    sample_every: u64,
+}
+
+/// A checked engine at cycle 0 with the options applied.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn engine(
     py: Python<'_>,
     scenario: &Bound<'_, PyDict>,
-    cycles: &Bound<'_, PyAny>,
     seed: &Bound<'_, PyAny>,
     mode: &str,
     trace: Option<&Bound<'_, PyAny>>,
-) -> PyResult<RawResult> {
+    sample_every: Option<&Bound<'_, PyAny>>,
+    replay: Option<ReplayColumns>,
+    record_ops: bool,
+) -> PyResult<(Engine, Options)> {
     let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
-    let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
-    if cycles == 0 {
-        let e = ConfigError::new(
-            "cycles",
-            "0".into(),
-            format!("an integer in [1, {MAX_CYCLES}]"),
-        );
-        return Err(errors::config_error(py, &e));
-    }
     let seed = int_arg(py, "seed", seed, u64::MAX)?;
     let Some(m) = Mode::parse(mode) else {
-        let e = ConfigError::new(
+        return Err(bad(
+            py,
             "mode",
             format!("unknown value {mode:?}"),
             "one of skip, step".into(),
-        );
-        return Err(errors::config_error(py, &e));
+        ));
     };
-    let trace = match trace {
-        Some(t) => int_arg(py, "trace", t, MAX_TRACE)? as usize,
-        None => 0,
+    let opts = Options {
+        trace: match trace {
+            Some(t) => int_arg(py, "trace", t, MAX_TRACE)? as usize,
+            None => 0,
+        },
+        sample_every: match sample_every {
+            Some(k) => int_arg(py, "sample_every", k, MAX_CYCLES)?,
+            None => 0,
+        },
     };
-    let start = Instant::now();
+    let mut e = Engine::new(&sc, seed, m).map_err(|e| errors::config_error(py, &e))?;
+    if opts.trace > 0 {
+        e.enable_trace(opts.trace);
+    }
+    e.enable_sampling(opts.sample_every);
+    if let Some(cols) = replay {
+        let ops = replay_ops(py, sc.cpus, cols)?;
+        e.set_replay(ops)
+            .map_err(|err| errors::config_error(py, &err))?;
+    }
+    if record_ops {
+        e.enable_recording();
+    }
+    Ok((e, opts))
+}
+
+/// Advance `e` to cycle `end` without the GIL, stopping on Ctrl-C or `cancel_running()`.
+pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) -> PyResult<()> {
+    if opts.sample_every > 0 && (end - e.now()) / opts.sample_every > MAX_SAMPLES {
+        return Err(bad(
+            py,
+            "sample_every",
+            format!("{} samples", (end - e.now()) / opts.sample_every),
+            format!("at most {MAX_SAMPLES} samples: a larger interval"),
+        ));
+    }
     let mut interrupt: Option<PyErr> = None;
     let epoch = CANCEL_EPOCH.load(Ordering::Relaxed);
     let outcome = py.detach(|| {
@@ -150,25 +247,56 @@ fn run(
                 }
             }
         };
-        kmapsim_core::run(
-            &sc,
-            cycles,
-            seed,
-            m,
-            (trace > 0).then_some(trace),
-            &mut poll,
-        )
+        e.advance_to(end, &mut poll)
     });
-    let wall_seconds = start.elapsed().as_secs_f64();
-    let report = match outcome {
-        Ok(r) => r,
-        Err(e) => return Err(interrupt.take().unwrap_or_else(|| errors::sim_error(py, e))),
-    };
+    outcome.map_err(|err| {
+        interrupt
+            .take()
+            .unwrap_or_else(|| errors::sim_error(py, err))
+    })
+}
+
+/// What the engine has measured so far, as a `RawResult`.
+pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyResult<RawResult> {
+    let report: RunReport = e.report();
     let objs = convert::report(py, &report)?;
+    let samples = PyList::empty(py);
+    for s in e.samples() {
+        samples.append((
+            s.cycle,
+            s.kmaps,
+            s.kunmaps,
+            s.kmap_lock_waiters,
+            s.free_slots,
+            s.ipis_outstanding,
+            s.sleeping,
+        ))?;
+    }
+    let ops = match e.recorded().as_deref() {
+        None => None,
+        Some(lists) => {
+            let out = PyList::empty(py);
+            for (c, list) in lists.iter().enumerate() {
+                for op in list {
+                    let lock = op.irq_lock.map_or(-1, i64::from);
+                    out.append((
+                        c,
+                        op.work,
+                        lock,
+                        op.irq_hold,
+                        op.page,
+                        op.irqs_off,
+                        op.switch,
+                    ))?;
+                }
+            }
+            Some(out.unbind())
+        }
+    };
     Ok(RawResult {
         cycles: report.cycles,
         seed: report.seed,
-        mode: m.name(),
+        mode: e.mode().name(),
         events: report.events,
         wall_seconds,
         counters: objs.counters,
@@ -177,7 +305,64 @@ fn run(
         violations: objs.violations,
         trace: objs.trace,
         trace_dropped: report.trace_dropped,
+        samples: samples.unbind(),
+        ops,
     })
+}
+
+/// Check a scenario dict; return it complete (defaults filled in) and normalised.
+#[pyfunction]
+fn validate<'py>(py: Python<'py>, scenario: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyDict>> {
+    let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
+    convert::scenario_to_dict(py, &sc)
+}
+
+/// One dict per scenario field: name, kind, range or choices, unit, doc, default.
+#[pyfunction]
+fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    convert::field_specs(py)
+}
+
+/// Simulate `scenario` for `cycles` cycles. Releases the GIL; Ctrl-C raises KeyboardInterrupt.
+#[pyfunction]
+#[pyo3(signature = (
+    scenario, cycles, seed, mode = "skip", trace = None, sample_every = None, replay = None,
+    record_ops = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn run(
+    py: Python<'_>,
+    scenario: &Bound<'_, PyDict>,
+    cycles: &Bound<'_, PyAny>,
+    seed: &Bound<'_, PyAny>,
+    mode: &str,
+    trace: Option<&Bound<'_, PyAny>>,
+    sample_every: Option<&Bound<'_, PyAny>>,
+    replay: Option<ReplayColumns>,
+    record_ops: bool,
+) -> PyResult<RawResult> {
+    let (mut e, opts) = engine(
+        py,
+        scenario,
+        seed,
+        mode,
+        trace,
+        sample_every,
+        replay,
+        record_ops,
+    )?;
+    let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
+    if cycles == 0 {
+        return Err(bad(
+            py,
+            "cycles",
+            "0".into(),
+            format!("an integer in [1, {MAX_CYCLES}]"),
+        ));
+    }
+    let start = Instant::now();
+    advance(py, &mut e, cycles, &opts)?;
+    raw_result(py, &e, start.elapsed().as_secs_f64())
 }
 
 /// Stop every run in progress in this process (they raise KeyboardInterrupt).
@@ -190,6 +375,8 @@ fn cancel_running() {
 mod _core {
     #[pymodule_export]
     use super::{RawResult, cancel_running, field_specs, run, validate};
+    #[pymodule_export]
+    use crate::simulation::Simulation;
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

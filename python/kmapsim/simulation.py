@@ -1,0 +1,114 @@
+"""`Simulation`: drive one run step by step from your own tool, and look inside between steps.
+
+    sim = kmapsim.Simulation(scenario, seed=1)
+    while sim.now < 50_000_000:
+        sim.advance(1_000_000)
+        snap = sim.snapshot()          # who holds kmap_lock, who waits, free slots, ...
+    r = sim.result()                   # the same RunResult as kmapsim.run(..., cycles=sim.now)
+
+Advancing in pieces gives exactly the result of one `run` for the same total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kmapsim import _core
+from kmapsim.api import MAX_CYCLES, MAX_SEED, MAX_TRACE, MODES, Mode, _int_arg, _replay_columns
+from kmapsim.errors import ScenarioError
+from kmapsim.result import RunResult
+from kmapsim.scenario import Scenario
+
+__all__ = ["Simulation", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The machine at cycle ``cycle``. ``cpus`` has a row per CPU: phase (its program's next
+    step), category, irqs_on, in_handler, waiting_for, next_action, pending_ipis,
+    inflight_ipis, slot and page it holds mapped (or None), tlb_entries."""
+
+    cycle: int
+    cpus: pd.DataFrame
+    #: One dict per lock: name, holder (CPU or None), waiters (CPUs, in arrival order).
+    locks: list[dict[str, Any]]
+    #: Slot counts: free (0), unused (1), in_use (>= 2), and the allocation cursor.
+    slots: dict[str, int]
+    #: CPUs asleep on the pkmap wait queue.
+    sleeping: list[int]
+    flush_generation: int
+    counters: dict[str, int]
+
+    def lock(self, name: str = "kmap_lock") -> dict[str, Any]:
+        """The lock called ``name`` (kmap_lock, call_lock, irq_lock[k])."""
+        for lk in self.locks:
+            if lk["name"] == name:
+                return lk
+        raise KeyError(name)
+
+
+class Simulation:
+    """A run you advance yourself. Same arguments as `kmapsim.run`, without ``cycles``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int = 0,
+        *,
+        mode: Mode = "skip",
+        trace: int = 0,
+        sample_every: int = 0,
+        replay: Any = None,
+        record_ops: bool = False,
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
+        if not isinstance(mode, str) or mode not in MODES:
+            raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
+        self.scenario = scenario
+        self._sim = _core.Simulation(
+            scenario.to_dict(),
+            _int_arg("seed", seed, 0, MAX_SEED),
+            str(mode),
+            _int_arg("trace", trace, 0, MAX_TRACE) or None,
+            _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
+            _replay_columns(replay),
+            bool(record_ops),
+        )
+
+    @property
+    def now(self) -> int:
+        """Cycles simulated so far (the next cycle to simulate)."""
+        return self._sim.now
+
+    def advance(self, cycles: int) -> None:
+        """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`; after a DeadlockError or
+        KernelBug the simulation is over, after Ctrl-C it can go on."""
+        self._sim.advance(_int_arg("cycles", cycles, 0, MAX_CYCLES))
+
+    def advance_to(self, cycle: int) -> None:
+        """Simulate up to (not including) ``cycle``."""
+        self._sim.advance_to(_int_arg("cycle", cycle, self.now, MAX_CYCLES))
+
+    def snapshot(self) -> Snapshot:
+        raw = self._sim.snapshot()
+        cpus = pd.DataFrame(raw["cpus"]).set_index("cpu")
+        return Snapshot(
+            cycle=raw["cycle"],
+            cpus=cpus,
+            locks=raw["locks"],
+            slots=raw["slots"],
+            sleeping=raw["sleeping"],
+            flush_generation=raw["flush_generation"],
+            counters=raw["counters"],
+        )
+
+    def result(self) -> RunResult:
+        """Everything measured so far, exactly as `kmapsim.run` of `now` cycles reports it."""
+        return RunResult.from_raw(self.scenario, self._sim.result())
+
+    def __repr__(self) -> str:
+        return f"Simulation({self.scenario!r}, now={self.now})"

@@ -1,0 +1,101 @@
+//! A readable picture of the machine at the current cycle, for the step-wise API.
+
+use crate::cpu::{NEVER, Wait};
+use crate::engine::Engine;
+use crate::lock::lock_name;
+use crate::stats::{Category, Counters};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuSnapshot {
+    pub cpu: u32,
+    /// The next step of its program (a `Phase` name).
+    pub phase: String,
+    pub category: &'static str,
+    pub irqs_on: bool,
+    pub in_handler: bool,
+    /// What it waits for, if it waits: "kmap_lock", "IPI acks (call 3)", "pkmap_map_wait", ...
+    pub waiting_for: Option<String>,
+    /// When its current stretch ends, if it is not waiting.
+    pub next_action: Option<u64>,
+    pub pending_ipis: u32,
+    pub inflight_ipis: u32,
+    /// The pkmap (or kmap_local) slot and page it holds mapped, if any.
+    pub holds: Option<(u32, u32)>,
+    pub tlb_entries: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockSnapshot {
+    pub name: String,
+    pub holder: Option<u32>,
+    pub waiters: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub cycle: u64,
+    pub cpus: Vec<CpuSnapshot>,
+    pub locks: Vec<LockSnapshot>,
+    /// Slots by count: free and clean (0), unused but maybe cached (1), in use (>= 2).
+    pub slots_free: u32,
+    pub slots_unused: u32,
+    pub slots_in_use: u32,
+    pub cursor: u32,
+    pub flush_generation: u64,
+    pub sleeping: Vec<u32>,
+    pub counters: Counters,
+}
+
+impl Engine {
+    pub fn snapshot(&self) -> Snapshot {
+        let cpus = self
+            .cpus
+            .iter()
+            .enumerate()
+            .map(|(c, cpu)| CpuSnapshot {
+                cpu: c as u32,
+                phase: format!("{:?}", cpu.saved.map_or(cpu.phase, |s| s.phase)),
+                category: Category::NAMES[cpu.cat as usize],
+                irqs_on: cpu.irqs_on,
+                in_handler: cpu.in_handler(),
+                waiting_for: match cpu.wait {
+                    Wait::None => None,
+                    Wait::Lock(l) => Some(lock_name(l)),
+                    Wait::Acks(call) => Some(format!("IPI acks (call {call})")),
+                    Wait::Sleep => Some("pkmap_map_wait".into()),
+                    Wait::Done => Some("nothing (its operation list ended)".into()),
+                },
+                next_action: (cpu.until != NEVER).then_some(cpu.until),
+                pending_ipis: cpu.pending.len() as u32,
+                inflight_ipis: cpu.inflight.len() as u32,
+                holds: cpu.holds.then_some((cpu.slot, cpu.page)),
+                tlb_entries: cpu.tlb.len() as u32,
+            })
+            .collect();
+        let locks = self
+            .locks
+            .iter()
+            .enumerate()
+            .map(|(l, lock)| LockSnapshot {
+                name: lock_name(l as u32),
+                holder: lock.holder,
+                waiters: lock.waiters.clone(),
+            })
+            .collect();
+        let count = |f: fn(u32) -> bool| self.pk.count.iter().filter(|&&n| f(n)).count() as u32;
+        let mut counters = self.counters.clone();
+        counters.ipis_pending = counters.ipis_sent - counters.ipis_handled;
+        Snapshot {
+            cycle: self.now,
+            cpus,
+            locks,
+            slots_free: count(|n| n == 0),
+            slots_unused: count(|n| n == 1),
+            slots_in_use: count(|n| n >= 2),
+            cursor: self.pk.cursor,
+            flush_generation: self.flush_gen,
+            sleeping: self.pk.waitq.clone(),
+            counters,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `Simulation`: one engine the caller advances step by step and looks into.
+
+use crate::{Options, RawResult, advance, engine, errors, raw_result};
+use kmapsim_core::{Engine, MAX_CYCLES};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::time::Instant;
+
+/// A simulation advanced in pieces. Advancing to cycle N in any number of steps gives exactly
+/// the result of one `run` of N cycles.
+#[pyclass(module = "kmapsim._core")]
+pub struct Simulation {
+    engine: Engine,
+    opts: Options,
+    wall_seconds: f64,
+    /// Set when the engine stopped on a deadlock or a kernel BUG: its state is then final.
+    failed: Option<String>,
+}
+
+#[pymethods]
+impl Simulation {
+    #[new]
+    #[pyo3(signature = (
+        scenario, seed, mode = "skip", trace = None, sample_every = None, replay = None,
+        record_ops = false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        scenario: &Bound<'_, PyDict>,
+        seed: &Bound<'_, PyAny>,
+        mode: &str,
+        trace: Option<&Bound<'_, PyAny>>,
+        sample_every: Option<&Bound<'_, PyAny>>,
+        replay: Option<crate::ReplayColumns>,
+        record_ops: bool,
+    ) -> PyResult<Self> {
+        let (engine, opts) = engine(
+            py,
+            scenario,
+            seed,
+            mode,
+            trace,
+            sample_every,
+            replay,
+            record_ops,
+        )?;
+        Ok(Simulation {
+            engine,
+            opts,
+            wall_seconds: 0.0,
+            failed: None,
+        })
+    }
+
+    /// The next cycle to simulate (cycles simulated so far).
+    #[getter]
+    fn now(&self) -> u64 {
+        self.engine.now()
+    }
+
+    /// Simulate `cycles` more cycles (GIL released, Ctrl-C stops it; the simulation can go on).
+    fn advance(&mut self, py: Python<'_>, cycles: &Bound<'_, PyAny>) -> PyResult<()> {
+        let n = crate::int_arg(py, "cycles", cycles, MAX_CYCLES)?;
+        let end = self.engine.now().saturating_add(n);
+        self.advance_to(py, end)
+    }
+
+    /// Simulate up to (not including) cycle `cycle`.
+    fn advance_to(&mut self, py: Python<'_>, cycle: u64) -> PyResult<()> {
+        if let Some(why) = &self.failed {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "the simulation stopped at cycle {} ({why}); start a new one",
+                self.engine.now()
+            )));
+        }
+        if cycle > MAX_CYCLES || cycle < self.engine.now() {
+            let e = kmapsim_core::ConfigError::new(
+                "cycle",
+                format!("{cycle}"),
+                format!("an integer in [now = {}, {MAX_CYCLES}]", self.engine.now()),
+            );
+            return Err(errors::config_error(py, &e));
+        }
+        let start = Instant::now();
+        let out = advance(py, &mut self.engine, cycle, &self.opts);
+        self.wall_seconds += start.elapsed().as_secs_f64();
+        if let Err(e) = &out {
+            if !e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                self.failed = Some(e.to_string());
+            }
+        }
+        out
+    }
+
+    /// The machine now: per-CPU state, locks, slots, sleepers and the counters so far.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.engine.snapshot();
+        let d = PyDict::new(py);
+        d.set_item("cycle", s.cycle)?;
+        let cpus = PyList::empty(py);
+        for c in &s.cpus {
+            let x = PyDict::new(py);
+            x.set_item("cpu", c.cpu)?;
+            x.set_item("phase", &c.phase)?;
+            x.set_item("category", c.category)?;
+            x.set_item("irqs_on", c.irqs_on)?;
+            x.set_item("in_handler", c.in_handler)?;
+            x.set_item("waiting_for", &c.waiting_for)?;
+            x.set_item("next_action", c.next_action)?;
+            x.set_item("pending_ipis", c.pending_ipis)?;
+            x.set_item("inflight_ipis", c.inflight_ipis)?;
+            x.set_item("slot", c.holds.map(|h| h.0))?;
+            x.set_item("page", c.holds.map(|h| h.1))?;
+            x.set_item("tlb_entries", c.tlb_entries)?;
+            cpus.append(x)?;
+        }
+        d.set_item("cpus", cpus)?;
+        let locks = PyList::empty(py);
+        for l in &s.locks {
+            let x = PyDict::new(py);
+            x.set_item("name", &l.name)?;
+            x.set_item("holder", l.holder)?;
+            x.set_item("waiters", l.waiters.clone())?;
+            locks.append(x)?;
+        }
+        d.set_item("locks", locks)?;
+        let slots = PyDict::new(py);
+        slots.set_item("free", s.slots_free)?;
+        slots.set_item("unused", s.slots_unused)?;
+        slots.set_item("in_use", s.slots_in_use)?;
+        slots.set_item("cursor", s.cursor)?;
+        d.set_item("slots", slots)?;
+        d.set_item("flush_generation", s.flush_generation)?;
+        d.set_item("sleeping", s.sleeping.clone())?;
+        let counters = PyDict::new(py);
+        for (k, v) in s.counters.pairs() {
+            counters.set_item(k, v)?;
+        }
+        d.set_item("counters", counters)?;
+        Ok(d)
+    }
+
+    /// Everything measured so far, as from `run` of `now` cycles.
+    fn result(&self, py: Python<'_>) -> PyResult<RawResult> {
+        raw_result(py, &self.engine, self.wall_seconds)
+    }
+}
