@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "open: a track per CPU with a slice per cycle category, arrows from each flush IPI to "
         "its handler, and counters (kmap_lock queue, free slots, IPIs in flight).",
     )
-    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset (default {DEFAULT_PRESET})")
+    _add_base_options(p)
     p.add_argument("--cpus", type=_count, help="number of CPUs")
     p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
     p.add_argument(
@@ -266,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cap",
         type=_count,
-        default=1_000_000,
+        default=200_000,
         metavar="EVENTS",
-        help="keep the newest EVENTS engine events, dropping older ones (default 1_000_000)",
+        help="keep the newest EVENTS engine events, dropping older ones (default 200_000; "
+        "about 1 KB of memory per kept event while exporting)",
     )
     p.add_argument("-o", "--out", required=True, metavar="FILE", help="the JSON file to write")
     p.set_defaults(func=_cmd_trace)
@@ -511,7 +512,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
     if not 1 <= args.cap <= MAX_TRACE:
         raise ScenarioError.of("--cap", f"{args.cap} is out of range", f"1 to {MAX_TRACE:_}")
-    scenario = Scenario.preset(args.preset, **_overrides(args))
+    _, base = _base_scenario(args)
+    scenario = base.replace(**_overrides(args))
     result = run(scenario, cycles=args.cycles, seed=args.seed, trace=args.cap)
     path = write(result, args.out)
     kept, dropped = len(result.trace), result.trace_dropped
