@@ -21,7 +21,7 @@ from kmapsim.scenario import Scenario
 __all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "run"]
 
 #: Longest run accepted, in cycles (the engine's clock must never overflow).
-MAX_CYCLES = 2**62
+MAX_CYCLES = 2**50
 #: Seeds are 64-bit.
 MAX_SEED = 2**64 - 1
 #: Most events a trace may keep.

@@ -62,7 +62,7 @@ impl Engine {
                 }
             );
             if self.mode == Mode::Skip {
-                self.ipi_heap.push(Reverse((arrival, d as u32)));
+                self.ipi_heap.push(Reverse(crate::engine::key(arrival, d)));
             }
         }
         self.counters.ipis_sent += targets as u64;

@@ -11,7 +11,7 @@
 
 /// Version of the model's semantics: bumped whenever the same scenario, seed and cycles can give
 /// a different result, so that stored results of an older model are never reused.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 pub mod config;
 mod cpu;

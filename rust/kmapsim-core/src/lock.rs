@@ -72,27 +72,43 @@ impl SpinLock {
         let idx = match policy {
             Arbitration::Fifo => 0,
             Arbitration::Tas => {
-                let eligible = self.waiters.iter().filter(|&&c| spinning(c)).count();
-                if eligible == 0 {
+                // Nobody spinning (all in handlers): no grant and no draw, so that arbitrating
+                // an idle lock every cycle (step mode) and only on change (skip) agree. The
+                // scan stops at the first spinner, normally the first waiter.
+                if !self.waiters.iter().any(|&c| spinning(c)) {
                     return None;
                 }
-                // Only draw when there is a choice, so an idle lock costs no random numbers.
-                let nth = if eligible == 1 {
+                let n = self.waiters.len();
+                // One draw among all spinners (none when there is no choice). A draw that lands
+                // on a CPU inside an IPI handler, which is not spinning, is redrawn among the
+                // spinning ones: the winner stays uniform over the CPUs that spin, and the
+                // common case costs O(1) however long the queue is.
+                let first = if n == 1 {
                     0
                 } else {
-                    self.rng.below(0, eligible as u64) as usize
+                    self.rng.below(0, n as u64) as usize
                 };
-                let (i, _) = self
-                    .waiters
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &c)| spinning(c))
-                    .nth(nth)?;
-                i
+                if spinning(self.waiters[first]) {
+                    first
+                } else {
+                    let eligible = self.waiters.iter().filter(|&&c| spinning(c)).count();
+                    let nth = self.rng.below(0, eligible as u64) as usize;
+                    let (i, _) = self
+                        .waiters
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &c)| spinning(c))
+                        .nth(nth)?;
+                    i
+                }
             }
         };
         let contended = self.waiters.len() > 1 || !requested_now(self.waiters[idx]);
-        let cpu = self.waiters.remove(idx);
+        // Arrival order only matters to a ticket lock.
+        let cpu = match policy {
+            Arbitration::Fifo => self.waiters.remove(idx),
+            Arbitration::Tas => self.waiters.swap_remove(idx),
+        };
         self.holder = Some(cpu);
         Some(Grant { cpu, contended })
     }
@@ -136,6 +152,23 @@ mod tests {
                 contended: false
             }
         );
+    }
+
+    #[test]
+    fn tas_winners_are_uniform_over_spinning_cpus_only() {
+        let mut wins = [0u32; 4];
+        let mut l = SpinLock::new(3, KMAP_LOCK, 4);
+        for _ in 0..4000 {
+            l.holder = None;
+            l.waiters.clear();
+            l.waiters.extend([0, 1, 2, 3]);
+            let g = l
+                .arbitrate(Arbitration::Tas, |c| c >= 2, |_| false)
+                .unwrap();
+            wins[g.cpu as usize] += 1;
+        }
+        assert_eq!(wins[0] + wins[1], 0);
+        assert!(wins[2] > 1800 && wins[3] > 1800, "{wins:?}");
     }
 
     #[test]
