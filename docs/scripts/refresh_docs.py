@@ -1,0 +1,64 @@
+"""Regenerate every measured table in README.md and docs/validation.md, and the README figure.
+
+Run: ``python docs/scripts/refresh_docs.py`` (about half a minute). Each generated block sits
+between ``<!-- BEGIN name ... -->`` and ``<!-- END name -->`` markers and is replaced by the
+output of the command that produces it, so the documents never carry a number that no command
+printed. Run it after any change to the model.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "docs" / "scripts"
+
+
+def output(*args: str, cwd: Path | None = None) -> str:
+    p = subprocess.run(args, capture_output=True, text=True, check=True, cwd=cwd)
+    return p.stdout.strip()
+
+
+def demote(text: str) -> str:
+    """Script headings are ###; inside a document section they become ####."""
+    return "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
+
+
+def splice(path: Path, name: str, body: str) -> None:
+    text = path.read_text()
+    pattern = re.compile(
+        rf"(<!-- BEGIN {name}:[^\n]*-->\n).*?(\n<!-- END {name} -->)", flags=re.DOTALL
+    )
+    if not pattern.search(text):
+        raise SystemExit(f"{path}: no {name} markers")
+    path.write_text(pattern.sub(lambda m: m.group(1) + body + m.group(2), text))
+
+
+def main() -> None:
+    py = sys.executable
+    validation = ROOT / "docs" / "validation.md"
+    splice(validation, "calibration", output(py, str(SCRIPTS / "calibration.py")))
+    scaling = output(py, str(SCRIPTS / "scaling.py"))
+    splice(validation, "scaling", demote(scaling))
+    splice(validation, "safety", demote(output(py, str(SCRIPTS / "safety.py"))))
+    splice(validation, "freelist", demote(output(py, str(SCRIPTS / "freelist.py"))))
+
+    readme = ROOT / "README.md"
+    corner = scaling[scaling.index("| strategy | kmaps/Mcycle") :]
+    splice(readme, "corner", corner[: corner.index("\n\n")])
+    with tempfile.TemporaryDirectory() as tmp:
+        study = output("kmapsim", "study", "--no-progress", cwd=Path(tmp))
+        splice(readme, "study", "```text\n" + study + "\n```")
+        shutil.copy(
+            Path(tmp) / "kmapsim-study" / "scaling.png", ROOT / "docs/img/study_scaling.png"
+        )
+    print("refreshed README.md, docs/validation.md and docs/img/study_scaling.png")
+
+
+if __name__ == "__main__":
+    main()
