@@ -13,10 +13,12 @@ from kmapsim import _core, plots, replay
 from kmapsim.api import run
 from kmapsim.errors import (
     DeadlockError,
+    InternalError,
     KernelBug,
     KmapsimError,
     ScenarioError,
     ScenarioFileError,
+    WallClockExceeded,
 )
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names
@@ -41,6 +43,7 @@ __all__ = [
     "HISTOGRAMS",
     "DeadlockError",
     "Histogram",
+    "InternalError",
     "KernelBug",
     "KmapsimError",
     "PoolExecutor",
@@ -54,6 +57,7 @@ __all__ = [
     "Store",
     "StoreError",
     "SweepResult",
+    "WallClockExceeded",
     "__version__",
     "describe_preset",
     "plots",

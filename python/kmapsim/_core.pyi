@@ -14,6 +14,7 @@ __all__ = [
     "RawResult",
     "Simulation",
     "__version__",
+    "_panic_in_engine_for_tests",
     "cancel_running",
     "field_specs",
     "run",
@@ -29,6 +30,9 @@ COUNTERS: list[str]
 HISTOGRAMS: list[str]
 #: Version of the model's semantics; results of different model versions are never mixed.
 MODEL_VERSION: int
+
+def _panic_in_engine_for_tests(scenario: dict[str, Any]) -> None:
+    """Test-only: panic inside the engine's guard (raises ``InternalError``)."""
 
 def cancel_running() -> None:
     """Stop every run in progress in this process; each raises KeyboardInterrupt."""
@@ -51,6 +55,7 @@ def run(
     sample_every: int | None = None,
     replay: tuple[list[Any], ...] | None = None,
     record_ops: bool = False,
+    max_wall_seconds: float | None = None,
 ) -> RawResult:
     """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given,
     sampling every ``sample_every`` cycles, replaying ``replay`` (per-column lists: cpu, work,
@@ -105,6 +110,7 @@ class Simulation:
         sample_every: int | None = None,
         replay: tuple[list[Any], ...] | None = None,
         record_ops: bool = False,
+        max_wall_seconds: float | None = None,
     ) -> Simulation: ...
     @property
     def now(self) -> int: ...

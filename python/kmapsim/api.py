@@ -42,6 +42,17 @@ def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     return i
 
 
+def _wall_limit(seconds: object) -> float | None:
+    if seconds is None:
+        return None
+    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    if not ok or not 0 < float(seconds) < float("inf"):  # type: ignore[arg-type]
+        raise ScenarioError.of(
+            "max_wall_seconds", f"got {seconds!r}", "a positive, finite number of seconds, or None"
+        )
+    return float(seconds)  # type: ignore[arg-type]
+
+
 def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
     if replay is None:
         return None
@@ -60,6 +71,7 @@ def run(
     sample_every: int = 0,
     replay: Any = None,
     record_ops: bool = False,
+    max_wall_seconds: float | None = None,
 ) -> RunResult:
     """Simulate ``scenario`` for ``cycles`` cycles and return what it reports.
 
@@ -76,7 +88,9 @@ def run(
     ``sample_every=K`` samples the machine every K cycles into ``RunResult.samples``.
     ``replay`` (a DataFrame, a mapping cpu -> rows, or a CSV path; see `kmapsim.replay`) drives
     the CPUs from an operation list instead of the random workload; ``record_ops=True`` returns
-    this run's own operations in ``RunResult.ops``.
+    this run's own operations in ``RunResult.ops``. ``max_wall_seconds`` stops a run that takes
+    longer than that with `WallClockExceeded`. A failure of the engine itself raises
+    `InternalError` carrying the scenario and seed to report; it never crashes the interpreter.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
@@ -95,5 +109,6 @@ def run(
         every or None,
         _replay_columns(replay),
         bool(record_ops),
+        _wall_limit(max_wall_seconds),
     )
     return RunResult.from_raw(scenario, raw)

@@ -12,11 +12,13 @@ from typing import Any, TypeAlias
 
 __all__ = [
     "DeadlockError",
+    "InternalError",
     "KernelBug",
     "KmapsimError",
     "ScenarioError",
     "ScenarioFileError",
     "WaitEdge",
+    "WallClockExceeded",
 ]
 
 #: One edge of a wait-for graph: (cpu, what it waits for, the cpu it waits on or None).
@@ -125,3 +127,39 @@ class KernelBug(KmapsimError, RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.cycle, self.cpu, self.detail))
+
+
+class InternalError(KmapsimError, RuntimeError):
+    """The engine itself failed (a Rust panic, caught before it reached the interpreter).
+
+    Not your input's fault: please report it with ``scenario`` and ``seed`` (both attributes),
+    which reproduce it. The run is lost; the interpreter, other runs and stores are fine.
+    """
+
+    scenario: dict[str, Any]
+    seed: int
+    detail: str
+
+    def __init__(self, message: str, scenario: dict[str, Any], seed: int, detail: str) -> None:
+        super().__init__(message)
+        self.scenario = scenario
+        self.seed = seed
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.scenario, self.seed, self.detail))
+
+
+class WallClockExceeded(KmapsimError, TimeoutError):
+    """A run went past its ``max_wall_seconds``: it stopped at ``cycle`` after ``seconds``."""
+
+    cycle: int
+    seconds: float
+
+    def __init__(self, message: str, cycle: int, seconds: float) -> None:
+        super().__init__(message)
+        self.cycle = cycle
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.cycle, self.seconds))

@@ -17,7 +17,16 @@ from typing import Any
 import pandas as pd
 
 from kmapsim import _core
-from kmapsim.api import MAX_CYCLES, MAX_SEED, MAX_TRACE, MODES, Mode, _int_arg, _replay_columns
+from kmapsim.api import (
+    MAX_CYCLES,
+    MAX_SEED,
+    MAX_TRACE,
+    MODES,
+    Mode,
+    _int_arg,
+    _replay_columns,
+    _wall_limit,
+)
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
@@ -63,6 +72,7 @@ class Simulation:
         sample_every: int = 0,
         replay: Any = None,
         record_ops: bool = False,
+        max_wall_seconds: float | None = None,
     ) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
@@ -77,6 +87,7 @@ class Simulation:
             _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
             _replay_columns(replay),
             bool(record_ops),
+            _wall_limit(max_wall_seconds),
         )
 
     @property
@@ -85,8 +96,9 @@ class Simulation:
         return self._sim.now
 
     def advance(self, cycles: int) -> None:
-        """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`; after a DeadlockError or
-        KernelBug the simulation is over, after Ctrl-C it can go on."""
+        """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`; after a DeadlockError,
+        KernelBug or InternalError the simulation is over; after Ctrl-C or WallClockExceeded
+        (``max_wall_seconds`` applies to each call) it can go on."""
         self._sim.advance(_int_arg("cycles", cycles, 0, MAX_CYCLES))
 
     def advance_to(self, cycle: int) -> None:

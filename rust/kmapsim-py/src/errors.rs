@@ -3,7 +3,11 @@
 use kmapsim_core::{ConfigError, SimError};
 use pyo3::prelude::*;
 
-fn raise<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, class: &str, args: A) -> PyErr {
+pub(crate) fn raise<'py, A: pyo3::call::PyCallArgs<'py>>(
+    py: Python<'py>,
+    class: &str,
+    args: A,
+) -> PyErr {
     let made = py
         .import("kmapsim.errors")
         .and_then(|m| m.getattr(class))

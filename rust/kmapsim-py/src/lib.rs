@@ -164,6 +164,11 @@ fn replay_ops(py: Python<'_>, cpus: u64, cols: ReplayColumns) -> PyResult<Vec<Ve
 pub(crate) struct Options {
     trace: usize,
     sample_every: u64,
+    /// Stop with WallClockExceeded after this long in one `advance` (0: no limit).
+    max_wall_seconds: f64,
+    /// The scenario and seed, for an InternalError report.
+    scenario: Py<PyDict>,
+    seed: u64,
 }
 
 /// A checked engine at cycle 0 with the options applied.
@@ -177,6 +182,7 @@ pub(crate) fn engine(
     sample_every: Option<&Bound<'_, PyAny>>,
     replay: Option<ReplayColumns>,
     record_ops: bool,
+    max_wall_seconds: Option<f64>,
 ) -> PyResult<(Engine, Options)> {
     let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
     let seed = int_arg(py, "seed", seed, u64::MAX)?;
@@ -197,6 +203,20 @@ pub(crate) fn engine(
             Some(k) => int_arg(py, "sample_every", k, MAX_CYCLES)?,
             None => 0,
         },
+        max_wall_seconds: match max_wall_seconds {
+            None => 0.0,
+            Some(w) if w > 0.0 && w.is_finite() => w,
+            Some(w) => {
+                return Err(bad(
+                    py,
+                    "max_wall_seconds",
+                    format!("{w}"),
+                    "a positive, finite number of seconds, or None".into(),
+                ));
+            }
+        },
+        scenario: convert::scenario_to_dict(py, &sc)?.unbind(),
+        seed,
     };
     let mut e = Engine::new(&sc, seed, m).map_err(|e| errors::config_error(py, &e))?;
     if opts.trace > 0 {
@@ -226,9 +246,21 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
     }
     let mut interrupt: Option<PyErr> = None;
     let epoch = CANCEL_EPOCH.load(Ordering::Relaxed);
-    let outcome = py.detach(|| {
+    let started = Instant::now();
+    let limit = opts.max_wall_seconds;
+    let outcome = guarded(py, opts, || {
         let mut last = Instant::now();
         let mut poll = || {
+            if limit > 0.0 && started.elapsed().as_secs_f64() > limit {
+                interrupt = Some(Python::attach(|py| {
+                    let secs = started.elapsed().as_secs_f64();
+                    let msg = format!(
+                        "stopped after {secs:.3} s of wall time (max_wall_seconds = {limit})"
+                    );
+                    errors::raise(py, "WallClockExceeded", (msg, 0u64, secs))
+                }));
+                return false;
+            }
             if CANCEL_EPOCH.load(Ordering::Relaxed) != epoch {
                 interrupt = Some(pyo3::exceptions::PyKeyboardInterrupt::new_err(
                     "cancelled by kmapsim._core.cancel_running()",
@@ -248,11 +280,38 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
             }
         };
         e.advance_to(end, &mut poll)
-    });
+    })?;
     outcome.map_err(|err| {
         interrupt
             .take()
             .unwrap_or_else(|| errors::sim_error(py, err))
+    })
+}
+
+/// Run `f` without the GIL, turning a panic of the engine into `kmapsim.InternalError` with the
+/// scenario and seed that reproduce it: no panic ever reaches the interpreter as such.
+pub(crate) fn guarded<R: Send>(
+    py: Python<'_>,
+    opts: &Options,
+    f: impl FnOnce() -> R + Send,
+) -> PyResult<R> {
+    let caught = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    caught.map_err(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        let msg = format!(
+            "internal error in the kmapsim engine ({detail}); please report it with this \
+             scenario and seed {} (attributes .scenario and .seed)",
+            opts.seed
+        );
+        errors::raise(
+            py,
+            "InternalError",
+            (msg, opts.scenario.clone_ref(py), opts.seed, detail),
+        )
     })
 }
 
@@ -327,7 +386,7 @@ fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 #[pyfunction]
 #[pyo3(signature = (
     scenario, cycles, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-    record_ops = false
+    record_ops = false, max_wall_seconds = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -340,6 +399,7 @@ fn run(
     sample_every: Option<&Bound<'_, PyAny>>,
     replay: Option<ReplayColumns>,
     record_ops: bool,
+    max_wall_seconds: Option<f64>,
 ) -> PyResult<RawResult> {
     let (mut e, opts) = engine(
         py,
@@ -350,6 +410,7 @@ fn run(
         sample_every,
         replay,
         record_ops,
+        max_wall_seconds,
     )?;
     let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
     if cycles == 0 {
@@ -365,6 +426,15 @@ fn run(
     raw_result(py, &e, start.elapsed().as_secs_f64())
 }
 
+/// A test-only trigger: a panic inside the engine's guard, to check that it becomes
+/// `kmapsim.InternalError` and never crashes the interpreter.
+#[pyfunction]
+fn _panic_in_engine_for_tests(py: Python<'_>, scenario: &Bound<'_, PyDict>) -> PyResult<()> {
+    let seed = 7u64.into_pyobject(py)?.into_any();
+    let (_, opts) = engine(py, scenario, &seed, "skip", None, None, None, false, None)?;
+    guarded(py, &opts, || panic!("test-only trigger"))
+}
+
 /// Stop every run in progress in this process (they raise KeyboardInterrupt).
 #[pyfunction]
 fn cancel_running() {
@@ -374,7 +444,9 @@ fn cancel_running() {
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::{RawResult, cancel_running, field_specs, run, validate};
+    use super::{
+        _panic_in_engine_for_tests, RawResult, cancel_running, field_specs, run, validate,
+    };
     #[pymodule_export]
     use crate::simulation::Simulation;
 

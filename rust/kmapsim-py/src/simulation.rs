@@ -22,7 +22,7 @@ impl Simulation {
     #[new]
     #[pyo3(signature = (
         scenario, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-        record_ops = false
+        record_ops = false, max_wall_seconds = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -34,6 +34,7 @@ impl Simulation {
         sample_every: Option<&Bound<'_, PyAny>>,
         replay: Option<crate::ReplayColumns>,
         record_ops: bool,
+        max_wall_seconds: Option<f64>,
     ) -> PyResult<Self> {
         let (engine, opts) = engine(
             py,
@@ -44,6 +45,7 @@ impl Simulation {
             sample_every,
             replay,
             record_ops,
+            max_wall_seconds,
         )?;
         Ok(Simulation {
             engine,
@@ -86,7 +88,10 @@ impl Simulation {
         let out = advance(py, &mut self.engine, cycle, &self.opts);
         self.wall_seconds += start.elapsed().as_secs_f64();
         if let Err(e) = &out {
-            if !e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+            // After Ctrl-C or a wall-clock limit the engine is consistent and can go on.
+            if !e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
+                && !e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py)
+            {
                 self.failed = Some(e.to_string());
             }
         }
