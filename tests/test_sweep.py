@@ -57,6 +57,12 @@ def test_parallel_equals_serial(serial: kmapsim.SweepResult) -> None:
     pd.testing.assert_frame_equal(_sweep().frame, serial.frame)
 
 
+@pytest.mark.parametrize("threads", [1, 3, 8])
+def test_thread_count_does_not_matter(threads: int, serial: kmapsim.SweepResult) -> None:
+    with cf.ThreadPoolExecutor(max_workers=threads) as pool:
+        pd.testing.assert_frame_equal(_sweep(executor=pool).frame, serial.frame)
+
+
 def test_process_pool_equals_serial(serial: kmapsim.SweepResult) -> None:
     with cf.ProcessPoolExecutor(max_workers=2) as pool:
         pd.testing.assert_frame_equal(_sweep(executor=pool).frame, serial.frame)

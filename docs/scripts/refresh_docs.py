@@ -48,6 +48,8 @@ def main() -> None:
     splice(validation, "safety", demote(output(py, str(SCRIPTS / "safety.py"))))
     splice(validation, "freelist", demote(output(py, str(SCRIPTS / "freelist.py"))))
 
+    splice(ROOT / "docs" / "errors.md", "fields", output("kmapsim", "fields", "--markdown"))
+
     readme = ROOT / "README.md"
     corner = scaling[scaling.index("| strategy | kmaps/Mcycle") :]
     splice(readme, "corner", corner[: corner.index("\n\n")])
@@ -57,7 +59,7 @@ def main() -> None:
         shutil.copy(
             Path(tmp) / "kmapsim-study" / "scaling.png", ROOT / "docs/img/study_scaling.png"
         )
-    print("refreshed README.md, docs/validation.md and docs/img/study_scaling.png")
+    print("refreshed README.md, docs/validation.md, docs/errors.md, docs/img/study_scaling.png")
 
 
 if __name__ == "__main__":

@@ -282,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_strategies)
 
     p = sub.add_parser("fields", help="list the scenario fields with their ranges and defaults")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=_cmd_fields)
     return parser
 
@@ -579,7 +580,13 @@ def _cmd_fields(args: argparse.Namespace) -> int:
         else:
             allowed = f"[{_num(s['min'])}, {_num(s['max'])}]"
         rows.append((s["name"], str(_num(s["default"])), allowed, s["unit"], s["doc"]))
-    print(_table(("field", "default", "allowed", "unit", "meaning"), rows, right=(1,)))
+    header = ("field", "default", "allowed", "unit", "meaning")
+    if args.markdown:
+        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+        for r in rows:
+            print("| `" + r[0] + "` | " + " | ".join(c.replace("|", ", ") for c in r[1:]) + " |")
+        return 0
+    print(_table(header, rows, right=(1,)))
     return 0
 
 

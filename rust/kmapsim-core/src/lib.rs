@@ -17,6 +17,7 @@ pub mod config;
 mod cpu;
 pub mod engine;
 pub mod error;
+pub mod invariants;
 mod ipi;
 pub mod lock;
 pub mod pkmap;
