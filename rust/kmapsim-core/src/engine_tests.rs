@@ -514,3 +514,44 @@ fn a_replay_that_ends_leaves_cpus_idle_without_a_false_deadlock() {
         .unwrap_err();
     assert_eq!(err.field, "replay");
 }
+
+/// Every case the fuzzer kept (`fuzz/corpus`, written by examples/fuzz_invariants.rs) still
+/// satisfies every invariant: the corpus is a regression suite of behaviours.
+#[test]
+fn fuzz_corpus_still_holds_every_invariant() {
+    use crate::config::Value;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        panic!("no fuzz corpus at {dir}");
+    };
+    let mut n = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (mut seed, mut cycles, mut pairs) = (0u64, 0u64, Vec::new());
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains('='))
+        {
+            let (k, v) = line.split_once(" = ").unwrap();
+            let value = if let Some(s) = v.strip_prefix('"') {
+                Value::Str(s.trim_end_matches('"').to_string())
+            } else if let Ok(i) = v.parse::<i128>() {
+                Value::Int(i)
+            } else {
+                Value::Float(v.parse().unwrap())
+            };
+            match (k, &value) {
+                ("_seed", Value::Int(i)) => seed = *i as u64,
+                ("_cycles", Value::Int(i)) => cycles = *i as u64,
+                _ => pairs.push((k.to_string(), value)),
+            }
+        }
+        let sc = Scenario::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))).unwrap();
+        if let Err(why) = crate::invariants::check(&sc, cycles, seed) {
+            panic!("{}: {why}", path.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} corpus cases");
+}
