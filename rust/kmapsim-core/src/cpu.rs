@@ -117,6 +117,8 @@ pub struct Cpu {
     pub op_open: bool,
     /// Whether `slot` holds `page` mapped for this CPU right now.
     pub holds: bool,
+    /// Between the return of its kmap and the completion of its kunmap.
+    pub kmapped: bool,
     pub scan_left: u32,
     pub scan_check_current: bool,
     pub lookup: u32,
@@ -158,6 +160,7 @@ impl Cpu {
             page: 0,
             slot: 0,
             holds: false,
+            kmapped: false,
             op: crate::replay::Op::default(),
             op_open: false,
             scan_left: 0,

@@ -22,13 +22,13 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     for mode in [Mode::Step, Mode::Skip] {
         let mut e = Engine::new(sc, seed, mode).map_err(|e| format!("invalid scenario: {e}"))?;
         let res = e.advance_to(cycles, &mut || true);
-        outs.push((res, e.report(), e.snapshot()));
+        outs.push((res, e.report(), e.snapshot(), e));
     }
     let (skip, step) = (&outs[1], &outs[0]);
-    if skip.0 != step.0 || skip.1 != step.1 {
+    if skip.0 != step.0 || skip.1 != step.1 || skip.2 != step.2 {
         return Err("step and skip differ".into());
     }
-    let (res, r, snap) = skip;
+    let (res, r, snap, engine) = skip;
     let deadlock = match res {
         Ok(()) => false,
         Err(SimError::Deadlock(_)) => {
@@ -56,13 +56,29 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     if k.ipis_sent != k.ipis_handled + k.ipis_pending {
         return Err("ipis_sent != handled + pending".into());
     }
-    // A CPU holds at most one mapping: kmaps done minus kunmaps done is the number holding one
-    // whose kunmap has not completed.
-    let holding = snap.cpus.iter().filter(|c| c.holds.is_some()).count() as u64;
+    // kmaps - kunmaps counts the CPUs between a returned kmap and a completed kunmap.
     let open = k.kmaps - k.kunmaps;
-    if open > holding + sc.cpus || holding > open + sc.cpus {
+    let kmapped = engine.cpus.iter().filter(|c| c.kmapped).count() as u64;
+    if open != kmapped {
         return Err(format!(
-            "kmaps - kunmaps = {open} but {holding} CPUs hold a mapping"
+            "kmaps - kunmaps = {open} but {kmapped} CPUs are between the two"
+        ));
+    }
+    // Every reference beyond a slot's own (count - 1 for count >= 2) is a CPU holding it.
+    let refs: u64 = engine
+        .pk
+        .count
+        .iter()
+        .map(|&n| u64::from(n.saturating_sub(1)))
+        .sum();
+    let holders = engine
+        .cpus
+        .iter()
+        .filter(|c| c.holds && u64::from(c.slot) < sc.last_pkmap)
+        .count() as u64;
+    if refs != holders {
+        return Err(format!(
+            "slot counts hold {refs} references but {holders} CPUs hold a slot"
         ));
     }
     if snap.slots_free + snap.slots_unused + snap.slots_in_use != sc.last_pkmap as u32 {

@@ -527,6 +527,7 @@ impl Engine {
     /// The kmap returned: count it, start the copy.
     fn mapped(&mut self, c: usize, t: u64) -> Next {
         self.cpus[c].lookup = 0;
+        self.cpus[c].kmapped = true;
         self.counters.kmaps += 1;
         self.last_progress = t;
         go(C::Copy, 0, Phase::CopyLookup)
@@ -535,6 +536,7 @@ impl Engine {
     /// The kunmap returned: count it, maybe switch context, back to work.
     fn unmapped(&mut self, c: usize, t: u64) -> Next {
         self.counters.kunmaps += 1;
+        self.cpus[c].kmapped = false;
         self.last_progress = t;
         let cpu = &mut self.cpus[c];
         if self.replay.is_none() {
