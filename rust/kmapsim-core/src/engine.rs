@@ -287,17 +287,19 @@ impl Engine {
                     self.act(c, t)?;
                 }
             }
-            std::mem::swap(&mut self.dirty, &mut self.dirty_spare);
-            // Lock order, as in step mode, so that even the order of traced grants matches.
-            self.dirty_spare.sort_unstable();
-            for i in 0..self.dirty_spare.len() {
-                let l = self.dirty_spare[i];
-                self.locks[l as usize].dirty = false;
-                if self.locks[l as usize].wants_grant() {
-                    self.grant(l, t);
+            if !self.dirty.is_empty() {
+                std::mem::swap(&mut self.dirty, &mut self.dirty_spare);
+                // Lock order, as in step mode, so that even the order of traced grants matches.
+                self.dirty_spare.sort_unstable();
+                for i in 0..self.dirty_spare.len() {
+                    let l = self.dirty_spare[i];
+                    self.locks[l as usize].dirty = false;
+                    if self.locks[l as usize].wants_grant() {
+                        self.grant(l, t);
+                    }
                 }
+                self.dirty_spare.clear();
             }
-            self.dirty_spare.clear();
             processed += 1;
             if processed % POLL_EVERY == 0 && !poll() {
                 self.now = t + 1;
