@@ -10,9 +10,13 @@ import time
 import pytest
 
 CODE = """
-import sys, kmapsim
+import sys, time, kmapsim
 print("started", flush=True)
-kmapsim.run(kmapsim.Scenario(cpus=64), cycles=10**15, seed=1, mode=sys.argv[1])
+try:
+    kmapsim.run(kmapsim.Scenario(cpus=64), cycles=2**49, seed=1, mode=sys.argv[1])
+except KeyboardInterrupt:
+    print(f"interrupted {time.time():.6f}", flush=True)
+    raise
 """
 
 
@@ -27,9 +31,11 @@ def test_sigint_raises_keyboard_interrupt_within_half_a_second(mode: str) -> Non
     )
     assert p.stdout is not None and p.stdout.readline().strip() == "started"
     time.sleep(0.5)  # well inside the run
-    sent = time.monotonic()
+    sent = time.time()
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=30)
-    assert time.monotonic() - sent < 0.5 + 0.5, "allow process teardown on a loaded machine"
+    out, err = p.communicate(timeout=30)
     assert "KeyboardInterrupt" in err
     assert p.returncode != 0
+    caught = float(out.split()[-1])
+    # The KeyboardInterrupt reaches Python code within half a second of the signal.
+    assert caught - sent < 0.5, f"took {caught - sent:.3f} s"
