@@ -23,7 +23,6 @@ from cli_process import kmapsim_cli
 import kmapsim
 from kmapsim import Scenario
 from kmapsim.perfetto import PHASES, PID, to_trace_events, write
-from kmapsim.trace import trace_frame
 
 CONTENDED = Scenario(
     cpus=4, last_pkmap=8, pages=64, hot_pages=4, work_cycles=500, ipi_latency=800, strategy="sync"
@@ -308,7 +307,7 @@ def _synthetic(
 ) -> kmapsim.RunResult:
     """A real (untraced) result of 2 CPUs given a hand-written trace."""
     r = kmapsim.run(CONTENDED.replace(cpus=2), cycles=cycles, seed=1)
-    return dataclasses.replace(r, trace=trace_frame(events), trace_dropped=dropped)
+    return dataclasses.replace(r, trace_rows=events, trace_dropped=dropped)
 
 
 def _slices(doc: dict[str, Any]) -> set[tuple[int, str, int, int]]:

@@ -9,7 +9,9 @@ True
 The engine is Rust (`kmapsim._core`); this package is the thin typed layer around it.
 """
 
-from kmapsim import _core, plots, replay
+from typing import TYPE_CHECKING, Any
+
+from kmapsim import _core
 from kmapsim.api import run
 from kmapsim.errors import (
     DeadlockError,
@@ -27,6 +29,32 @@ from kmapsim.scenario import Scenario
 from kmapsim.simulation import Simulation, Snapshot
 from kmapsim.store import Store, StoreError
 from kmapsim.sweep import PoolExecutor, SweepResult, sweep
+
+# pandas (with pyarrow, about 70 MB) is imported only by what needs it: results build their
+# DataFrames on first use, and these modules load on first access. (The function `sweep` is
+# bound after the module `kmapsim.sweep` is imported, so that the name means the function.)
+_LAZY = {
+    "plots": ("kmapsim.plots", None),
+    "replay": ("kmapsim.replay", None),
+    "perfetto": ("kmapsim.perfetto", None),
+    "study": ("kmapsim.study", None),
+}
+
+if TYPE_CHECKING:
+    from kmapsim import perfetto, plots, replay, study
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kmapsim' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
 
 __version__: str = _core.__version__
 
@@ -60,9 +88,11 @@ __all__ = [
     "WallClockExceeded",
     "__version__",
     "describe_preset",
+    "perfetto",
     "plots",
     "preset_names",
     "replay",
     "run",
+    "study",
     "sweep",
 ]

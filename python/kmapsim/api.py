@@ -14,7 +14,6 @@ import numpy as np
 
 from kmapsim import _core
 from kmapsim.errors import ScenarioError
-from kmapsim.replay import read_ops, to_columns
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
@@ -56,6 +55,8 @@ def _wall_limit(seconds: object) -> float | None:
 def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
     if replay is None:
         return None
+    from kmapsim.replay import read_ops, to_columns
+
     if isinstance(replay, (str, os.PathLike)):
         return to_columns(read_ops(replay))
     return to_columns(replay)

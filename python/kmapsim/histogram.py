@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["NBUCKETS", "Histogram", "bucket_edges", "bucket_of"]
 
@@ -124,6 +126,8 @@ class Histogram:
 
     def to_series(self) -> pd.Series:
         """Bucket counts indexed by each bucket's lower bound (index name ``lower_bound``)."""
+        import pandas as pd
+
         index = pd.Index(self.edges, name="lower_bound")
         return pd.Series(np.array(self.counts), index=index, name=self.name)
 

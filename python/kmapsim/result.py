@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from kmapsim import _core
 from kmapsim.histogram import Histogram
-from kmapsim.replay import ops_frame
 from kmapsim.scenario import Scenario
-from kmapsim.trace import empty_trace, trace_frame
+from kmapsim.trace import trace_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BYTES_PER_KMAP", "RunResult", "StaleAccess"]
 
@@ -78,6 +80,8 @@ SAMPLE_COLUMNS = [
 def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
     """The time series: the machine at the start of each sampled cycle, plus the kmap rate
     (kmaps per million cycles) over the interval that ends at each sample."""
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=SAMPLE_COLUMNS).astype(np.int64)
     gap = frame["cycle"].diff()
     frame["throughput"] = frame["kmaps"].diff() * 1e6 / gap
@@ -85,6 +89,8 @@ def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
 
 
 def _breakdown_frame(rows: list[list[int]], categories: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     data = np.array(rows, dtype=np.int64).reshape(len(rows), len(categories))
     return pd.DataFrame(
         data,
@@ -110,19 +116,44 @@ class RunResult:
     cycles: int
     mode: str
     counters: dict[str, int]
-    breakdown: pd.DataFrame
     histograms: dict[str, Histogram]
     violations: list[StaleAccess]
     events: int
     wall_seconds: float
-    #: The traced events (see `kmapsim.trace`); no rows unless the run was traced.
-    trace: pd.DataFrame = field(default_factory=empty_trace)
+    #: Per CPU, cycles per category (in `categories` order): what `breakdown` shows.
+    breakdown_rows: list[list[int]]
+    categories: list[str]
     #: Older events the trace dropped to stay within its cap.
     trace_dropped: int = 0
-    #: The time series (``sample_every``): a row per sample; no rows unless sampled.
-    samples: pd.DataFrame = field(default_factory=lambda: samples_frame([]))
-    #: This run's operations (``record_ops=True``), replayable with ``replay=``; else None.
-    ops: pd.DataFrame | None = None
+    #: The engine's trace, time series and recorded operations, as it returned them; the
+    #: DataFrame views below are built from them on first use, so that a run needs no pandas.
+    trace_rows: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list)
+    sample_rows: Sequence[tuple[int, ...]] = field(default_factory=list)
+    ops_rows: list[tuple[int, int, int, int, int, bool, bool]] | None = None
+
+    @cached_property
+    def breakdown(self) -> pd.DataFrame:
+        """A row per CPU (index ``cpu``), an int64 column per category; rows sum to cycles."""
+        return _breakdown_frame(self.breakdown_rows, self.categories)
+
+    @cached_property
+    def trace(self) -> pd.DataFrame:
+        """The traced events (see `kmapsim.trace`); no rows unless the run was traced."""
+        return trace_frame(self.trace_rows)
+
+    @cached_property
+    def samples(self) -> pd.DataFrame:
+        """The time series (``sample_every``): a row per sample; no rows unless sampled."""
+        return samples_frame(self.sample_rows)
+
+    @cached_property
+    def ops(self) -> pd.DataFrame | None:
+        """This run's operations (``record_ops=True``), replayable with ``replay=``; else None."""
+        if self.ops_rows is None:
+            return None
+        from kmapsim.replay import ops_frame
+
+        return ops_frame(self.ops_rows)
 
     @classmethod
     def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
@@ -133,15 +164,16 @@ class RunResult:
             cycles=raw.cycles,
             mode=raw.mode,
             counters={k: int(v) for k, v in raw.counters.items()},
-            breakdown=_breakdown_frame(raw.breakdown, raw.categories),
             histograms={k: Histogram.from_raw(k, v) for k, v in raw.histograms.items()},
             violations=[StaleAccess.from_raw(v) for v in raw.violations],
             events=raw.events,
             wall_seconds=raw.wall_seconds,
-            trace=trace_frame(raw.trace),
+            breakdown_rows=raw.breakdown,
+            categories=raw.categories,
             trace_dropped=raw.trace_dropped,
-            samples=samples_frame(raw.samples),
-            ops=None if raw.ops is None else ops_frame(raw.ops),
+            trace_rows=raw.trace,
+            sample_rows=raw.samples,
+            ops_rows=raw.ops,
         )
 
     # -- derived numbers ----------------------------------------------------------------------
@@ -210,6 +242,8 @@ class RunResult:
             "kmap_lock_hold_mean": _mean(hold),
             "kmap_lock_hold_p99": _p99(hold),
         }
+        import pandas as pd
+
         series = pd.Series(values, dtype=object, name="value")
         series.index.name = "metric"
         return series
@@ -229,8 +263,8 @@ class RunResult:
             "events": self.events,
             "wall_seconds": self.wall_seconds,
             "counters": dict(self.counters),
-            "categories": [str(c) for c in self.breakdown.columns],
-            "breakdown": [[int(x) for x in row] for row in self.breakdown.to_numpy()],
+            "categories": list(self.categories),
+            "breakdown": [list(row) for row in self.breakdown_rows],
             "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
             "violations": [v.to_dict() for v in self.violations],
             "derived": {
@@ -250,7 +284,8 @@ class RunResult:
             cycles=int(d["cycles"]),
             mode=str(d["mode"]),
             counters={k: int(v) for k, v in d["counters"].items()},
-            breakdown=_breakdown_frame(d["breakdown"], d["categories"]),
+            breakdown_rows=[[int(x) for x in row] for row in d["breakdown"]],
+            categories=[str(c) for c in d["categories"]],
             histograms={k: Histogram.from_raw(k, v) for k, v in d["histograms"].items()},
             violations=[
                 StaleAccess.from_raw({**v, "remapped_by": _or_minus_one(v["remapped_by"])})

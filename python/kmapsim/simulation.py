@@ -12,9 +12,7 @@ Advancing in pieces gives exactly the result of one `run` for the same total.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
 from kmapsim.api import (
@@ -30,6 +28,9 @@ from kmapsim.api import (
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Simulation", "Snapshot"]
 
@@ -106,6 +107,8 @@ class Simulation:
         self._sim.advance_to(_int_arg("cycle", cycle, self.now, MAX_CYCLES))
 
     def snapshot(self) -> Snapshot:
+        import pandas as pd
+
         raw = self._sim.snapshot()
         cpus = pd.DataFrame(raw["cpus"]).set_index("cpu")
         return Snapshot(

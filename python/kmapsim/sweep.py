@@ -16,15 +16,16 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
 from kmapsim.api import MAX_CYCLES, Mode, run
 from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
 from kmapsim.store import Store, run_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PoolExecutor", "SweepResult", "row_of", "run_point", "sweep"]
 
@@ -188,6 +189,8 @@ def sweep(
     finally:
         if db is not None:
             db.close()
+    import pandas as pd
+
     frame = pd.DataFrame([rows[k] for k in keys])
     return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=cycles, reused=reused)
 

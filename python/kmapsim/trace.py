@@ -8,9 +8,10 @@ the kinds and their fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TRACE_COLUMNS", "empty_trace", "trace_frame"]
 
@@ -24,6 +25,8 @@ def empty_trace() -> pd.DataFrame:
 
 def trace_frame(raw: list[tuple[int, int, str, dict[str, Any]]]) -> pd.DataFrame:
     """Events as the engine reports them, ``(cycle, cpu, kind, fields)``, oldest first."""
+    import pandas as pd
+
     rows = [
         (cycle, cpu, kind, " ".join(f"{k}={v}" for k, v in fields.items()), fields)
         for cycle, cpu, kind, fields in raw
