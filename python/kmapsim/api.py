@@ -62,6 +62,34 @@ def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
     return to_columns(replay)
 
 
+def engine_args(
+    scenario: Scenario,
+    seed: object,
+    mode: object,
+    trace: object,
+    sample_every: object,
+    replay: Any,
+    record_ops: object,
+    max_wall_seconds: object,
+) -> tuple[Any, ...]:
+    """Check the arguments `run` and `Simulation` share and convert them for the engine:
+    (scenario dict, seed, mode, trace, sample_every, replay columns, record_ops, wall limit)."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
+    return (
+        scenario.to_dict(),
+        _int_arg("seed", seed, 0, MAX_SEED),
+        mode,
+        _int_arg("trace", trace, 0, MAX_TRACE) or None,
+        _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
+        _replay_columns(replay),
+        bool(record_ops),
+        _wall_limit(max_wall_seconds),
+    )
+
+
 def run(
     scenario: Scenario,
     *,
@@ -93,23 +121,9 @@ def run(
     longer than that with `WallClockExceeded`. A failure of the engine itself raises
     `InternalError` carrying the scenario and seed to report; it never crashes the interpreter.
     """
-    if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
     n = _int_arg("cycles", cycles, 1, MAX_CYCLES)
-    s = _int_arg("seed", seed, 0, MAX_SEED)
-    if not isinstance(mode, str) or mode not in MODES:
-        raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
-    cap = _int_arg("trace", trace, 0, MAX_TRACE)
-    every = _int_arg("sample_every", sample_every, 0, MAX_CYCLES)
-    raw = _core.run(
-        scenario.to_dict(),
-        n,
-        s,
-        str(mode),
-        cap or None,
-        every or None,
-        _replay_columns(replay),
-        bool(record_ops),
-        _wall_limit(max_wall_seconds),
+    args = engine_args(
+        scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds
     )
+    raw = _core.run(args[0], n, *args[1:])
     return RunResult.from_raw(scenario, raw)

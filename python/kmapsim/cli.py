@@ -151,20 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and --set change fields of it.",
     )
     _add_base_options(p)
-    p.add_argument("--cpus", type=_count, help="number of CPUs")
-    p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
+    _add_field_options(p)
     p.add_argument(
         "--cycles", type=_count, default=10_000_000, help="simulated cycles (default 10_000_000)"
     )
     p.add_argument("--seed", type=_count, default=0, help="random seed (default 0)")
     p.add_argument("--mode", choices=MODES, default="skip", help="time advance (default skip)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="set any scenario field (repeatable; see `kmapsim fields`)",
-    )
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument(
         "--save-scenario",
@@ -252,15 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "its handler, and counters (kmap_lock queue, free slots, IPIs in flight).",
     )
     _add_base_options(p)
-    p.add_argument("--cpus", type=_count, help="number of CPUs")
-    p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="set any scenario field (repeatable; see `kmapsim fields`)",
-    )
+    _add_field_options(p)
     p.add_argument("--cycles", type=_count, required=True, help="simulated cycles")
     p.add_argument("--seed", type=_count, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -299,6 +283,19 @@ def _add_base_options(p: argparse.ArgumentParser, what: str = "the scenario") ->
         metavar="FILE",
         help=f"start {what} from a scenario file (.toml or .json: flat field = value keys,"
         " optionally preset = NAME), instead of a preset",
+    )
+
+
+def _add_field_options(p: argparse.ArgumentParser) -> None:
+    """``--cpus``, ``--strategy`` and ``--set FIELD=VALUE``: changes to the base scenario."""
+    p.add_argument("--cpus", type=_count, help="number of CPUs")
+    p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set any scenario field (repeatable; see `kmapsim fields`)",
     )
 
 

@@ -15,17 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
-from kmapsim.api import (
-    MAX_CYCLES,
-    MAX_SEED,
-    MAX_TRACE,
-    MODES,
-    Mode,
-    _int_arg,
-    _replay_columns,
-    _wall_limit,
-)
-from kmapsim.errors import ScenarioError
+from kmapsim.api import MAX_CYCLES, Mode, _int_arg, engine_args
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
@@ -75,20 +65,11 @@ class Simulation:
         record_ops: bool = False,
         max_wall_seconds: float | None = None,
     ) -> None:
-        if not isinstance(scenario, Scenario):
-            raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
-        if not isinstance(mode, str) or mode not in MODES:
-            raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
         self.scenario = scenario
         self._sim = _core.Simulation(
-            scenario.to_dict(),
-            _int_arg("seed", seed, 0, MAX_SEED),
-            str(mode),
-            _int_arg("trace", trace, 0, MAX_TRACE) or None,
-            _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
-            _replay_columns(replay),
-            bool(record_ops),
-            _wall_limit(max_wall_seconds),
+            *engine_args(
+                scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds
+            )
         )
 
     @property
