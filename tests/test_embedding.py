@@ -100,6 +100,30 @@ def test_the_example_operation_list_runs_and_then_idles() -> None:
     assert (r.trace.event == "done").sum() == 2
 
 
+def test_the_cli_replays_the_example() -> None:
+    from cli_process import kmapsim_cli
+
+    p = kmapsim_cli(
+        "run",
+        "--cpus",
+        "2",
+        "--set",
+        "pages=512",
+        "--cycles",
+        "200000",
+        "--json",
+        "--replay",
+        str(EXAMPLE),
+    )
+    assert p.returncode == 0, p.stderr
+    import json
+
+    doc = json.loads(p.stdout)
+    assert doc["counters"]["kmaps"] == doc["counters"]["kunmaps"] == 6
+    bad = kmapsim_cli("run", "--cycles", "1000", "--replay", "/nonexistent/ops.csv")
+    assert bad.returncode == 2 and "replay" in bad.stderr and "Traceback" not in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("rows", "needle"),
     [

@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the scenario that runs to FILE (.toml or .json), before running it",
     )
+    p.add_argument(
+        "--replay",
+        metavar="OPS.csv",
+        help="drive the CPUs from an operation list instead of the random workload "
+        "(format: kmapsim.replay, example: examples/replay_small.csv)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -494,7 +500,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.save_scenario:
         # Before the run, so that a run that deadlocks or is interrupted leaves it too.
         scenario.to_file(args.save_scenario)
-    result = run(scenario, cycles=args.cycles, seed=args.seed, mode=args.mode)
+    result = run(scenario, cycles=args.cycles, seed=args.seed, mode=args.mode, replay=args.replay)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
