@@ -40,3 +40,5 @@ pub use stats::{Category, Counters, Histogram, Histograms, NCAT, RunReport, Stal
 pub use trace::{Event, EventKind, FlushWhy};
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod proptests;
