@@ -80,7 +80,6 @@ pub(crate) struct Call {
     pub id: u64,
     pub sender: u32,
     pub targets: u32,
-    pub started: u32,
     pub finished: u32,
 }
 

@@ -81,6 +81,9 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
             "slot counts hold {refs} references but {holders} CPUs hold a slot"
         ));
     }
+    if engine.pk.free_count != snap.slots_free {
+        return Err("the free-slot counter disagrees with the slot counts".into());
+    }
     if snap.slots_free + snap.slots_unused + snap.slots_in_use != sc.last_pkmap as u32 {
         return Err("slot counts do not add up".into());
     }

@@ -192,15 +192,6 @@ impl Pkmap {
         }
         Ok(cleared)
     }
-
-    /// Slots that are free and clean (count 0).
-    pub fn free_slots(&self) -> usize {
-        debug_assert_eq!(
-            self.free_count as usize,
-            self.count.iter().filter(|&&c| c == 0).count()
-        );
-        self.free_count as usize
-    }
 }
 
 #[cfg(test)]

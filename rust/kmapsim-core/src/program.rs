@@ -118,13 +118,11 @@ impl Engine {
                 let replaying = self.replay.is_some();
                 let sc = &self.sc;
                 let cpu = &mut self.cpus[c];
-                if !replaying {
-                    cpu.op.irq_lock = None;
-                    if cpu.rng.chance(sc.irq_section_prob) {
-                        cpu.op.irq_lock = Some(cpu.rng.below(0, sc.irq_locks) as u32);
-                        cpu.op.irq_hold =
-                            Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
-                    }
+                // The op was reset at WorkBegin: irq_lock is None unless a section is drawn.
+                if !replaying && cpu.rng.chance(sc.irq_section_prob) {
+                    cpu.op.irq_lock = Some(cpu.rng.below(0, sc.irq_locks) as u32);
+                    cpu.op.irq_hold =
+                        Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
                 }
                 if let Some(k) = cpu.op.irq_lock {
                     cpu.irq_lock = IRQ_LOCK_BASE + k as LockId;
