@@ -57,10 +57,14 @@ def test_snapshot_shows_who_holds_and_who_waits() -> None:
 def test_a_deadlocked_simulation_is_over_but_an_interrupted_one_goes_on() -> None:
     sc = SMALL.replace(kmap_irqs_off_prob=0.5, watchdog_cycles=500_000)
     sim = kmapsim.Simulation(sc, seed=1)
-    with pytest.raises(DeadlockError):
+    with pytest.raises(DeadlockError) as first:
         sim.advance(10**9)
-    with pytest.raises(RuntimeError, match="stopped"):
-        sim.advance(1)
+    # Over for good: every later call, even advance(0), raises the same documented error.
+    for more in (1, 0):
+        with pytest.raises(DeadlockError) as again:
+            sim.advance(more)
+        assert str(again.value) == str(first.value)
+        assert again.value.cycle == first.value.cycle == sim.now
     with pytest.raises(ScenarioError):
         kmapsim.Simulation(SMALL, seed=1).advance_to(-1)
 
@@ -133,8 +137,8 @@ def test_the_cli_replays_the_example() -> None:
         ("cpu,work,page,irq_lock,irq_hold\n0,10,1,7,5\n", "irq_lock 7"),
         ("cpu,work\n0,10\n", "missing columns"),
         ("cpu,work,page,colour\n0,10,1,3\n", "unknown columns"),
-        ("cpu,work,page\n0,ten,1\n", "column work"),
-        ("cpu,work,page\n0,-5,1\n", "column work"),
+        ("cpu,work,page\n0,ten,1\n", "line 2 (cpu 0): work 'ten'"),
+        ("cpu,work,page\n0,-5,1\n", "line 2 (cpu 0): work -5"),
     ],
 )
 def test_bad_operation_lists_are_named(rows: str, needle: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ The engine is Rust (`kmapsim._core`); this package is the thin typed layer aroun
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
+from kmapsim._core import CancelToken
 from kmapsim.api import run
 from kmapsim.errors import (
     DeadlockError,
@@ -20,6 +21,7 @@ from kmapsim.errors import (
     KmapsimError,
     ScenarioError,
     ScenarioFileError,
+    SimulationBusy,
     WallClockExceeded,
 )
 from kmapsim.histogram import Histogram
@@ -27,7 +29,7 @@ from kmapsim.presets import describe_preset, preset_names
 from kmapsim.result import RunResult, StaleAccess
 from kmapsim.scenario import Scenario
 from kmapsim.simulation import Simulation, Snapshot
-from kmapsim.store import Store, StoreError
+from kmapsim.store import Store, StoreError, StoreWarning
 from kmapsim.sweep import PoolExecutor, SweepResult, sweep
 
 # pandas (with pyarrow, about 70 MB) is imported only by what needs it: results build their
@@ -69,6 +71,7 @@ __all__ = [
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
+    "CancelToken",
     "DeadlockError",
     "Histogram",
     "InternalError",
@@ -80,10 +83,12 @@ __all__ = [
     "ScenarioError",
     "ScenarioFileError",
     "Simulation",
+    "SimulationBusy",
     "Snapshot",
     "StaleAccess",
     "Store",
     "StoreError",
+    "StoreWarning",
     "SweepResult",
     "WallClockExceeded",
     "__version__",

@@ -10,7 +10,10 @@ __all__ = [
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
+    "MAX_TRACE",
     "MODEL_VERSION",
+    "RECORD_BUDGET_BYTES",
+    "CancelToken",
     "RawResult",
     "Simulation",
     "__version__",
@@ -30,6 +33,20 @@ COUNTERS: list[str]
 HISTOGRAMS: list[str]
 #: Version of the model's semantics; results of different model versions are never mixed.
 MODEL_VERSION: int
+#: Most trace events a run may keep (the record budget at 600 bytes per event).
+MAX_TRACE: int
+#: Most memory a run's records may take, in bytes, counted at Python object sizes.
+RECORD_BUDGET_BYTES: int
+
+@final
+class CancelToken:
+    """A flag that stops the runs and simulations it is passed to (``cancel=``)."""
+
+    def __new__(cls) -> CancelToken: ...
+    def cancel(self) -> None:
+        """Stop every run holding this token at its next poll (KeyboardInterrupt)."""
+    @property
+    def cancelled(self) -> bool: ...
 
 def _panic_in_engine_for_tests(scenario: dict[str, Any]) -> None:
     """Test-only: panic inside the engine's guard (raises ``InternalError``)."""
@@ -56,6 +73,7 @@ def run(
     replay: tuple[list[Any], ...] | None = None,
     record_ops: bool = False,
     max_wall_seconds: float | None = None,
+    cancel: CancelToken | None = None,
 ) -> RawResult:
     """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given,
     sampling every ``sample_every`` cycles, replaying ``replay`` (per-column lists: cpu, work,
@@ -111,6 +129,7 @@ class Simulation:
         replay: tuple[list[Any], ...] | None = None,
         record_ops: bool = False,
         max_wall_seconds: float | None = None,
+        cancel: CancelToken | None = None,
     ) -> Simulation: ...
     @property
     def now(self) -> int: ...

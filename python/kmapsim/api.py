@@ -3,6 +3,12 @@
 Arguments are checked here, before the engine is entered, so that a bad ``cycles`` or ``seed``
 gets the same kind of error (a ScenarioError naming the argument) as a bad scenario field. The
 engine checks them again: this layer only makes the message friendlier.
+
+Records are bounded by one budget (`RECORD_BUDGET_BYTES`, 2 GiB counted at the size of the
+Python objects a result holds: about 600 bytes per trace event, 300 per sample or recorded
+operation): a ``trace`` past `MAX_TRACE` or a ``sample_every`` that would take more samples is
+refused before the run with a ScenarioError; ``record_ops`` stops the run with one when the
+budget fills. Memory that cannot be had raises `MemoryError`; nothing aborts the interpreter.
 """
 
 from __future__ import annotations
@@ -13,18 +19,21 @@ from typing import Any, Literal
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
-__all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "run"]
+__all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "RECORD_BUDGET_BYTES", "run"]
 
 #: Longest run accepted, in cycles (the engine's clock must never overflow).
 MAX_CYCLES = 2**50
 #: Seeds are 64-bit.
 MAX_SEED = 2**64 - 1
-#: Most events a trace may keep.
-MAX_TRACE = 100_000_000
+#: Most events a trace may keep: the whole record budget at 600 bytes per event.
+MAX_TRACE: int = _core.MAX_TRACE
+#: Most memory a run's records (trace, samples, recorded operations) may take, in bytes.
+RECORD_BUDGET_BYTES: int = _core.RECORD_BUDGET_BYTES
 #: Time-advance modes: "skip" jumps to the next event (the default), "step" visits every cycle.
 MODES = ("skip", "step")
 
@@ -34,22 +43,27 @@ Mode = Literal["skip", "step"]
 def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     allowed = f"an integer in [{lo}, {hi}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ScenarioError.of(name, f"got {type(value).__name__} {value!r}", allowed)
+        raise ScenarioError.of(name, f"got {type(value).__name__} {quote(value)}", allowed)
     i = int(value)
     if not lo <= i <= hi:
-        raise ScenarioError.of(name, f"{i} is out of range", allowed)
+        raise ScenarioError.of(name, f"{quote(i)} is out of range", allowed)
     return i
 
 
 def _wall_limit(seconds: object) -> float | None:
     if seconds is None:
         return None
-    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-    if not ok or not 0 < float(seconds) < float("inf"):  # type: ignore[arg-type]
-        raise ScenarioError.of(
-            "max_wall_seconds", f"got {seconds!r}", "a positive, finite number of seconds, or None"
-        )
-    return float(seconds)  # type: ignore[arg-type]
+    allowed = "a positive, finite number of seconds, or None"
+    ok = isinstance(seconds, (int, float, np.integer, np.floating)) and not isinstance(
+        seconds, (bool, np.bool_)
+    )
+    try:
+        value = float(seconds) if ok else float("nan")  # type: ignore[arg-type]
+    except OverflowError:  # an integer past the float range, e.g. 10**400
+        raise ScenarioError.of("max_wall_seconds", "too large for a float", allowed) from None
+    if not 0 < value < float("inf"):
+        raise ScenarioError.of("max_wall_seconds", f"got {quote(seconds)}", allowed)
+    return value
 
 
 def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
@@ -71,23 +85,33 @@ def engine_args(
     replay: Any,
     record_ops: object,
     max_wall_seconds: object,
+    cancel: object = None,
 ) -> tuple[Any, ...]:
     """Check the arguments `run` and `Simulation` share and convert them for the engine:
-    (scenario dict, seed, mode, trace, sample_every, replay columns, record_ops, wall limit)."""
+    (scenario dict, seed, mode, trace, sample_every, replay columns, record_ops, wall limit,
+    cancel token)."""
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
     if not isinstance(mode, str) or mode not in MODES:
-        raise ScenarioError.of("mode", f"unknown mode {mode!r}", "one of " + ", ".join(MODES))
+        raise ScenarioError.of("mode", f"unknown mode {quote(mode)}", "one of " + ", ".join(MODES))
     return (
         scenario.to_dict(),
         _int_arg("seed", seed, 0, MAX_SEED),
         mode,
-        _int_arg("trace", trace, 0, MAX_TRACE) or None,
+        _int_arg("trace", trace, 0, MAX_SEED) or None,
         _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
         _replay_columns(replay),
         bool(record_ops),
         _wall_limit(max_wall_seconds),
+        _cancel_token(cancel),
     )
+
+
+def _cancel_token(cancel: object) -> _core.CancelToken | None:
+    if cancel is None or isinstance(cancel, _core.CancelToken):
+        return cancel
+    allowed = "a kmapsim.CancelToken or None"
+    raise ScenarioError.of("cancel", f"got {type(cancel).__name__}", allowed)
 
 
 def run(
@@ -101,6 +125,7 @@ def run(
     replay: Any = None,
     record_ops: bool = False,
     max_wall_seconds: float | None = None,
+    cancel: _core.CancelToken | None = None,
 ) -> RunResult:
     """Simulate ``scenario`` for ``cycles`` cycles and return what it reports.
 
@@ -109,8 +134,9 @@ def run(
     exists as the reference to check "skip" against. The engine runs without the GIL; Ctrl-C
     stops it with KeyboardInterrupt.
 
-    Raises ScenarioError for a bad argument, DeadlockError when the watchdog finds the machine
-    stuck, KernelBug when the simulated kernel would have called BUG().
+    Raises ScenarioError for a bad argument, DeadlockError when the machine is stuck (frozen,
+    or no operation completed for ``watchdog_cycles``), KernelBug when the simulated kernel
+    would have called BUG().
 
     ``trace=N`` keeps the last N engine events (state changes, lock grants, mappings, IPIs,
     TLB fills and flushes, stale reads) in ``RunResult.trace``; 0 (the default) keeps none.
@@ -118,12 +144,15 @@ def run(
     ``replay`` (a DataFrame, a mapping cpu -> rows, or a CSV path; see `kmapsim.replay`) drives
     the CPUs from an operation list instead of the random workload; ``record_ops=True`` returns
     this run's own operations in ``RunResult.ops``. ``max_wall_seconds`` stops a run that takes
-    longer than that with `WallClockExceeded`. A failure of the engine itself raises
-    `InternalError` carrying the scenario and seed to report; it never crashes the interpreter.
+    longer than that with `WallClockExceeded` (its ``cycle`` says how far it got). A
+    `kmapsim.CancelToken` passed as ``cancel`` stops the run with KeyboardInterrupt when another
+    thread calls its ``cancel()``. A failure of the engine itself raises `InternalError`
+    carrying the scenario and seed to report; it never crashes the interpreter. Records past
+    the budget (module docstring) raise ScenarioError, memory that cannot be had MemoryError.
     """
     n = _int_arg("cycles", cycles, 1, MAX_CYCLES)
     args = engine_args(
-        scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds
+        scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds, cancel
     )
     raw = _core.run(args[0], n, *args[1:])
     return RunResult.from_raw(scenario, raw)

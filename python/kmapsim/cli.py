@@ -1,40 +1,125 @@
-"""The ``kmapsim`` command line: the study, a sweep, a single run, and listings of presets,
-strategies and fields.
+"""The ``kmapsim`` command line: the study, a sweep, a single run, a trace, and listings of
+presets, strategies and fields.
 
-Errors that the user can fix (a bad field, preset or argument) exit with status 2, the status
-argparse uses for bad usage; a simulated deadlock or kernel BUG exits with 3, so scripts can tell
-"you asked wrongly" from "the machine you described breaks". Both print one line, no traceback.
+The rule: the command line never shows a traceback, and checks everything before it runs.
+Every argument, input file, output path and store is checked before the first simulated run,
+so a mistake costs no simulation time: an output file's directory must exist and be writable,
+the path must not be a directory and its suffix must name a format the command writes; an
+output directory (``study --out``, ``sweep --plots``) must be a writable directory or a new one
+in a writable directory; an existing ``--store`` is opened and closed (a new one is created by
+the sweep, still before its first run). Output files are written to a temporary file next to
+the target and renamed over it, so a write that fails (disk full) leaves no truncated file.
+
+Exit status (``EXIT_STATUS`` below; also at the end of ``kmapsim --help``):
+
+- 0: success.
+- 1: internal error, a bug in kmapsim (an engine panic, `InternalError`, or any exception the
+  command line does not expect): one line ``kmapsim: internal error: ...`` asks to report it
+  with the command line and ``kmapsim --version``. ``KMAPSIM_DEBUG=1`` adds the traceback
+  (for every error, not only internal ones).
+- 2: bad input, which the user can fix: an argument (argparse usage errors too), a scenario,
+  grid or replay file, an output path, a store (`ScenarioError`, `ScenarioFileError`,
+  `StoreError`, a store that fails during the sweep: disk full, read-only, damaged), an output
+  that cannot be written (permission, disk full), a trace run that recorded no event, more
+  than `MAX_RUNS` runs in one command, or memory exhausted by what was asked for.
+- 3: the simulated machine failed: `DeadlockError` or `KernelBug` (a result, not a crash).
+- 4: a run exceeded its wall-clock limit (`WallClockExceeded`).
+- 130: interrupted (Ctrl-C); a sweep keeps its finished runs in its store.
+- 141: the reader of the output went away (``kmapsim presets | head``), as for SIGPIPE.
+
+Each failure prints one line on stderr, ``kmapsim: error: ...`` (argparse: its usage, then
+one ``error:`` line), and no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
+import itertools
 import json
 import math
 import os
+import re
+import sqlite3
 import sys
+import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Mapping, Sequence
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kmapsim import _core
-from kmapsim.api import MODES, run
-from kmapsim.errors import DeadlockError, KernelBug, KmapsimError, ScenarioError
+from kmapsim._quote import quote
+from kmapsim.api import MAX_CYCLES, MODES, run
+from kmapsim.errors import (
+    DeadlockError,
+    InternalError,
+    KernelBug,
+    KmapsimError,
+    ScenarioError,
+    WallClockExceeded,
+)
 from kmapsim.fileio import read_document
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names, preset_sources
 from kmapsim.result import RunResult
 from kmapsim.scenario import FieldValue, Scenario
-from kmapsim.store import StoreError
-from kmapsim.sweep import SweepResult, sweep
+from kmapsim.store import Store, StoreError
+from kmapsim.sweep import MAX_POINTS, SweepResult, sweep
 
-__all__ = ["build_parser", "main", "parse_value"]
+__all__ = ["EXIT_STATUS", "MAX_RUNS", "build_parser", "main", "parse_value"]
 
+EXIT_OK = 0
+EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_SIMULATION_FAILED = 3
+EXIT_WALL_CLOCK = 4
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+#: Exit status -> meaning, as documented in the module doc and in ``kmapsim --help``.
+EXIT_STATUS: Mapping[int, str] = {
+    EXIT_OK: "success",
+    EXIT_INTERNAL: "internal error, a bug in kmapsim: please report it",
+    EXIT_BAD_INPUT: "bad input (an argument, file, output path or store) or an output that "
+    "cannot be written",
+    EXIT_SIMULATION_FAILED: "the simulated machine deadlocked or hit a kernel BUG",
+    EXIT_WALL_CLOCK: "a run exceeded its wall-clock limit",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_BROKEN_PIPE: "the reader of the output went away",
+}
+
+#: The most runs (grid points x seeds) one ``sweep`` or ``study`` command may ask for: the
+#: sweep's own limit, checked here before the study creates its directory. Several commands
+#: sharing one ``--store`` do the same work as a bigger one.
+MAX_RUNS = MAX_POINTS
+
+#: The environment variable that adds the traceback to every error report.
+DEBUG_ENV = "KMAPSIM_DEBUG"
+
+#: The longest error line printed; longer messages (a value of a million characters, a deadlock
+#: of 4096 CPUs) are cut there, and KMAPSIM_DEBUG=1 shows them whole.
+MAX_MESSAGE = 4000
+
 DEFAULT_PRESET = "pIII-8way-2001"
+
+#: What each command writes into an output directory.
+PLOT_FILES = ("scaling.png", "breakdown.png", "lock_wait.png")
+STUDY_FILES = ("study.sqlite", "study.parquet", "study.csv", *PLOT_FILES)
+TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
+SCENARIO_SUFFIXES = (".toml", ".json")
+TRACE_SUFFIXES = (".json",)
+
+#: Errors of writing a file that come from the machine (full, read-only, not allowed), not from
+#: kmapsim: reported as bad input (2), whatever the file.
+_ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 # One line each, for `kmapsim strategies`: the safety verdict (see docs/validation.md, where
 # each is established) and what the strategy does.
@@ -63,14 +148,26 @@ def parse_value(text: str) -> FieldValue:
         return text
 
 
+#: An integer literal as int() reads it. One that int() refuses all the same is longer than
+#: Python converts (4300 digits), and `parse_value` makes it a float: infinity.
+_INT_LITERAL = re.compile(r"\s*[+-]?\d[\d_]*\s*")
+
+
+def _huge_int(text: str, value: FieldValue) -> bool:
+    """Whether ``value``, parsed from ``text``, is an integer too long to convert."""
+    return isinstance(value, float) and math.isinf(value) and bool(_INT_LITERAL.fullmatch(text))
+
+
 def _count(text: str) -> int:
     """An argparse type for cycles and seeds: accepts ``200_000`` and whole floats like ``2e7``."""
     value = parse_value(text)
+    if _huge_int(text, value):
+        raise argparse.ArgumentTypeError(f"{quote(text)} is out of range")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, int):
         return value
-    raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected an integer, got {quote(text)}")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
@@ -85,7 +182,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
         name, eq, text = item.partition("=")
         name = name.strip()
         if not eq or not name:
-            raise ScenarioError.of("--set", f"{item!r} is not field=value", "field=value")
+            raise ScenarioError.of("--set", f"{quote(item)} is not field=value", "field=value")
         if name in out:
             raise ScenarioError.of(name, "given twice on the command line", "one value per field")
         out[name] = _field_value(name, text.strip(), kinds)
@@ -95,6 +192,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
 def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
     """`parse_value`, taking ``1e6`` for an integer field as the engine's file reader does."""
     value = parse_value(text)
+    if kinds.get(name) == "int" and _huge_int(text, value):
+        spec = next(s for s in Scenario.fields() if s["name"] == name)
+        allowed = f"an integer in [{_num(spec['min'])}, {_num(spec['max'])}]"
+        raise ScenarioError.of(name, f"{quote(text)} is out of range", allowed)
     if kinds.get(name) == "int" and isinstance(value, float) and value.is_integer():
         value = int(value)
     return value
@@ -102,9 +203,13 @@ def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
 
 def _int_list(text: str) -> list[int]:
     """An argparse type for ``--cpus 1,2,4``."""
-    bad = argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    bad = argparse.ArgumentTypeError(f"expected integers separated by commas, got {quote(text)}")
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    for part in parts:
+        if _huge_int(part, parse_value(part)):
+            raise argparse.ArgumentTypeError(f"{quote(part)} is out of range")
     try:
-        values = [_count(part.strip()) for part in text.split(",") if part.strip()]
+        values = [_count(part) for part in parts]
     except argparse.ArgumentTypeError:
         raise bad from None
     if not values:
@@ -116,7 +221,7 @@ def _name_list(text: str) -> list[str]:
     """An argparse type for ``--strategies sync,lazy``."""
     values = [part.strip() for part in text.split(",") if part.strip()]
     if not values:
-        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {quote(text)}")
     return values
 
 
@@ -129,17 +234,49 @@ def _grid_args(items: Sequence[str]) -> dict[str, list[FieldValue]]:
         name = name.strip()
         values = [v.strip() for v in text.split(",") if v.strip()]
         if not eq or not name or not values:
-            raise ScenarioError.of("--grid", f"{item!r} is not field=v1,v2,...", "field=v1,v2,...")
+            raise ScenarioError.of(
+                "--grid", f"{quote(item)} is not field=v1,v2,...", "field=v1,v2,..."
+            )
         if name in grid:
             raise ScenarioError.of(name, "given twice in --grid", "one --grid per field")
         grid[name] = [_field_value(name, v, kinds) for v in values]
     return grid
 
 
+def _exit_status_help() -> str:
+    """The exit-status table at the end of every ``--help``."""
+    notes = {EXIT_INTERNAL: f" ({DEBUG_ENV}=1 shows the traceback)"}
+    width = max(len(str(code)) for code in EXIT_STATUS) + 2
+    return "exit status:\n" + "\n".join(
+        f"  {code:<{width}}{text}{notes.get(code, '')}" for code, text in EXIT_STATUS.items()
+    )
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, except that the exit-status table keeps its lines."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("exit status:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with its error line cut like ours (a bad value can be huge)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, _cut(f"{self.prog}: error: {message}") + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kmapsim",
-        description="Simulate CPUs contending on the Linux 2.4 highmem kmap_lock.",
+        description="Simulate CPUs contending on the Linux 2.4 highmem kmap_lock. Everything "
+        "a command needs (arguments, files, output paths, stores) is checked before its first "
+        "run; an error prints one line.",
+        epilog=_exit_status_help(),
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kmapsim {_core.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -182,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default="kmapsim-study",
         metavar="DIR",
-        help="output directory (default %(default)s)",
+        help="output directory, created if missing (its parent must exist; default %(default)s)",
     )
     _add_base_options(p, "the machine; its cpus and strategy are swept over")
     p.add_argument(
@@ -235,9 +372,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cycles", type=_count, default=None, help="cycles per run (default 10_000_000)"
     )
-    p.add_argument("--store", metavar="FILE", help="SQLite store: reruns skip finished runs")
-    p.add_argument("--out", metavar="TABLE", help="write the rows to a .parquet or .csv file")
-    p.add_argument("--plots", metavar="DIR", help="write scaling, breakdown and lock_wait PNGs")
+    p.add_argument(
+        "--store",
+        metavar="FILE",
+        help="SQLite store, created if missing: reruns skip finished runs",
+    )
+    p.add_argument("--out", metavar="TABLE", help="write the rows to a .parquet (.pq) or .csv file")
+    p.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="write scaling, breakdown and lock_wait PNGs into DIR (created if missing; its "
+        "parent must exist)",
+    )
     _add_run_options(p)
     p.set_defaults(func=_cmd_sweep)
 
@@ -247,7 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one scenario keeping its newest --cap engine events, and write them as "
         "Chrome trace-event JSON (-o FILE) that https://ui.perfetto.dev and chrome://tracing "
         "open: a track per CPU with a slice per cycle category, arrows from each flush IPI to "
-        "its handler, and counters (kmap_lock queue, free slots, IPIs in flight).",
+        "its handler, and counters (kmap_lock queue, free slots, IPIs in flight). A run that "
+        "records no event (the first come after the CPUs' first stretch of work, some thousand "
+        "cycles) writes no file and exits with status 2: give it more --cycles.",
     )
     _add_base_options(p)
     _add_field_options(p)
@@ -261,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the newest EVENTS engine events, dropping older ones (default 200_000; "
         "about 1 KB of memory per kept event while exporting)",
     )
-    p.add_argument("-o", "--out", required=True, metavar="FILE", help="the JSON file to write")
+    p.add_argument(
+        "-o", "--out", required=True, metavar="FILE.json", help="the .json file to write"
+    )
     p.set_defaults(func=_cmd_trace)
 
     p = sub.add_parser("presets", help="list the presets and their values")
@@ -274,7 +424,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fields", help="list the scenario fields with their ranges and defaults")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=_cmd_fields)
+
+    for command in _subparsers(parser).values():
+        command.epilog = parser.epilog
+        command.formatter_class = _HelpFormatter
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands of ``parser``, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _add_base_options(p: argparse.ArgumentParser, what: str = "the scenario") -> None:
@@ -312,7 +474,7 @@ def _base_scenario(
     (``preset NAME`` or ``scenario FILE``) and the scenario."""
     if args.scenario is not None:
         return f"scenario {args.scenario}", Scenario.from_file(args.scenario)
-    preset = args.preset or default_preset
+    preset = args.preset if args.preset is not None else default_preset
     return f"preset {preset}", Scenario.preset(preset)
 
 
@@ -323,13 +485,193 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+# -- checks before running -----------------------------------------------------------------------
+
+
+def _shown(path: str) -> str:
+    """A path as an error message shows it: quoted if it is blank."""
+    return path if path.strip() else quote(path)
+
+
+def _writable_dir(option: str, directory: Path, target: str) -> None:
+    """``directory`` (where ``target`` goes) exists, is a directory, and a file can be created
+    in it: tried for real, since permission bits do not tell (root, read-only mounts, ACLs)."""
+    allowed = "a path in an existing, writable directory"
+    try:
+        if not directory.exists():
+            raise ScenarioError.of(
+                option, f"the directory {directory} of {target} does not exist", allowed
+            )
+        if not directory.is_dir():
+            raise ScenarioError.of(option, f"{directory} (in {target}) is not a directory", allowed)
+        tempfile.TemporaryFile(dir=directory, prefix=".kmapsim-check-").close()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ScenarioError.of(option, f"cannot write in {directory}: {reason}", allowed) from None
+
+
+def _output_file(option: str, path: str, suffixes: Sequence[str], allowed: str) -> Path:
+    """The file an option names, checked: not a directory, a known suffix (``suffixes``, in
+    lower case), in a writable directory, and writable if it exists."""
+    p = Path(path)
+    try:
+        if path.endswith(("/", os.sep)) or p.is_dir():
+            raise ScenarioError.of(option, f"{_shown(path)} is a directory", allowed)
+        if p.suffix.lower() not in suffixes:
+            got = f"the suffix {quote(p.suffix)}" if p.suffix else "no suffix"
+            raise ScenarioError.of(option, f"{path} has {got}", allowed)
+        _writable_dir(option, p.parent, path)
+        if p.exists() and not os.access(p, os.W_OK):
+            raise ScenarioError.of(option, f"{path} exists and is read-only", allowed)
+    except OSError as e:  # a name too long, a loop of symbolic links
+        raise ScenarioError.of(
+            option, f"{path}: {e.strerror or type(e).__name__}", allowed
+        ) from None
+    return p
+
+
+def _output_dir(option: str, path: str, files: Sequence[str]) -> Path:
+    """The directory an option names, checked: a writable directory, or a new one in a writable
+    directory; none of the ``files`` it will write into it is a directory."""
+    allowed = "a writable directory, or a new one in an existing directory"
+    p = Path(path)
+    try:
+        if p.exists() and not p.is_dir():
+            raise ScenarioError.of(option, f"{path} exists and is not a directory", allowed)
+        if not p.is_dir():
+            _writable_dir(option, p.parent, path)
+            return p
+        _writable_dir(option, p, path)
+        for name in files:
+            if (p / name).is_dir():
+                raise ScenarioError.of(
+                    option, f"{p / name} is a directory", f"{name} as a file, or absent"
+                )
+            if (p / name).exists() and not os.access(p / name, os.W_OK):
+                raise ScenarioError.of(option, f"{p / name} exists and is read-only", allowed)
+    except OSError as e:
+        raise ScenarioError.of(
+            option, f"{path}: {e.strerror or type(e).__name__}", allowed
+        ) from None
+    return p
+
+
+def _check_store(option: str, path: Path) -> None:
+    """An existing store is opened and closed, so that a store that is damaged, of another
+    format, read-only or in a read-only directory fails before any run (`StoreError`). A new
+    one needs a writable directory: the sweep creates it, still before its first run."""
+    allowed = "a kmapsim store file (SQLite), or a new file in a writable directory"
+    try:
+        if path.is_dir():
+            raise ScenarioError.of(option, f"{path} is a directory", allowed)
+        _writable_dir(option, path.parent, str(path))  # SQLite writes its journal next to it
+        exists = path.exists()
+    except OSError as e:
+        raise ScenarioError.of(
+            option, f"{path}: {e.strerror or type(e).__name__}", allowed
+        ) from None
+    if exists:
+        Store(path).close()
+
+
+def _distinct(outputs: Mapping[str, Path | None]) -> None:
+    """No two options name the same file (``--out`` over the ``--store`` would destroy it)."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise ScenarioError.of(
+                option, f"{path} is also the {seen[key]} file", f"a file other than {seen[key]}'s"
+            )
+        seen[key] = option
+
+
+def _seed_count(seeds: object) -> int | None:
+    """How many seeds ``seeds`` (a count or a list) gives; None if it is neither (the sweep
+    then says what is wrong with it)."""
+    if isinstance(seeds, bool):
+        return None
+    if isinstance(seeds, int):
+        return seeds
+    if isinstance(seeds, list):
+        return len(seeds)
+    return None
+
+
+def _check_counts(seeds: object, cycles: object, points: int) -> None:
+    """``seeds`` (a count must be >= 1), ``cycles`` and the number of runs, checked before the
+    sweep lists its runs (a count of 10**18 seeds would exhaust memory listing them)."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds < 1:
+        raise ScenarioError.of("--seeds", f"{quote(seeds)}", "a count >= 1")
+    if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= MAX_CYCLES:
+        raise ScenarioError.of("--cycles", f"{quote(cycles)}", f"an integer in [1, {MAX_CYCLES}]")
+    n = _seed_count(seeds)
+    if n is not None and points * n > MAX_RUNS:
+        raise ScenarioError.of(
+            "runs",
+            f"{_big(points)} grid point{'' if points == 1 else 's'} x {_big(n)} seed"
+            f"{'' if n == 1 else 's'} = {_big(points * n)} runs",
+            f"at most {MAX_RUNS:,} runs in one command: split it into several commands "
+            "that share one --store",
+        )
+
+
+def _big(n: int) -> str:
+    return f"{n:,}" if n < 10**24 else quote(n)
+
+
+def _whole(value: object) -> object:
+    """A whole float (``2e7`` in a TOML file) as an int, as on the command line."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, with its suffix, renamed over ``path`` when the block
+    ends without error and removed otherwise: a failed write leaves no truncated file."""
+    tmp = path.with_name(f".kmapsim-{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def _writing(option: str, path: Path) -> Iterator[None]:
+    """An OSError in the block is a failure to write the user's ``path``: bad input (2).
+    (Not a closed stdout, nor `WallClockExceeded`, which is a TimeoutError, hence an OSError.)"""
+    try:
+        yield
+    except (BrokenPipeError, KmapsimError):
+        raise
+    except OSError as e:
+        reason = e.strerror or _one_line(e) or type(e).__name__
+        raise ScenarioError.of(
+            option, f"cannot write {path}: {reason}", "a writable path with free space"
+        ) from e
+
+
 # -- commands ------------------------------------------------------------------------------------
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
     from kmapsim.plots import PlotsUnavailable, require_matplotlib
-    from kmapsim.study import run_study
+    from kmapsim.study import all_strategies, run_study
 
+    # Everything run_study would find wrong, found before it creates the output directory.
+    _, base = _base_scenario(args)
+    strategies = args.strategies if args.strategies is not None else all_strategies()
+    for cpus, strategy in itertools.product(args.cpus, strategies):
+        base.replace(cpus=cpus, strategy=strategy)
+    _check_counts(args.seeds, args.cycles, len(args.cpus) * len(strategies))
+    outdir = _output_dir("--out", args.out, STUDY_FILES)
+    args.store_path = outdir / "study.sqlite"
     plots = True
     try:
         require_matplotlib()
@@ -337,18 +679,22 @@ def _cmd_study(args: argparse.Namespace) -> int:
         # The runs and tables are the study; the plots are worth a warning, not a failure.
         _warn(f"{e}; writing the tables without plots")
         plots = False
-    study = run_study(
-        args.out,
-        preset=args.preset,
-        scenario=args.scenario,
-        cpus=args.cpus,
-        strategies=args.strategies,
-        seeds=args.seeds,
-        cycles=args.cycles,
-        executor="serial" if args.serial else None,
-        progress=not args.no_progress,
-        plots=plots,
-    )
+    if outdir.is_dir():  # else the study creates the directory and a new store in it
+        _check_store("--out", args.store_path)
+
+    with _writing("--out", outdir):
+        study = run_study(
+            args.out,
+            preset=args.preset,
+            scenario=args.scenario,
+            cpus=args.cpus,
+            strategies=args.strategies,
+            seeds=args.seeds,
+            cycles=args.cycles,
+            executor="serial" if args.serial else None,
+            progress=not args.no_progress,
+            plots=plots,
+        )
     print(study.summary())
     print()
     print(_reuse_line(study.store, study.result.reused, study.runs))
@@ -359,23 +705,41 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    spec = _read_grid_file(Path(args.grid_file)) if args.grid_file else {}
+    spec = _read_grid_file(Path(args.grid_file)) if args.grid_file is not None else {}
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
     set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
-    label, start_from = _base_scenario(args, spec.get("preset") or DEFAULT_PRESET)
+    label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
     base = start_from.replace(**{**base_values, **set_values})
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
-    seeds = args.seeds if args.seeds is not None else spec.get("seeds", 1)
-    cycles = args.cycles if args.cycles is not None else spec.get("cycles", 10_000_000)
-    table_writer = _table_writer(args.out) if args.out else None
-    if args.plots:
+    seeds: Any = args.seeds if args.seeds is not None else _whole(spec.get("seeds", 1))
+    cycles: Any = args.cycles if args.cycles is not None else _whole(spec.get("cycles", 10_000_000))
+    points = 1
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ScenarioError.of(
+                name, f"grid values {quote(values)}", "a non-empty list of values"
+            )
+        points *= len(values)
+    _check_counts(seeds, cycles, points)
+
+    table = (
+        _output_file("--out", args.out, TABLE_SUFFIXES, "a .parquet or .csv file")
+        if args.out is not None
+        else None
+    )
+    plots_dir = _output_dir("--plots", args.plots, PLOT_FILES) if args.plots is not None else None
+    if plots_dir is not None:
         from kmapsim.plots import PlotsUnavailable, require_matplotlib
 
         try:
             require_matplotlib()
         except PlotsUnavailable as e:
             raise ScenarioError.of("--plots", str(e), "a run without --plots") from e
+    args.store_path = Path(args.store) if args.store is not None else None
+    _distinct({"--store": args.store_path, "--out": table})
+    if args.store_path is not None:
+        _check_store("--store", args.store_path)
 
     result = sweep(
         base,
@@ -387,12 +751,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         store=args.store,
     )
     written: list[Path] = []
-    if table_writer is not None:
-        written.append(table_writer(result))
-    if args.plots:
+    if table is not None:
+        with _writing("--out", table), _replacing(table) as tmp:
+            _table_writer(table)(result, tmp)
+        written.append(table)
+    if plots_dir is not None:
         from kmapsim.plots import save_all
 
-        written += save_all(result, args.plots)
+        with _writing("--plots", plots_dir):
+            written += save_all(result, plots_dir)
 
     n = len(result.seeds)
     changed = {**base_values, **set_values}
@@ -418,9 +785,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     keys = [str(k) for k in summary.index.names]
     header = [*keys, "mean", "std", "min", "max"]
     print(_table(header, rows, right=range(len(keys), len(header))))
-    if args.store or written:
+    if args.store is not None or written:
         print()
-    if args.store:
+    if args.store is not None:
         print(_reuse_line(Path(args.store), result.reused, len(result.frame)))
     if written:
         print("wrote " + ", ".join(str(p) for p in written))
@@ -484,28 +851,29 @@ def _read_grid_file(path: Path) -> dict[str, Any]:
     return out
 
 
-def _table_writer(out: str) -> Callable[[SweepResult], Path]:
-    """How to write ``--out``: chosen from its suffix before any run starts."""
-    suffix = Path(out).suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return lambda result: result.to_parquet(out)
-    if suffix == ".csv":
-        return lambda result: result.to_csv(out)
-    raise ScenarioError.of("--out", f"{out!r} has no known table suffix", "a .parquet or .csv file")
+def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
+    """How to write ``--out``, chosen from its suffix (checked before any run starts)."""
+    if out.suffix.lower() in (".parquet", ".pq"):
+        return lambda result, path: result.to_parquet(path)
+    return lambda result, path: result.to_csv(path)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     label, base = _base_scenario(args)
     scenario = base.replace(**_overrides(args))
-    if args.save_scenario:
+    if args.save_scenario is not None:
+        save = _output_file(
+            "--save-scenario", args.save_scenario, SCENARIO_SUFFIXES, "a .toml or .json file"
+        )
         # Before the run, so that a run that deadlocks or is interrupted leaves it too.
-        scenario.to_file(args.save_scenario)
+        with _writing("--save-scenario", save), _replacing(save) as tmp:
+            scenario.to_file(tmp)
     result = run(scenario, cycles=args.cycles, seed=args.seed, mode=args.mode, replay=args.replay)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(format_result(result, label=label, base=base))
-        if args.save_scenario:
+        if args.save_scenario is not None:
             print(f"\nwrote {args.save_scenario}")
     return 0
 
@@ -515,15 +883,26 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     from kmapsim.perfetto import write
 
     if not 1 <= args.cap <= MAX_TRACE:
-        raise ScenarioError.of("--cap", f"{args.cap} is out of range", f"1 to {MAX_TRACE:_}")
+        raise ScenarioError.of("--cap", f"{_big(args.cap)} is out of range", f"1 to {MAX_TRACE:_}")
     _, base = _base_scenario(args)
     scenario = base.replace(**_overrides(args))
+    out = _output_file("--out", args.out, TRACE_SUFFIXES, "a .json file")
     result = run(scenario, cycles=args.cycles, seed=args.seed, trace=args.cap)
-    path = write(result, args.out)
+    if len(result.trace) == 0:
+        # An empty trace would open as an empty screen in Perfetto: say why instead.
+        raise ScenarioError.of(
+            "--cycles",
+            f"the run recorded no trace event in {result.cycles:,} cycles, so no trace was "
+            f"written to {out}",
+            "more cycles: the first events come after the CPUs' first stretch of work "
+            "(try --cycles 100_000)",
+        )
+    with _writing("--out", out), _replacing(out) as tmp:
+        write(result, tmp)
     kept, dropped = len(result.trace), result.trace_dropped
     print(
-        f"wrote {path}: {kept:,} events ({dropped:,} older ones dropped), "
-        f"{path.stat().st_size:,} bytes; open it in https://ui.perfetto.dev"
+        f"wrote {out}: {kept:,} events ({dropped:,} older ones dropped), "
+        f"{out.stat().st_size:,} bytes; open it in https://ui.perfetto.dev"
     )
     return 0
 
@@ -695,34 +1074,182 @@ def _one_line(e: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 3 deadlock or kernel BUG)."""
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    """Run the CLI and return its exit status (see the module doc: 0 ok, 1 internal error,
+    2 bad input, 3 deadlock or kernel BUG, 4 wall-clock limit, 130 interrupted, 141 broken
+    pipe). It never raises, argparse's errors, ``--help`` and ``--version`` included: they
+    return their status, so ``main`` can be called in-process."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    restore = _tolerant_output()
+    parsed: list[argparse.Namespace] = []
     try:
-        return func(args)
-    except (ScenarioError, StoreError) as e:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return _dispatch(argv, parsed)
+            except SystemExit as e:  # argparse: usage errors (2), --help and --version (0)
+                return e.code if isinstance(e.code, int) else EXIT_OK if e.code is None else 2
+            except BaseException as e:
+                try:
+                    return _report(e, parsed[0] if parsed else None)
+                except Exception:  # stderr itself is gone: nothing left to tell
+                    return EXIT_INTERNAL
+    finally:
+        restore()
+
+
+def _dispatch(argv: list[str], parsed: list[argparse.Namespace]) -> int:
+    """Parse ``argv`` (appending the namespace to ``parsed``) and run the command."""
+    parser = build_parser()
+    if any("\0" in arg for arg in argv):
+        parser.error("an argument contains a NUL character")
+    args = parser.parse_args(argv)
+    parsed.append(args)
+    func: Callable[[argparse.Namespace], int] = args.func
+    status = func(args)
+    sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+    return status
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one ``kmapsim: warning:`` line, without the source line Python adds."""
+    text = " ".join(str(message).split())
+    kind = "" if category.__module__.startswith("kmapsim") else f"{category.__name__}: "
+    _warn(kind + text)
+
+
+def _report(e: BaseException, args: argparse.Namespace | None) -> int:
+    """Print one line for ``e`` (and its traceback with KMAPSIM_DEBUG=1); return the status."""
+    if _debug() and not isinstance(e, BrokenPipeError):
+        traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+    if isinstance(e, KeyboardInterrupt):
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    if isinstance(e, BrokenPipeError):
+        # `kmapsim presets | head`: the reader left; do not let the flush at exit complain.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    if isinstance(e, (ScenarioError, StoreError)):  # ScenarioFileError is a ScenarioError
         _error(_one_line(e))
         return EXIT_BAD_INPUT
-    except (DeadlockError, KernelBug, KmapsimError) as e:
+    if isinstance(e, (DeadlockError, KernelBug)):
         _error(_one_line(e))
         return EXIT_SIMULATION_FAILED
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
-    except BrokenPipeError:
-        # `kmapsim presets | head`: the reader left; do not let the flush at exit complain.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except OSError as e:
-        # An output file or directory that cannot be written (study, sweep --out/--plots).
+    if isinstance(e, WallClockExceeded):
         _error(_one_line(e))
-        return 1
+        return EXIT_WALL_CLOCK
+    if isinstance(e, MemoryError):
+        _error(
+            "out of memory; ask for less (fewer --cycles with a smaller --cap, fewer seeds or "
+            "grid values) or free some memory"
+        )
+        return EXIT_BAD_INPUT
+    store = getattr(args, "store_path", None)
+    if store is not None and _store_failure(e):
+        _error(
+            f"{store}: the store failed ({type(e).__name__}: {_one_line(e)}); if it is "
+            "damaged, use another file (a store only caches finished runs)"
+        )
+        return EXIT_BAD_INPUT
+    if isinstance(e, OSError) and _users_fault(e, args):
+        where = f"{e.filename}: " if e.filename else ""
+        _error(f"{where}{e.strerror or _one_line(e)}")
+        return EXIT_BAD_INPUT
+    # InternalError (an engine panic), or anything the command line does not expect: a bug.
+    what = _one_line(e) if isinstance(e, InternalError) else f"{type(e).__name__}: {_one_line(e)}"
+    print(
+        _cut(
+            f"kmapsim: internal error: {what}; please report it with the command line and "
+            f"the output of `kmapsim --version` ({DEBUG_ENV}=1 shows the traceback)"
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _store_failure(e: BaseException) -> bool:
+    """Whether ``e`` is the store failing during a sweep (disk full, a damaged file): an
+    `sqlite3.Error`, or any exception raised inside `kmapsim.store`."""
+    if isinstance(e, sqlite3.Error):
+        return True
+    from kmapsim import store
+
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == store.__file__:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _users_fault(e: OSError, args: argparse.Namespace | None) -> bool:
+    """Whether an OSError is about the user's environment or paths rather than kmapsim: the
+    disk is full, read-only or not writable, or the file is one the command line names."""
+    if e.errno in _ENVIRONMENT_ERRNOS:
+        return True
+    if not e.filename or args is None:
+        return False
+    named = [
+        getattr(args, option, None)
+        for option in ("out", "plots", "store", "save_scenario", "scenario", "grid_file", "replay")
+    ]
+    try:
+        failed = Path(os.path.abspath(os.fsdecode(e.filename)))
+        for given in named:
+            if isinstance(given, str):
+                path = Path(os.path.abspath(given))
+                if failed == path or path in failed.parents:
+                    return True
+    except (TypeError, ValueError):
+        return False
+    return False
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _tolerant_output() -> Callable[[], None]:
+    """Let stdout and stderr print any text (a file name that is not valid UTF-8 becomes a
+    lone surrogate, which a strict encoder refuses); returns how to undo it."""
+    changed: list[io.TextIOWrapper] = []
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors="backslashreplace")
+                changed.append(stream)
+
+    def restore() -> None:
+        for stream in changed:
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors="strict")
+
+    return restore
+
+
+def _cut(line: str) -> str:
+    """``line``, cut at MAX_MESSAGE characters unless KMAPSIM_DEBUG is set."""
+    if len(line) <= MAX_MESSAGE or _debug():
+        return line
+    more = len(line) - MAX_MESSAGE
+    return f"{line[:MAX_MESSAGE]}... ({more:,} more characters; {DEBUG_ENV}=1 shows them)"
 
 
 def _error(message: str) -> None:
-    print(f"kmapsim: error: {message}", file=sys.stderr)
+    print(_cut(f"kmapsim: error: {message}"), file=sys.stderr)
 
 
 def _warn(message: str) -> None:
-    print(f"kmapsim: warning: {message}", file=sys.stderr)
+    print(_cut(f"kmapsim: warning: {message}"), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

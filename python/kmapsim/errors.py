@@ -17,6 +17,7 @@ __all__ = [
     "KmapsimError",
     "ScenarioError",
     "ScenarioFileError",
+    "SimulationBusy",
     "WaitEdge",
     "WallClockExceeded",
 ]
@@ -86,25 +87,43 @@ class ScenarioFileError(ScenarioError):
 
 
 class DeadlockError(KmapsimError, RuntimeError):
-    """No CPU completed an operation for ``watchdog_cycles``: the simulated machine is stuck.
+    """The simulated machine is stuck, detected in one of two ways (docs/model.md, watchdog):
 
-    ``cycle`` is when the watchdog fired, ``chain`` the CPUs of the wait-for cycle in order (empty
-    when none was found, e.g. a livelock) and ``edges`` what every stuck CPU waits for, as
-    ``(cpu, what, on_cpu)`` with ``on_cpu`` None when it waits on no particular CPU.
+    - *frozen*: no CPU can ever act again (every CPU with work left spins, sleeps or waits for
+      IPI acks, and no IPI is in flight). Raised at the cycle it happens, whatever
+      ``watchdog_cycles`` is, so a deadlocked run never ends looking healthy.
+    - *stalled*: no CPU completed a kmap or kunmap for ``watchdog_cycles`` although CPUs still
+      run (a livelock). A single stretch longer than ``watchdog_cycles`` (a long work or
+      interrupts-off hold) does not count: the watchdog waits until it ends.
+
+    ``cycle`` is when it was detected, ``reason`` which of the two and why, ``chain`` the CPUs of
+    the wait-for cycle in order (empty when the stuck CPUs form no cycle, e.g. all asleep on
+    ``pkmap_map_wait``; ``reason`` and ``edges`` then say what they wait for) and ``edges`` what
+    every stuck CPU waits for, as ``(cpu, what, on_cpu)`` with ``on_cpu`` None when it waits on
+    no particular CPU.
     """
 
     cycle: int
     chain: list[int]
     edges: list[WaitEdge]
+    reason: str
 
-    def __init__(self, message: str, cycle: int, chain: list[int], edges: list[WaitEdge]) -> None:
+    def __init__(
+        self,
+        message: str,
+        cycle: int,
+        chain: list[int],
+        edges: list[WaitEdge],
+        reason: str = "",
+    ) -> None:
         super().__init__(message)
         self.cycle = cycle
         self.chain = list(chain)
         self.edges = [(int(c), str(w), None if on is None else int(on)) for c, w, on in edges]
+        self.reason = reason
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.cycle, self.chain, self.edges))
+        return (type(self), (str(self), self.cycle, self.chain, self.edges, self.reason))
 
 
 class KernelBug(KmapsimError, RuntimeError):
@@ -163,3 +182,13 @@ class WallClockExceeded(KmapsimError, TimeoutError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.cycle, self.seconds))
+
+
+class SimulationBusy(KmapsimError, RuntimeError):
+    """A `Simulation` was used from a second thread while another thread was advancing it (or
+    reading it). A Simulation belongs to one thread at a time: give each thread its own, or
+    hold a lock around every call. Nothing happened to the simulation; the call can be retried.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),))

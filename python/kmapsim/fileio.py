@@ -1,11 +1,14 @@
 """Reading and writing the small TOML and JSON files kmapsim uses (scenario files, sweep grids).
 
-Every way a file can fail to read (missing, a directory, not UTF-8, not valid TOML or JSON, a
-JSON top level that is not an object, a key given twice, a suffix that names no format) becomes a
-`ScenarioFileError` whose message names the path and, for a parse error, the line and column the
-parser reports, so that the command line can print it on one line. Writing TOML needs a writer
-the standard library lacks; `toml_dumps` is a tiny one for flat tables of ints, floats, strings
-and bools, which is all that scenarios hold.
+Every way a file can fail to read (missing, not a regular file, larger than its size limit, not
+UTF-8, not valid TOML or JSON, nested too deeply, an integer too long to convert, a JSON top
+level that is not an object, a key given twice, a suffix that names no format) becomes a
+`ScenarioFileError` whose message names the path and, where the parser gives one, the line and
+column, so that the command line can print it on one line. `read_file_bytes` and
+`decode_utf8` are the first two steps, shared with the CSV reader of `kmapsim.replay`.
+
+Writing TOML needs a writer the standard library lacks; `toml_dumps` is a tiny one for flat
+tables of ints, floats, strings and bools, which is all that scenarios hold.
 """
 
 from __future__ import annotations
@@ -14,17 +17,23 @@ import json
 import math
 import os
 import re
+import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from kmapsim._quote import quote
 from kmapsim.errors import ScenarioFileError
 
 __all__ = [
     "FORMATS",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_NESTING",
+    "decode_utf8",
     "file_format",
     "read_document",
+    "read_file_bytes",
     "toml_dumps",
     "toml_key",
     "toml_module",
@@ -34,6 +43,15 @@ __all__ = [
 
 #: File formats by suffix (compared in lower case).
 FORMATS: Mapping[str, Literal["toml", "json"]] = {".toml": "toml", ".json": "json"}
+
+#: The largest scenario or grid file read (64 MiB): real ones are a few kB, and a limit keeps a
+#: wrong path (a disk image, /dev/zero) from being read until memory runs out.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+#: The deepest nesting of arrays and tables a scenario or grid file may have. Real files nest
+#: 3 levels ([grid] -> a list -> values); a limit keeps deep structures from reaching code that
+#: recurses (and from the parsers' own RecursionError).
+MAX_NESTING = 32
 
 Format = Literal["toml", "json"]
 
@@ -45,7 +63,7 @@ def file_format(path: str | os.PathLike[str], field: str = "file") -> Format:
         return FORMATS[suffix]
     except KeyError:
         pass
-    got = f"the suffix {suffix!r}" if suffix else "no suffix"
+    got = f"the suffix {quote(suffix)}" if suffix else "no suffix"
     raise ScenarioFileError.at(
         path, f"{path} has {got}", "a file ending in " + " or ".join(FORMATS), field
     )
@@ -71,48 +89,150 @@ def toml_module(field: str = "file") -> Any:
             ) from e
 
 
+def read_file_bytes(
+    path: str | os.PathLike[str], *, limit: int, field: str = "file", kind: str = "file"
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    Raises `ScenarioFileError` (with ``field``, the path in the message, ``kind`` in what is
+    allowed) for a path that does not exist or cannot be read, one that is not a regular file
+    (a directory, a FIFO, a device; refused before it is opened, since reading a FIFO waits for
+    a writer for ever and a device such as /dev/zero never ends), or a file larger than
+    ``limit`` bytes.
+    """
+    p = Path(path)
+    what = f"a readable {kind} (a regular file of at most {_size(limit)})"
+
+    def refuse(problem: str) -> ScenarioFileError:
+        return ScenarioFileError.at(p, problem, what, field)
+
+    def unreadable(e: OSError | ValueError) -> ScenarioFileError:
+        if isinstance(e, ValueError):  # what os.stat raises for a path with a NUL character
+            return refuse(f"cannot read {quote(str(p))}: the path contains a NUL character")
+        return refuse(f"cannot read {p}: {e.strerror or type(e).__name__}")
+
+    try:
+        info = os.stat(p)
+    except (OSError, ValueError) as e:
+        raise unreadable(e) from None
+    _check_regular(p, info, limit, refuse)
+    try:
+        # O_NONBLOCK: should the path have become a FIFO since the stat, open() must not wait.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise unreadable(e) from None
+    with os.fdopen(fd, "rb") as fh:
+        _check_regular(p, os.fstat(fh.fileno()), limit, refuse)
+        try:
+            # One byte past the limit tells a file that grew since the stat from one that did
+            # not (or a /proc file, whose size stat reports as 0).
+            data: bytes | None = fh.read(limit + 1)
+        except OSError as e:
+            raise unreadable(e) from None
+    if data is None:  # what a read that would block returns, given O_NONBLOCK
+        raise refuse(f"cannot read {p}: it has no data ready")
+    if len(data) > limit:
+        raise refuse(f"{p} is larger than {_size(limit)}")
+    return data
+
+
+def _check_regular(
+    p: Path, info: os.stat_result, limit: int, refuse: Callable[[str], ScenarioFileError]
+) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(f"{p} is {_file_type(info.st_mode)}, not a regular file")
+    if info.st_size > limit:
+        raise refuse(f"{p} is larger than {_size(limit)} ({info.st_size} bytes)")
+
+
+def _file_type(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _size(n: int) -> str:
+    """``64 MiB`` for a limit in bytes that is a whole number of MiB, else ``N bytes``."""
+    mib = 1024 * 1024
+    return f"{n // mib} MiB" if n >= mib and n % mib == 0 else f"{n} bytes"
+
+
+def decode_utf8(path: str | os.PathLike[str], raw: bytes, field: str = "file") -> str:
+    """``raw`` as UTF-8 text (a leading byte-order mark dropped), or a `ScenarioFileError`
+    naming ``path``, the first bad byte and its line and column."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line, column = _line_column(raw, e.start)
+        where = f"(at line {line}, column {column})"
+        raise ScenarioFileError.at(
+            path,
+            f"{path} is not UTF-8 text: byte 0x{raw[e.start]:02x} {where}",
+            "a UTF-8 text file",
+            field,
+        ) from None
+
+
 def read_document(
     path: str | os.PathLike[str], *, field: str = "file", fmt: Format | None = None
 ) -> dict[str, Any]:
     """The top-level table of a TOML or JSON file (``fmt``, by default from the suffix).
 
-    Raises `ScenarioFileError` (with ``field``) for a file that cannot be read, is not UTF-8
-    (a UTF-8 byte-order mark is allowed), does not parse, or whose JSON top level is not an
-    object or repeats a key. An empty (or blank) file gives an empty dict: whether that is an
-    error is the caller's business.
+    Raises `ScenarioFileError` (with ``field``) for a file that `read_file_bytes` refuses (with
+    the limit `MAX_DOCUMENT_BYTES`), that is not UTF-8 (a UTF-8 byte-order mark is allowed),
+    does not parse, nests arrays or tables more than `MAX_NESTING` deep, holds an integer too
+    long for Python to convert (``sys.get_int_max_str_digits()``), or whose JSON top level is
+    not an object or repeats a key. An empty (or blank) file gives an empty dict: whether that
+    is an error is the caller's business.
     """
     p = Path(path)
     kind = fmt if fmt is not None else file_format(p, field)
-    if p.is_dir():
-        raise ScenarioFileError.at(p, f"{p} is a directory", f"a {kind.upper()} file", field)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise ScenarioFileError.at(
-            p, f"cannot read {p}: {reason}", f"a readable {kind.upper()} file", field
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line, column = _line_column(raw, e.start)
-        raise ScenarioFileError.at(
-            p,
-            f"{p} is not UTF-8 text: byte 0x{raw[e.start]:02x} (at line {line}, column {column})",
-            "a UTF-8 text file",
-            field,
-        ) from None
+    raw = read_file_bytes(p, limit=MAX_DOCUMENT_BYTES, field=field, kind=f"{kind.upper()} file")
+    text = decode_utf8(p, raw, field)
     if not text.strip():
         return {}
-    if kind == "toml":
-        return _parse_toml(p, text, field)
-    return _parse_json(p, text, field)
+    doc = _parse_toml(p, text, field) if kind == "toml" else _parse_json(p, text, field)
+    _check_nesting(p, doc, field)
+    return doc
 
 
 def _line_column(raw: bytes, offset: int) -> tuple[int, int]:
     """1-based line and column (in bytes) of ``offset``."""
     line_start = raw.rfind(b"\n", 0, offset) + 1
     return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _too_deep(path: Path, field: str) -> ScenarioFileError:
+    return ScenarioFileError.at(
+        path,
+        f"{path} nests arrays or tables more than {MAX_NESTING} levels deep",
+        f"at most {MAX_NESTING} levels of nesting (scenario files are flat)",
+        field,
+    )
+
+
+def _long_integer(path: Path, text: str, field: str) -> ScenarioFileError:
+    """The error for an integer literal longer than Python converts; the parsers say neither
+    which nor where, so find the first such run of digits (TOML allows ``_`` between them)."""
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"[0-9](?:_?[0-9]){{{limit},}}", text) if limit else None
+    where = ""
+    if found:
+        start = found.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - text.rfind("\n", 0, start)
+        where = f" (at line {line}, column {column})"
+    return ScenarioFileError.at(
+        path,
+        f"{path} holds an integer of more than {limit} digits{where}",
+        f"integers of at most {limit} digits",
+        field,
+    )
 
 
 def _parse_toml(path: Path, text: str, field: str) -> dict[str, Any]:
@@ -124,6 +244,10 @@ def _parse_toml(path: Path, text: str, field: str) -> dict[str, Any]:
         raise ScenarioFileError.at(
             path, f"{path} is not valid TOML: {e}", "a valid TOML file", field
         ) from None
+    except RecursionError:
+        raise _too_deep(path, field) from None
+    except ValueError:  # int() refusing a literal of more than sys.get_int_max_str_digits()
+        raise _long_integer(path, text, field) from None
     return doc
 
 
@@ -133,7 +257,7 @@ def _parse_json(path: Path, text: str, field: str) -> dict[str, Any]:
         for key, value in pairs:
             if key in out:
                 raise ScenarioFileError.at(
-                    path, f"{path} gives the key {key!r} twice", "each key once", field
+                    path, f"{path} gives the key {quote(key)} twice", "each key once", field
                 )
             out[key] = value
         return out
@@ -145,6 +269,12 @@ def _parse_json(path: Path, text: str, field: str) -> dict[str, Any]:
         raise ScenarioFileError.at(
             path, f"{path} is not valid JSON: {e.msg} {where}", "a valid JSON file", field
         ) from None
+    except RecursionError:
+        raise _too_deep(path, field) from None
+    except ScenarioFileError:
+        raise
+    except ValueError:  # int() refusing a literal of more than sys.get_int_max_str_digits()
+        raise _long_integer(path, text, field) from None
     if not isinstance(doc, dict):
         raise ScenarioFileError.at(
             path,
@@ -153,6 +283,23 @@ def _parse_json(path: Path, text: str, field: str) -> dict[str, Any]:
             field,
         )
     return doc
+
+
+def _check_nesting(path: Path, doc: object, field: str) -> None:
+    """A `ScenarioFileError` if ``doc`` nests lists and dicts more than `MAX_NESTING` deep.
+    Iterative, so that the check itself cannot overflow the stack."""
+    stack: list[tuple[object, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise _too_deep(path, field)
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _json_kind(value: object) -> str:
@@ -212,7 +359,7 @@ def toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         return toml_string(value)
-    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a TOML value")
+    raise TypeError(f"cannot write {type(value).__name__} {quote(value)} as a TOML value")
 
 
 def toml_string(text: str) -> str:

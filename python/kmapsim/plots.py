@@ -28,7 +28,7 @@ import contextlib
 import contextvars
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,6 +36,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kmapsim._quote import quote
+from kmapsim.errors import ScenarioError
 from kmapsim.histogram import NBUCKETS
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import SweepResult
@@ -315,7 +317,7 @@ def lock_wait(
     by default ``{"cpus": <the largest CPU count>}``.
     """
     if kind not in ("cdf", "hist"):
-        raise ValueError(f"lock_wait: kind must be 'cdf' or 'hist', got {kind!r}")
+        raise ScenarioError.of("kind", f"lock_wait: got {quote(kind)}", "'cdf' or 'hist'")
     df = _frame_of(frame)
     at = _default_at(df, at)
     df = _select(df, at)
@@ -456,24 +458,43 @@ def _columns(spec: str | Sequence[str] | None) -> list[str]:
 def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
     missing = [n for n in names if n not in df.columns]
     if missing:
-        raise ValueError(f"no column {', '.join(map(repr, missing))} in the frame")
+        raise ScenarioError.of(
+            "columns",
+            f"no column {', '.join(quote(n) for n in missing[:5])} in the frame",
+            "columns of the frame: " + _names(df.columns),
+        )
     if df.empty:
         raise ValueError("the frame has no rows")
 
 
 def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
     """The rows where every field in ``at`` has its value."""
+    allowed = "None, or a mapping of frame columns to values; columns: " + _names(df.columns)
+    if at is not None and not isinstance(at, Mapping):
+        raise ScenarioError.of("at", f"got {type(at).__name__} {quote(at)}", allowed)
     if not at:
         return df
     mask = pd.Series(True, index=df.index)
     for name, value in at.items():
-        if name not in df.columns:
-            raise ValueError(f"at={dict(at)!r}: no column {name!r} in the frame")
+        if not isinstance(name, str) or name not in df.columns:
+            raise ScenarioError.of(
+                "at", f"at={quote(at)}: no column {quote(name)} in the frame", allowed
+            )
         mask &= df[name] == value
     if not mask.any():
         options = {n: sorted(df[n].unique().tolist()) for n in at if n in df.columns}
-        raise ValueError(f"at={dict(at)!r} matches no row; the frame has {options}")
+        raise ScenarioError.of(
+            "at",
+            f"at={quote(at)} matches no row; the frame has {quote(options, 400)}",
+            "values the frame has",
+        )
     return df[mask]
+
+
+def _names(columns: Iterable[object], limit: int = 500) -> str:
+    """Column names for a message, cut short after ``limit`` characters."""
+    text = ", ".join(map(str, columns))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _default_at(df: pd.DataFrame, at: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

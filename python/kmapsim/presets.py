@@ -16,7 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
+
+#: Names longer than this get no "did you mean": difflib costs time in their length.
+_MAX_SUGGEST = 64
 
 __all__ = [
     "PRESETS",
@@ -258,17 +262,26 @@ def preset_names() -> list[str]:
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name``, or a ScenarioError (field ``"preset"``) naming the known ones."""
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
-        pass
+    """The preset called ``name``, or a ScenarioError (field ``"preset"``) naming the known ones.
+
+    A name that is not a string is refused the same way; the name is quoted cut short, and only
+    a string of at most 64 characters is compared with the known names for a "did you mean".
+    """
     names = preset_names()
-    problem = f"unknown preset {name!r}"
-    close = difflib.get_close_matches(str(name), names, n=1)
-    if close:
-        problem += f" (did you mean {close[0]!r}?)"
-    raise ScenarioError.of("preset", problem, "one of " + ", ".join(names))
+    allowed = "one of " + ", ".join(names)
+    if not isinstance(name, str):
+        raise ScenarioError.of(
+            "preset", f"got {type(name).__name__} {quote(name)}, not a preset name", allowed
+        )
+    preset = PRESETS.get(name)
+    if preset is not None:
+        return preset
+    problem = f"unknown preset {quote(name)}"
+    if len(name) <= _MAX_SUGGEST:
+        close = difflib.get_close_matches(name, names, n=1)
+        if close:
+            problem += f" (did you mean {close[0]!r}?)"
+    raise ScenarioError.of("preset", problem, allowed)
 
 
 def describe_preset(name: str) -> str:

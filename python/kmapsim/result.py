@@ -8,14 +8,16 @@ breakdown row sums to ``cycles`` exactly, which is the engine's bookkeeping inva
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._quote import quote
+from kmapsim.errors import ScenarioError
 from kmapsim.histogram import Histogram
 from kmapsim.scenario import Scenario
 from kmapsim.trace import trace_frame
@@ -251,9 +253,15 @@ class RunResult:
     # -- serialisation ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (``json.dumps(..., allow_nan=False)`` works); `from_dict` reads it back.
+        """Everything the result holds, JSON-ready (``json.dumps(..., allow_nan=False)`` works).
 
+        `from_dict` reads it back to a result whose every field is equal (scenario, counters,
+        histograms, violations, breakdown, trace and ``trace_dropped``, samples, ops,
+        ``events`` and ``wall_seconds``), so the DataFrames built from it are equal too.
         ``derived`` repeats the computed figures for readers of the JSON; it is ignored on input.
+        Trace rows are ``[cycle, cpu, kind, fields]``, sample rows and ops rows lists of their
+        columns (`kmapsim.result.SAMPLE_COLUMNS`, `kmapsim.replay.OPS_COLUMNS`); ``ops`` is None
+        unless the run recorded them.
         """
         return {
             "scenario": self.scenario.to_dict(),
@@ -267,6 +275,10 @@ class RunResult:
             "breakdown": [list(row) for row in self.breakdown_rows],
             "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
             "violations": [v.to_dict() for v in self.violations],
+            "trace_dropped": self.trace_dropped,
+            "trace": [[c, cpu, kind, dict(fields)] for c, cpu, kind, fields in self.trace_rows],
+            "samples": [list(row) for row in self.sample_rows],
+            "ops": None if self.ops_rows is None else [list(op) for op in self.ops_rows],
             "derived": {
                 "throughput": self.throughput,
                 "kmaps_per_second": self.kmaps_per_second,
@@ -277,27 +289,98 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunResult:
-        """Rebuild a result saved with `to_dict` (e.g. from a JSON file or a study store)."""
+        """Rebuild a result saved with `to_dict` (e.g. from a JSON file or a study store).
+
+        The rows come back as the tuples the engine returns. A dict written before ``trace``,
+        ``samples``, ``ops`` and ``trace_dropped`` were saved reads as an untraced, unsampled
+        run without recorded ops. Input that is not such a dict (not a mapping, a key missing, a
+        value of the wrong type) is a ScenarioError (field ``"result"``) naming the key.
+        """
+        if not isinstance(d, Mapping):
+            raise ScenarioError.of("result", f"got {type(d).__name__} {quote(d)}", _RESULT_DICT)
+        ops = _read(d, "ops", lambda v: None if v is None else [_op(row) for row in v], None)
         return cls(
-            scenario=Scenario.from_dict(d["scenario"]),
-            seed=int(d["seed"]),
-            cycles=int(d["cycles"]),
-            mode=str(d["mode"]),
-            counters={k: int(v) for k, v in d["counters"].items()},
-            breakdown_rows=[[int(x) for x in row] for row in d["breakdown"]],
-            categories=[str(c) for c in d["categories"]],
-            histograms={k: Histogram.from_raw(k, v) for k, v in d["histograms"].items()},
-            violations=[
-                StaleAccess.from_raw({**v, "remapped_by": _or_minus_one(v["remapped_by"])})
-                for v in d["violations"]
-            ],
-            events=int(d["events"]),
-            wall_seconds=float(d["wall_seconds"]),
+            scenario=_read(d, "scenario", Scenario.from_dict),
+            seed=_read(d, "seed", int),
+            cycles=_read(d, "cycles", int),
+            mode=_read(d, "mode", str),
+            counters=_read(d, "counters", lambda v: {k: int(x) for k, x in v.items()}),
+            breakdown_rows=_read(d, "breakdown", lambda v: [[int(x) for x in row] for row in v]),
+            categories=_read(d, "categories", lambda v: [str(c) for c in v]),
+            histograms=_read(
+                d, "histograms", lambda v: {k: Histogram.from_raw(k, h) for k, h in v.items()}
+            ),
+            violations=_read(
+                d,
+                "violations",
+                lambda v: [
+                    StaleAccess.from_raw({**x, "remapped_by": _or_minus_one(x["remapped_by"])})
+                    for x in v
+                ],
+            ),
+            events=_read(d, "events", int),
+            wall_seconds=_read(d, "wall_seconds", float),
+            trace_dropped=_read(d, "trace_dropped", int, 0),
+            trace_rows=_read(
+                d,
+                "trace",
+                lambda v: [
+                    (int(c), int(cpu), str(kind), dict(fields)) for c, cpu, kind, fields in v
+                ],
+                [],
+            ),
+            sample_rows=_read(
+                d, "samples", lambda v: [tuple(int(x) for x in row) for row in v], []
+            ),
+            ops_rows=ops,
         )
+
+
+#: What `RunResult.from_dict` accepts, for its errors.
+_RESULT_DICT = "a dict written by RunResult.to_dict"
+_ABSENT = object()
+_T = TypeVar("_T")
+
+
+def _read(
+    d: Mapping[str, Any], key: str, convert: Callable[[Any], _T], default: Any = _ABSENT
+) -> _T:
+    """``convert(d[key])`` (or ``default`` as it is when the key is absent and has one); a missing
+    key or a value ``convert`` cannot read is a ScenarioError (field ``"result"``) naming it."""
+    if key not in d:
+        if default is _ABSENT:
+            raise ScenarioError.of("result", f"missing key {key!r}", _RESULT_DICT)
+        return cast(_T, default)
+    value = d[key]
+    try:
+        return convert(value)
+    except ScenarioError as e:  # a bad scenario field: keep its message, under this key
+        raise ScenarioError.of("result", f"key {key!r}: {e}", _RESULT_DICT) from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as e:
+        raise ScenarioError.of(
+            "result",
+            f"key {key!r} holds {type(value).__name__} {quote(value)}, which cannot be read "
+            f"({type(e).__name__})",
+            _RESULT_DICT,
+        ) from None
 
 
 def _or_minus_one(x: int | None) -> int:
     return -1 if x is None else x
+
+
+def _op(row: Sequence[Any]) -> tuple[int, int, int, int, int, bool, bool]:
+    """One recorded operation as the engine returns it: five ints, then two flags."""
+    cpu, work, irq_lock, irq_hold, page, irqs_off, switch = row
+    return (
+        int(cpu),
+        int(work),
+        int(irq_lock),
+        int(irq_hold),
+        int(page),
+        bool(irqs_off),
+        bool(switch),
+    )
 
 
 def _mean(h: Histogram | None) -> float | None:

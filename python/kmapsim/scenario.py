@@ -16,13 +16,14 @@ import functools
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import file_format, read_document, toml_dumps
 from kmapsim.presets import get_preset, preset_names
@@ -52,10 +53,11 @@ class Scenario:
 
     Scenarios are saved and loaded as TOML or JSON files with `to_file` and `from_file`.
 
-    Every field is checked on construction: the wrong type (a bool is not an int, a float is not
-    an int, NaN is no probability), a value out of range, or an inconsistent combination raises
-    `ScenarioError` naming the field and what is allowed. ``kmapsim fields`` or `Scenario.fields()`
-    list each field with its unit, range and meaning.
+    Every field is checked on construction: an unknown (or empty) keyword, the wrong type (a
+    bool is not an int, a float is not an int, NaN is no probability), a value out of range, or
+    an inconsistent combination raises `ScenarioError` naming the field and what is allowed.
+    numpy scalars are taken as the Python values they hold, with the same checks. ``kmapsim
+    fields`` or `Scenario.fields()` list each field with its unit, range and meaning.
     """
 
     # The choices first, then the integers, then the floats: the order of the Rust table.
@@ -100,6 +102,12 @@ class Scenario:
     ctx_switch_prob: float = 0.1
     kmap_irqs_off_prob: float = 0.0
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Scenario:
+        # Checked here, before the generated __init__, so that an unknown or empty keyword is
+        # a ScenarioError naming it (as from_dict and replace give), not a TypeError.
+        _check_names(kwargs)
+        return object.__new__(cls)
+
     def __post_init__(self) -> None:
         specs = _spec_map()
         for name in _field_names():
@@ -116,8 +124,10 @@ class Scenario:
 
     @classmethod
     def preset(cls, name: str, /, **overrides: object) -> Scenario:
-        """The preset ``name`` (see `kmapsim.preset_names()`), with some fields overridden."""
-        return cls.from_dict({**get_preset(name).values, **overrides})
+        """The preset ``name`` (see `kmapsim.preset_names()`), with some fields overridden.
+
+        An unknown name raises `ScenarioError` (field ``"preset"``, with "did you mean")."""
+        return cls.from_dict({**_preset_values(name), **overrides})
 
     def replace(self, **changes: object) -> Scenario:
         """A copy with some fields changed; an unknown name raises ScenarioError (did you mean)."""
@@ -153,9 +163,11 @@ class Scenario:
         A key that is neither a field nor ``preset`` raises `ScenarioError` naming it (with
         "did you mean"), and a bad value the `ScenarioError` that `Scenario(...)` raises (same
         ``field``, ``problem`` and ``allowed``), its message prefixed with the path. A file that
-        cannot be read as one (missing, a directory, empty, not UTF-8, not valid TOML or JSON,
-        with the parser's line and column, a JSON top level that is not an object, another
-        suffix) raises `ScenarioFileError`, a `ScenarioError` whose ``field`` is ``"file"``.
+        cannot be read as one (missing, not a regular file, larger than
+        `kmapsim.fileio.MAX_DOCUMENT_BYTES`, empty, not UTF-8, not valid TOML or JSON, with the
+        parser's line and column, nested more than `kmapsim.fileio.MAX_NESTING` deep, holding
+        an integer too long to convert, a JSON top level that is not an object, another suffix)
+        raises `ScenarioFileError`, a `ScenarioError` whose ``field`` is ``"file"``.
         """
         p = Path(path)
         doc = read_document(p)
@@ -168,17 +180,12 @@ class Scenario:
                 if isinstance(value, dict) and key not in _field_names():
                     problem = "unknown field: a table, but scenario files are flat"
                     allowed = "field = value keys at the top level, and optionally preset"
-                    raise ScenarioError.of(key, problem, allowed)
+                    raise _name_error(key, problem, allowed)
             _check_names(doc, extra=("preset",))
             values = dict(doc)
             base: Mapping[str, object] = {}
             if "preset" in values:
-                name = values.pop("preset")
-                if not isinstance(name, str):
-                    raise ScenarioError.of(
-                        "preset", f"got {_describe(name)}", "one of " + ", ".join(preset_names())
-                    )
-                base = get_preset(name).values
+                base = _preset_values(values.pop("preset"))
             return cls(**cast(dict[str, Any], {**base, **values}))
         except ScenarioFileError:
             raise
@@ -267,17 +274,63 @@ def _field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(Scenario))
 
 
+@functools.cache
+def _name_set() -> frozenset[str]:
+    return frozenset(_field_names())
+
+
 def _check_names(d: Mapping[Any, object], extra: tuple[str, ...] = ()) -> None:
-    """Every key is a field name (or one of ``extra``), or a ScenarioError naming the key."""
-    names = (*extra, *_field_names())
+    """Every key is a field name (or one of ``extra``), or a ScenarioError naming the key.
+
+    The error's ``field`` is the key itself (its `quote` if it is not a string); the message
+    quotes a key that would not read well bare (empty, blank, long, with control characters).
+    """
+    known = _name_set()
     for key in d:
+        if isinstance(key, str) and (key in known or key in extra):
+            continue
+        names = (*extra, *_field_names())
+        allowed = "one of " + ", ".join(names) + " (`kmapsim fields` describes them)"
         if not isinstance(key, str):
-            allowed = "one of " + ", ".join(names)
-            raise ScenarioError.of(repr(key), "field names are strings", allowed)
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ScenarioError.of(key, "unknown field" + hint, "one of " + ", ".join(names))
+            raise _name_error(key, f"field names are strings, not {type(key).__name__}", allowed)
+        if not key.strip():
+            raise _name_error(key, f"{'an empty' if not key else 'a blank'} field name", allowed)
+        raise _name_error(key, "unknown field" + _suggestion(key, names), allowed)
+
+
+def _name_error(key: object, problem: str, allowed: str) -> ScenarioError:
+    """`ScenarioError.of` for a bad key, which is shown quoted unless it reads well bare."""
+    if not isinstance(key, str):
+        field = shown = quote(key)
+    else:
+        plain = 0 < len(key) <= 80 and key.isprintable() and key == key.strip()
+        field, shown = key, key if plain else quote(key)
+    return ScenarioError(f"{shown}: {problem}; allowed: {allowed}", field, problem, allowed)
+
+
+#: Longer words get no "did you mean": difflib's cost grows with their length.
+_SUGGEST_MAX_LEN = 64
+
+
+def _suggestion(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
+    if len(word) > _SUGGEST_MAX_LEN:
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _preset_values(name: object) -> Mapping[str, object]:
+    """The values of preset ``name``, or a ScenarioError (field ``"preset"``) that quotes a
+    bad name (checked here because a name can be any value a file or a caller gives)."""
+    names = preset_names()
+    if isinstance(name, str) and name in names:
+        return get_preset(name).values
+    if not isinstance(name, str):
+        problem = f"got {_describe(name)}"
+    else:
+        problem = f"unknown preset {quote(name)}" + _suggestion(name, names)
+    raise ScenarioError.of("preset", problem, "one of " + ", ".join(names))
 
 
 # -- type and range checks ------------------------------------------------------------------------
@@ -311,10 +364,7 @@ def _describe(value: object) -> str:
         kind = "a float"
     else:
         kind = f"a {type(value).__name__}"
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{kind} {text}"
+    return f"{kind} {quote(value, 40)}"
 
 
 def _check(spec: FieldSpec, value: object) -> FieldValue:
@@ -334,9 +384,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
             raise bad(f"got {_describe(value)}")
         choices = spec["choices"] or []
         if value not in choices:
-            close = difflib.get_close_matches(value, choices, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise bad(f"unknown value {value!r}{hint}")
+            raise bad(f"unknown value {quote(value)}{_suggestion(value, choices)}")
         return str(value)
     if kind == "int":
         if not isinstance(value, (int, np.integer)):
@@ -344,7 +392,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
         i = int(value)
         lo, hi = spec["min"], spec["max"]
         if (lo is not None and i < lo) or (hi is not None and i > hi):
-            raise bad(f"{i} is out of range")
+            raise bad(f"{quote(i)} is out of range")
         return i
     if not isinstance(value, (int, float, np.integer, np.floating)):
         raise bad(f"got {_describe(value)}")

@@ -51,7 +51,12 @@ class Snapshot:
 
 
 class Simulation:
-    """A run you advance yourself. Same arguments as `kmapsim.run`, without ``cycles``."""
+    """A run you advance yourself. Same arguments as `kmapsim.run`, without ``cycles``.
+
+    A Simulation belongs to one thread at a time: a call from a second thread while another
+    runs raises `SimulationBusy` (nothing happens to the simulation). The record budget
+    (`kmapsim.api`) holds over the simulation's whole life, not per call.
+    """
 
     def __init__(
         self,
@@ -64,11 +69,20 @@ class Simulation:
         replay: Any = None,
         record_ops: bool = False,
         max_wall_seconds: float | None = None,
+        cancel: _core.CancelToken | None = None,
     ) -> None:
         self.scenario = scenario
         self._sim = _core.Simulation(
             *engine_args(
-                scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds
+                scenario,
+                seed,
+                mode,
+                trace,
+                sample_every,
+                replay,
+                record_ops,
+                max_wall_seconds,
+                cancel,
             )
         )
 
@@ -78,9 +92,11 @@ class Simulation:
         return self._sim.now
 
     def advance(self, cycles: int) -> None:
-        """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`; after a DeadlockError,
-        KernelBug or InternalError the simulation is over; after Ctrl-C or WallClockExceeded
-        (``max_wall_seconds`` applies to each call) it can go on."""
+        """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`. After a DeadlockError,
+        KernelBug, InternalError, MemoryError or a full record budget the simulation is over:
+        every later ``advance`` (even ``advance(0)``) raises the same error again. After Ctrl-C,
+        a cancel or WallClockExceeded (``max_wall_seconds`` applies to each call) it can go
+        on, and a refused argument leaves it as it was."""
         self._sim.advance(_int_arg("cycles", cycles, 0, MAX_CYCLES))
 
     def advance_to(self, cycle: int) -> None:

@@ -19,13 +19,15 @@ import concurrent.futures as cf
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
+from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import SweepResult, sweep
@@ -147,7 +149,7 @@ def at_largest(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
 def run_study(
     outdir: str | os.PathLike[str] = "kmapsim-study",
     preset: str | None = None,
-    cpus: Sequence[int] = DEFAULT_CPUS,
+    cpus: int | Sequence[int] = DEFAULT_CPUS,
     strategies: Sequence[str] | None = None,
     seeds: int | Sequence[int] = DEFAULT_SEEDS,
     cycles: int = DEFAULT_CYCLES,
@@ -162,7 +164,10 @@ def run_study(
     The machine is ``preset`` (default ``pIII-8way-2001``) or, instead, ``scenario``: a
     `Scenario` or the path of a scenario file (see `Scenario.from_file`); giving both is a
     ScenarioError. Its ``cpus`` and ``strategy`` are replaced by the swept values.
-    ``strategies`` defaults to all of them (`all_strategies`); ``seeds`` is a count or a list.
+    ``cpus`` is a list of CPU counts (or one count, as an int); ``strategies`` defaults to all
+    of them (`all_strategies`); ``seeds`` is a count or a list of seeds. numpy integers and 1-D
+    arrays are accepted for each; anything else is a ScenarioError naming the argument, raised
+    before any run starts.
     ``executor`` and ``progress`` are passed to `kmapsim.sweep`. With ``plots`` (the default),
     matplotlib must be installed (``pip install 'kmapsim[plot]'``); this is checked before any
     run starts. Returns a `Study`; ``study.result.reused`` says how many runs the store held.
@@ -174,27 +179,31 @@ def run_study(
         require_matplotlib()
     if scenario is not None and preset is not None:
         raise ScenarioError.of(
-            "scenario", f"given with preset {preset!r}", "a preset or a scenario, not both"
+            "scenario", f"given with preset {quote(preset)}", "a preset or a scenario, not both"
         )
     if isinstance(scenario, Scenario):
-        base, source = scenario, f"scenario {scenario!r}"
+        base, source = scenario, f"scenario {quote(scenario, 1000)}"
     elif scenario is not None:
         base, source = Scenario.from_file(scenario), f"scenario {os.fspath(scenario)}"
     else:
         preset = preset or DEFAULT_PRESET
         base, source = Scenario.preset(preset), f"preset {preset}"
-    grid: dict[str, list[object]] = {
-        "cpus": list(cpus),
-        "strategy": list(all_strategies() if strategies is None else strategies),
+    # sweep checks each list (field "cpus", "strategy" or "seeds") before any run; a single CPU
+    # count may be given as an int, and numpy arrays and integers are accepted as they are.
+    cpu_arg: Iterable[Any] = cpus  # type: ignore[assignment]
+    if isinstance(cpus, (int, np.integer)) and not isinstance(cpus, bool):
+        cpu_arg = [int(cpus)]
+    grid: dict[str, Iterable[Any]] = {
+        "cpus": cpu_arg,
+        "strategy": all_strategies() if strategies is None else strategies,
     }
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "study.sqlite"
-    seed_arg = seeds if isinstance(seeds, int) else list(seeds)
     result = sweep(
         base,
         grid=grid,
-        seeds=seed_arg,
+        seeds=seeds,
         cycles=cycles,
         executor=executor,
         progress=progress,

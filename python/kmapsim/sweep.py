@@ -12,22 +12,32 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import itertools
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sized
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
 
 from kmapsim import _core
-from kmapsim.api import MAX_CYCLES, Mode, run
+from kmapsim._quote import quote
+from kmapsim.api import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
 from kmapsim.errors import ScenarioError
-from kmapsim.scenario import Scenario
+from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, run_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PoolExecutor", "SweepResult", "row_of", "run_point", "sweep"]
+__all__ = ["MAX_POINTS", "PoolExecutor", "SweepResult", "row_of", "run_point", "sweep"]
+
+#: Most points (grid combinations x seeds) one sweep takes. Each point's row is held in memory
+#: until the frame is built (about 12 kB as a dict), so this bounds a sweep near 1.5 GB; a
+#: bigger study is several sweeps sharing one store.
+MAX_POINTS = 100_000
 
 #: Quantiles of the kmap_lock wait and hold histograms kept in each row.
 _QUANTILES = (0.5, 0.99)
@@ -58,10 +68,17 @@ def row_of(result: Any) -> dict[str, Any]:
     return row
 
 
-def run_point(scenario: Mapping[str, Any], seed: int, cycles: int, mode: str) -> dict[str, Any]:
+def run_point(
+    scenario: Mapping[str, Any],
+    seed: int,
+    cycles: int,
+    mode: str,
+    cancel: _core.CancelToken | None = None,
+) -> dict[str, Any]:
     """Run one point and return its row. Module-level and pickle-friendly, for process pools
-    and Dask workers."""
-    result = run(Scenario.from_dict(scenario), cycles=cycles, seed=seed, mode=mode)  # type: ignore[arg-type]
+    and Dask workers; ``cancel`` (threads only) stops it when its sweep stops."""
+    sc = Scenario.from_dict(scenario)
+    result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=cancel)  # type: ignore[arg-type]
     return row_of(result)
 
 
@@ -88,7 +105,18 @@ class SweepResult:
         return p
 
     def summary(self, value: str = "throughput") -> pd.DataFrame:
-        """Mean, standard deviation, min and max of ``value`` across seeds, per grid point."""
+        """Mean, standard deviation, min and max of ``value`` across seeds, per grid point.
+
+        ``value`` is a column of `frame`; another is a ScenarioError (field ``"value"``) listing
+        them."""
+        columns = [str(c) for c in self.frame.columns]
+        if not isinstance(value, str) or value not in columns:
+            text = ", ".join(columns)
+            raise ScenarioError.of(
+                "value",
+                f"got {quote(value)}, not a column of the frame",
+                "one of " + (text if len(text) <= 600 else text[:597] + "..."),
+            )
         keys = list(self.grid) or ["strategy"]
         return self.frame.groupby(keys, sort=False)[value].agg(["mean", "std", "min", "max"])
 
@@ -115,36 +143,142 @@ class PoolExecutor(cf.Executor):
         return fut
 
 
+#: Grid values and seed lists that are refused: strings and bytes (iterable, but meant as one
+#: value), mappings (they iterate over their keys) and sets (no order, so no grid order).
+_NOT_A_LIST = (str, bytes, Mapping, AbstractSet)
+_VALUES = "a non-empty list, tuple, range or 1-D numpy array of values"
+_SEEDS = f"a count in [1, {MAX_POINTS:,}], or a non-empty list of distinct integers in [0, 2**64-1]"
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {quote(value, 40)}"
+
+
+def _sized(field: str, values: object, allowed: str) -> Collection[Any]:
+    """``values`` as something whose length is known without running through it: a generator
+    is read, but never past MAX_POINTS + 1 items, which is already too many."""
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ScenarioError.of(field, f"a {values.ndim}-D numpy array", allowed)
+        return values
+    if isinstance(values, _NOT_A_LIST) or not isinstance(values, Iterable):
+        raise ScenarioError.of(field, f"got {_describe(values)}", allowed)
+    if isinstance(values, Sized):
+        return cast(Collection[Any], values)
+    return list(itertools.islice(values, MAX_POINTS + 1))
+
+
+def _plain(values: Iterable[Any]) -> list[Any]:
+    """numpy scalars as Python ones, so that the grid and seeds are plain (JSON-ready) values."""
+    if isinstance(values, np.ndarray):
+        return list(values.tolist())
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def _grid_sources(base: Scenario, grid: object) -> dict[str, Collection[Any]]:
+    """Field name -> its values, each name checked and each list's length known."""
+    if grid is None:
+        return {}
+    if not isinstance(grid, Mapping):
+        raise ScenarioError.of(
+            "grid", f"got {_describe(grid)}", "a mapping of field names to lists of values"
+        )
+    names = "one of " + ", ".join(base.to_dict())
+    out: dict[str, Collection[Any]] = {}
+    for name, values in grid.items():
+        if not isinstance(name, str):
+            raise ScenarioError.of("grid", f"field name {quote(name)} is not a string", names)
+        if not name.strip():
+            raise ScenarioError.of("grid", f"field name {quote(name)} is empty", names)
+        _check_names({name: None})  # an unknown name, with "did you mean"
+        out[name] = _sized(name, values, _VALUES)
+        if len(out[name]) == 0:
+            raise ScenarioError.of(name, "no grid values", _VALUES)
+    return out
+
+
+def _seed_source(seeds: object) -> Collection[Any]:
+    if isinstance(seeds, (bool, np.bool_)):
+        raise ScenarioError.of("seeds", f"got {_describe(seeds)}", _SEEDS)
+    if isinstance(seeds, (int, np.integer)):
+        if not 1 <= seeds <= MAX_POINTS:
+            raise ScenarioError.of("seeds", f"a count of {int(seeds):,}", _SEEDS)
+        return range(int(seeds))
+    source = _sized("seeds", seeds, _SEEDS)
+    if len(source) == 0:
+        raise ScenarioError.of("seeds", "an empty list", _SEEDS)
+    return source
+
+
+def _check_size(grid: Mapping[str, Collection[Any]], seeds: Collection[Any]) -> None:
+    """Refuse a sweep of more than MAX_POINTS points, counted before anything is built."""
+    combos = math.prod(len(v) for v in grid.values())
+    points = combos * len(seeds)
+    if points <= MAX_POINTS:
+        return
+    field = "seeds" if len(seeds) > MAX_POINTS or not grid else "grid"
+    raise ScenarioError.of(
+        field,
+        f"{points:,} points ({combos:,} grid combinations x {len(seeds):,} "
+        f"seed{'' if len(seeds) == 1 else 's'}) are too many",
+        f"at most {MAX_POINTS:,} points (sweep.MAX_POINTS); split the sweep into several that "
+        "share one store",
+    )
+
+
+def _seed_list(seeds: Collection[Any]) -> list[int]:
+    """Every seed an integer in [0, 2**64-1], none twice; the bad one is named."""
+    out: list[int] = []
+    seen: set[int] = set()
+    for i, s in enumerate(_plain(seeds)):
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise ScenarioError.of("seeds", f"seeds[{i}] is {_describe(s)}", _SEEDS)
+        if not 0 <= s <= MAX_SEED:
+            raise ScenarioError.of("seeds", f"seeds[{i}] = {s} is out of range", _SEEDS)
+        if s in seen:
+            raise ScenarioError.of("seeds", f"seeds[{i}] = {s} repeats a seed", _SEEDS)
+        seen.add(s)
+        out.append(s)
+    return out
+
+
 def _points(
-    base: Scenario, grid: Mapping[str, Sequence[Any]], seeds: list[int]
+    base: Scenario, grid: Mapping[str, list[Any]], seeds: list[int]
 ) -> list[tuple[Scenario, int]]:
+    """Every (scenario, seed) in grid order; each grid scenario is built, so validated, here."""
     names = list(grid)
     out: list[tuple[Scenario, int]] = []
-    for values in itertools.product(*(list(grid[n]) for n in names)):
-        sc = base.replace(**dict(zip(names, values, strict=True)))
+    for values in itertools.product(*(grid[n] for n in names)):
+        changes = dict(zip(names, values, strict=True))
+        try:
+            sc = base.replace(**changes)
+        except ScenarioError as e:
+            # The field alone may not say which combination broke a rule that spans fields.
+            point = ", ".join(f"{k}={quote(v)}" for k, v in changes.items())
+            raise ScenarioError(f"grid point {point}: {e}", e.field, e.problem, e.allowed) from None
         out.extend((sc, s) for s in seeds)
     return out
 
 
-def _seed_list(seeds: int | Iterable[int]) -> list[int]:
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, Iterable)):
-        raise ScenarioError.of("seeds", f"got {seeds!r}", "a count >= 1 or a list of seeds")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ScenarioError.of("seeds", f"{seeds}", "a count >= 1 or a list of seeds")
-        return list(range(seeds))
-    out = list(seeds)
-    if not out or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in out):
-        raise ScenarioError.of("seeds", f"{out!r}", "a non-empty list of integers >= 0")
-    if len(set(out)) != len(out):
-        raise ScenarioError.of("seeds", f"{out!r} repeats a seed", "distinct seeds")
-    return out
+def _check_run_args(cycles: object, mode: object, executor: object) -> int:
+    """The arguments of every run, checked before the first; returns ``cycles`` as an int."""
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ScenarioError.of("mode", f"unknown mode {quote(mode)}", "one of " + ", ".join(MODES))
+    serial = isinstance(executor, str) and executor == "serial"
+    if not (executor is None or serial or isinstance(executor, cf.Executor)):
+        raise ScenarioError.of(
+            "executor",
+            f"got {_describe(executor)}",
+            'None (a thread pool, one thread per core), "serial" (this thread), '
+            "or a concurrent.futures.Executor",
+        )
+    return _int_arg("cycles", cycles, 1, MAX_CYCLES)
 
 
 def sweep(
     base: Scenario,
     *,
-    grid: Mapping[str, Sequence[Any]] | None = None,
+    grid: Mapping[str, Iterable[Any]] | None = None,
     seeds: int | Iterable[int] = 1,
     cycles: int,
     executor: cf.Executor | Literal["serial"] | None = None,
@@ -154,24 +288,37 @@ def sweep(
 ) -> SweepResult:
     """Run ``base`` with every combination of the ``grid`` values, for each seed.
 
-    ``seeds`` is a count (seeds 0..n-1) or a list. ``executor``: None runs on a thread pool with
-    one thread per core; "serial" runs in this thread; any `concurrent.futures.Executor` (e.g.
+    ``grid`` maps scenario field names to their values: a list, tuple, range or 1-D numpy
+    array (numpy scalars are fine). ``seeds`` is a count (seeds 0..n-1) or a list of distinct
+    seeds in [0, 2**64-1]. ``executor``: None runs on a thread pool with one thread per core;
+    "serial" runs in this thread; any `concurrent.futures.Executor` (e.g.
     ``dask.distributed.Client(...).get_executor()``) runs the points there. ``store`` names an
-    SQLite file: finished runs are written one transaction each and skipped when the same sweep
-    runs again, so a killed sweep resumes where it stopped. ``progress`` shows a tqdm bar.
-    Every scenario is validated before any run starts.
+    SQLite file (see `kmapsim.store`): finished runs are written one transaction each and
+    skipped when the same sweep runs again, so a killed sweep resumes where it stopped; several
+    sweeps may share one store, even while they run. ``progress`` shows a tqdm bar.
+
+    Everything is checked before any run starts: every seed, every grid value (every scenario
+    of the grid is built), ``cycles``, ``mode``, ``executor``, the size, and the store (opened
+    and found writable). A sweep has at most `MAX_POINTS` (100,000) points, grid combinations
+    times seeds, counted before anything is built.
+
+    Raises `ScenarioError` naming the bad argument or field (``grid``, a field name, ``seeds``,
+    ``cycles``, ``mode``, ``executor``), `StoreError` for a store that cannot be used, TypeError
+    when ``base`` is not a Scenario, and what a run raises (e.g. `DeadlockError`). A stored run
+    that fails its integrity check is run again with a `StoreWarning`.
     """
     if not isinstance(base, Scenario):
         raise TypeError(f"base must be a kmapsim.Scenario, got {type(base).__name__}")
-    for name, values in (grid or {}).items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or not values:
-            raise ScenarioError.of(name, f"grid values {values!r}", "a non-empty list of values")
-    grid_lists: dict[str, list[Any]] = {k: list(v) for k, v in (grid or {}).items()}
-    seed_list = _seed_list(seeds)
-    if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= MAX_CYCLES:
-        raise ScenarioError.of("cycles", f"{cycles!r}", f"an integer in [1, {MAX_CYCLES}]")
+    # Everything is checked, and every scenario built, before the store is opened and long
+    # before the first run: a bad last seed must not cost the runs before it.
+    n = _check_run_args(cycles, mode, executor)
+    sources = _grid_sources(base, grid)
+    seed_source = _seed_source(seeds)
+    _check_size(sources, seed_source)
+    grid_lists = {name: _plain(values) for name, values in sources.items()}
+    seed_list = _seed_list(seed_source)
     points = _points(base, grid_lists, seed_list)
-    keys = [run_key(sc.to_dict(), s, cycles) for sc, s in points]
+    keys = [run_key(sc, s, n) for sc, s in points]
 
     db = Store(store) if store is not None else None
     try:
@@ -181,9 +328,9 @@ def sweep(
         # Two points with the same key (a grid listing a value twice) run once.
         todo = list({k: (k, sc, s) for k, sc, s in todo}.values())
         with _progress(len(keys), reused, progress) as bar:
-            for key, seed, row in _execute(todo, cycles, mode, executor):
+            for key, seed, row in _execute(todo, n, mode, executor):
                 if db is not None:
-                    db.put(key, seed, cycles, row)
+                    db.put(key, seed, n, row)
                 rows[key] = row
                 bar.update(1)
     finally:
@@ -192,7 +339,7 @@ def sweep(
     import pandas as pd
 
     frame = pd.DataFrame([rows[k] for k in keys])
-    return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=cycles, reused=reused)
+    return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=n, reused=reused)
 
 
 def _execute(
@@ -202,15 +349,18 @@ def _execute(
     executor: cf.Executor | Literal["serial"] | None,
 ) -> Iterable[tuple[str, int, dict[str, Any]]]:
     """Run the points, yielding each as it finishes (in this, the calling, thread)."""
-    if executor == "serial" or not todo:
+    if isinstance(executor, str) or not todo:  # "serial" (sweep checked the value)
         for key, sc, seed in todo:
             yield key, seed, run_point(sc.to_dict(), seed, cycles, mode)
         return
     own = executor is None
-    pool = cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) if own else executor
-    assert isinstance(pool, cf.Executor)
+    pool = executor if executor is not None else cf.ThreadPoolExecutor(os.cpu_count() or 1)
+    # Our own threads' runs share one token: stopping this sweep stops them and no other run
+    # in the process (another thread's run, another sweep). Other executors get no token: their
+    # workers are processes or remote, and cancelling their futures is all we can do there.
+    token = _core.CancelToken() if own else None
     futures = {
-        pool.submit(run_point, sc.to_dict(), seed, cycles, mode): (key, seed)
+        pool.submit(run_point, sc.to_dict(), seed, cycles, mode, token): (key, seed)
         for key, sc, seed in todo
     }
     try:
@@ -222,8 +372,8 @@ def _execute(
         # (worker threads never see the signal). Finished runs are already in the store.
         for fut in futures:
             fut.cancel()
-        if own:
-            _core.cancel_running()
+        if token is not None:
+            token.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

@@ -262,7 +262,11 @@ macro_rules! scenario {
     };
 }
 
-const BIG: u64 = 1 << 40;
+/// The longest duration any field or replayed operation may give, in cycles (about 18 minutes
+/// at 1 GHz). Sums of a few such durations on top of a clock of at most `MAX_CYCLES` stay far
+/// below 2^64, so the engine's time never overflows.
+pub const MAX_DURATION: u64 = 1 << 40;
+const BIG: u64 = MAX_DURATION;
 
 scenario! {
     ints {
@@ -292,7 +296,7 @@ scenario! {
         flush_slot_cycles: 0, BIG, 6, "cycles", "one slot of the flush_all_zero_pkmaps loop";
         kunmap_cycles: 1, BIG, 50, "cycles", "kunmap_high under the lock";
         ctx_switch_cycles: 1, BIG, 2000, "cycles", "a context switch; also charged when a sleeper is woken and scheduled back in";
-        watchdog_cycles: 1, 1 << 62, 50_000_000, "cycles", "stop with DeadlockError when no CPU completes an operation for this long";
+        watchdog_cycles: 1, 1 << 62, 50_000_000, "cycles", "stop with DeadlockError when no CPU completes a kmap or kunmap for this long while CPUs still run (a livelock; a frozen machine stops at once, a single longer stretch is waited out)";
         max_violation_records: 0, 4096, 16, "records", "stale accesses kept in detail (all are counted)";
     }
     floats {

@@ -20,6 +20,7 @@ use crate::rng;
 use crate::stats::{Category, Counters, Histograms, RunReport, StaleAccess};
 use crate::trace::trace;
 use crate::trace::{EventKind, Trace};
+use crate::watchdog::Stuck;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -106,6 +107,9 @@ pub struct Engine {
     pub(crate) events: u64,
     /// Last cycle at which some CPU completed a kmap or kunmap (the watchdog's reference).
     pub(crate) last_progress: u64,
+    /// The latest end of a single stretch at least `watchdog_cycles` long: the watchdog does not
+    /// count such a stretch (a long work, hold or handler) as a stall.
+    pub(crate) long_stretch_end: u64,
     /// Unrelated-traffic evictions per cycle of work, in units of 2^-32.
     pub(crate) evict_per_cycle: u64,
     pub(crate) trace: Option<Trace>,
@@ -114,6 +118,14 @@ pub struct Engine {
     pub(crate) recorded: Option<Vec<Vec<crate::replay::Op>>>,
     /// CPUs whose replayed list has ended (when all have, nothing can happen any more).
     pub(crate) done_cpus: usize,
+    /// CPUs with a stretch ahead (`until != NEVER`): the machine can only be frozen when this
+    /// is 0, so the exact check runs only then.
+    pub(crate) scheduled: usize,
+    /// Operations recorded so far (all CPUs), for the record budget.
+    pub(crate) recorded_ops: u64,
+    /// The error that ended the simulation (a deadlock, a kernel BUG, the record budget or
+    /// memory): the state is final, and every later `advance_to` returns it again.
+    stopped: Option<SimError>,
 }
 
 impl Engine {
@@ -145,12 +157,16 @@ impl Engine {
             violations: Vec::with_capacity(sc.max_violation_records as usize),
             events: 0,
             last_progress: 0,
+            long_stretch_end: 0,
             evict_per_cycle: (sc.tlb_evict_rate / 1000.0 * 4294967296.0) as u64,
             trace: None,
             sampler: None,
             replay: None,
             recorded: None,
             done_cpus: 0,
+            recorded_ops: 0,
+            scheduled: n,
+            stopped: None,
         };
         if mode == Mode::Skip {
             for c in 0..n as u32 {
@@ -160,9 +176,12 @@ impl Engine {
         Ok(e)
     }
 
-    /// Keep the most recent `cap` events from now on (see `trace.rs`).
-    pub fn enable_trace(&mut self, cap: usize) {
+    /// Keep the most recent `cap` events from now on (see `trace.rs`); at most
+    /// `records::MAX_TRACE`, the record budget.
+    pub fn enable_trace(&mut self, cap: usize) -> Result<(), ConfigError> {
+        self.check_trace_budget(cap as u64)?;
         self.trace = Some(Trace::new(cap));
+        Ok(())
     }
 
     pub fn mode(&self) -> Mode {
@@ -189,17 +208,85 @@ impl Engine {
             )
             .into());
         }
-        match self.mode {
+        if let Some(e) = &self.stopped {
+            return Err(e.clone());
+        }
+        if end < self.now {
+            return Err(ConfigError::new(
+                "cycle",
+                format!("{end} is before now = {}", self.now),
+                format!("an integer in [now = {}, {MAX_CYCLES}]", self.now),
+            )
+            .into());
+        }
+        // A refusal here leaves the engine as it was.
+        self.reserve_samples(end)?;
+        let mut out = match self.mode {
             Mode::Step => self.advance_step(end, poll),
             Mode::Skip => self.advance_skip(end, poll),
+        };
+        if out.is_ok() && self.trace.as_ref().is_some_and(|t| t.out_of_memory) {
+            out = Err(SimError::OutOfMemory {
+                what: "the trace".into(),
+            });
         }
+        // An interrupted run is consistent and may go on; any other error is final.
+        if let Err(e) = &out {
+            if !matches!(e, SimError::Interrupted { .. }) {
+                self.stopped = Some(e.clone());
+            }
+        }
+        out
+    }
+
+    /// The error that ended the simulation, if one did.
+    pub fn stopped(&self) -> Option<&SimError> {
+        self.stopped.as_ref()
     }
 
     fn deadline(&self) -> u64 {
         if self.done_cpus == self.cpus.len() {
             return u64::MAX;
         }
-        self.last_progress.saturating_add(self.sc.watchdog_cycles)
+        self.last_progress
+            .max(self.long_stretch_end)
+            .saturating_add(self.sc.watchdog_cycles)
+    }
+
+    /// Whether no CPU can ever act again: none has a stretch ahead (a handler included), no IPI
+    /// is in flight, and some CPU still has work (a replayed CPU whose list ended has none).
+    /// Step mode scans the CPUs; skip mode asks its heaps, which hold exactly the CPUs with a
+    /// stretch ahead once stale entries are dropped.
+    #[inline]
+    fn frozen(&mut self) -> bool {
+        if self.scheduled > 0 {
+            debug_assert!(!self.frozen_by_scan());
+            return false;
+        }
+        if self.done_cpus == self.cpus.len() {
+            return false;
+        }
+        let frozen = match self.mode {
+            Mode::Step => self.frozen_by_scan(),
+            Mode::Skip => {
+                while let Some(&Reverse(k)) = self.cpu_heap.peek() {
+                    let (ct, c) = unkey(k);
+                    if self.cpus[c].until == ct {
+                        break;
+                    }
+                    self.cpu_heap.pop();
+                }
+                self.cpu_heap.is_empty() && self.ipi_heap.is_empty()
+            }
+        };
+        debug_assert_eq!(frozen, self.frozen_by_scan());
+        frozen
+    }
+
+    fn frozen_by_scan(&self) -> bool {
+        self.cpus
+            .iter()
+            .all(|cpu| cpu.until == crate::cpu::NEVER && cpu.inflight.is_empty())
     }
 
     fn advance_step(&mut self, end: u64, poll: &mut dyn FnMut() -> bool) -> Result<(), SimError> {
@@ -208,7 +295,7 @@ impl Engine {
             let t = self.now;
             self.take_samples(t + 1);
             if t >= self.deadline() {
-                return Err(self.deadlock(t));
+                return Err(self.deadlock(t, Stuck::Stalled));
             }
             for c in 0..n {
                 while self.cpus[c]
@@ -233,6 +320,9 @@ impl Engine {
                 cpu.cycles[cpu.cat as usize] += 1;
             }
             self.now = t + 1;
+            if self.frozen() {
+                return Err(self.deadlock(t + 1, Stuck::Frozen));
+            }
             if self.now % POLL_EVERY == 0 && !poll() {
                 return Err(SimError::Interrupted { cycle: self.now });
             }
@@ -258,8 +348,9 @@ impl Engine {
             }
             self.take_samples(t + 1);
             self.now = t;
+            debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
             if t >= deadline {
-                return Err(self.deadlock(t));
+                return Err(self.deadlock(t, Stuck::Stalled));
             }
             while let Some(&Reverse(k)) = self.ipi_heap.peek() {
                 let (it, c) = unkey(k);
@@ -299,6 +390,10 @@ impl Engine {
                 }
                 self.dirty_spare.clear();
             }
+            if self.frozen() {
+                self.now = t + 1;
+                return Err(self.deadlock(t + 1, Stuck::Frozen));
+            }
             processed += 1;
             if processed % POLL_EVERY == 0 && !poll() {
                 self.now = t + 1;
@@ -313,10 +408,31 @@ impl Engine {
     /// Schedule CPU `c`'s next action at cycle `at` (> the current cycle).
     #[inline]
     pub(crate) fn set_until(&mut self, c: usize, at: u64) {
+        // Time never goes back. Durations are bounded at the boundary (fields and replayed ops
+        // at most MAX_DURATION, products of them at most 2^56), so `at` cannot overflow; a
+        // stretch ending past the heap keys' range (2^51, beyond any run's end at 2^50 at most)
+        // is clamped there, which changes nothing a run can observe.
+        debug_assert!(at >= self.now, "stretch end {at} before cycle {}", self.now);
+        let at = at.min(KEY_TIME_MAX);
+        if self.cpus[c].until == crate::cpu::NEVER {
+            self.scheduled += 1;
+        }
+        if at - self.now >= self.sc.watchdog_cycles {
+            self.long_stretch_end = self.long_stretch_end.max(at);
+        }
         self.cpus[c].until = at;
         if self.mode == Mode::Skip {
             self.cpu_heap.push(Reverse(key(at, c)));
         }
+    }
+
+    /// CPU `c` has no stretch ahead: it waits to be woken (or for its handler to be entered).
+    #[inline]
+    pub(crate) fn set_never(&mut self, c: usize) {
+        if self.cpus[c].until != crate::cpu::NEVER {
+            self.scheduled -= 1;
+        }
+        self.cpus[c].until = crate::cpu::NEVER;
     }
 
     /// Put CPU `c` in category `cat` from cycle `t` on.
@@ -396,7 +512,7 @@ pub fn run(
     }
     let mut e = Engine::new(scenario, seed, mode)?;
     if let Some(cap) = trace {
-        e.enable_trace(cap);
+        e.enable_trace(cap)?;
     }
     e.advance_to(cycles, poll)?;
     Ok(e.report())

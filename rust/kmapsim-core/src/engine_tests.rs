@@ -415,11 +415,11 @@ fn advancing_in_pieces_equals_one_run() {
         };
         for mode in [Mode::Step, Mode::Skip] {
             let mut one = Engine::new(&sc, i as u64, mode).unwrap();
-            one.enable_trace(400);
+            one.enable_trace(400).unwrap();
             one.enable_sampling(997);
             one.advance_to(90_001, &mut || true).unwrap();
             let mut pieces = Engine::new(&sc, i as u64, mode).unwrap();
-            pieces.enable_trace(400);
+            pieces.enable_trace(400).unwrap();
             pieces.enable_sampling(997);
             for end in [1, 2, 5_000, 5_001, 33_333, 90_000, 90_001] {
                 pieces.advance_to(end, &mut || true).unwrap();
@@ -554,4 +554,124 @@ fn fuzz_corpus_still_holds_every_invariant() {
         n += 1;
     }
     assert!(n >= 10, "only {n} corpus cases");
+}
+
+/// A deadlock is reported as soon as the machine freezes, whatever `watchdog_cycles` is: the
+/// misuse switch at the default watchdog (50M cycles) raises well within a 50M-cycle run, at
+/// the same cycle and with the same report in both modes.
+#[test]
+fn a_frozen_machine_raises_at_once_whatever_the_watchdog() {
+    let sc = Scenario {
+        kmap_irqs_off_prob: 0.5,
+        ..Scenario::default()
+    };
+    let err = run_to_end(&sc, 50_000_000, 1, Mode::Skip).unwrap_err();
+    let SimError::Deadlock(rep) = &err else {
+        panic!("expected a deadlock, got {err:?}")
+    };
+    assert!(rep.cycle < 50_000_000 - sc.watchdog_cycles / 2, "{rep}");
+    assert!(rep.reason.contains("no CPU can ever run again"), "{rep}");
+    assert_eq!(rep.chain.len(), 2, "{rep}");
+    let step = run_to_end(&sc, rep.cycle + 10, 1, Mode::Step).unwrap_err();
+    assert_eq!(step, err);
+}
+
+/// One CPU's list ends while the other is in an interrupts-off stretch far longer than the
+/// watchdog (a machine frozen in suspend): not a deadlock. Both modes agree on a small copy.
+#[test]
+fn a_long_legitimate_stretch_is_not_a_deadlock() {
+    use crate::engine::Engine;
+    use crate::replay::Op;
+    let run = |hold: u64, watchdog: u64, cycles: u64, mode: Mode| {
+        let sc = Scenario {
+            watchdog_cycles: watchdog,
+            irq_locks: 1,
+            ..small(2)
+        };
+        let short = Op {
+            work: 10,
+            page: 1,
+            ..Op::default()
+        };
+        let long = Op {
+            work: 20,
+            page: 2,
+            irq_lock: Some(0),
+            irq_hold: hold,
+            ..Op::default()
+        };
+        let mut e = Engine::new(&sc, 3, mode).unwrap();
+        e.set_replay(vec![vec![short], vec![short, long, short]])
+            .unwrap();
+        e.advance_to(cycles, &mut || true).map(|()| e.report())
+    };
+    let r = run(1_000_000_000_000, 50_000_000, 1_000_100_000_000, Mode::Skip).unwrap();
+    assert_eq!(r.counters.kmaps, 4);
+    let a = run(100_000, 1_000, 300_000, Mode::Skip).unwrap();
+    assert_eq!(a, run(100_000, 1_000, 300_000, Mode::Step).unwrap());
+    assert_eq!(a.counters.kmaps, 4);
+}
+
+/// Replayed durations are bounded like the scenario's: a `work` near 2^64 would overflow the
+/// clock, so it is refused with the operation named.
+#[test]
+fn replayed_durations_past_the_limit_are_refused() {
+    use crate::config::MAX_DURATION;
+    use crate::engine::Engine;
+    use crate::replay::Op;
+    let ok = Op {
+        work: 100,
+        page: 1,
+        ..Op::default()
+    };
+    for bad in [
+        Op {
+            work: u64::MAX - 1000,
+            ..ok
+        },
+        Op {
+            work: MAX_DURATION + 1,
+            ..ok
+        },
+        Op {
+            irq_lock: Some(0),
+            irq_hold: MAX_DURATION + 1,
+            ..ok
+        },
+    ] {
+        let mut e = Engine::new(&small(1), 1, Mode::Skip).unwrap();
+        let err = e.set_replay(vec![vec![ok, bad, ok]]).unwrap_err();
+        assert_eq!(err.field, "replay");
+        assert!(err.problem.starts_with("cpu 0, operation 1"), "{err}");
+    }
+    let max = Op {
+        work: MAX_DURATION,
+        ..ok
+    };
+    let mut e = Engine::new(&small(1), 1, Mode::Skip).unwrap();
+    e.set_replay(vec![vec![ok, max, ok]]).unwrap();
+    e.advance_to(200_000, &mut || true).unwrap();
+    let r = e.report();
+    assert_eq!(r.breakdown[0].iter().sum::<u64>(), 200_000);
+}
+
+/// Products of bounded durations (a per-target IPI cost of 2^40 cycles over 4095 targets) end
+/// past the heap keys' range: the run stays consistent and equal in both modes.
+#[test]
+fn stretches_past_the_key_range_stay_consistent() {
+    let sc = Scenario {
+        cpus: 4096,
+        last_pkmap: 2,
+        pages: 64,
+        hot_pages: 4,
+        work_cycles: 500,
+        ipi_send_per_target_cycles: crate::config::MAX_DURATION,
+        ..Scenario::default()
+    };
+    let a = run_to_end(&sc, 5_000, 1, Mode::Skip).unwrap();
+    assert_eq!(a, run_to_end(&sc, 5_000, 1, Mode::Step).unwrap());
+    assert!(a.counters.ipis_sent > 0, "no shootdown started");
+    for row in &a.breakdown {
+        assert_eq!(row.iter().sum::<u64>(), 5_000);
+    }
 }

@@ -65,10 +65,13 @@ pub struct WaitEdge {
     pub on: Option<u32>,
 }
 
-/// The state of a machine in which no CPU has completed an operation for `watchdog_cycles`.
+/// The state of a stuck machine: frozen (nothing can ever happen again) or stalled (no
+/// operation completed for `watchdog_cycles`); see `watchdog.rs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadlockReport {
     pub cycle: u64,
+    /// Why the machine counts as stuck, in words.
+    pub reason: String,
     /// The CPUs of a wait-for cycle in order (empty when no cycle was found, e.g. a livelock).
     pub chain: Vec<u32>,
     /// What every stuck CPU waits for.
@@ -77,11 +80,7 @@ pub struct DeadlockReport {
 
 impl std::fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "no CPU completed an operation before cycle {}",
-            self.cycle
-        )?;
+        write!(f, "at cycle {}: {}", self.cycle, self.reason)?;
         if !self.chain.is_empty() {
             let names: Vec<String> = self.chain.iter().map(|c| format!("cpu{c}")).collect();
             write!(
@@ -112,6 +111,9 @@ pub enum SimError {
         cpu: u32,
         message: String,
     },
+    /// Memory for the run's records (trace, samples, recorded operations) could not be had.
+    #[error("out of memory for {what}: turn records off or make them smaller")]
+    OutOfMemory { what: String },
     /// The caller's poll callback asked to stop (Ctrl-C in Python).
     #[error("interrupted at cycle {cycle}")]
     Interrupted { cycle: u64 },

@@ -169,7 +169,7 @@ impl Engine {
         }
         match saved.remaining {
             NEVER => {
-                self.cpus[c].until = NEVER;
+                self.set_never(c);
                 // A test-and-set spinner is back and may take a free lock.
                 if let Wait::Lock(l) = self.cpus[c].wait {
                     if self.locks[l as usize].holder.is_none() {

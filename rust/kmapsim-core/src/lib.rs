@@ -22,6 +22,7 @@ mod ipi;
 pub mod lock;
 pub mod pkmap;
 mod program;
+pub mod records;
 pub mod replay;
 pub mod rng;
 pub mod sample;

@@ -55,13 +55,13 @@ impl Engine {
             self.set_cat(c, cat, t);
             // Interrupts may just have been enabled with IPIs pending: they are taken now.
             if self.cpus[c].takes_ipis() && !self.cpus[c].pending.is_empty() {
-                self.cpus[c].until = NEVER;
+                self.set_never(c);
                 self.start_handler(c, t, delay);
                 return Ok(());
             }
             match delay {
                 0 => continue,
-                NEVER => self.cpus[c].until = NEVER,
+                NEVER => self.set_never(c),
                 d => self.set_until(c, t + d),
             }
             return Ok(());
@@ -478,7 +478,7 @@ impl Engine {
                     }
                     self.pk.waitq.clear();
                 }
-                self.unmapped(c, t)
+                self.unmapped(c, t)?
             }
             Phase::LocalUnmapped => {
                 cpu.holds = false;
@@ -493,7 +493,7 @@ impl Engine {
                         count: 0
                     }
                 );
-                self.unmapped(c, t)
+                self.unmapped(c, t)?
             }
             Phase::SleepBegin => {
                 // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
@@ -532,7 +532,7 @@ impl Engine {
     }
 
     /// The kunmap returned: count it, maybe switch context, back to work.
-    fn unmapped(&mut self, c: usize, t: u64) -> Next {
+    fn unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
         self.counters.kunmaps += 1;
         self.cpus[c].kmapped = false;
         self.last_progress = t;
@@ -541,10 +541,9 @@ impl Engine {
             cpu.op.switch = cpu.rng.chance(self.sc.ctx_switch_prob);
         }
         cpu.op_open = false;
-        if let Some(rec) = self.recorded.as_mut() {
-            rec[c].push(cpu.op);
-        }
-        if cpu.op.switch {
+        let switch = cpu.op.switch;
+        self.record_op(c)?;
+        Ok(if switch {
             self.counters.context_switches += 1;
             let f = self.catch_up_at_switch(c, t);
             go(
@@ -554,7 +553,7 @@ impl Engine {
             )
         } else {
             go(C::Work, 0, Phase::WorkBegin)
-        }
+        })
     }
 
     /// After a flush (or a skipped one), map_new_virtual() examines the current slot again.

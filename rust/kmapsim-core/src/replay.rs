@@ -7,7 +7,7 @@
 //! taken from a real kernel (bpftrace on kmap/kunmap) can drive the model the same way. A CPU
 //! whose list ends stays idle for the rest of the run.
 
-use crate::config::Scenario;
+use crate::config::{MAX_DURATION, Scenario};
 use crate::engine::Engine;
 use crate::error::ConfigError;
 
@@ -45,8 +45,11 @@ pub fn validate(sc: &Scenario, ops: &[Vec<Op>]) -> Result<(), ConfigError> {
     for (c, list) in ops.iter().enumerate() {
         for (i, op) in list.iter().enumerate() {
             let at = format!("cpu {c}, operation {i}");
-            if op.work == 0 {
-                return err(format!("{at}: work 0"), "work >= 1 cycle".into());
+            if op.work == 0 || op.work > MAX_DURATION {
+                return err(
+                    format!("{at}: work {}", op.work),
+                    format!("work in [1, {MAX_DURATION}] cycles"),
+                );
             }
             if op.page as u64 >= sc.pages {
                 return err(
@@ -61,10 +64,10 @@ pub fn validate(sc: &Scenario, ops: &[Vec<Op>]) -> Result<(), ConfigError> {
                         format!("-1 (none) or a lock below irq_locks = {}", sc.irq_locks),
                     );
                 }
-                if op.irq_hold == 0 {
+                if op.irq_hold == 0 || op.irq_hold > MAX_DURATION {
                     return err(
-                        format!("{at}: irq_hold 0"),
-                        "irq_hold >= 1 with a lock".into(),
+                        format!("{at}: irq_hold {}", op.irq_hold),
+                        format!("irq_hold in [1, {MAX_DURATION}] cycles with a lock"),
                     );
                 }
             }

@@ -232,6 +232,9 @@ pub struct Trace {
     cap: usize,
     pub events: VecDeque<Event>,
     pub dropped: u64,
+    /// Set when room for an event could not be allocated: the run stops with
+    /// `SimError::OutOfMemory` at its next check instead of aborting the process.
+    pub out_of_memory: bool,
 }
 
 impl Trace {
@@ -240,7 +243,12 @@ impl Trace {
             cap,
             events: VecDeque::with_capacity(cap.min(1 << 16)),
             dropped: 0,
+            out_of_memory: false,
         }
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
     }
 
     #[inline]
@@ -252,6 +260,14 @@ impl Trace {
         if self.events.len() == self.cap {
             self.events.pop_front();
             self.dropped += 1;
+        } else if self.events.len() == self.events.capacity() {
+            // Grow fallibly (doubling, up to the cap): a failure is reported, not an abort.
+            let more = self.events.len().max(1).min(self.cap - self.events.len());
+            if self.events.try_reserve_exact(more).is_err() {
+                self.out_of_memory = true;
+                self.dropped += 1;
+                return;
+            }
         }
         self.events.push_back(e);
     }

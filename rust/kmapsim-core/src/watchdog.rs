@@ -1,13 +1,29 @@
-//! The deadlock watchdog's report: who holds what, who waits for whom, and the wait-for cycle.
+//! Deadlock detection and its report: who holds what, who waits for whom, the wait-for cycle.
+//!
+//! Two conditions stop a run with `SimError::Deadlock`, identically in both time-advance modes:
+//! - *frozen*: after some cycle no CPU has anything scheduled (every one spins, sleeps or waits
+//!   for acks, or has finished its replayed list) and no IPI is in flight, so nothing can ever
+//!   happen again. This is exact and immediate, whatever `watchdog_cycles` is.
+//! - *stalled*: no CPU completed a kmap or kunmap for `watchdog_cycles` although the machine
+//!   still moves (a livelock). A single stretch at least `watchdog_cycles` long (a long work,
+//!   interrupts-off hold or handler) is legitimate: the watchdog waits until `watchdog_cycles`
+//!   after it ends.
 
 use crate::cpu::{NEVER, Wait};
 use crate::engine::Engine;
 use crate::error::{DeadlockReport, SimError, WaitEdge};
 use crate::lock::lock_name;
 
+/// Which of the two conditions stopped the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stuck {
+    Frozen,
+    Stalled,
+}
+
 impl Engine {
-    /// Build the error raised when no CPU completed an operation for `watchdog_cycles`.
-    pub(crate) fn deadlock(&self, t: u64) -> SimError {
+    /// Build the error raised when the machine is stuck at cycle `t`.
+    pub(crate) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
         let n = self.cpus.len();
         let mut edges = Vec::new();
         let mut on: Vec<Option<u32>> = vec![None; n];
@@ -71,8 +87,20 @@ impl Engine {
                 on: on[c],
             });
         }
+        let reason = match why {
+            Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
+                              (spins, sleeps or waits for IPI acks) and no IPI is in flight"
+                .to_string(),
+            Stuck::Stalled => format!(
+                "no CPU completed a kmap or kunmap for {} cycles (watchdog_cycles) although \
+                 CPUs still run: a livelock, or stretches each shorter than watchdog_cycles \
+                 that add up to more (then raise watchdog_cycles)",
+                self.sc.watchdog_cycles
+            ),
+        };
         SimError::Deadlock(Box::new(DeadlockReport {
             cycle: t,
+            reason,
             chain: find_cycle(&on),
             edges,
         }))

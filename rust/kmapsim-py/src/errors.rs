@@ -44,7 +44,7 @@ pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
             raise(
                 py,
                 "DeadlockError",
-                (msg, rep.cycle, rep.chain.clone(), edges),
+                (msg, rep.cycle, rep.chain.clone(), edges, rep.reason.clone()),
             )
         }
         SimError::KernelBug {
@@ -56,6 +56,7 @@ pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
             "KernelBug",
             (e.to_string(), cycle, cpu, message.clone()),
         ),
+        SimError::OutOfMemory { .. } => pyo3::exceptions::PyMemoryError::new_err(e.to_string()),
         // The poll callback stored the KeyboardInterrupt; this is only reached without one.
         SimError::Interrupted { cycle } => {
             pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("interrupted at cycle {cycle}"))

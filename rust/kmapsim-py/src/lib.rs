@@ -9,7 +9,8 @@ use kmapsim_core::replay::Op;
 use kmapsim_core::{Category, ConfigError, Engine, MAX_CYCLES, Mode, RunReport};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Bumped by `cancel_running()`: every run in this process that started before stops at its
@@ -20,11 +21,37 @@ static CANCEL_EPOCH: AtomicU64 = AtomicU64::new(0);
 /// How often a running simulation looks for Ctrl-C (a signal check needs the GIL).
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// Most events a trace may keep (about 40 bytes each in the engine).
-const MAX_TRACE: u64 = 100_000_000;
+/// A flag that stops the runs it is passed to: `kmapsim.CancelToken`. A sweep gives one to its
+/// own runs, so that stopping it touches no other run in the process.
+#[pyclass(frozen, module = "kmapsim._core")]
+pub(crate) struct CancelToken {
+    flag: Arc<AtomicBool>,
+}
 
-/// Most samples a time series may hold.
-const MAX_SAMPLES: u64 = 50_000_000;
+#[pymethods]
+impl CancelToken {
+    #[new]
+    fn new() -> Self {
+        CancelToken {
+            flag: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Stop every run holding this token at its next poll (they raise KeyboardInterrupt).
+    fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.cancelled() { "True" } else { "False" };
+        format!("CancelToken(cancelled={state})")
+    }
+}
 
 /// The outcome of one run, as plain Python containers; `kmapsim.RunResult` wraps it.
 #[pyclass(frozen, module = "kmapsim._core")]
@@ -169,6 +196,8 @@ pub(crate) struct Options {
     /// The scenario and seed, for an InternalError report.
     scenario: Py<PyDict>,
     seed: u64,
+    /// The caller's `CancelToken`, if any.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 /// A checked engine at cycle 0 with the options applied.
@@ -183,6 +212,7 @@ pub(crate) fn engine(
     replay: Option<ReplayColumns>,
     record_ops: bool,
     max_wall_seconds: Option<f64>,
+    cancel: Option<&Bound<'_, CancelToken>>,
 ) -> PyResult<(Engine, Options)> {
     let sc = convert::scenario(scenario).map_err(|e| errors::config_error(py, &e))?;
     let seed = int_arg(py, "seed", seed, u64::MAX)?;
@@ -196,7 +226,8 @@ pub(crate) fn engine(
     };
     let opts = Options {
         trace: match trace {
-            Some(t) => int_arg(py, "trace", t, MAX_TRACE)? as usize,
+            // Any count converts; the engine refuses one past the record budget, saying why.
+            Some(t) => int_arg(py, "trace", t, u64::MAX)? as usize,
             None => 0,
         },
         sample_every: match sample_every {
@@ -217,10 +248,12 @@ pub(crate) fn engine(
         },
         scenario: convert::scenario_to_dict(py, &sc)?.unbind(),
         seed,
+        cancel: cancel.map(|c| c.get().flag.clone()),
     };
     let mut e = Engine::new(&sc, seed, m).map_err(|e| errors::config_error(py, &e))?;
     if opts.trace > 0 {
-        e.enable_trace(opts.trace);
+        e.enable_trace(opts.trace)
+            .map_err(|err| errors::config_error(py, &err))?;
     }
     e.enable_sampling(opts.sample_every);
     if let Some(cols) = replay {
@@ -234,35 +267,34 @@ pub(crate) fn engine(
     Ok((e, opts))
 }
 
-/// Advance `e` to cycle `end` without the GIL, stopping on Ctrl-C or `cancel_running()`.
+/// Why the poll function asked the engine to stop.
+enum Stop {
+    WallClock(f64),
+    Cancelled(&'static str),
+    Signal(PyErr),
+}
+
+/// Advance `e` to cycle `end` without the GIL, stopping on Ctrl-C, the caller's `CancelToken`,
+/// `cancel_running()` or the wall-clock limit.
 pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) -> PyResult<()> {
-    if opts.sample_every > 0 && (end - e.now()) / opts.sample_every > MAX_SAMPLES {
-        return Err(bad(
-            py,
-            "sample_every",
-            format!("{} samples", (end - e.now()) / opts.sample_every),
-            format!("at most {MAX_SAMPLES} samples: a larger interval"),
-        ));
-    }
-    let mut interrupt: Option<PyErr> = None;
+    let mut stop: Option<Stop> = None;
     let epoch = CANCEL_EPOCH.load(Ordering::Relaxed);
     let started = Instant::now();
     let limit = opts.max_wall_seconds;
+    let token = opts.cancel.clone();
     let outcome = guarded(py, opts, || {
         let mut last = Instant::now();
         let mut poll = || {
             if limit > 0.0 && started.elapsed().as_secs_f64() > limit {
-                interrupt = Some(Python::attach(|py| {
-                    let secs = started.elapsed().as_secs_f64();
-                    let msg = format!(
-                        "stopped after {secs:.3} s of wall time (max_wall_seconds = {limit})"
-                    );
-                    errors::raise(py, "WallClockExceeded", (msg, 0u64, secs))
-                }));
+                stop = Some(Stop::WallClock(started.elapsed().as_secs_f64()));
+                return false;
+            }
+            if token.as_ref().is_some_and(|t| t.load(Ordering::Relaxed)) {
+                stop = Some(Stop::Cancelled("cancelled by its CancelToken"));
                 return false;
             }
             if CANCEL_EPOCH.load(Ordering::Relaxed) != epoch {
-                interrupt = Some(pyo3::exceptions::PyKeyboardInterrupt::new_err(
+                stop = Some(Stop::Cancelled(
                     "cancelled by kmapsim._core.cancel_running()",
                 ));
                 return false;
@@ -274,7 +306,7 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
             match Python::attach(|py| py.check_signals()) {
                 Ok(()) => true,
                 Err(e) => {
-                    interrupt = Some(e);
+                    stop = Some(Stop::Signal(e));
                     false
                 }
             }
@@ -282,9 +314,24 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
         e.advance_to(end, &mut poll)
     })?;
     outcome.map_err(|err| {
-        interrupt
-            .take()
-            .unwrap_or_else(|| errors::sim_error(py, err))
+        let cycle = match err {
+            kmapsim_core::SimError::Interrupted { cycle } => cycle,
+            _ => return errors::sim_error(py, err),
+        };
+        match stop.take() {
+            Some(Stop::WallClock(secs)) => {
+                let msg = format!(
+                    "stopped at cycle {cycle} after {secs:.3} s of wall time \
+                     (max_wall_seconds = {limit})"
+                );
+                errors::raise(py, "WallClockExceeded", (msg, cycle, secs))
+            }
+            Some(Stop::Cancelled(why)) => {
+                pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("{why} at cycle {cycle}"))
+            }
+            Some(Stop::Signal(e)) => e,
+            None => errors::sim_error(py, err),
+        }
     })
 }
 
@@ -386,7 +433,7 @@ fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 #[pyfunction]
 #[pyo3(signature = (
     scenario, cycles, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-    record_ops = false, max_wall_seconds = None
+    record_ops = false, max_wall_seconds = None, cancel = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -400,6 +447,7 @@ fn run(
     replay: Option<ReplayColumns>,
     record_ops: bool,
     max_wall_seconds: Option<f64>,
+    cancel: Option<&Bound<'_, CancelToken>>,
 ) -> PyResult<RawResult> {
     let (mut e, opts) = engine(
         py,
@@ -411,6 +459,7 @@ fn run(
         replay,
         record_ops,
         max_wall_seconds,
+        cancel,
     )?;
     let cycles = int_arg(py, "cycles", cycles, MAX_CYCLES)?;
     if cycles == 0 {
@@ -431,7 +480,9 @@ fn run(
 #[pyfunction]
 fn _panic_in_engine_for_tests(py: Python<'_>, scenario: &Bound<'_, PyDict>) -> PyResult<()> {
     let seed = 7u64.into_pyobject(py)?.into_any();
-    let (_, opts) = engine(py, scenario, &seed, "skip", None, None, None, false, None)?;
+    let (_, opts) = engine(
+        py, scenario, &seed, "skip", None, None, None, false, None, None,
+    )?;
     guarded(py, &opts, || panic!("test-only trigger"))
 }
 
@@ -445,7 +496,8 @@ fn cancel_running() {
 mod _core {
     #[pymodule_export]
     use super::{
-        _panic_in_engine_for_tests, RawResult, cancel_running, field_specs, run, validate,
+        _panic_in_engine_for_tests, CancelToken, RawResult, cancel_running, field_specs, run,
+        validate,
     };
     #[pymodule_export]
     use crate::simulation::Simulation;
@@ -458,6 +510,11 @@ mod _core {
         m.add("CATEGORIES", kmapsim_core::Category::NAMES.to_vec())?;
         m.add("COUNTERS", kmapsim_core::Counters::NAMES.to_vec())?;
         m.add("HISTOGRAMS", kmapsim_core::Histograms::NAMES.to_vec())?;
+        m.add("MAX_TRACE", kmapsim_core::records::MAX_TRACE)?;
+        m.add(
+            "RECORD_BUDGET_BYTES",
+            kmapsim_core::records::RECORD_BUDGET_BYTES,
+        )?;
         Ok(())
     }
 }

@@ -13,8 +13,18 @@ pub struct Simulation {
     engine: Engine,
     opts: Options,
     wall_seconds: f64,
-    /// Set when the engine stopped on a deadlock or a kernel BUG: its state is then final.
-    failed: Option<String>,
+}
+
+/// The clear error for a second thread using a `Simulation` while one advances it.
+fn busy(py: Python<'_>) -> PyErr {
+    errors::raise(
+        py,
+        "SimulationBusy",
+        (
+            "this Simulation is being used by another thread (a Simulation is not shared \
+          between threads: give each thread its own, or lock around it)",
+        ),
+    )
 }
 
 #[pymethods]
@@ -22,7 +32,7 @@ impl Simulation {
     #[new]
     #[pyo3(signature = (
         scenario, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-        record_ops = false, max_wall_seconds = None
+        record_ops = false, max_wall_seconds = None, cancel = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -35,6 +45,7 @@ impl Simulation {
         replay: Option<crate::ReplayColumns>,
         record_ops: bool,
         max_wall_seconds: Option<f64>,
+        cancel: Option<&Bound<'_, crate::CancelToken>>,
     ) -> PyResult<Self> {
         let (engine, opts) = engine(
             py,
@@ -46,61 +57,44 @@ impl Simulation {
             replay,
             record_ops,
             max_wall_seconds,
+            cancel,
         )?;
         Ok(Simulation {
             engine,
             opts,
             wall_seconds: 0.0,
-            failed: None,
         })
     }
 
     /// The next cycle to simulate (cycles simulated so far).
     #[getter]
-    fn now(&self) -> u64 {
-        self.engine.now()
+    fn now(slf: &Bound<'_, Self>) -> PyResult<u64> {
+        let this = slf.try_borrow().map_err(|_| busy(slf.py()))?;
+        Ok(this.engine.now())
     }
 
     /// Simulate `cycles` more cycles (GIL released, Ctrl-C stops it; the simulation can go on).
-    fn advance(&mut self, py: Python<'_>, cycles: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn advance(slf: &Bound<'_, Self>, cycles: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
         let n = crate::int_arg(py, "cycles", cycles, MAX_CYCLES)?;
-        let end = self.engine.now().saturating_add(n);
-        self.advance_to(py, end)
+        let mut this = slf.try_borrow_mut().map_err(|_| busy(py))?;
+        let end = this.engine.now().saturating_add(n);
+        this.advance_until(py, end)
     }
 
     /// Simulate up to (not including) cycle `cycle`.
-    fn advance_to(&mut self, py: Python<'_>, cycle: u64) -> PyResult<()> {
-        if let Some(why) = &self.failed {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-                "the simulation stopped at cycle {} ({why}); start a new one",
-                self.engine.now()
-            )));
-        }
-        if cycle > MAX_CYCLES || cycle < self.engine.now() {
-            let e = kmapsim_core::ConfigError::new(
-                "cycle",
-                format!("{cycle}"),
-                format!("an integer in [now = {}, {MAX_CYCLES}]", self.engine.now()),
-            );
-            return Err(errors::config_error(py, &e));
-        }
-        let start = Instant::now();
-        let out = advance(py, &mut self.engine, cycle, &self.opts);
-        self.wall_seconds += start.elapsed().as_secs_f64();
-        if let Err(e) = &out {
-            // After Ctrl-C or a wall-clock limit the engine is consistent and can go on.
-            if !e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
-                && !e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py)
-            {
-                self.failed = Some(e.to_string());
-            }
-        }
-        out
+    fn advance_to(slf: &Bound<'_, Self>, cycle: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let cycle = crate::int_arg(py, "cycle", cycle, MAX_CYCLES)?;
+        let mut this = slf.try_borrow_mut().map_err(|_| busy(py))?;
+        this.advance_until(py, cycle)
     }
 
     /// The machine now: per-CPU state, locks, slots, sleepers and the counters so far.
-    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.engine.snapshot();
+    fn snapshot<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let this = slf.try_borrow().map_err(|_| busy(py))?;
+        let s = this.engine.snapshot();
         let d = PyDict::new(py);
         d.set_item("cycle", s.cycle)?;
         let cpus = PyList::empty(py);
@@ -147,7 +141,20 @@ impl Simulation {
     }
 
     /// Everything measured so far, as from `run` of `now` cycles.
-    fn result(&self, py: Python<'_>) -> PyResult<RawResult> {
-        raw_result(py, &self.engine, self.wall_seconds)
+    fn result(slf: &Bound<'_, Self>) -> PyResult<RawResult> {
+        let py = slf.py();
+        let this = slf.try_borrow().map_err(|_| busy(py))?;
+        raw_result(py, &this.engine, this.wall_seconds)
+    }
+}
+
+impl Simulation {
+    /// After a deadlock, kernel BUG or exhausted record budget the engine raises that error
+    /// again (its state is final); after Ctrl-C, a cancel or the wall-clock limit it goes on.
+    fn advance_until(&mut self, py: Python<'_>, cycle: u64) -> PyResult<()> {
+        let start = Instant::now();
+        let out = advance(py, &mut self.engine, cycle, &self.opts);
+        self.wall_seconds += start.elapsed().as_secs_f64();
+        out
     }
 }
