@@ -133,7 +133,7 @@ CASES: list[tuple[str, Callable[[Path], object], type[Exception], str]] = [
     (
         "unknown key in a file",
         lambda t: Scenario.from_file(_file(t, "e.toml", b"cpu = 4")),
-        ScenarioError,
+        ScenarioFileError,
         "cpus",
     ),
     ("missing file", lambda t: Scenario.from_file(t / "nope.toml"), ScenarioFileError, "nope.toml"),

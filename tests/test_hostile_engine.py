@@ -269,3 +269,42 @@ def test_a_failing_sweep_stops_only_its_own_runs() -> None:
     assert other.is_alive(), "the unrelated run must still be running when the sweep fails"
     other.join()
     assert isinstance(results[0], kmapsim.RunResult), results
+
+
+# --- Found by a fresh attack on the fixes above ------------------------------------------------
+
+
+def test_a_token_cancelled_before_the_run_stops_even_a_short_run() -> None:
+    token = kmapsim.CancelToken()
+    token.cancel()
+    with pytest.raises(KeyboardInterrupt, match="before cycle 0"):
+        kmapsim.run(SMALL, cycles=1000, cancel=token)
+
+
+@pytest.mark.parametrize("bad", [np.array([1, 2]), 2, "yes", None, 0.5])
+def test_record_ops_takes_only_a_truth_value(bad: object) -> None:
+    for call in (
+        lambda: kmapsim.run(SMALL, cycles=1000, record_ops=bad),  # type: ignore[arg-type]
+        lambda: kmapsim.Simulation(SMALL, record_ops=bad),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ScenarioError) as e:
+            call()
+        assert e.value.field == "record_ops"
+
+
+def test_an_unknown_lock_name_in_a_snapshot_lists_the_names() -> None:
+    snap = kmapsim.Simulation(SMALL).snapshot()
+    with pytest.raises(ScenarioError, match="kmap_lock, call_lock"):
+        snap.lock("bogus" * 1_000_000)
+
+
+def test_a_result_after_a_deadlock_says_that_the_run_stopped() -> None:
+    sim = kmapsim.Simulation(SMALL.replace(kmap_irqs_off_prob=0.5), seed=1)
+    with pytest.raises(DeadlockError) as e:
+        sim.advance(10**9)
+    r = sim.result()
+    assert r.stopped == str(e.value)
+    assert "STOPPED" in repr(r) and "deadlock" in repr(r)
+    back = kmapsim.RunResult.from_dict(r.to_dict())
+    assert back.stopped == r.stopped
+    assert kmapsim.run(SMALL, cycles=1000).stopped is None

@@ -520,7 +520,8 @@ BAD_NAMES: list[tuple[str, Callable[[Path], object], object, str]] = [
         "None: field names are strings",
     ),
     ("a control character", lambda t: Scenario.from_dict({"cp\nus": 1}), "cp\nus", "'cp\\nus'"),
-    ("an empty key in a file", lambda t: _from_file_json(t, '{"": 4}'), "", "an empty field"),
+    # A file's bad key is a fault of the file: ScenarioFileError, field "file".
+    ("an empty key in a file", lambda t: _from_file_json(t, '{"": 4}'), "file", "an empty field"),
     ("an unknown keyword", lambda t: LooseScenario(cpuz=4), "cpuz", "did you mean 'cpus'?"),
 ]
 

@@ -287,7 +287,7 @@ def test_cli_writes_a_trace(tmp_path: Path) -> None:
         "-o", str(out),
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
-    assert "https://ui.perfetto.dev" in p.stdout and "5,000 events" in p.stdout
+    assert "https://ui.perfetto.dev" in p.stdout and "5,000 engine events" in p.stdout
     assert f"{out.stat().st_size:,} bytes" in p.stdout
     doc = _load(out)
     check_trace(doc, 4)

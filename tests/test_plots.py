@@ -49,16 +49,73 @@ def test_scaling_draws_a_line_per_strategy_on_log2_cpus(result: kmapsim.SweepRes
     assert isinstance(fig, Figure)
     assert len(plt.get_fignums()) == before + 1  # a pyplot figure: it shows in a notebook
     ax = fig.axes[0]
-    assert ax.get_xscale() == "log"
+    # log2 x and log2 y: linear scaling is a straight line of slope 1, and the labels say so.
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4", "16"]
-    assert "kmaps per million cycles" in ax.get_ylabel() and ax.get_xlabel() == "CPUs"
+    assert "kmaps per million cycles" in ax.get_ylabel() and "log2" in ax.get_ylabel()
+    assert ax.get_xlabel() == "CPUs (log2 scale)"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["sync", "local"] and "linear scaling" in labels[2]
     f = result.frame
-    sync = ax.get_lines()[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
     expected = f[f.strategy == "sync"].groupby("cpus")["throughput"].mean().to_numpy()
-    np.testing.assert_allclose(sync.get_ydata(), expected)
-    assert "2 seeds" in ax.get_title()
+    np.testing.assert_allclose(lines["sync"].get_ydata(), expected)
+    # The reference line shares no line style (nor width) with any strategy, local included.
+    ref = next(line for name, line in lines.items() if name.startswith("linear scaling"))
+    for name in ("sync", "local"):
+        assert (lines[name].get_linestyle(), lines[name].get_linewidth()) != (
+            ref.get_linestyle(),
+            ref.get_linewidth(),
+        )
+    assert ref.get_linewidth() >= 3 * lines["local"].get_linewidth()
+    np.testing.assert_allclose(np.diff(np.log2(ref.get_ydata())), np.diff(np.log2([1, 4, 16])))
+    # The min-max band: a shaded area per strategy, with its edges drawn.
+    assert len(ax.collections) == 2
+    title = ax.get_title()
+    assert "2 seeds x 300,000 cycles" in title and "min-max" in title
+
+
+def test_scaling_of_a_non_rate_keeps_a_linear_y(result: kmapsim.SweepResult) -> None:
+    ax = plots.scaling(result, y="share_kmap_spin").axes[0]
+    assert ax.get_yscale() == "linear"
+    ax = plots.scaling(result, logy=False, title="preset pIII-8way-2001").axes[0]
+    assert ax.get_yscale() == "linear" and ax.get_title().startswith("preset pIII-8way-2001")
+
+
+def test_breakdown_scaling_stacks_a_panel_per_strategy(result: kmapsim.SweepResult) -> None:
+    fig = plots.breakdown_scaling(result, title="preset")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["sync", "local"]
+    for ax in panels:
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4", "16"]
+        totals: dict[float, float] = {}
+        for patch in ax.patches:
+            totals[patch.get_x()] = totals.get(patch.get_x(), 0.0) + patch.get_height()
+        assert len(totals) == 3
+        assert all(t == pytest.approx(100.0) for t in totals.values())
+    # The flush and lock-spin categories are always there, at the bottom of each bar.
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[-3:] == ["flush_scan", "ipi_wait", "kmap_spin"]
+    assert "2 seeds x 300,000 cycles" in fig.get_suptitle() and "preset" in fig.get_suptitle()
+
+
+def test_stale_draws_zero_lines_and_marks(tmp_path: Path) -> None:
+    r = kmapsim.sweep(
+        BASE.replace(tlb_evict_rate=0.0, last_pkmap=64),
+        grid={"cpus": [8], "ipi_latency": [300, 3000], "strategy": ["sync", "async"]},
+        seeds=2,
+        cycles=4_000_000,
+        progress=False,
+    )
+    fig = plots.stale(r, marks={"preset: 1,400": 1400}, title="safety")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "symlog" and ax.get_title() == "8 CPUs"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["sync: 0 at every ipi_latency", "async"]
+    async_line = next(line for line in ax.get_lines() if line.get_label() == "async")
+    assert async_line.get_ydata()[-1] > 0
+    assert "preset: 1,400" in [t.get_text() for t in ax.texts]
+    assert "2 seeds x 4,000,000 cycles" in fig.get_suptitle()
 
 
 def test_scaling_error_bars_and_a_given_axes(result: kmapsim.SweepResult) -> None:

@@ -20,7 +20,12 @@ STUDY_FILES = [
     "scaling.png",
     "breakdown.png",
     "lock_wait.png",
+    "cycles_preset.png",
+    "cycles_flush-bound.png",
+    "cycles_safety.png",
+    "stale.png",
 ]
+REGIMES = {"preset", "flush-bound", "safety", "safety-latency"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -39,27 +44,32 @@ def test_study_writes_everything_then_reuses_the_store(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     for name in STUDY_FILES:
         assert (out / name).stat().st_size > 0, name
-    for name in ("scaling.png", "breakdown.png", "lock_wait.png"):
+    for name in (n for n in STUDY_FILES if n.endswith(".png")):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
     frame = pd.read_parquet(out / "study.parquet")
-    assert len(frame) == 2 * 2 * 2 and set(frame["strategy"]) == {"sync", "lazy"}
-    assert len(pd.read_csv(out / "study.csv")) == 8
+    assert set(frame["regime"]) == REGIMES and set(frame["strategy"]) == {"sync", "lazy"}
+    # Every regime: 2 CPU counts x 2 strategies x 2 seeds; the latency sweep adds 5 latencies
+    # (its 3000-cycle point is the safety regime's own runs) at both CPU counts.
+    sizes = frame.groupby("regime").size().to_dict()
+    assert sizes == {"preset": 8, "flush-bound": 8, "safety": 8, "safety-latency": 40}
+    runs = len(frame)
+    assert len(pd.read_csv(out / "study.csv")) == runs
 
     text = p.stdout
-    assert "kmapsim study: preset pIII-8way-2001, 8 runs (2 seeds x 200,000 cycles)" in text
-    header = next(line for line in text.splitlines() if line.startswith("CPUs"))
-    assert header.split() == ["CPUs", "sync", "lazy"]
-    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["1"], ["2"])]
-    assert [r[0] for r in rows] == ["1", "2"]
-    mean = frame[(frame.cpus == 2) & (frame.strategy == "lazy")]["throughput"].mean()
-    assert rows[1][2] == f"{mean:,.1f}"
-    assert "at 2 CPUs" in text and "kmap_spin %" in text and "stale accesses" in text
-    assert "reused 0 of 8 runs" in text
-    assert "kmapsim sweep" in p.stderr  # the progress bar
+    assert f"kmapsim study: preset pIII-8way-2001, {runs} runs (2 seeds x 200,000 cycles)" in text
+    assert "(a) is an asynchronous flush safe?" in text
+    assert "(b) does it fix kmap_lock contention?" in text
+    preset = frame[(frame.regime == "preset") & (frame.cpus == 2) & (frame.strategy == "lazy")]
+    row = next(line.split() for line in text.splitlines() if line.split()[:2] == ["preset", "sync"])
+    assert row[0] == "preset"
+    assert f"{preset['throughput'].mean():,.1f}" in text
+    assert "stale accesses" in text and "kmap_spin" in text
+    assert f"reused 0 of {runs} runs" in text
+    assert "kmapsim study" in p.stderr  # the progress bar
 
     again = kmapsim_cli("study", *SMALL, "--out", str(out), "--no-progress")
     assert again.returncode == 0, again.stderr
-    assert "reused 8 of 8 runs, ran 0" in again.stdout
+    assert f"reused {runs} of {runs} runs, ran 0" in again.stdout
     assert again.stderr == ""
     pd.testing.assert_frame_equal(pd.read_parquet(out / "study.parquet"), frame)
 
@@ -71,7 +81,8 @@ def test_study_from_python(tmp_path: Path) -> None:
     )  # fmt: skip
     assert isinstance(study, Study)
     assert [p.name for p in study.paths] == STUDY_FILES[:3]
-    assert study.result.seeds == [3, 4] and study.runs == 8
+    assert study.result.seeds == [3, 4]
+    assert len(study.regime("preset")) == 8 and study.runs == len(study.result.frame)
     assert "local" in study.summary()
 
 
@@ -120,11 +131,13 @@ def test_sweep_with_flags(tmp_path: Path) -> None:
     frame = pd.read_parquet(tmp_path / "t.parquet")
     assert len(frame) == 8 and set(frame["strategy"]) == {"lazy"}
     assert sorted(set(frame["irq_hold_cycles"])) == [1000, 3000]
-    for name in ("scaling.png", "breakdown.png", "lock_wait.png"):
+    for name in ("scaling.png", "breakdown.png", "lock_wait.png"):  # a sweep's own plots
         assert (tmp_path / "plots" / name).read_bytes()[:8] == PNG_SIGNATURE
     lines = p.stdout.splitlines()
     header = next(line for line in lines if line.startswith("cpus"))
-    assert header.split() == ["cpus", "irq_hold_cycles", "mean", "std", "min", "max"]
+    assert header.split() == [
+        *("cpus", "irq_hold_cycles", "mean", "std", "min", "max", "stale", "accesses")
+    ]
     body = [line.split() for line in lines[lines.index(header) + 1 :][:4]]
     assert [(r[0], r[1]) for r in body] == [
         ("1", "1000"),

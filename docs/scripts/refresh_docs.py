@@ -56,10 +56,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         study = output("kmapsim", "study", "--no-progress", cwd=Path(tmp))
         splice(readme, "study", "```text\n" + study + "\n```")
-        shutil.copy(
-            Path(tmp) / "kmapsim-study" / "scaling.png", ROOT / "docs/img/study_scaling.png"
-        )
-    print("refreshed README.md, docs/validation.md, docs/errors.md, docs/img/study_scaling.png")
+        for png in sorted((Path(tmp) / "kmapsim-study").glob("*.png")):
+            shutil.copy(png, ROOT / "docs" / "img" / f"study_{png.name}")
+    print("refreshed README.md, docs/validation.md, docs/errors.md, docs/img/study_*.png")
 
 
 if __name__ == "__main__":

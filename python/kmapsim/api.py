@@ -13,7 +13,6 @@ budget fills. Memory that cannot be had raises `MemoryError`; nothing aborts the
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 import numpy as np
@@ -66,14 +65,17 @@ def _wall_limit(seconds: object) -> float | None:
     return value
 
 
-def _replay_columns(replay: Any) -> tuple[list[Any], ...] | None:
+def _replay_columns(replay: Any, scenario: Scenario) -> tuple[list[Any], ...] | None:
+    """The engine's columns of ``replay`` (a DataFrame, mapping or CSV path), checked here
+    against ``scenario``'s cpus, pages and irq_locks too, so that an error names the file and
+    line (or the row) rather than the engine's row index (`kmapsim.replay.engine_columns`)."""
     if replay is None:
         return None
-    from kmapsim.replay import read_ops, to_columns
+    from kmapsim.replay import engine_columns
 
-    if isinstance(replay, (str, os.PathLike)):
-        return to_columns(read_ops(replay))
-    return to_columns(replay)
+    return engine_columns(
+        replay, cpus=scenario.cpus, pages=scenario.pages, irq_locks=scenario.irq_locks
+    )
 
 
 def engine_args(
@@ -100,11 +102,19 @@ def engine_args(
         mode,
         _int_arg("trace", trace, 0, MAX_SEED) or None,
         _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
-        _replay_columns(replay),
-        bool(record_ops),
+        _replay_columns(replay, scenario),
+        _flag("record_ops", record_ops),
         _wall_limit(max_wall_seconds),
         _cancel_token(cancel),
     )
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (int, np.integer)) and value in (0, 1)
+    ):
+        return bool(value)
+    raise ScenarioError.of(name, f"got {type(value).__name__} {quote(value)}", "True or False")
 
 
 def _cancel_token(cancel: object) -> _core.CancelToken | None:

@@ -43,6 +43,7 @@ import math
 import os
 import re
 import sqlite3
+import stat
 import sys
 import tempfile
 import textwrap
@@ -62,14 +63,16 @@ from kmapsim.errors import (
     KernelBug,
     KmapsimError,
     ScenarioError,
+    ScenarioFileError,
     WallClockExceeded,
 )
-from kmapsim.fileio import read_document
+from kmapsim.fileio import _file_type, read_document
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names, preset_sources
 from kmapsim.result import RunResult
 from kmapsim.scenario import FieldValue, Scenario
 from kmapsim.store import Store, StoreError
+from kmapsim.study import REGIMES
 from kmapsim.sweep import MAX_POINTS, SweepResult, sweep
 
 __all__ = ["EXIT_STATUS", "MAX_RUNS", "build_parser", "main", "parse_value"]
@@ -110,7 +113,16 @@ DEFAULT_PRESET = "pIII-8way-2001"
 
 #: What each command writes into an output directory.
 PLOT_FILES = ("scaling.png", "breakdown.png", "lock_wait.png")
-STUDY_FILES = ("study.sqlite", "study.parquet", "study.csv", *PLOT_FILES)
+#: The study's, as `kmapsim.study` writes them (its module doc, `kmapsim.plots.save_study`):
+#: the store, the tables, the sweep's plots, one cycle breakdown per regime, the stale plot.
+STUDY_FILES = (
+    "study.sqlite",
+    "study.parquet",
+    "study.csv",
+    *PLOT_FILES,
+    *(f"cycles_{regime.name}.png" for regime in REGIMES),
+    "stale.png",
+)
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 SCENARIO_SUFFIXES = (".toml", ".json")
 TRACE_SUFFIXES = (".json",)
@@ -204,7 +216,7 @@ def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
 def _int_list(text: str) -> list[int]:
     """An argparse type for ``--cpus 1,2,4``."""
     bad = argparse.ArgumentTypeError(f"expected integers separated by commas, got {quote(text)}")
-    parts = [part.strip() for part in text.split(",") if part.strip()]
+    parts = _parts(text)
     for part in parts:
         if _huge_int(part, parse_value(part)):
             raise argparse.ArgumentTypeError(f"{quote(part)} is out of range")
@@ -219,10 +231,19 @@ def _int_list(text: str) -> list[int]:
 
 def _name_list(text: str) -> list[str]:
     """An argparse type for ``--strategies sync,lazy``."""
-    values = [part.strip() for part in text.split(",") if part.strip()]
+    values = _parts(text)
     if not values:
         raise argparse.ArgumentTypeError(f"expected names separated by commas, got {quote(text)}")
     return values
+
+
+def _parts(text: str) -> list[str]:
+    """The comma-separated values of ``text``; an empty one (``1,,2``, ``1,2,``) is refused."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 1 and not all(parts):
+        empty = parts.index("") + 1
+        raise argparse.ArgumentTypeError(f"value {empty} of {len(parts)} in {quote(text)} is empty")
+    return [p for p in parts if p]
 
 
 def _grid_args(items: Sequence[str]) -> dict[str, list[FieldValue]]:
@@ -232,10 +253,17 @@ def _grid_args(items: Sequence[str]) -> dict[str, list[FieldValue]]:
     for item in items:
         name, eq, text = item.partition("=")
         name = name.strip()
-        values = [v.strip() for v in text.split(",") if v.strip()]
-        if not eq or not name or not values:
+        values = [v.strip() for v in text.split(",")]
+        if not eq or not name or not text.strip():
             raise ScenarioError.of(
                 "--grid", f"{quote(item)} is not field=v1,v2,...", "field=v1,v2,..."
+            )
+        if "" in values:  # cpus=1,,2 or cpus=1,2, : a value left out, not one to skip
+            k = values.index("")
+            raise ScenarioError.of(
+                name,
+                f"value {k + 1} of {len(values)} in --grid {quote(item)} is empty",
+                "field=v1,v2,... with no empty value",
             )
         if name in grid:
             raise ScenarioError.of(name, "given twice in --grid", "one --grid per field")
@@ -310,10 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "study",
-        help="the main study: every strategy from 1 to 64 CPUs; writes tables and plots",
-        description="Run every flush strategy on a preset for each CPU count and seed; write "
-        "DIR/study.sqlite (a store: a rerun skips finished runs), study.parquet, study.csv "
-        "and scaling.png, breakdown.png, lock_wait.png; print a summary table.",
+        help=f"the main study: every strategy at 1..64 CPUs in {len(REGIMES)} regimes plus an "
+        "IPI-latency sweep; answers the seed mail",
+        description="Answer both halves of the seed mail's question (Mark Hemment, lse-tech, 3 "
+        "July 2001): (a) is an asynchronous flush_tlb_all() under kmap_lock safe, and (b) does "
+        "it fix kmap_lock contention on big machines? Run every flush strategy on a preset at "
+        f"each CPU count (default 1..64) and seed, in {len(REGIMES)} regimes: "
+        + "; ".join(f"{regime.name} ({regime.about})" for regime in REGIMES)
+        + ". Then, in the safety regime at 8 and 64 CPUs (the smallest and largest count when "
+        "--cpus lacks them), sweep the IPI latency. Print, at those counts, throughput, its "
+        "change from sync, stale TLB accesses and where the cycles go, with a verdict line per "
+        "half. Write into DIR: "
+        + ", ".join(STUDY_FILES)
+        + " (study.sqlite is a store: a rerun skips finished runs).",
     )
     p.add_argument(
         "--out",
@@ -321,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output directory, created if missing (its parent must exist; default %(default)s)",
     )
-    _add_base_options(p, "the machine; its cpus and strategy are swept over")
+    _add_base_options(
+        p, "the machine", ". Its cpus and strategy are replaced by --cpus and --strategies"
+    )
     p.add_argument(
         "--cpus",
         type=_int_list,
@@ -439,18 +478,25 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
-def _add_base_options(p: argparse.ArgumentParser, what: str = "the scenario") -> None:
+def _add_base_options(
+    p: argparse.ArgumentParser, what: str = "the scenario", note: str = ""
+) -> None:
     """``--preset NAME`` or ``--scenario FILE`` (not both): where the scenario starts. Options
-    that set fields (``--cpus``, ``--strategy``, ``--set``) then change it."""
+    that set fields (``--cpus``, ``--strategy``, ``--set``) then change it. ``what`` names
+    the scenario in the help ("start WHAT from ..."); ``note`` is a sentence added to both."""
     group = p.add_mutually_exclusive_group()
     group.add_argument(
-        "--preset", default=None, help=f"start {what} from this preset (default {DEFAULT_PRESET})"
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help=f"start {what} from this preset (default {DEFAULT_PRESET}; `kmapsim presets` "
+        f"lists them){note}",
     )
     group.add_argument(
         "--scenario",
         metavar="FILE",
         help=f"start {what} from a scenario file (.toml or .json: flat field = value keys,"
-        " optionally preset = NAME), instead of a preset",
+        f" optionally preset = NAME), instead of a preset{note}",
     )
 
 
@@ -520,6 +566,7 @@ def _output_file(option: str, path: str, suffixes: Sequence[str], allowed: str) 
         if p.suffix.lower() not in suffixes:
             got = f"the suffix {quote(p.suffix)}" if p.suffix else "no suffix"
             raise ScenarioError.of(option, f"{path} has {got}", allowed)
+        _regular_or_absent(option, p, allowed)
         _writable_dir(option, p.parent, path)
         if p.exists() and not os.access(p, os.W_OK):
             raise ScenarioError.of(option, f"{path} exists and is read-only", allowed)
@@ -528,6 +575,17 @@ def _output_file(option: str, path: str, suffixes: Sequence[str], allowed: str) 
             option, f"{path}: {e.strerror or type(e).__name__}", allowed
         ) from None
     return p
+
+
+def _regular_or_absent(option: str, path: Path, allowed: str) -> None:
+    """An output ``path`` that exists must be a regular file (or a link to one): the write
+    replaces it, and a FIFO, device or socket replaced by a file is lost (a directory too)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise ScenarioError.of(option, f"{path} is {_file_type(mode)}, not a regular file", allowed)
 
 
 def _output_dir(option: str, path: str, files: Sequence[str]) -> Path:
@@ -543,10 +601,7 @@ def _output_dir(option: str, path: str, files: Sequence[str]) -> Path:
             return p
         _writable_dir(option, p, path)
         for name in files:
-            if (p / name).is_dir():
-                raise ScenarioError.of(
-                    option, f"{p / name} is a directory", f"{name} as a file, or absent"
-                )
+            _regular_or_absent(option, p / name, f"{name} as a regular file, or absent")
             if (p / name).exists() and not os.access(p / name, os.W_OK):
                 raise ScenarioError.of(option, f"{p / name} exists and is read-only", allowed)
     except OSError as e:
@@ -709,7 +764,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
     set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
     label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
-    base = start_from.replace(**{**base_values, **set_values})
+    try:
+        base = start_from.replace(**{**base_values, **set_values})
+    except ScenarioError:
+        if not base_values:
+            raise
+        try:
+            start_from.replace(**base_values)
+        except ScenarioError as file_error:  # the file's values break a rule spanning fields
+            where = f"{args.grid_file}: [base] on {label}"
+            raise ScenarioError(
+                f"{where}: {file_error}", file_error.field, file_error.problem, file_error.allowed
+            ) from None
+        raise
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
     seeds: Any = args.seeds if args.seeds is not None else _whole(spec.get("seeds", 1))
@@ -770,7 +837,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         " cycles)"
     )
     print()
-    print(f"throughput (kmaps per million cycles, all CPUs) across {_plural(n, 'seed')}")
+    # Stale accesses beside throughput: a strategy that is fast because it corrupts data
+    # (async) must not look merely fast.
+    print(
+        f"throughput (kmaps per million cycles, all CPUs) across {_plural(n, 'seed')}; "
+        "stale accesses summed over them"
+    )
     summary = result.summary()
     rows = [
         [
@@ -779,12 +851,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             "-" if math.isnan(stats["std"]) else f"{stats['std']:,.1f}",
             f"{stats['min']:,.1f}",
             f"{stats['max']:,.1f}",
+            f"{int(stats['stale_accesses']):,}",
         ]
         for key, stats in summary.iterrows()
     ]
     keys = [str(k) for k in summary.index.names]
-    header = [*keys, "mean", "std", "min", "max"]
+    header = [*keys, "mean", "std", "min", "max", "stale accesses"]
     print(_table(header, rows, right=range(len(keys), len(header))))
+    if any(int(v) for v in summary["stale_accesses"]):
+        print(
+            "(a stale access is a TLB lookup that reached the wrong page: silent data "
+            "corruption; see `kmapsim strategies`)"
+        )
     if args.store is not None or written:
         print()
     if args.store is not None:
@@ -806,47 +884,94 @@ def _reuse_line(store: Path, reused: int, total: int) -> str:
 #: What a --grid-file may hold: table -> allowed keys (None: scenario fields).
 _GRID_FILE_TABLES = ("base", "grid", "run")
 _RUN_KEYS = ("seeds", "cycles")
+GRID_FILE = "--grid-file"
 
 
 def _read_grid_file(path: Path) -> dict[str, Any]:
     """A TOML sweep description: ``[base]`` (``preset`` and field values), ``[grid]``
     (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
-    preset, base, grid, seeds and cycles, those given only. Any unknown table or key is a
-    ScenarioError naming it."""
-    doc = read_document(path, field="--grid-file", fmt="toml")
+    preset, base, grid, seeds and cycles, those given only, each value checked.
+
+    The rule of `kmapsim.fileio`: anything wrong with the file as a file (unreadable, not TOML,
+    an unknown table or key, a table that is not one, a [grid] entry that is not a non-empty
+    array) is a `ScenarioFileError` (field ``--grid-file``, ``.path``); a bad value (a field
+    out of its range, an unknown preset, bad seeds or cycles) is the `ScenarioError` of that
+    field (``preset``, ``seeds``, ``cycles``), its message naming the file and the key."""
+    from kmapsim.api import _int_arg
+    from kmapsim.scenario import check_field
+    from kmapsim.sweep import _seed_list, _seed_source
+
+    doc = read_document(path, field=GRID_FILE, fmt="toml")
     names = [s["name"] for s in Scenario.fields()]
     out: dict[str, Any] = {}
 
-    def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioError:
+    def bad_shape(problem: str, allowed: str) -> ScenarioFileError:
+        return ScenarioFileError.at(path, f"{path}: {problem}", allowed, GRID_FILE)
+
+    def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioFileError:
         import difflib
 
         close = difflib.get_close_matches(key, list(allowed), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return ScenarioError.of(
-            key, f"unknown key in {where} of {path}{hint}", "one of " + ", ".join(allowed)
+        return bad_shape(
+            f"unknown key {quote(key)} in {where}{hint}", "one of " + ", ".join(allowed)
         )
+
+    def bad_value(where: str, e: ScenarioError) -> ScenarioError:
+        return ScenarioError(f"{path}: {where}: {e}", e.field, e.problem, e.allowed)
 
     for table, body in doc.items():
         if table not in _GRID_FILE_TABLES:
             raise unknown(table, "the top level", [f"[{t}]" for t in _GRID_FILE_TABLES])
         if not isinstance(body, dict):
-            raise ScenarioError.of(table, f"in {path} is not a table", f"a [{table}] table")
+            raise bad_shape(f"{table} is not a table", f"a [{table}] table")
     for key, value in doc.get("base", {}).items():
         if key == "preset":
-            if not isinstance(value, str):
-                raise ScenarioError.of("preset", f"in [base] of {path}: {value!r}", "a name")
+            try:
+                Scenario.preset(value)
+            except ScenarioError as e:
+                raise bad_value("[base] preset", e) from None
             out["preset"] = value
         elif key not in names:
             raise unknown(key, "[base]", ["preset", *names])
         else:
-            out.setdefault("base", {})[key] = value
-    for key, value in doc.get("grid", {}).items():
+            try:
+                out.setdefault("base", {})[key] = check_field(key, value)
+            except ScenarioError as e:
+                raise bad_value(f"[base] {key}", e) from None
+    for key, values in doc.get("grid", {}).items():
         if key not in names:
             raise unknown(key, "[grid]", names)
-        out.setdefault("grid", {})[key] = value
+        if not isinstance(values, list) or not values:
+            raise bad_shape(
+                f"[grid] {key} is {quote(values, 40)}", f"{key} = [value, ...], a non-empty list"
+            )
+        checked = []
+        for i, value in enumerate(values):
+            try:
+                checked.append(check_field(key, value))
+            except ScenarioError as e:
+                raise bad_value(f"[grid] {key}[{i}]", e) from None
+        out.setdefault("grid", {})[key] = checked
     for key, value in doc.get("run", {}).items():
         if key not in _RUN_KEYS:
             raise unknown(key, "[run]", _RUN_KEYS)
+        try:
+            if key == "seeds":
+                value = _whole(value)
+                if isinstance(value, list):
+                    _seed_list(_seed_source(value))  # every seed an integer, none twice
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    # (a count too large is refused with the number of runs it makes)
+                    raise ScenarioError.of(
+                        "seeds",
+                        f"got {quote(value)}",
+                        "a count >= 1, or a non-empty list of distinct integers in [0, 2**64-1]",
+                    )
+            else:
+                value = _int_arg("cycles", _whole(value), 1, MAX_CYCLES)
+        except ScenarioError as e:
+            raise bad_value(f"[run] {key}", e) from None
         out[key] = value
     return out
 
@@ -900,11 +1025,51 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     with _writing("--out", out), _replacing(out) as tmp:
         write(result, tmp)
     kept, dropped = len(result.trace), result.trace_dropped
+    # Two different counts: the engine events the run kept, and the trace-event records of the
+    # file, which draws them (a slice per stretch of a CPU in one category, from two state
+    # changes; counters at most one per nanosecond; an arrow per IPI; track names).
+    phases = _trace_phases(out)
+    records = sum(phases.values())
+    parts = [
+        f"{phases.get('X', 0):,} slices",
+        f"{phases.get('i', 0):,} instants",
+        f"{phases.get('C', 0):,} counter values",
+        f"{phases.get('s', 0):,} IPI arrows of 2 records each",
+        f"{phases.get('M', 0):,} track names",
+    ]
+    source = (
+        f"the newest, kept by --cap {args.cap:_}; {dropped:,} older ones dropped"
+        if dropped
+        else "every event of the run"
+    )
     print(
-        f"wrote {out}: {kept:,} events ({dropped:,} older ones dropped), "
-        f"{out.stat().st_size:,} bytes; open it in https://ui.perfetto.dev"
+        f"wrote {out}: {records:,} trace-event records ({', '.join(parts)}), drawn from "
+        f"{kept:,} engine events ({source}); {out.stat().st_size:,} bytes; open it in "
+        "https://ui.perfetto.dev"
     )
     return 0
+
+
+#: The phase of a trace-event record as `kmapsim.perfetto` writes it (compact JSON, one
+#: ``"ph"`` key per record; a string value cannot hold this text, its quotes being escaped).
+_PHASE = re.compile(rb'"ph":"([A-Za-z])"')
+
+
+def _trace_phases(path: Path) -> dict[str, int]:
+    """How many trace-event records of each phase the file at ``path`` holds, read in pieces
+    (a trace file can be hundreds of MB)."""
+    counts: dict[str, int] = {}
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            for m in _PHASE.finditer(data):
+                key = m.group(1).decode()
+                counts[key] = counts.get(key, 0) + 1
+            # A match is 8 bytes: one that the cut splits starts in the last 7, and none fits
+            # wholly in them, so nothing is counted twice.
+            tail = data[-7:]
+    return counts
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:

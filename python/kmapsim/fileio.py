@@ -1,10 +1,27 @@
 """Reading and writing the small TOML and JSON files kmapsim uses (scenario files, sweep grids).
 
-Every way a file can fail to read (missing, not a regular file, larger than its size limit, not
-UTF-8, not valid TOML or JSON, nested too deeply, an integer too long to convert, a JSON top
-level that is not an object, a key given twice, a suffix that names no format) becomes a
-`ScenarioFileError` whose message names the path and, where the parser gives one, the line and
-column, so that the command line can print it on one line. `read_file_bytes` and
+The rule for every input file kmapsim reads (scenario files, ``--grid-file`` sweep grids,
+replay CSV operation lists):
+
+- Anything wrong with the file *as a file* raises `ScenarioFileError` (a `ScenarioError`),
+  whose ``path`` is the file, ``field`` ``"file"`` (scenario files), ``"--grid-file"`` or
+  ``"replay"``, and whose message names the path and, where known, the line (and column):
+  missing, unreadable, not a regular file, too large, not UTF-8, a syntax error, the wrong
+  shape (a JSON top level that is not an object, nesting too deep, a table where a flat key
+  is due, a grid entry that is not a non-empty array, a CSV without header), an unknown key,
+  table or column (named, with "did you mean" where close), a key given twice, a ragged CSV
+  row, a suffix that names no format. A "path" that is no path at all (None, a number, a
+  list: anything but a `str`, `bytes` or `os.PathLike`) is such a fault too (`as_path`), with
+  ``path`` ``""``. A `bytes` path is accepted and decoded with `os.fsdecode`, as the `os`
+  functions do; one that does not decode (possible only on Windows) is refused.
+- A well-formed file whose *values* are wrong (out of range, of the wrong type, an unknown
+  choice or preset name, fields that break a rule spanning them) raises the plain
+  `ScenarioError` of that field, as the Python call would (same ``field``, ``problem`` and
+  ``allowed``), its message naming the file (and the key, or the CSV line).
+
+So ``except ScenarioFileError`` catches a file to fix or replace, and ``except ScenarioError``
+also catches a value to change. Here: every way a TOML or JSON file can fail to read becomes a
+`ScenarioFileError`, on one line, so that the command line can print it. `read_file_bytes` and
 `decode_utf8` are the first two steps, shared with the CSV reader of `kmapsim.replay`.
 
 Writing TOML needs a writer the standard library lacks; `toml_dumps` is a tiny one for flat
@@ -30,6 +47,8 @@ __all__ = [
     "FORMATS",
     "MAX_DOCUMENT_BYTES",
     "MAX_NESTING",
+    "PATH_ALLOWED",
+    "as_path",
     "decode_utf8",
     "file_format",
     "read_document",
@@ -55,10 +74,35 @@ MAX_NESTING = 32
 
 Format = Literal["toml", "json"]
 
+#: What `as_path` accepts, as its errors say.
+PATH_ALLOWED = "a path (str or os.PathLike; bytes decoded with os.fsdecode)"
+
+
+def as_path(path: object, field: str = "file") -> Path:
+    """``path`` as a `Path`: a `str`, an `os.PathLike` or `bytes` (decoded with `os.fsdecode`).
+
+    Anything else (None, a number, a list, a dict) raises `ScenarioFileError` with ``field``,
+    ``.path`` ``""`` and a message saying a path is expected, instead of pathlib's bare
+    `TypeError`; so does a `bytes` path that does not decode."""
+    try:
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)  # a str or bytes; a bad __fspath__ raises TypeError
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+    except (TypeError, UnicodeDecodeError) as e:
+        problem = f"{quote(path, 40)} (type {type(path).__name__}) is no path: {e}"
+        raise ScenarioFileError.at("", problem, PATH_ALLOWED, field) from None
+    if not isinstance(path, str):
+        problem = f"got {quote(path, 40)} (type {type(path).__name__}), not a path"
+        raise ScenarioFileError.at("", problem, PATH_ALLOWED, field)
+    return Path(path)
+
 
 def file_format(path: str | os.PathLike[str], field: str = "file") -> Format:
-    """``"toml"`` or ``"json"``, from the suffix of ``path``; any other suffix is an error."""
-    suffix = Path(path).suffix.lower()
+    """``"toml"`` or ``"json"``, from the suffix of ``path``; any other suffix is an error, as
+    is a ``path`` that is no path (`as_path`)."""
+    path = as_path(path, field)
+    suffix = path.suffix.lower()
     try:
         return FORMATS[suffix]
     except KeyError:
@@ -98,9 +142,9 @@ def read_file_bytes(
     allowed) for a path that does not exist or cannot be read, one that is not a regular file
     (a directory, a FIFO, a device; refused before it is opened, since reading a FIFO waits for
     a writer for ever and a device such as /dev/zero never ends), or a file larger than
-    ``limit`` bytes.
+    ``limit`` bytes; and for a ``path`` that is no path (`as_path`).
     """
-    p = Path(path)
+    p = as_path(path, field)
     what = f"a readable {kind} (a regular file of at most {_size(limit)})"
 
     def refuse(problem: str) -> ScenarioFileError:
@@ -188,9 +232,9 @@ def read_document(
     does not parse, nests arrays or tables more than `MAX_NESTING` deep, holds an integer too
     long for Python to convert (``sys.get_int_max_str_digits()``), or whose JSON top level is
     not an object or repeats a key. An empty (or blank) file gives an empty dict: whether that
-    is an error is the caller's business.
+    is an error is the caller's business. A ``path`` that is no path raises as in `as_path`.
     """
-    p = Path(path)
+    p = as_path(path, field)
     kind = fmt if fmt is not None else file_format(p, field)
     raw = read_file_bytes(p, limit=MAX_DOCUMENT_BYTES, field=field, kind=f"{kind.upper()} file")
     text = decode_utf8(p, raw, field)

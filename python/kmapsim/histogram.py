@@ -3,7 +3,8 @@
 The engine keeps 65 buckets so that recording a value costs one leading-zero count and no
 allocation: bucket 0 holds the value 0 and bucket k >= 1 holds [2**(k-1), 2**k). Exact count,
 sum, min and max are kept beside the buckets, so the mean and the extremes are exact and only
-quantiles are approximate (to within a factor of two).
+quantiles are approximate (to within a factor of two): `Histogram.quantile` returns the top of
+the quantile's bucket (2**k - 1, e.g. 65535) unless asked to interpolate.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def bucket_edges() -> npt.NDArray[np.uint64]:
     edges = np.zeros(NBUCKETS, dtype=np.uint64)
     edges[1:] = np.left_shift(np.uint64(1), np.arange(NBUCKETS - 1, dtype=np.uint64))
     return edges
+
+
+def _lower(bucket: int) -> int:
+    """Smallest integer in ``bucket``."""
+    return 0 if bucket == 0 else 1 << (bucket - 1)
 
 
 def _upper(bucket: int) -> int:
@@ -106,13 +112,23 @@ class Histogram:
         """Lower bound of each bucket (see `bucket_edges`)."""
         return bucket_edges()
 
-    def quantile(self, q: float) -> int:
-        """An upper bound of the ``q``-quantile, exact at q = 0 (min) and q = 1 (max).
+    def quantile(self, q: float, *, interpolate: bool = False) -> int:
+        """The ``q``-quantile, from the buckets: by default an upper bound, exact at q = 0
+        (``min``) and q = 1 (``max``).
 
-        The q-quantile is the value of rank ceil(q * count) (at least 1) among the sorted values.
-        The buckets only say which power-of-two range holds it, so this returns the largest
-        integer of that bucket, clamped to ``max``: the true quantile x satisfies
-        x <= result <= 2x - 1 (for x >= 1). Raises ValueError when the histogram is empty.
+        The q-quantile x is the value of rank ceil(q * count) (at least 1) among the sorted
+        values. The buckets only say which power-of-two range [2**(k-1), 2**k - 1] holds it,
+        so by default this returns that range's top, 2**k - 1, clamped to [``min``, ``max``]:
+        a p99 of 65535 means "the 99th percentile lies in [32768, 65535]", not that any value
+        was 65535. The true quantile satisfies x <= result <= 2x - 1 (for x >= 1), so the
+        result may overstate x by up to a factor of two; it never understates it.
+
+        ``interpolate=True`` returns an estimate instead of a bound: the rank's position
+        within its bucket, assuming the bucket's values spread evenly over its range (the
+        range clamped to [``min``, ``max``]), rounded to an integer. It lies in the same
+        bucket as x, so within a factor of two of it either way, and may be below x.
+
+        Raises ValueError when the histogram is empty or q is outside [0, 1].
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be in [0, 1], got {q}")
@@ -121,8 +137,17 @@ class Histogram:
         if q == 0.0:
             return self.min
         rank = max(1, math.ceil(q * self.count))
-        bucket = int(np.searchsorted(np.cumsum(self.counts), rank, side="left"))
-        return max(self.min, min(_upper(bucket), self.max))
+        cumulative = np.cumsum(self.counts)
+        bucket = int(np.searchsorted(cumulative, rank, side="left"))
+        top = max(self.min, min(_upper(bucket), self.max))
+        if not interpolate or q == 1.0:
+            return top
+        bottom = min(self.max, max(_lower(bucket), self.min))
+        before = int(cumulative[bucket - 1]) if bucket else 0
+        inside = int(self.counts[bucket])
+        # The rank's place among the bucket's values, each at the middle of an equal share.
+        fraction = (rank - before - 0.5) / inside
+        return max(bottom, min(top, round(bottom + fraction * (top - bottom))))
 
     def to_series(self) -> pd.Series:
         """Bucket counts indexed by each bucket's lower bound (index name ``lower_bound``)."""

@@ -47,13 +47,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "FLUSH_CATEGORIES",
     "PlotsUnavailable",
     "breakdown",
+    "breakdown_scaling",
     "category_colors",
     "lock_wait",
     "require_matplotlib",
     "save_all",
+    "save_study",
     "scaling",
+    "stale",
     "strategy_colors",
 ]
 
@@ -157,18 +161,25 @@ def scaling(
     at: Mapping[str, Any] | None = None,
     spread: Literal["band", "errorbar"] = "band",
     ideal: bool = True,
+    logy: bool | None = None,
+    title: str | None = None,
 ) -> Figure:
     """``y`` against ``x``, one line per ``hue`` value: the mean across seeds, with the min-max
-    range across seeds as a shaded band (or error bars with ``spread="errorbar"``).
+    range across seeds as a shaded band with edges (or error bars with ``spread="errorbar"``).
 
     ``x`` is drawn on a log2 axis when it is ``cpus`` (or any positive, power-of-two-spaced
-    values), with a tick at each value. ``at`` keeps only rows whose fields have the given values
-    (e.g. ``at={"irq_hold_cycles": 3000}``). ``hue`` may name several columns, or None for one
-    line. With ``ideal``, a dotted grey line shows linear scaling from the smallest CPU count
-    (for throughput-like ``y`` against ``cpus``). Each strategy keeps its colour, marker and line
+    values), with a tick at each value. A throughput-like ``y`` (a rate that grows with the CPU
+    count when nothing is shared) against a log2 ``x`` is drawn on a log2 axis too (``logy``
+    None, the default; True or False forces it): on log2 x and log2 y, linear scaling is a
+    straight line of slope 1, and equal vertical distances are equal ratios. ``at`` keeps only
+    rows whose fields have the given values (e.g. ``at={"irq_hold_cycles": 3000}``). ``hue``
+    may name several columns, or None for one line. With ``ideal``, a wide light-grey line
+    (a style no strategy uses) shows linear scaling from the smallest CPU count (for
+    throughput-like ``y`` against ``cpus``). Each strategy keeps its colour, marker and line
     style in every plot, so that strategies with identical results (``sync`` and ``targeted``
-    on many scenarios) stay visible. Draws on ``ax`` if given, else on a new figure; returns the
-    figure.
+    on many scenarios) stay visible. ``title`` names what was run (a preset, a regime); the
+    title adds the seeds and cycles. Draws on ``ax`` if given, else on a new figure; returns
+    the figure.
     """
     df = _select(_frame_of(frame), at)
     hues = _columns(hue)
@@ -191,9 +202,12 @@ def scaling(
                 xs, stats["mean"], yerr=yerr, color=color, ms=4, capsize=3, label=label, **style
             )
         else:
-            axes.plot(xs, stats["mean"], color=color, ms=4, label=label, **style)
+            axes.plot(xs, stats["mean"], color=color, ms=4, label=label, zorder=3, **style)
             if nseeds > 1:
-                axes.fill_between(xs, stats["min"], stats["max"], color=color, alpha=0.2, lw=0)
+                _band(axes, xs, stats["min"].to_numpy(), stats["max"].to_numpy(), color)
+    log_x = _x_axis(axes, df[x])
+    if logy is None:
+        logy = log_x and y in _RATES and bool((df[y] > 0).all())
     if ideal and x == "cpus" and y in _RATES:
         # Perfect scaling from the smallest CPU count: what a lock-free design would reach.
         xs = np.sort(pd.unique(df[x].to_numpy())).astype(float)
@@ -201,25 +215,46 @@ def scaling(
         axes.plot(
             xs,
             y0 * xs / xs[0],
-            color="0.5",
-            lw=1,
-            ls=":",
+            color="0.82",
+            lw=6,
+            ls="-",
+            solid_capstyle="round",
+            zorder=1,
             label=f"linear scaling from {xs[0]:g} CPU{'s' if xs[0] != 1 else ''}",
         )
-
-    _x_axis(axes, df[x])
-    axes.set_xlabel(_axis_label(x))
-    axes.set_ylabel(_axis_label(y))
+    if logy:
+        axes.set_yscale("log", base=2)
+        _log2_ticks(axes)
+    axes.set_xlabel(_axis_label(x) + (" (log2 scale)" if log_x else ""))
+    axes.set_ylabel(_axis_label(y) + (", log2 scale" if logy else ""))
     axes.grid(True, alpha=0.3)
-    what = (
-        ("mean of " if nseeds > 1 else "")
-        + _seeds(nseeds)
-        + (f", {'band' if spread == 'band' else 'bars'}: min-max" if nseeds > 1 else "")
-    )
-    axes.set_title(f"{_short(y)} against {_short(x)} ({what}){_at_text(at)}", fontsize=10)
+    spread_text = ""
+    if nseeds > 1:
+        spread_text = f"; {'band' if spread == 'band' else 'bars'}: min-max over seeds"
+    what = ("mean of " if nseeds > 1 else "") + _runs_text(df) + spread_text
+    head = title or f"{_short(y)} against {_short(x)}"
+    axes.set_title(f"{head}{_at_text(at)}\n({what})", fontsize=9)
     if hues:
         axes.legend(title=", ".join(hues), fontsize=8, title_fontsize=8)
     return fig
+
+
+def _band(axes: Axes, xs: Any, lo: Any, hi: Any, color: str) -> None:
+    """The min-max band over seeds: shaded, with thin edges so that a narrow band still shows."""
+    axes.fill_between(xs, lo, hi, color=color, alpha=0.25, lw=0, zorder=2)
+    for edge in (lo, hi):
+        axes.plot(xs, edge, color=color, lw=0.6, alpha=0.8, zorder=2)
+
+
+def _log2_ticks(axes: Axes) -> None:
+    """Plain-number labels at the powers of two of a log2 y axis (not 2^k)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    axes.yaxis.set_major_locator(LogLocator(base=2))
+    axes.yaxis.set_major_formatter(
+        FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+    )
+    axes.yaxis.set_minor_locator(NullLocator())
 
 
 def breakdown(
@@ -229,6 +264,8 @@ def breakdown(
     ax: Axes | None = None,
     *,
     min_share: float = 0.01,
+    title: str | None = None,
+    categories: Sequence[str] | None = None,
 ) -> Figure:
     """Where the cycles go: one stacked bar per ``by`` value, of the mean (across seeds) share of
     all CPU cycles in each category (the ``share_<category>`` columns), in percent.
@@ -236,7 +273,9 @@ def breakdown(
     ``at`` selects the rows to show; by default ``{"cpus": <the largest CPU count>}``, where the
     strategies differ most. Categories below ``min_share`` (a fraction) in every bar are merged
     into one grey "other" segment. Each category has the same colour in every plot
-    (`category_colors`).
+    (`category_colors`). ``categories``, if given, are the categories shown instead (the others
+    merged), so that several plots side by side show the same ones. ``title`` names what was run
+    (a preset, a regime); the title adds the seeds and cycles.
     """
     df = _frame_of(frame)
     at = _default_at(df, at)
@@ -253,7 +292,10 @@ def breakdown(
     means = pd.DataFrame(
         [part[share_cols].mean() for _, part in groups], index=range(len(groups))
     ).rename(columns=lambda c: c.removeprefix("share_"))
-    big = [c for c in means.columns if (means[c] >= min_share).any()]
+    if categories is None:
+        big = [c for c in means.columns if (means[c] >= min_share).any()]
+    else:
+        big = [c for c in means.columns if c in set(categories)]
     small = [c for c in means.columns if c not in big]
     shown = means[big].copy()
     if small:
@@ -268,7 +310,15 @@ def breakdown(
     for cat in shown.columns:
         values = shown[cat].to_numpy() * 100.0
         color = colors.get(cat) or next(fallback, _OTHER_COLOR)
-        label = f"other ({len(small)} categories < {min_share:.0%} each)" if cat == "other" else cat
+        label = (
+            (
+                f"other ({len(small)} categories < {min_share:.0%} each)"
+                if categories is None
+                else f"other ({len(small)} categories)"
+            )
+            if cat == "other"
+            else cat
+        )
         bars = axes.bar(
             positions, values, bottom=bottom, color=color, label=label, width=0.7, lw=0.3,
             edgecolor="white",
@@ -284,9 +334,10 @@ def breakdown(
     axes.set_ylabel("share of all CPU cycles (%)")
     axes.set_xlabel(", ".join(bys))
     nseeds = int(df["seed"].nunique()) if "seed" in df else 1
+    head = f"{title}: where the cycles go" if title else "Where the cycles go"
     axes.set_title(
-        f"Where the cycles go{_at_text(at)} ({'mean of ' if nseeds > 1 else ''}{_seeds(nseeds)})",
-        fontsize=10,
+        f"{head}{_at_text(at)}\n({'mean of ' if nseeds > 1 else ''}{_runs_text(df)})",
+        fontsize=9,
     )
     # Top of the stack first, as the eye reads it.
     axes.legend(
@@ -304,6 +355,7 @@ def lock_wait(
     ax: Axes | None = None,
     *,
     kind: Literal["cdf", "hist"] = "cdf",
+    title: str | None = None,
 ) -> Figure:
     """The distribution of kmap_lock wait times (cycles from asking for the lock to holding it),
     one line per ``by`` value, with the histograms of all seeds summed.
@@ -314,7 +366,8 @@ def lock_wait(
     waits in each bucket as a step histogram. Both on a log2 x axis, so a wait of 0 cannot be
     drawn: each legend entry says which fraction of acquisitions did not wait. Groups that never
     took kmap_lock (``local``) are listed in the legend without a line. ``at`` selects the rows,
-    by default ``{"cpus": <the largest CPU count>}``.
+    by default ``{"cpus": <the largest CPU count>}``. ``title`` names what was run (a preset, a
+    regime); the title adds the seeds and cycles.
     """
     if kind not in ("cdf", "hist"):
         raise ScenarioError.of("kind", f"lock_wait: got {quote(kind)}", "'cdf' or 'hist'")
@@ -355,12 +408,346 @@ def lock_wait(
     else:
         axes.set_ylabel("fraction of acquisitions per log2 bucket")
     nseeds = int(df["seed"].nunique()) if "seed" in df else 1
-    title = "distribution (CDF)" if kind == "cdf" else "histogram"
-    pooled = f"{_seeds(nseeds)} pooled" if nseeds > 1 else _seeds(nseeds)
-    axes.set_title(f"kmap_lock wait {title}{_at_text(at)}, {pooled}", fontsize=10)
+    what = "distribution (CDF)" if kind == "cdf" else "histogram"
+    head = f"{title}: kmap_lock wait {what}" if title else f"kmap_lock wait {what}"
+    pooled = _runs_text(df) + (", seeds pooled" if nseeds > 1 else "")
+    axes.set_title(f"{head}{_at_text(at)}\n({pooled})", fontsize=9)
     axes.grid(True, alpha=0.3)
     axes.legend(title=", ".join(bys), fontsize=8, title_fontsize=8, loc="best")
     return fig
+
+
+#: The cycle categories the seed mail is about, stacked first (at the bottom) in
+#: `breakdown_scaling`: the flusher's clearing loop and its wait for acks, and the CPUs spinning
+#: on kmap_lock meanwhile.
+FLUSH_CATEGORIES = ("kmap_spin", "ipi_wait", "flush_scan")
+
+
+def breakdown_scaling(
+    frame: SweepResult | pd.DataFrame,
+    x: str = "cpus",
+    by: str | Sequence[str] = "strategy",
+    *,
+    at: Mapping[str, Any] | None = None,
+    min_share: float = 0.01,
+    first: Sequence[str] = FLUSH_CATEGORIES,
+    title: str | None = None,
+    about: str | None = None,
+) -> Figure:
+    """Where the cycles go against ``x``: one panel per ``by`` value, each a stacked bar per
+    ``x`` value of the mean (across seeds) share of all CPU cycles in each category, in percent.
+
+    The ``first`` categories (by default kmap_spin, ipi_wait and flush_scan, the cycles the seed
+    mail is about) are always shown and stacked at the bottom, so that their height reads from
+    0; other categories below ``min_share`` everywhere are merged into a grey "other". ``x``
+    values are evenly spaced (CPU counts 1, 2, 4, ... read as a log2 axis). ``title`` names what
+    was run, ``about`` (optional) adds a line under the title. Makes its own figure (several
+    panels), so it takes no ``ax``.
+    """
+    df = _select(_frame_of(frame), at)
+    bys = _columns(by)
+    _require_columns(df, [x, *bys])
+    _check_fixed(df, keep={x, *bys}, what="breakdown_scaling")
+    share_cols = [c for c in df.columns if c.startswith("share_")]
+    if not share_cols:
+        raise ValueError("breakdown_scaling: the frame has no share_<category> columns")
+    means = (
+        df.groupby([*bys, x], sort=False)[share_cols]
+        .mean()
+        .rename(columns=lambda c: c.removeprefix("share_"))
+    )
+    cats = list(means.columns)
+    lead = [c for c in first if c in cats]
+    big = [c for c in cats if c not in lead and (means[c] >= min_share).any()]
+    small = [c for c in cats if c not in lead and c not in big]
+    groups = _groups(df, bys)
+    xs = sorted(pd.unique(df[x]).tolist())
+    ncols = min(3, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, grid = _figure_grid(nrows, ncols, (3.6 * ncols + 2.2, 3.0 * nrows + 1.0), sharey=True)
+    colors = category_colors()
+    fallback = iter(_TAB10)
+    cat_colors = {c: colors.get(c) or next(fallback, _OTHER_COLOR) for c in [*lead, *big]}
+    positions = np.arange(len(xs))
+    handles: dict[str, Any] = {}
+    for i, (key, _) in enumerate(groups):
+        axes = grid[i // ncols][i % ncols]
+        part = means.loc[key if len(bys) > 1 else key[0]] if bys else means
+        part = part.reindex(xs)
+        bottom = np.zeros(len(xs))
+        for cat in [*lead, *big, *(["other"] if small else [])]:
+            values = (part[small].sum(axis=1) if cat == "other" else part[cat]).to_numpy()
+            values = np.nan_to_num(values.astype(float)) * 100.0
+            color = _OTHER_COLOR if cat == "other" else cat_colors[cat]
+            bars = axes.bar(
+                positions, values, bottom=bottom, color=color, width=0.75, lw=0.3,
+                edgecolor="white", hatch="//" if cat in lead else None,
+            )  # fmt: skip
+            handles.setdefault(cat, bars)
+            bottom += values
+        axes.set_xticks(positions, labels=[f"{v:g}" for v in xs])
+        axes.set_ylim(0, 100)
+        axes.set_title(_label(bys, key) if bys else "", fontsize=9)
+        axes.grid(True, axis="y", alpha=0.3)
+        if i % ncols == 0:
+            axes.set_ylabel("share of all CPU cycles (%)")
+        if i // ncols == nrows - 1 or i + ncols >= len(groups):
+            axes.set_xlabel(_short(x))
+    for j in range(len(groups), nrows * ncols):
+        grid[j // ncols][j % ncols].set_visible(False)
+    labels = {
+        c: f"other ({len(small)} categories < {min_share:.0%} each)" if c == "other" else c
+        for c in handles
+    }
+    order = list(handles)[::-1]  # top of the stack first, as the eye reads it
+    fig.legend(
+        [handles[c] for c in order], [labels[c] for c in order], loc="outside right upper",
+        fontsize=8, title="cycle category\n(hatched: the flush\nand the lock spin)",
+        title_fontsize=8,
+    )  # fmt: skip
+    nseeds = int(df["seed"].nunique()) if "seed" in df else 1
+    head = f"{title}: where the cycles go" if title else "Where the cycles go"
+    fig.suptitle(
+        f"{head} against {_short(x)}, one panel per {', '.join(bys) or 'run'}\n"
+        f"({'mean of ' if nseeds > 1 else ''}{_runs_text(df)}{_at_text(at).replace(' at', ';')})"
+        + (f"\n{about}" if about else ""),
+        fontsize=10,
+    )
+    return fig
+
+
+def stale(
+    frame: SweepResult | pd.DataFrame,
+    x: str = "ipi_latency",
+    hue: str | Sequence[str] = "strategy",
+    panel: str | None = "cpus",
+    *,
+    at: Mapping[str, Any] | None = None,
+    marks: Mapping[str, float] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Stale TLB accesses (summed over the seeds) against ``x``, one line per ``hue`` value, one
+    panel per ``panel`` value. The y axis is linear up to 1 and logarithmic above (symlog), so
+    that 0 is drawn; a line that stays at 0 says so in the legend. ``marks`` draws a dashed
+    vertical line at each named ``x`` value (e.g. the preset's IPI latency). Makes its own
+    figure, so it takes no ``ax``.
+    """
+    df = _select(_frame_of(frame), at)
+    hues = _columns(hue)
+    panels = _columns(panel)
+    _require_columns(df, [x, *hues, *panels, "stale_accesses"])
+    _check_fixed(df, keep={x, *hues, *panels}, what="stale")
+    pgroups = _groups(df, panels)
+    fig, grid = _figure_grid(1, len(pgroups), (4.6 * len(pgroups) + 2.4, 4.4), sharey=True)
+    top = max(1.0, float(df.groupby([x, *hues, *panels])["stale_accesses"].sum().max()))
+    for i, (pkey, pdf) in enumerate(pgroups):
+        axes = grid[0][i]
+        groups = _groups(pdf, hues)
+        keys = [key for key, _ in groups]
+        for (key, part), color, style in zip(
+            groups, _hue_colors(hues, keys), _hue_styles(hues, keys), strict=True
+        ):
+            sums = part.groupby(x, sort=True)["stale_accesses"].sum()
+            name = _label(hues, key)
+            label = name if sums.any() else f"{name}: 0 at every {_short(x)}"
+            axes.plot(sums.index, sums.to_numpy(), color=color, ms=5, label=label, **style)
+        axes.set_xscale("log")
+        xs = np.sort(pd.unique(pdf[x].to_numpy()))
+        axes.set_xticks(xs, labels=[f"{v:,g}" for v in xs])
+        axes.xaxis.set_minor_locator(_null_locator())
+        axes.set_yscale("symlog", linthresh=1.0)
+        axes.set_ylim(-0.3, top * 2.5)
+        for name, value in (marks or {}).items():
+            axes.axvline(value, color="0.4", lw=1, ls=(0, (4, 3)), zorder=0)
+            axes.annotate(
+                name, (value, top * 1.6), fontsize=7, color="0.3", rotation=90,
+                ha="right", va="top", xytext=(-2, 0), textcoords="offset points",
+            )  # fmt: skip
+        axes.set_xlabel(_axis_label(x) + ", log scale")
+        if i == 0:
+            axes.set_ylabel("stale TLB accesses, summed over seeds\n(symlog: 0, then log)")
+        axes.set_title(_label(panels, pkey) + (" CPUs" if panels == ["cpus"] else ""), fontsize=9)
+        axes.grid(True, alpha=0.3)
+        axes.legend(title=", ".join(hues), fontsize=7, title_fontsize=8, loc="upper left")
+    head = f"{title}: stale TLB accesses" if title else "Stale TLB accesses"
+    fig.suptitle(
+        f"{head} against {_short(x)}, by {', '.join(hues)}{_at_text(at)}\n"
+        f"({_runs_text(df)}; each is a read through a TLB entry for a remapped pkmap slot)",
+        fontsize=10,
+    )
+    return fig
+
+
+def save_study(
+    frame: pd.DataFrame,
+    outdir: str | os.PathLike[str],
+    *,
+    regimes: Mapping[str, str],
+    latency: pd.DataFrame | None = None,
+    marks: Mapping[str, float] | None = None,
+    title: str = "kmapsim study",
+    baseline: str = "sync",
+    dpi: int = 150,
+) -> list[Path]:
+    """The plots of `kmapsim.study.run_study`, written to ``outdir`` on the Agg canvas; returns
+    their paths.
+
+    ``frame`` holds the scaling runs of each regime, told apart by its ``regime`` column;
+    ``regimes`` maps each regime's name to the text that describes it in titles. Writes
+    ``scaling.png`` (per regime: throughput against CPUs on log2 x and log2 y, and the change
+    from ``baseline`` with its min-max band over seeds), ``breakdown.png`` (where the cycles go
+    at the largest CPU count, by regime and strategy), ``lock_wait.png`` (the kmap_lock wait
+    CDF there, per regime), ``cycles_<regime>.png`` (`breakdown_scaling` of each regime) and,
+    given the ``latency`` frame (a sweep over ``ipi_latency``), ``stale.png`` (`stale`).
+    """
+    require_matplotlib()
+    _require_columns(frame, ["regime", "cpus", "strategy"])
+    names = [n for n in regimes if (frame["regime"] == n).any()]
+    parts = {n: frame[frame["regime"] == n] for n in names}
+    runs = _runs_text(frame)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+
+    def save(name: str, fig: Figure) -> None:
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=dpi)
+        paths.append(path)
+
+    with _headless():
+        save("scaling", _scaling_panels(parts, regimes, title, runs, baseline))
+        largest = _plain(frame["cpus"].max())
+        save("breakdown", _breakdown_panels(parts, largest, title, runs))
+        fig, grid = _figure_grid(1, len(names), (5.6 * len(names), 4.8), sharey=True)
+        for axes, name in zip(grid[0], names, strict=True):
+            lock_wait(parts[name], at={"cpus": largest}, ax=axes, title=name)
+            legend = axes.get_legend()
+            if legend is not None:
+                legend.set_loc("center right")
+        fig.suptitle(
+            f"{title}: kmap_lock wait distribution at {largest} CPUs, one panel per regime"
+            f" ({runs}, seeds pooled)",
+            fontsize=10,
+        )
+        save("lock_wait", fig)
+        for name in names:
+            about = _wrap(f"{name}: {regimes[name]}", 105)
+            fig = breakdown_scaling(parts[name], title=f"{title}, regime {name}", about=about)
+            save(f"cycles_{name}", fig)
+        if latency is not None and len(latency):
+            save("stale", stale(latency, marks=marks, title=f"{title}, regime safety"))
+    return paths
+
+
+def _scaling_panels(
+    parts: Mapping[str, pd.DataFrame],
+    regimes: Mapping[str, str],
+    title: str,
+    runs: str,
+    baseline: str,
+) -> Figure:
+    """Throughput against CPUs (log2-log2) above, the change from ``baseline`` below; a column
+    per regime."""
+    names = list(parts)
+    with_gain = all((p["strategy"] == baseline).any() for p in parts.values())
+    nrows = 2 if with_gain else 1
+    fig, grid = _figure_grid(
+        nrows, len(names), (4.7 * len(names) + 1.8, 4.3 * nrows + 0.9), sharey="row"
+    )
+    for j, name in enumerate(names):
+        axes = grid[0][j]
+        scaling(parts[name], ax=axes, title=f"{name}")
+        axes.set_title(f"{name}\n{_wrap(regimes[name], 60)}", fontsize=8)
+        if j:
+            axes.set_ylabel("")
+        if with_gain:
+            _gain_panel(grid[1][j], parts[name], baseline)
+            if j:
+                grid[1][j].set_ylabel("")
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    for row in grid:
+        for axes in row:
+            legend = axes.get_legend()
+            if legend is not None:
+                legend.remove()
+    fig.legend(handles, labels, loc="outside right center", fontsize=8, title="strategy")
+    lower = (
+        f"\nbottom: throughput change from {baseline} (%), each seed against the same seed of"
+        f" {baseline}: mean, and min-max band over seeds (linear y)"
+        if with_gain
+        else ""
+    )
+    fig.suptitle(
+        f"{title}: throughput against CPUs, one column per regime ({runs})\n"
+        "top: mean over seeds on log2 x and log2 y, so linear scaling (wide grey line) is a"
+        " straight line of slope 1; band: min-max over seeds (thinner than the line where the"
+        f" seeds agree){lower}",
+        fontsize=9,
+    )
+    return fig
+
+
+def _breakdown_panels(
+    parts: Mapping[str, pd.DataFrame], cpus: Any, title: str, runs: str, min_share: float = 0.01
+) -> Figure:
+    """`breakdown` at ``cpus``, one panel per regime, the same categories in each."""
+    names = list(parts)
+    shares = pd.concat([p[p["cpus"] == cpus] for p in parts.values()])
+    cols = [c for c in shares.columns if c.startswith("share_")]
+    means = shares.groupby(["regime", "strategy"])[cols].mean()
+    shown = [c.removeprefix("share_") for c in cols if (means[c] >= min_share).any()]
+    fig, grid = _figure_grid(1, len(names), (3.9 * len(names) + 2.4, 4.9), sharey=True)
+    for j, (axes, name) in enumerate(zip(grid[0], names, strict=True)):
+        breakdown(parts[name], at={"cpus": cpus}, ax=axes, categories=shown)
+        axes.set_title(name, fontsize=9)
+        axes.set_xlabel("strategy")
+        for tick in axes.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_horizontalalignment("right")
+        if j:
+            axes.set_ylabel("")
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    for axes in grid[0]:
+        legend = axes.get_legend()
+        if legend is not None:
+            legend.remove()
+    fig.legend(
+        handles[::-1], labels[::-1], loc="outside right center", fontsize=8,
+        title="cycle category", title_fontsize=8,
+    )  # fmt: skip
+    fig.suptitle(
+        f"{title}: where the cycles go at {cpus} CPUs, one panel per regime\n"
+        f"(share of all CPU cycles, mean of {runs})",
+        fontsize=10,
+    )
+    return fig
+
+
+def _gain_panel(axes: Axes, df: pd.DataFrame, baseline: str) -> None:
+    """Each strategy's throughput as a change from ``baseline`` (same CPUs, same seed), in %."""
+    base = df[df["strategy"] == baseline].set_index(["cpus", "seed"])["throughput"]
+    others = [s for s in pd.unique(df["strategy"]) if s != baseline]
+    keys = [(s,) for s in others]
+    for (name,), color, style in zip(
+        keys, _hue_colors(["strategy"], keys), _hue_styles(["strategy"], keys), strict=True
+    ):
+        part = df[df["strategy"] == name].set_index(["cpus", "seed"])["throughput"]
+        change = (part / base.reindex(part.index) - 1.0) * 100.0
+        stats = change.groupby(level="cpus").agg(["mean", "min", "max"]).sort_index()
+        xs = stats.index.to_numpy()
+        axes.plot(xs, stats["mean"], color=color, ms=4, label=name, zorder=3, **style)
+        _band(axes, xs, stats["min"].to_numpy(), stats["max"].to_numpy(), color)
+    axes.axhline(0.0, color="0.3", lw=1, zorder=1)
+    log_x = _x_axis(axes, df["cpus"])
+    axes.set_xlabel("CPUs" + (" (log2 scale)" if log_x else ""))
+    axes.set_ylabel(f"throughput change from {baseline} (%)")
+    axes.grid(True, alpha=0.3)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def save_all(
@@ -437,6 +824,25 @@ def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
 
     fig, axes = plt.subplots(figsize=size, layout="constrained")
     return fig, axes
+
+
+def _figure_grid(
+    nrows: int, ncols: int, size: tuple[float, float], sharey: bool | Literal["row"] = False
+) -> tuple[Figure, list[list[Axes]]]:
+    """A new figure of nrows x ncols axes (pyplot's unless headless), as rows of axes."""
+    require_matplotlib()
+    if _HEADLESS.get():
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=size, layout="constrained")
+        FigureCanvasAgg(fig)
+    else:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=size, layout="constrained")
+    grid = fig.subplots(nrows, ncols, sharey=sharey, squeeze=False)
+    return fig, [list(row) for row in grid]
 
 
 def _frame_of(obj: SweepResult | pd.DataFrame) -> pd.DataFrame:
@@ -519,7 +925,16 @@ def _varying(df: pd.DataFrame, first: Sequence[str] = ()) -> list[str]:
 
 
 def _check_fixed(df: pd.DataFrame, keep: set[str], what: str) -> None:
+    """Refuse rows that differ in a field the plot neither shows nor has fixed by what it shows.
+
+    A field that takes one value for each combination of the ``keep`` columns (a study's
+    ``last_pkmap`` that grows with ``cpus``, a regime's fields when ``regime`` is shown) is
+    never averaged over, so it is allowed."""
+    keys = [k for k in keep if k in df.columns]
     extra = [v for v in _varying(df) if v not in keep]
+    if keys and extra:
+        per_group = df.groupby(keys, sort=False, dropna=False)[extra].nunique(dropna=False)
+        extra = [v for v in extra if int(per_group[v].max()) > 1]
     if extra:
         values = {v: sorted(df[v].unique().tolist()) for v in extra}
         raise ValueError(
@@ -581,11 +996,12 @@ def _summed_counts(column: pd.Series) -> npt.NDArray[np.int64]:
     return total
 
 
-def _x_axis(axes: Axes, values: pd.Series) -> None:
-    """A log2 axis with a tick per value for CPU counts and other power-of-two-spaced values."""
+def _x_axis(axes: Axes, values: pd.Series) -> bool:
+    """A log2 axis with a tick per value for CPU counts and other power-of-two-spaced values;
+    returns whether the axis is log2."""
     xs = np.sort(pd.unique(values.to_numpy()))
     if not pd.api.types.is_numeric_dtype(values):
-        return
+        return False
     positive = bool((xs > 0).all())
     log2 = values.name == "cpus" or (
         positive and len(xs) >= 3 and bool(np.allclose(np.log2(xs), np.round(np.log2(xs))))
@@ -593,7 +1009,25 @@ def _x_axis(axes: Axes, values: pd.Series) -> None:
     if log2 and positive:
         axes.set_xscale("log", base=2)
         axes.set_xticks(xs, labels=[f"{x:g}" for x in xs])
-        axes.minorticks_off()
+        axes.xaxis.set_minor_locator(_null_locator())
+        return True
+    return False
+
+
+def _null_locator() -> Any:
+    from matplotlib.ticker import NullLocator
+
+    return NullLocator()
+
+
+def _runs_text(df: pd.DataFrame) -> str:
+    """``3 seeds x 20,000,000 cycles`` (the cycles when the frame has them, each value once)."""
+    nseeds = int(df["seed"].nunique()) if "seed" in df else 1
+    text = _seeds(nseeds)
+    if "cycles" in df.columns:
+        values = sorted(int(c) for c in pd.unique(df["cycles"]))
+        text += " x " + " or ".join(f"{c:,}" for c in values) + " cycles"
+    return text
 
 
 def _seeds(n: int) -> str:

@@ -34,9 +34,13 @@ CPU). A run with ``record_ops=True`` returns its own operations in this form
 
 Every error is a `ScenarioError` with field ``"replay"`` whose message names the row (the file
 and line of a CSV file, ``row i`` of a DataFrame counting from 0, ``cpu C, operation J`` of a
-mapping), the CPU when it is known, the column and what is allowed. A CSV file that cannot be
-read as one (missing, not a regular file, larger than `MAX_OPS_FILE_BYTES`, not UTF-8, a row
-with the wrong number of fields, a bad header) raises its subclass `ScenarioFileError`.
+mapping), the CPU when it is known, the column and what is allowed. A CSV file follows the rule
+of `kmapsim.fileio`: one that cannot be read as an operation list (missing, unreadable, not a
+regular file, larger than `MAX_OPS_FILE_BYTES` or `MAX_OPS_ROWS`, not UTF-8, not valid CSV, no
+header, an unknown, repeated or missing column, a row with the wrong number of fields) raises
+its subclass `ScenarioFileError` (``.path``; the line in the message); a well-formed file with
+a bad value (out of range, not an integer, a required cell left empty) the plain
+`ScenarioError`, whose message names the file, line, CPU and column.
 
 From a real kernel, bpftrace probes on ``kmap_high``/``kunmap_high`` (page address, CPU, time
 stamps) give ``page`` and the gaps between calls, which become ``work``.
@@ -59,7 +63,7 @@ import pandas as pd
 
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
-from kmapsim.fileio import decode_utf8, read_file_bytes
+from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
 
 __all__ = [
     "MAX_OPS_FILE_BYTES",
@@ -355,7 +359,7 @@ def _as_frame(columns: Mapping[str, IntArray]) -> pd.DataFrame:
 # -- the three forms: DataFrame, mapping, CSV -----------------------------------------------------
 
 
-def _from_dataframe(frame: pd.DataFrame) -> pd.DataFrame:
+def _from_dataframe(frame: pd.DataFrame) -> tuple[dict[str, IntArray], _Where]:
     problem = _columns_problem(list(frame.columns))
     if problem is not None:
         raise ScenarioError.of("replay", *problem)
@@ -363,10 +367,12 @@ def _from_dataframe(frame: pd.DataFrame) -> pd.DataFrame:
         raise _too_many("the DataFrame")
     # to_numpy: nullable and string dtypes become object arrays, checked cell by cell.
     columns = {str(c): frame[c].to_numpy() for c in frame.columns}
-    return _as_frame(_check(columns, len(frame), _Where()))
+    out = _check(columns, len(frame), _Where())
+    cpu = out["cpu"]
+    return out, _Where(cpu=_Rebased(cpu, 0), op=_Rebased(_per_cpu_index(cpu), 0))
 
 
-def _from_mapping(ops: Mapping[Any, Any]) -> pd.DataFrame:
+def _from_mapping(ops: Mapping[Any, Any]) -> tuple[dict[str, IntArray], _Where]:
     cells: dict[str, list[object]] = {c: [] for c in OPS_COLUMNS}
     cpus: list[int] = []
     ops_index: list[int] = []
@@ -380,7 +386,7 @@ def _from_mapping(ops: Mapping[Any, Any]) -> pd.DataFrame:
                 raise _too_many("the mapping")
     where = _Where(cpu=cpus, op=ops_index, by_cpu=True)
     columns = {c: np.array(v, dtype=object) for c, v in cells.items()}
-    return _as_frame(_check(columns, len(ops_index), where))
+    return _check(columns, len(ops_index), where), where
 
 
 def _cpu_key(key: object) -> int:
@@ -441,6 +447,11 @@ def _add_row(cells: dict[str, list[object]], cpu: int, j: int, row: object) -> N
 def _frame(ops: pd.DataFrame | Mapping[int, Any]) -> pd.DataFrame:
     """The operation list checked, as a DataFrame of int64 `OPS_COLUMNS` (irqs_off and switch
     0 or 1), or a ScenarioError naming the row, CPU and column."""
+    return _as_frame(_checked(ops)[0])
+
+
+def _checked(ops: pd.DataFrame | Mapping[int, Any]) -> tuple[dict[str, IntArray], _Where]:
+    """The checked int64 columns of a DataFrame or mapping, and how to name their rows."""
     if isinstance(ops, pd.DataFrame):
         return _from_dataframe(ops)
     if isinstance(ops, Mapping):
@@ -456,10 +467,50 @@ def to_columns(ops: pd.DataFrame | Mapping[int, Any]) -> tuple[list[Any], ...]:
     """The engine's form: one Python list per column, in `OPS_COLUMNS` order.
 
     Raises `ScenarioError` (field ``"replay"``) naming the row, CPU and column of a bad value."""
-    frame = _frame(ops)
+    return _lists(_checked(ops)[0])
+
+
+def _lists(columns: Mapping[str, IntArray]) -> tuple[list[Any], ...]:
     return tuple(
-        frame[c].astype(bool).tolist() if c in _FLAGS else frame[c].tolist() for c in OPS_COLUMNS
+        columns[c].astype(bool).tolist() if c in _FLAGS else columns[c].tolist()
+        for c in OPS_COLUMNS
     )
+
+
+def engine_columns(
+    ops: pd.DataFrame | Mapping[int, Any] | str | bytes | os.PathLike[str],
+    *,
+    cpus: int,
+    pages: int,
+    irq_locks: int,
+) -> tuple[list[Any], ...]:
+    """`to_columns` of ``ops`` (a DataFrame, a mapping, or the path of a CSV file read with
+    `read_ops`), also checked against the scenario's limits: cpu below ``cpus``, page below
+    ``pages``, irq_lock -1 or below ``irq_locks``. `kmapsim.run` calls it, so that these
+    errors name the row as every other replay error does (the file and line of a CSV file),
+    rather than the engine's own row index: ``FILE line N (cpu C): cpu 9; allowed: a CPU
+    below cpus = 2``. The first bad row is reported; in it, cpu before page before irq_lock.
+    """
+    if isinstance(ops, (str, bytes, os.PathLike)):
+        columns, where = _read_ops_file(ops)
+    else:
+        columns, where = _checked(ops)
+    limits = (
+        ("cpu", cpus, f"a CPU below cpus = {cpus}"),
+        ("page", pages, f"a page below pages = {pages}"),
+        ("irq_lock", irq_locks, f"-1 (none) or a lock below irq_locks = {irq_locks}"),
+    )
+    first: tuple[int, int, str, str] | None = None  # (row, order, column, allowed)
+    for order, (name, limit, allowed) in enumerate(limits):
+        bad = columns[name] >= limit
+        if bad.any():
+            i = int(np.argmax(bad))
+            if first is None or i < first[0]:
+                first = (i, order, name, allowed)
+    if first is not None:
+        i, _, name, allowed = first
+        raise _error(where(i), f"{name} {quote(int(columns[name][i]))}", allowed)
+    return _lists(columns)
 
 
 # -- CSV ------------------------------------------------------------------------------------------
@@ -469,23 +520,29 @@ def read_ops(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an operation list from CSV (format in this module's docstring), checked as
     `to_columns` checks it, as a DataFrame of int64 `OPS_COLUMNS`.
 
-    Raises `ScenarioFileError` (field ``"replay"``) for a file that cannot be read as a CSV
-    operation list, naming the file (and the line); `ScenarioError` naming the file, line, CPU
-    and column for a bad value.
-    """
-    p = Path(path)
+    Raises `ScenarioFileError` (field ``"replay"``, ``.path``) for a file that cannot be read
+    as a CSV operation list, naming the file (and the line); `ScenarioError` naming the file,
+    line, CPU and column for a bad value (the rule of `kmapsim.fileio`). A ``path`` that is no
+    path (None, a number, a list) raises `ScenarioFileError` (field ``"replay"``, ``path``
+    ``""``); a `bytes` path is decoded with `os.fsdecode` (`kmapsim.fileio.as_path`)."""
+    return _as_frame(_read_ops_file(path)[0])
+
+
+def _read_ops_file(path: object) -> tuple[dict[str, IntArray], _Where]:
+    p = as_path(path, "replay")
     raw = read_file_bytes(p, limit=MAX_OPS_FILE_BYTES, field="replay", kind="CSV operation list")
     text = decode_utf8(p, raw, field="replay")
     del raw  # the text is all that is needed: halve the peak memory of a large file
-    return _as_frame(_read_csv(p, text))
+    return _read_csv(p, text)
 
 
 def _file_error(p: Path, problem: str, allowed: str) -> ScenarioFileError:
     return ScenarioFileError.at(p, f"{p} {problem}", allowed, field="replay")
 
 
-def _read_csv(p: Path, text: str) -> dict[str, IntArray]:
-    """The checked columns of CSV ``text`` (from file ``p``, for messages)."""
+def _read_csv(p: Path, text: str) -> tuple[dict[str, IntArray], _Where]:
+    """The checked columns of CSV ``text`` (from file ``p``, for messages), and how to name
+    their rows (file, line and CPU)."""
     # csv.reader is fed every physical line (a comment or blank one as ""), so its line_num
     # is the line in the file.
     uncomment = _uncommented if "#" in text else str.strip
@@ -501,7 +558,7 @@ def _uncommented(line: str) -> str:
     return line.split("#", 1)[0].strip()
 
 
-def _read_rows(p: Path, reader: Any) -> dict[str, IntArray]:
+def _read_rows(p: Path, reader: Any) -> tuple[dict[str, IntArray], _Where]:
     names = [name.strip() for name in next((row for row in reader if row), [])]
     header_line = reader.line_num
     if not names:
@@ -513,6 +570,7 @@ def _read_rows(p: Path, reader: Any) -> dict[str, IntArray]:
     done: dict[str, list[IntArray]] = {c: [] for c in OPS_COLUMNS}
     chunk: list[list[str]] = []
     lines: list[int] = []
+    all_lines: list[IntArray] = []
     n = 0
     for row in reader:  # kept tight: it runs once per line of a file of millions
         if not row:
@@ -528,9 +586,13 @@ def _read_rows(p: Path, reader: Any) -> dict[str, IntArray]:
         lines.append(reader.line_num)
         if len(chunk) == _CHUNK:
             n = _convert_chunk(p, names, chunk, lines, n, done)
+            all_lines.append(np.array(lines, dtype=np.int64))
             chunk, lines = [], []
     _convert_chunk(p, names, chunk, lines, n, done)
-    return {c: np.concatenate(v) if v else np.zeros(0, np.int64) for c, v in done.items()}
+    all_lines.append(np.array(lines, dtype=np.int64))
+    out = {c: np.concatenate(v) if v else np.zeros(0, np.int64) for c, v in done.items()}
+    lines_of = _Rebased(np.concatenate(all_lines), 0)
+    return out, _Where(source=str(p), lines=lines_of, cpu=_Rebased(out["cpu"], 0))
 
 
 def _convert_chunk(
@@ -543,8 +605,11 @@ def _convert_chunk(
 ) -> int:
     """Check rows ``offset ..`` of the file (on ``lines``), add them to ``done`` and return
     how many rows have been read."""
-    if offset + len(chunk) > MAX_OPS_ROWS:
-        raise _too_many(f"{p} line {lines[MAX_OPS_ROWS - offset]}")
+    if offset + len(chunk) > MAX_OPS_ROWS:  # a file too large: a fault of the file
+        line = lines[MAX_OPS_ROWS - offset]
+        raise _file_error(
+            p, f"line {line}: more than {MAX_OPS_ROWS} operations", f"at most {MAX_OPS_ROWS} rows"
+        )
     if not chunk:
         return offset
     columns = {
@@ -586,8 +651,11 @@ def _csv_cell(text: str) -> object:
 
 
 def write_ops(ops: pd.DataFrame | Mapping[int, Any], path: str | os.PathLike[str]) -> Path:
-    """Write an operation list as CSV, readable by `read_ops` (irqs_off and switch as 0/1)."""
-    p = Path(path)
+    """Write an operation list as CSV, readable by `read_ops` (irqs_off and switch as 0/1).
+
+    A ``path`` that is no path raises `ScenarioFileError` (field ``"replay"``), as in
+    `read_ops`, before anything is written."""
+    p = as_path(path, "replay")
     _frame(ops).to_csv(p, index=False)
     return p
 

@@ -7,6 +7,7 @@ breakdown row sums to ``cycles`` exactly, which is the engine's bookkeeping inva
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -101,7 +102,7 @@ def _breakdown_frame(rows: list[list[int]], categories: list[str]) -> pd.DataFra
     )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class RunResult:
     """The outcome of `kmapsim.run`.
 
@@ -111,6 +112,9 @@ class RunResult:
     ``scenario.max_violation_records``); ``counters["stale_accesses"]`` counts them all.
     ``events`` and ``wall_seconds`` describe the simulation itself, not the simulated machine.
     Results compare by identity: ``wall_seconds`` differs between otherwise identical runs.
+
+    The repr is a few lines (CPUs, cycles, strategy, throughput, stale accesses, the three
+    largest cycle categories); notebooks show the same as a small table (``_repr_html_``).
     """
 
     scenario: Scenario
@@ -132,6 +136,10 @@ class RunResult:
     trace_rows: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list)
     sample_rows: Sequence[tuple[int, ...]] = field(default_factory=list)
     ops_rows: list[tuple[int, int, int, int, int, bool, bool]] | None = None
+    #: Why the run stopped early, or None. `kmapsim.run` raises instead of returning such a
+    #: result; a `Simulation`'s ``result()`` after a DeadlockError, KernelBug or a full record
+    #: budget returns what was measured up to then, with the error's message here.
+    stopped: str | None = None
 
     @cached_property
     def breakdown(self) -> pd.DataFrame:
@@ -176,6 +184,7 @@ class RunResult:
             trace_rows=raw.trace,
             sample_rows=raw.samples,
             ops_rows=raw.ops,
+            stopped=raw.stopped,
         )
 
     # -- derived numbers ----------------------------------------------------------------------
@@ -250,6 +259,53 @@ class RunResult:
         series.index.name = "metric"
         return series
 
+    # -- display ------------------------------------------------------------------------------
+
+    def top_categories(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` cycle categories with the largest share of all CPUs' cycles, largest
+        first, as (category, share in [0, 1]). Computed without pandas."""
+        totals = [sum(col) for col in zip(*self.breakdown_rows, strict=True)]
+        whole = sum(totals)
+        if not whole:
+            return []
+        ranked = sorted(zip(self.categories, totals, strict=True), key=lambda ct: -ct[1])
+        return [(cat, total / whole) for cat, total in ranked[:n] if total]
+
+    def _display_rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs shown by the repr and the HTML table."""
+        stale = self.counters.get("stale_accesses", 0)
+        if self.cycles > 0:
+            rate = f"{self.throughput:,.1f} kmaps per million cycles ({self.kmaps:,} kmaps)"
+        else:
+            rate = "- (no cycle simulated)"
+        top = ", ".join(f"{cat} {share * 100:.1f} %" for cat, share in self.top_categories(3))
+        stopped = [] if self.stopped is None else [("STOPPED", self.stopped.splitlines()[0])]
+        return [
+            *stopped,
+            ("scenario", repr(self.scenario)),
+            ("throughput", rate),
+            ("stale accesses", f"{stale:,}" + (" (silent data corruption)" if stale else "")),
+            ("top cycles", top or "-"),
+        ]
+
+    def _headline(self) -> str:
+        sc = self.scenario
+        return (
+            f"{sc.cpus} CPU{'' if sc.cpus == 1 else 's'}, strategy {sc.strategy}, "
+            f"{self.cycles:,} cycles, seed {self.seed}, mode {self.mode}"
+        )
+
+    def __repr__(self) -> str:
+        rows = self._display_rows()
+        width = max(len(label) for label, _ in rows)
+        lines = [f"RunResult: {self._headline()}"]
+        lines += [f"  {label:<{width}}  {value}" for label, value in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A small HTML table for notebooks: the repr's numbers, escaped."""
+        return _html_table(f"RunResult: {self._headline()}", self._display_rows())
+
     # -- serialisation ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,7 +313,8 @@ class RunResult:
 
         `from_dict` reads it back to a result whose every field is equal (scenario, counters,
         histograms, violations, breakdown, trace and ``trace_dropped``, samples, ops,
-        ``events`` and ``wall_seconds``), so the DataFrames built from it are equal too.
+        ``stopped``, ``events`` and ``wall_seconds``), so the DataFrames built from it are equal
+        too.
         ``derived`` repeats the computed figures for readers of the JSON; it is ignored on input.
         Trace rows are ``[cycle, cpu, kind, fields]``, sample rows and ops rows lists of their
         columns (`kmapsim.result.SAMPLE_COLUMNS`, `kmapsim.replay.OPS_COLUMNS`); ``ops`` is None
@@ -279,6 +336,7 @@ class RunResult:
             "trace": [[c, cpu, kind, dict(fields)] for c, cpu, kind, fields in self.trace_rows],
             "samples": [list(row) for row in self.sample_rows],
             "ops": None if self.ops_rows is None else [list(op) for op in self.ops_rows],
+            "stopped": self.stopped,
             "derived": {
                 "throughput": self.throughput,
                 "kmaps_per_second": self.kmaps_per_second,
@@ -321,6 +379,7 @@ class RunResult:
             events=_read(d, "events", int),
             wall_seconds=_read(d, "wall_seconds", float),
             trace_dropped=_read(d, "trace_dropped", int, 0),
+            stopped=_read(d, "stopped", lambda v: None if v is None else str(v), None),
             trace_rows=_read(
                 d,
                 "trace",
@@ -389,3 +448,13 @@ def _mean(h: Histogram | None) -> float | None:
 
 def _p99(h: Histogram | None) -> int | None:
     return h.quantile(0.99) if h is not None and h.count else None
+
+
+def _html_table(caption: str, rows: Sequence[tuple[str, str]]) -> str:
+    """``rows`` of (label, value) as a two-column HTML table, every string escaped."""
+    body = "".join(
+        f'<tr><th style="text-align:left">{html.escape(label)}</th>'
+        f'<td style="text-align:left">{html.escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"

@@ -25,7 +25,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
-from kmapsim.fileio import file_format, read_document, toml_dumps
+from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
 from kmapsim.presets import get_preset, preset_names
 
 __all__ = ["FieldSpec", "FieldValue", "Scenario"]
@@ -47,8 +47,15 @@ class FieldSpec(TypedDict):
     default: FieldValue
 
 
+class _Origin:
+    """Where a scenario came from, kept beside its fields (a slot, not a dataclass field), so
+    that equality, hashing, `Scenario.to_dict` and the field table ignore it."""
+
+    __slots__ = ("_preset",)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class Scenario:
+class Scenario(_Origin):
     """A complete, validated scenario. Build it with keywords, `preset`, `replace` or `from_dict`.
 
     Scenarios are saved and loaded as TOML or JSON files with `to_file` and `from_file`.
@@ -58,6 +65,11 @@ class Scenario:
     an inconsistent combination raises `ScenarioError` naming the field and what is allowed.
     numpy scalars are taken as the Python values they hold, with the same checks. ``kmapsim
     fields`` or `Scenario.fields()` list each field with its unit, range and meaning.
+
+    A scenario built by `preset` (or loaded from a file with a ``preset`` key) remembers that
+    preset, as `preset_name`, through `replace`, copying and pickling; its repr names it with
+    the fields that differ from it: ``Scenario.preset('pIII-8way-2001', cpus=64)``. The name is
+    not a field: equality and hashing compare field values only, and `to_dict` leaves it out.
     """
 
     # The choices first, then the integers, then the floats: the order of the Rust table.
@@ -106,7 +118,9 @@ class Scenario:
         # Checked here, before the generated __init__, so that an unknown or empty keyword is
         # a ScenarioError naming it (as from_dict and replace give), not a TypeError.
         _check_names(kwargs)
-        return object.__new__(cls)
+        self = object.__new__(cls)
+        object.__setattr__(self, "_preset", None)
+        return self
 
     def __post_init__(self) -> None:
         specs = _spec_map()
@@ -126,13 +140,29 @@ class Scenario:
     def preset(cls, name: str, /, **overrides: object) -> Scenario:
         """The preset ``name`` (see `kmapsim.preset_names()`), with some fields overridden.
 
-        An unknown name raises `ScenarioError` (field ``"preset"``, with "did you mean")."""
-        return cls.from_dict({**_preset_values(name), **overrides})
+        An unknown name raises `ScenarioError` (field ``"preset"``, with "did you mean").
+        The scenario remembers ``name`` (`preset_name`), which its repr shows."""
+        return cls.from_dict({**_preset_values(name), **overrides})._from_preset(name)
+
+    @property
+    def preset_name(self) -> str | None:
+        """The preset this scenario was built from (by `preset`, or a file's ``preset`` key),
+        kept by `replace`, copies and pickling; None for one built otherwise. Not a field: it
+        takes no part in equality, hashing, `to_dict` or run keys."""
+        return cast("str | None", getattr(self, "_preset", None))
+
+    def _from_preset(self, name: str | None) -> Scenario:
+        """This scenario, marked as built from preset ``name`` (the object itself: the mark
+        is set once, right after construction)."""
+        object.__setattr__(self, "_preset", name)
+        return self
 
     def replace(self, **changes: object) -> Scenario:
-        """A copy with some fields changed; an unknown name raises ScenarioError (did you mean)."""
+        """A copy with some fields changed; an unknown name raises ScenarioError (did you mean).
+        The copy keeps `preset_name`."""
         _check_names(changes)
-        return dataclasses.replace(self, **cast(dict[str, Any], changes))
+        new = dataclasses.replace(self, **cast(dict[str, Any], changes))
+        return new._from_preset(self.preset_name)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> Scenario:
@@ -160,38 +190,50 @@ class Scenario:
         Integers are written as integers (a float field also takes one), floats as floats,
         choices as strings; there are no tables. `to_file` writes every field and no preset.
 
-        A key that is neither a field nor ``preset`` raises `ScenarioError` naming it (with
-        "did you mean"), and a bad value the `ScenarioError` that `Scenario(...)` raises (same
-        ``field``, ``problem`` and ``allowed``), its message prefixed with the path. A file that
-        cannot be read as one (missing, not a regular file, larger than
-        `kmapsim.fileio.MAX_DOCUMENT_BYTES`, empty, not UTF-8, not valid TOML or JSON, with the
-        parser's line and column, nested more than `kmapsim.fileio.MAX_NESTING` deep, holding
-        an integer too long to convert, a JSON top level that is not an object, another suffix)
-        raises `ScenarioFileError`, a `ScenarioError` whose ``field`` is ``"file"``.
+        Errors follow the rule of `kmapsim.fileio`. A file that cannot be read as a scenario
+        file (missing, not a regular file, larger than `kmapsim.fileio.MAX_DOCUMENT_BYTES`,
+        empty, not UTF-8, not valid TOML or JSON, with the parser's line and column, nested
+        more than `kmapsim.fileio.MAX_NESTING` deep, holding an integer too long to convert, a
+        JSON top level that is not an object, another suffix, a key that is neither a field
+        nor ``preset`` (named, with "did you mean"), a table) raises `ScenarioFileError`, whose
+        ``field`` is ``"file"`` and ``path`` the file. A well-formed file with a bad value
+        raises the `ScenarioError` that `Scenario(...)` raises (same ``field``, ``problem``
+        and ``allowed``; a bad preset name: field ``"preset"``), its message prefixed with the
+        path. The scenario remembers the file's preset (`preset_name`). A ``path`` that is no
+        path (None, a number, a list) raises `ScenarioFileError` (field ``"file"``, ``path``
+        ``""``); a `bytes` path is decoded with `os.fsdecode` (`kmapsim.fileio.as_path`).
         """
-        p = Path(path)
+        p = as_path(path)
         doc = read_document(p)
         if not doc:
             raise ScenarioFileError.at(
                 p, f"{p} sets nothing: no field and no preset", _FILE_CONTENT
             )
+        names = _name_set()
+        for key, value in doc.items():
+            # A table is a fault of the file's shape (scenario files are flat), as is a key
+            # that is no field (below): ScenarioFileError, not the error of a value.
+            if isinstance(value, dict):
+                problem = "a table, but scenario files are flat"
+                if key not in names:
+                    problem = "unknown field: " + problem
+                allowed = "field = value keys at the top level, and optionally preset"
+                raise _file_key_error(p, _name_error(key, problem, allowed))
         try:
-            for key, value in doc.items():
-                if isinstance(value, dict) and key not in _field_names():
-                    problem = "unknown field: a table, but scenario files are flat"
-                    allowed = "field = value keys at the top level, and optionally preset"
-                    raise _name_error(key, problem, allowed)
             _check_names(doc, extra=("preset",))
+        except ScenarioError as e:
+            raise _file_key_error(p, e) from None
+        try:
             values = dict(doc)
             base: Mapping[str, object] = {}
-            if "preset" in values:
-                base = _preset_values(values.pop("preset"))
-            return cls(**cast(dict[str, Any], {**base, **values}))
-        except ScenarioFileError:
-            raise
+            preset = values.pop("preset", None)
+            if "preset" in doc:
+                base = _preset_values(preset)
+            sc = cls(**cast(dict[str, Any], {**base, **values}))
         except ScenarioError as e:
             # The same error, telling which file it is in: the command line prints only this.
             raise ScenarioError(f"{p}: {e}", e.field, e.problem, e.allowed) from None
+        return sc._from_preset(cast("str | None", preset))
 
     def to_file(self, path: str | os.PathLike[str]) -> Path:
         """Write every field to ``path``, as TOML if it ends in ``.toml``, JSON if in ``.json``.
@@ -202,7 +244,7 @@ class Scenario:
         format raises `ScenarioFileError` before anything is written; a path that cannot be
         written raises the `OSError`.
         """
-        p = Path(path)
+        p = as_path(path)
         if file_format(p) == "toml":
             comments = [
                 f"kmapsim scenario, written by kmapsim {_core.__version__}"
@@ -230,18 +272,20 @@ class Scenario:
         return [cast(FieldSpec, {**s, "choices": _copy(s["choices"])}) for s in _specs()]
 
     def __repr__(self) -> str:
-        # Only what differs from the defaults: a repr of every field hides the one that matters.
-        changed = [
-            f"{f.name}={getattr(self, f.name)!r}"
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) != f.default
-        ]
-        return f"Scenario({', '.join(changed)})"
+        # Only what differs from where the scenario started (its preset, else the defaults): a
+        # repr of every field hides the one that matters. Either form evaluates back to an
+        # equal scenario.
+        preset = self.preset_name
+        start = _preset_dict(preset) if preset is not None else _default_dict()
+        changed = [f"{k}={v!r}" for k, v in self.to_dict().items() if start.get(k) != v]
+        if preset is None:
+            return f"Scenario({', '.join(changed)})"
+        return f"Scenario.preset({', '.join([repr(preset), *changed])})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Explicit, because pickling frozen slotted dataclasses is broken on some Python 3.10
         # releases, and sweeps send scenarios to worker processes.
-        return (_restore, (self.to_dict(),))
+        return (_restore, (self.to_dict(), self.preset_name))
 
 
 #: What a scenario file should hold, for error messages.
@@ -252,8 +296,28 @@ def _copy(choices: list[str] | None) -> list[str] | None:
     return None if choices is None else list(choices)
 
 
-def _restore(d: dict[str, FieldValue]) -> Scenario:
-    return Scenario.from_dict(d)
+def _restore(d: dict[str, FieldValue], preset: str | None = None) -> Scenario:
+    # ``preset`` defaults to None so that pickles written before it was kept still load.
+    sc = Scenario.from_dict(d)
+    return sc._from_preset(preset if preset in preset_names() else None)
+
+
+def _file_key_error(path: Path, e: ScenarioError) -> ScenarioFileError:
+    """A bad key of scenario file ``path`` (``e`` from `_name_error`) as the file error it is:
+    the message names the file and the key, with its "did you mean"."""
+    shown = str(e).removesuffix(f"; allowed: {e.allowed}")
+    return ScenarioFileError.at(path, f"{path}: {shown}", e.allowed)
+
+
+@functools.cache
+def _default_dict() -> dict[str, FieldValue]:
+    return {f.name: cast(FieldValue, f.default) for f in dataclasses.fields(Scenario)}
+
+
+@functools.cache
+def _preset_dict(name: str) -> dict[str, FieldValue]:
+    """Every field of preset ``name``, for reprs (cached: presets never change)."""
+    return {**_default_dict(), **get_preset(name).values}
 
 
 # -- the field table ------------------------------------------------------------------------------
@@ -334,6 +398,14 @@ def _preset_values(name: object) -> Mapping[str, object]:
 
 
 # -- type and range checks ------------------------------------------------------------------------
+
+
+def check_field(name: str, value: object) -> FieldValue:
+    """``value`` as field ``name`` holds it, or the `ScenarioError` that ``Scenario(name=value)``
+    raises for its name, type or range (the rules that span fields are checked when a whole
+    scenario is built). For readers of files that hold field values, such as sweep grids."""
+    _check_names({name: value})
+    return _check(_spec_map()[name], value)
 
 
 def _fmt(x: int | float | None) -> str:

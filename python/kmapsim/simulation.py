@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
+from kmapsim._quote import quote
 from kmapsim.api import MAX_CYCLES, Mode, _int_arg, engine_args
+from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
@@ -43,11 +45,13 @@ class Snapshot:
     counters: dict[str, int]
 
     def lock(self, name: str = "kmap_lock") -> dict[str, Any]:
-        """The lock called ``name`` (kmap_lock, call_lock, irq_lock[k])."""
+        """The lock called ``name`` (kmap_lock, call_lock, irq_lock[k]); ScenarioError for a
+        name the machine has not."""
         for lk in self.locks:
             if lk["name"] == name:
                 return lk
-        raise KeyError(name)
+        names = ", ".join(lk["name"] for lk in self.locks)
+        raise ScenarioError.of("name", f"no lock called {quote(name)}", f"one of {names}")
 
 
 class Simulation:
@@ -119,7 +123,9 @@ class Simulation:
         )
 
     def result(self) -> RunResult:
-        """Everything measured so far, exactly as `kmapsim.run` of `now` cycles reports it."""
+        """Everything measured so far, exactly as `kmapsim.run` of `now` cycles reports it.
+        After a DeadlockError, KernelBug or full record budget (which `run` raises) it is what
+        was measured up to the error, and its ``stopped`` holds the error's message."""
         return RunResult.from_raw(self.scenario, self._sim.result())
 
     def __repr__(self) -> str:

@@ -1,16 +1,29 @@
-"""`run_study`: the project's main job, the scaling study of the seed mail's machine.
+"""`run_study`: the project's main job, the seed mail's two questions put to the simulator.
 
-Every flush strategy on the ``pIII-8way-2001`` preset, from 1 to 64 CPUs, for several seeds:
+Mark Hemment's mail (lse-tech, 3 July 2001) proposed making the flush_tlb_all() done under
+kmap_lock asynchronous and asked (a) whether that is safe and (b) whether it fixes kmap_lock
+contention on big machines. The study runs every flush strategy from 1 to 64 CPUs, for several
+seeds, in three regimes of the ``pIII-8way-2001`` machine (`REGIMES`): the preset as published,
+a flush-bound load (docs/scripts/scaling.py's corner, where the flush is most of the lock hold
+time) and a safety regime (slow IPIs and long-lived TLB entries, where ``async`` can read a
+stale TLB entry, as in docs/scripts/safety.py); then, in the safety regime, a small sweep over
+the IPI latency at 8 and 64 CPUs.
 
 >>> from kmapsim.study import run_study
 >>> study = run_study("kmapsim-study")                  # doctest: +SKIP
 >>> print(study.summary())                              # doctest: +SKIP
 >>> study.result.frame                                  # doctest: +SKIP
 
+`Study.summary` answers both halves at 8 and 64 CPUs: per regime and strategy, throughput, the
+change from ``sync``, stale TLB accesses, the share of cycles in flush_scan, ipi_wait and
+kmap_spin, and a verdict line per half computed from those numbers.
+
 It writes into ``outdir``: ``study.sqlite`` (the store: running the study again skips the runs it
 holds, and a killed study resumes), ``study.parquet`` and ``study.csv`` (a row per run, see
-`kmapsim.sweep.row_of`) and the plots ``scaling.png``, ``breakdown.png`` and ``lock_wait.png``
-(see `kmapsim.plots`). ``kmapsim study`` runs it from the command line and prints `summary()`.
+`kmapsim.sweep.row_of`, with a first column ``regime``: a regime's name, or ``safety-latency``
+for the IPI latency sweep) and the plots ``scaling.png``, ``breakdown.png``, ``lock_wait.png``,
+``cycles_<regime>.png`` for each regime and ``stale.png`` (see `kmapsim.plots.save_study`).
+``kmapsim study`` runs it from the command line and prints `summary()`.
 """
 
 from __future__ import annotations
@@ -19,7 +32,7 @@ import concurrent.futures as cf
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,24 +43,57 @@ import pandas as pd
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.scenario import Scenario
-from kmapsim.sweep import SweepResult, sweep
+from kmapsim.sweep import (
+    SweepResult,
+    _check_run_args,
+    _grid_sources,
+    _plain,
+    _points,
+    _seed_list,
+    _seed_source,
+    progress_bar,
+    sweep,
+)
 
 __all__ = [
     "DEFAULT_CPUS",
     "DEFAULT_CYCLES",
+    "DEFAULT_LATENCIES",
     "DEFAULT_PRESET",
     "DEFAULT_SEEDS",
+    "FOCUS_CPUS",
+    "GAIN_THRESHOLD",
+    "REGIMES",
+    "Regime",
     "Study",
     "all_strategies",
+    "answer_table",
     "at_largest",
+    "cycle_table",
+    "pkmap_pool",
     "run_study",
     "throughput_table",
+    "verdicts",
 ]
 
 DEFAULT_PRESET = "pIII-8way-2001"
 DEFAULT_CPUS = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_SEEDS = 3
 DEFAULT_CYCLES = 20_000_000
+#: IPI latencies (cycles) of the stale-access sweep in the safety regime; the preset's is 1400.
+DEFAULT_LATENCIES = (100, 300, 700, 1400, 3000, 10000)
+#: The CPU counts the summary answers at: the seed mail's 8-way machine and a big one. A study
+#: run without both answers at its smallest and largest CPU counts.
+FOCUS_CPUS = (8, 64)
+#: The smallest throughput change (a fraction) the verdict counts as a gain.
+GAIN_THRESHOLD = 0.05
+#: The strategy the mail proposes and the one it replaces.
+PROPOSAL, BASELINE = "async", "sync"
+#: The cycle categories the summary shows: the flusher's clearing loop and its wait for the
+#: IPI acks, and the CPUs spinning on kmap_lock meanwhile.
+SHOWN_CATEGORIES = ("flush_scan", "ipi_wait", "kmap_spin")
+#: The ``regime`` of the rows of the IPI latency sweep.
+LATENCY_SWEEP = "safety-latency"
 
 
 def all_strategies() -> list[str]:
@@ -56,10 +102,78 @@ def all_strategies() -> list[str]:
     return list(spec["choices"] or [])
 
 
+def pkmap_pool(cpus: int, slots_per_cpu: int) -> int:
+    """``slots_per_cpu`` pkmap slots per CPU, rounded up to a power of two (LAST_PKMAP is one),
+    between 2 and 65536."""
+    want = max(2, slots_per_cpu * cpus)
+    return min(65536, 1 << (want - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A load of the study's machine: ``fields`` set on it, and, with ``slots_per_cpu``, a pkmap
+    pool (``last_pkmap``) that grows with the CPU count (see `pkmap_pool`)."""
+
+    name: str
+    #: What it is and where it comes from, one line.
+    about: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    slots_per_cpu: int | None = None
+
+    def scenario(self, base: Scenario, cpus: int) -> Scenario:
+        changes: dict[str, Any] = {**self.fields, "cpus": cpus}
+        if self.slots_per_cpu is not None:
+            changes["last_pkmap"] = pkmap_pool(cpus, self.slots_per_cpu)
+        return base.replace(**changes)
+
+    def describe(self) -> str:
+        """Its fields and its source, for titles and the summary."""
+        parts = [f"{k}={v}" for k, v in self.fields.items()]
+        if self.slots_per_cpu is not None:
+            n = self.slots_per_cpu
+            parts.append(
+                f"last_pkmap={n} per CPU ({pkmap_pool(8, n)} at 8 CPUs, {pkmap_pool(64, n)} at 64)"
+            )
+        return (", ".join(parts) + ": " if parts else "") + self.about
+
+
+#: The study's regimes, each from 1 to 64 CPUs with every strategy.
+REGIMES: tuple[Regime, ...] = (
+    Regime("preset", "the machine as given"),
+    # docs/scripts/scaling.py, flush_bound_corner(): {"cpus": 8, "work_cycles": 2000,
+    # "last_pkmap": 64, "irq_hold_cycles": 30000} on pIII-8way-2001, where sync spends 84% of its
+    # kmap_lock hold time in the flush and async gains about 28% (docs/validation.md, section b).
+    # Scaled to other CPU counts by keeping its 8 pkmap slots per CPU: 64 at 8 CPUs (the corner
+    # itself), 512 at 64 CPUs (LAST_PKMAP with PAE). A fixed 64-slot pool would give each of 64
+    # CPUs one slot, so the pool would fill with held mappings: a different machine, not a
+    # bigger one.
+    Regime(
+        "flush-bound",
+        "frequent kmaps, long interrupts-off sections, a small pool: docs/scripts/scaling.py's"
+        " flush-bound corner",
+        {"work_cycles": 2000, "irq_hold_cycles": 30000},
+        slots_per_cpu=8,
+    ),
+    # docs/scripts/safety.py: async reads a stale TLB entry when an IPI is still in flight when
+    # the remote CPU next gets kmap_lock, which needs slow IPIs and TLB entries that live long
+    # (its table with no unrelated evictions: stale reads from 700 cycles of latency on, most in
+    # small and medium pools). Here 3000 cycles (4.3 us at 700 MHz), no evictions, and the
+    # flush-bound regime's 8 slots per CPU; the rest is the preset's workload.
+    Regime(
+        "safety",
+        "slow IPIs, TLB entries never evicted by other traffic: where docs/scripts/safety.py"
+        " finds async's stale reads",
+        {"tlb_evict_rate": 0.0, "ipi_latency": 3000},
+        slots_per_cpu=8,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Study:
     """What `run_study` ran and wrote."""
 
+    #: Every run of the study, a ``regime`` column first (see the module doc).
     result: SweepResult
     #: The preset the machine came from; None when it came from a ``scenario``.
     preset: str | None
@@ -74,6 +188,12 @@ class Study:
     #: Where the machine came from, for the summary: ``preset NAME``, ``scenario FILE`` or
     #: ``scenario Scenario(...)`` (empty: ``preset PRESET``).
     source: str = ""
+    #: The regimes run, in order.
+    regimes: tuple[Regime, ...] = REGIMES
+    #: The CPU counts the summary answers at.
+    focus: tuple[int, ...] = FOCUS_CPUS
+    #: The IPI latencies of the stale-access sweep (empty: not run).
+    latencies: tuple[int, ...] = ()
 
     @property
     def paths(self) -> list[Path]:
@@ -84,43 +204,271 @@ class Study:
     def runs(self) -> int:
         return len(self.result.frame)
 
+    def regime(self, name: str) -> pd.DataFrame:
+        """The rows of one regime (or of ``safety-latency``, the IPI latency sweep)."""
+        f = self.result.frame
+        return f[f["regime"] == name]
+
     def summary(self) -> str:
-        """The tables ``kmapsim study`` prints (see `throughput_table` and `at_largest`)."""
+        """The answer ``kmapsim study`` prints: `answer_table`, `cycle_table` and `verdicts`."""
         r = self.result
         n = len(r.seeds)
         seeds = f"{n} seed{'' if n == 1 else 's'}"
+        frame = r.frame
+        scaling = frame[frame["regime"] != LATENCY_SWEEP]
+        cpus = ", ".join(str(c) for c in sorted(pd.unique(scaling["cpus"])))
         lines = [
             f"kmapsim study: {self.source or f'preset {self.preset}'}, {self.runs} runs"
             f" ({seeds} x {r.cycles:,} cycles)",
             "",
-            f"throughput (kmaps per million cycles, all CPUs), mean of {seeds}",
-            _text(throughput_table(r), index_name="CPUs", fmt="{:,.1f}"),
-            "",
+            "The seed mail (Mark Hemment, lse-tech, 3 July 2001) proposes an asynchronous",
+            "flush_tlb_all() and asks (a) is it safe? (b) does it fix kmap_lock contention on big",
+            f"machines? Every strategy at {cpus} CPUs in {len(self.regimes)} regime"
+            f"{'' if len(self.regimes) == 1 else 's'}:",
         ]
-        big = at_largest(r)
-        cpus = int(r.frame["cpus"].max())
-        lines.append(f"at {cpus} CPUs (mean of {seeds}; stale accesses summed over them)")
-        lines.append(
-            _text(
-                big,
-                index_name="strategy",
-                fmt={
-                    "throughput": "{:,.1f}",
-                    "kmap_spin %": "{:.1f}",
-                    "stale accesses": "{:,d}",
-                },
+        width = max(len(g.name) for g in self.regimes)
+        lines += [f"  {g.name:<{width}}  {g.describe()}" for g in self.regimes]
+        if self.latencies:
+            lats = ", ".join(f"{v:,}" for v in self.latencies)
+            lines.append(
+                f"  and, in the safety regime at {' and '.join(map(str, self.focus))} CPUs,"
+                f" IPI latencies of {lats} cycles (stale.png)."
             )
-        )
-        lines.append(
-            "(no stale access here does not make a strategy safe: `async` fails when IPIs are"
-            " slow and TLB entries live long; see docs/validation.md, section c)"
-        )
+        focus = " and ".join(str(c) for c in self.focus)
+        lines += [
+            "",
+            f"throughput (kmaps per million cycles, all CPUs; mean of {seeds}), its change from"
+            f" {BASELINE}, and stale TLB accesses (summed over the seeds), at {focus} CPUs",
+            _grouped_text(answer_table(frame, self.focus)),
+            "",
+            f"where the cycles go at {focus} CPUs (% of all CPU cycles, mean of {seeds}):"
+            " the flusher's clearing loop, its wait for IPI acks, and CPUs spinning on kmap_lock",
+            _grouped_text(cycle_table(frame, self.focus)),
+            "",
+            *verdicts(frame, self.focus, [g.name for g in self.regimes]),
+        ]
         return "\n".join(lines)
 
 
-def throughput_table(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
-    """Mean throughput across seeds: a row per CPU count, a column per strategy (grid order)."""
-    f = result.frame if isinstance(result, SweepResult) else result
+def _focus(cpus: Sequence[int]) -> tuple[int, ...]:
+    """`FOCUS_CPUS` if the study ran both, else its smallest and largest CPU counts."""
+    if all(c in cpus for c in FOCUS_CPUS):
+        return FOCUS_CPUS
+    return tuple(sorted({min(cpus), max(cpus)}))
+
+
+def _scaling_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["regime"] != LATENCY_SWEEP] if "regime" in frame.columns else frame
+
+
+def _order(frame: pd.DataFrame, column: str) -> list[Any]:
+    return list(pd.unique(frame[column]))
+
+
+def answer_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
+    """Per (regime, strategy), at each ``focus`` CPU count: mean throughput, its change from
+    ``sync`` (ratio of the means, minus 1; None for sync, or without sync) and the stale TLB
+    accesses summed over the seeds. Columns are (``N CPUs``, what) pairs."""
+    f = _scaling_rows(frame)
+    f = f[f["cpus"].isin(list(focus))]
+    g = f.groupby(["regime", "strategy", "cpus"], sort=False)
+    tput = g["throughput"].mean()
+    stale = g["stale_accesses"].sum()
+    rows: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+    for regime in _order(f, "regime"):
+        for strategy in _order(f[f["regime"] == regime], "strategy"):
+            row: dict[tuple[str, str], Any] = {}
+            for c in focus:
+                t = tput.get((regime, strategy, c))
+                base = tput.get((regime, BASELINE, c))
+                change = None
+                if t is not None and base and strategy != BASELINE:
+                    change = float(t) / float(base) - 1.0
+                row[(f"{c} CPUs", "kmaps/Mc")] = t
+                row[(f"{c} CPUs", f"vs {BASELINE}")] = change
+            for c in focus:
+                s = stale.get((regime, strategy, c))
+                row[("stale accesses", f"{c} CPUs")] = None if s is None else int(s)
+            rows[(regime, strategy)] = row
+    return _table_of(rows)
+
+
+def cycle_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
+    """Per (regime, strategy), at each ``focus`` CPU count: the mean share (%) of all CPU cycles
+    in flush_scan, ipi_wait and kmap_spin."""
+    f = _scaling_rows(frame)
+    f = f[f["cpus"].isin(list(focus))]
+    cols = [f"share_{c}" for c in SHOWN_CATEGORIES]
+    means = f.groupby(["regime", "strategy", "cpus"], sort=False)[cols].mean() * 100.0
+    rows: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+    for regime in _order(f, "regime"):
+        for strategy in _order(f[f["regime"] == regime], "strategy"):
+            row: dict[tuple[str, str], Any] = {}
+            for c in focus:
+                key = (regime, strategy, c)
+                for cat, col in zip(SHOWN_CATEGORIES, cols, strict=True):
+                    row[(f"{c} CPUs", cat)] = (
+                        float(means.loc[key, col]) if key in means.index else None
+                    )
+            rows[(regime, strategy)] = row
+    return _table_of(rows)
+
+
+def _table_of(rows: dict[tuple[str, str], dict[tuple[str, str], Any]]) -> pd.DataFrame:
+    """Rows keyed (regime, strategy), columns keyed (group, name), as a DataFrame."""
+    columns = list(next(iter(rows.values()))) if rows else []
+    return pd.DataFrame(
+        [[row.get(c) for c in columns] for row in rows.values()],
+        index=pd.MultiIndex.from_tuples(list(rows), names=["regime", "strategy"]),
+        columns=pd.MultiIndex.from_tuples(columns),
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.1f}%"
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def verdicts(
+    frame: pd.DataFrame, focus: Sequence[int], regimes: Sequence[str] | None = None
+) -> list[str]:
+    """The answer to each half of the seed mail, one line each (and a line on the alternatives),
+    computed from the runs: (a) which strategies read a stale TLB entry in any run of the study,
+    (b) where async's throughput gain over sync at the ``focus`` CPU counts reaches
+    `GAIN_THRESHOLD`, and what kmap_spin does where it does not."""
+    strategies = _order(frame, "strategy")
+    if PROPOSAL not in strategies or BASELINE not in strategies:
+        missing = "the study ran no " + _and(
+            [s for s in (PROPOSAL, BASELINE) if s not in strategies]
+        )
+        return [
+            f"(a) is an asynchronous flush safe?  not answered: {missing}",
+            f"(b) does it fix kmap_lock contention?  not answered: {missing}",
+        ]
+    return [
+        _verdict_a(frame, focus),
+        _verdict_b(frame, focus, regimes),
+        _alternatives(frame, focus),
+    ]
+
+
+def _verdict_a(frame: pd.DataFrame, focus: Sequence[int]) -> str:
+    runs = frame.groupby("strategy", sort=False)["stale_accesses"]
+    total = runs.sum()
+    failing = runs.apply(lambda s: int((s > 0).sum()))
+    count = runs.size()
+    head = "(a) is an asynchronous flush safe?  "
+    bad = [s for s in total.index if total[s] > 0]
+    clean = [s for s in total.index if total[s] == 0]
+    f = _scaling_rows(frame)
+    where = []
+    for regime in _order(f, "regime"):
+        part = f[(f["regime"] == regime) & (f["strategy"] == PROPOSAL)]
+        at = [(c, int(part.loc[part["cpus"] == c, "stale_accesses"].sum())) for c in focus]
+        if any(n for _, n in at):
+            where.append(_and([f"{n:,} at {c} CPUs" for c, n in at]) + f" in the {regime} regime")
+    if PROPOSAL in bad:
+        detail = "; ".join(where) + "; " if where else ""
+        text = (
+            f"NO: {PROPOSAL} read stale TLB entries ({detail}{int(total[PROPOSAL]):,} in all,"
+            f" in {int(failing[PROPOSAL])} of its {int(count[PROPOSAL])} runs)"
+        )
+    else:
+        text = (
+            f"not refuted here: {PROPOSAL} read no stale TLB entry in its"
+            f" {int(count[PROPOSAL])} runs (the race needs slow IPIs and long-lived TLB entries:"
+            " docs/validation.md, section c)"
+        )
+    others = [s for s in bad if s != PROPOSAL]
+    if others:
+        text += "; " + _and([f"{s} read {int(total[s]):,}" for s in others])
+    safe = [s for s in clean if s != PROPOSAL]
+    if safe:
+        text += f"; {_and(safe)} read none in any of their runs"
+    return head + text
+
+
+def _means(frame: pd.DataFrame, column: str) -> pd.Series:
+    f = _scaling_rows(frame)
+    return f.groupby(["regime", "strategy", "cpus"], sort=False)[column].mean()
+
+
+def _verdict_b(frame: pd.DataFrame, focus: Sequence[int], regimes: Sequence[str] | None) -> str:
+    tput = _means(frame, "throughput")
+    spin = _means(frame, "share_kmap_spin")
+    names = list(regimes) if regimes is not None else _order(_scaling_rows(frame), "regime")
+    names = [r for r in names if (r, BASELINE, focus[-1]) in tput.index]
+    gains = {
+        r: [tput[(r, PROPOSAL, c)] / tput[(r, BASELINE, c)] - 1.0 for c in focus]
+        for r in names
+        if all((r, s, c) in tput.index for s in (PROPOSAL, BASELINE) for c in focus)
+    }
+    helped = [r for r, g in gains.items() if max(g) >= GAIN_THRESHOLD]
+    not_helped = [r for r in gains if r not in helped]
+    big = focus[-1]
+
+    def gain_text(r: str) -> str:
+        return _and([f"{_pct(g)} at {c} CPUs" for g, c in zip(gains[r], focus, strict=True)])
+
+    parts = []
+    for r in helped:
+        c = max(zip(gains[r], focus, strict=True))[1]
+        parts.append(
+            f"{r} {gain_text(r)} (kmap_spin {spin[(r, BASELINE, c)]:.1%} of cycles under"
+            f" {BASELINE} -> {spin[(r, PROPOSAL, c)]:.1%} under {PROPOSAL} at {c} CPUs)"
+        )
+    rest = []
+    for r in not_helped:
+        left = spin[(r, PROPOSAL, big)]
+        why = (
+            f"kmap_spin still {left:.1%} of cycles under {PROPOSAL} at {big} CPUs: not the flush"
+            if left >= 0.10
+            else f"kmap_spin only {spin[(r, BASELINE, big)]:.1%} under {BASELINE} at {big} CPUs"
+        )
+        rest.append(f"{r} {gain_text(r)} ({why})")
+    head = "(b) does it fix kmap_lock contention?  "
+    threshold = f"a gain of {GAIN_THRESHOLD:.0%} or more"
+    if helped and not_helped:
+        return (
+            head + f"ONLY where the flush holds the lock: {'; '.join(parts)}; but {'; '.join(rest)}"
+        )
+    if helped:
+        return head + f"YES in every regime ({threshold}): {'; '.join(parts)}"
+    return head + f"NO, no regime shows {threshold}: {'; '.join(rest)}"
+
+
+def _alternatives(frame: pd.DataFrame, focus: Sequence[int]) -> str:
+    """The strategies with no stale access anywhere, and their best gain over sync."""
+    tput = _means(frame, "throughput")
+    stale = frame.groupby("strategy", sort=False)["stale_accesses"].sum()
+    safe = [s for s in stale.index if stale[s] == 0 and s not in (BASELINE,)]
+    best = []
+    for s in safe:
+        options = [
+            (tput[(r, s, c)] / tput[(r, BASELINE, c)] - 1.0, r, c)
+            for (r, st, c) in tput.index
+            if st == s and c in focus and (r, BASELINE, c) in tput.index
+        ]
+        if options:
+            g, r, c = max(options)
+            best.append(f"{s} {_pct(g)} ({r}, {c} CPUs)")
+    if not best:
+        return "    no strategy but sync is free of stale reads here"
+    return "    without stale reads, the best change from sync of each safe strategy: " + "; ".join(
+        best
+    )
+
+
+def throughput_table(result: SweepResult | pd.DataFrame, regime: str | None = None) -> pd.DataFrame:
+    """Mean throughput across seeds: a row per CPU count, a column per strategy (grid order);
+    of one ``regime`` of a study's frame (by default its first)."""
+    f = _one_regime(result, regime)
     table = f.pivot_table(
         index="cpus", columns="strategy", values="throughput", aggfunc="mean", sort=False
     )
@@ -129,10 +477,11 @@ def throughput_table(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
     return table[list(pd.unique(f["strategy"]))]
 
 
-def at_largest(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
+def at_largest(result: SweepResult | pd.DataFrame, regime: str | None = None) -> pd.DataFrame:
     """At the largest CPU count, per strategy: mean throughput, mean % of all CPU cycles spent
-    spinning on kmap_lock, and stale TLB accesses summed over the seeds."""
-    f = result.frame if isinstance(result, SweepResult) else result
+    spinning on kmap_lock, and stale TLB accesses summed over the seeds; of one ``regime`` of a
+    study's frame (by default its first)."""
+    f = _one_regime(result, regime)
     f = f[f["cpus"] == f["cpus"].max()]
     g = f.groupby("strategy", sort=False)
     out = pd.DataFrame(
@@ -146,6 +495,14 @@ def at_largest(result: SweepResult | pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _one_regime(result: SweepResult | pd.DataFrame, regime: str | None) -> pd.DataFrame:
+    f = result.frame if isinstance(result, SweepResult) else result
+    if "regime" not in f.columns:
+        return f
+    name = regime if regime is not None else f["regime"].iloc[0]
+    return f[f["regime"] == name]
+
+
 def run_study(
     outdir: str | os.PathLike[str] = "kmapsim-study",
     preset: str | None = None,
@@ -157,20 +514,27 @@ def run_study(
     progress: bool = True,
     plots: bool = True,
     scenario: Scenario | str | os.PathLike[str] | None = None,
+    regimes: Sequence[str] | None = None,
+    latencies: Sequence[int] = DEFAULT_LATENCIES,
 ) -> Study:
-    """Run ``preset`` for every CPU count x strategy x seed and write the store, the tables and
-    the plots into ``outdir`` (created if needed); see the module doc for the files.
+    """Run every regime of ``preset`` for every CPU count x strategy x seed, and the IPI latency
+    sweep, and write the store, the tables and the plots into ``outdir`` (created if needed);
+    see the module doc for the files.
 
     The machine is ``preset`` (default ``pIII-8way-2001``) or, instead, ``scenario``: a
     `Scenario` or the path of a scenario file (see `Scenario.from_file`); giving both is a
-    ScenarioError. Its ``cpus`` and ``strategy`` are replaced by the swept values.
+    ScenarioError. Each regime (`REGIMES`; ``regimes`` names a subset, in their order) sets its
+    fields on it, and ``cpus`` and ``strategy`` are replaced by the swept values.
     ``cpus`` is a list of CPU counts (or one count, as an int); ``strategies`` defaults to all
     of them (`all_strategies`); ``seeds`` is a count or a list of seeds. numpy integers and 1-D
     arrays are accepted for each; anything else is a ScenarioError naming the argument, raised
-    before any run starts.
-    ``executor`` and ``progress`` are passed to `kmapsim.sweep`. With ``plots`` (the default),
-    matplotlib must be installed (``pip install 'kmapsim[plot]'``); this is checked before any
-    run starts. Returns a `Study`; ``study.result.reused`` says how many runs the store held.
+    before any run starts, as is a scenario that a regime makes invalid. ``latencies`` are the
+    IPI latencies of the stale-access sweep in the safety regime, run at 8 and 64 CPUs (or the
+    smallest and largest of ``cpus``); empty, or without the safety regime, it is not run.
+    ``executor`` and ``progress`` are as in `kmapsim.sweep` (one bar for the whole study). With
+    ``plots`` (the default), matplotlib must be installed (``pip install 'kmapsim[plot]'``);
+    this is checked before any run starts. Returns a `Study`; ``study.result.reused`` says how
+    many runs the store held.
     """
     start = time.perf_counter()
     if plots:
@@ -188,34 +552,91 @@ def run_study(
     else:
         preset = preset or DEFAULT_PRESET
         base, source = Scenario.preset(preset), f"preset {preset}"
-    # sweep checks each list (field "cpus", "strategy" or "seeds") before any run; a single CPU
-    # count may be given as an int, and numpy arrays and integers are accepted as they are.
+    chosen = _regimes(regimes)
+    # Every list checked (field "cpus", "strategy" or "seeds") and every scenario of every
+    # regime built before any run, as sweep does for one grid: a bad last point must not cost
+    # the runs before it. A single CPU count may be given as an int; numpy values are accepted.
     cpu_arg: Iterable[Any] = cpus  # type: ignore[assignment]
     if isinstance(cpus, (int, np.integer)) and not isinstance(cpus, bool):
         cpu_arg = [int(cpus)]
-    grid: dict[str, Iterable[Any]] = {
-        "cpus": cpu_arg,
-        "strategy": all_strategies() if strategies is None else strategies,
-    }
+    n = _check_run_args(cycles, "skip", executor)
+    sources = _grid_sources(
+        base, {"cpus": cpu_arg, "strategy": all_strategies() if strategies is None else strategies}
+    )
+    seed_list = _seed_list(_seed_source(seeds))
+    cpu_list = [int(c) for c in _plain(sources["cpus"])]
+    strategy_list = _plain(sources["strategy"])
+    _points(base, {"cpus": cpu_list, "strategy": strategy_list}, seed_list[:1])
+    focus = _focus(cpu_list)
+    safety = next((g for g in chosen if g.name == "safety"), None)
+    lat_list = [int(v) for v in _plain(latencies)] if safety is not None else []
+    groups: list[tuple[str, Scenario, dict[str, list[Any]]]] = []
+    for regime in chosen:
+        for c in cpu_list:
+            groups.append((regime.name, regime.scenario(base, c), {"strategy": strategy_list}))
+    if safety is not None and lat_list:
+        own = safety.fields.get("ipi_latency")
+        extra = [v for v in dict.fromkeys(lat_list) if v != own]  # the regime's own are run
+        for c in focus if extra else ():
+            grid = {"ipi_latency": extra, "strategy": strategy_list}
+            groups.append((LATENCY_SWEEP, safety.scenario(base, c), grid))
+    for _, sc, grid in groups:
+        _points(sc, grid, seed_list[:1])
+
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "study.sqlite"
-    result = sweep(
-        base,
-        grid=grid,
-        seeds=seeds,
-        cycles=cycles,
-        executor=executor,
-        progress=progress,
-        store=store,
-    )
+    frames: list[pd.DataFrame] = []
+    reused = 0
+    total = sum(math.prod(len(v) for v in g.values()) for _, _, g in groups) * len(seed_list)
+    with progress_bar(total, 0, progress, "kmapsim study") as bar:
+        for name, sc, grid in groups:
+            r = sweep(
+                sc,
+                grid=grid,
+                seeds=seed_list,
+                cycles=n,
+                executor=executor,
+                progress=False,
+                store=store,
+            )
+            frame = r.frame.copy()
+            frame.insert(0, "regime", name)
+            frames.append(frame)
+            reused += r.reused
+            bar.update(len(frame))
+    frame = pd.concat(frames, ignore_index=True)
+    names = [g.name for g in chosen]
+    grid_out: dict[str, list[Any]] = {"regime": names, "cpus": cpu_list, "strategy": strategy_list}
+    if any(name == LATENCY_SWEEP for name, _, _ in groups):
+        grid_out["regime"] = [*names, LATENCY_SWEEP]
+        grid_out["ipi_latency"] = sorted(set(lat_list))
+    result = SweepResult(frame=frame, grid=grid_out, seeds=seed_list, cycles=n, reused=reused)
     parquet = result.to_parquet(out / "study.parquet")
     csv = result.to_csv(out / "study.csv")
     pngs: list[Path] = []
     if plots:
-        from kmapsim.plots import save_all
+        from kmapsim.plots import save_study
 
-        pngs = save_all(result, out)
+        latency = None
+        if safety is not None and lat_list:
+            # The sweep's latencies, and the safety regime's own latency from its scaling runs.
+            lat = frame[frame["regime"] == LATENCY_SWEEP]
+            own_rows = frame[(frame["regime"] == "safety") & frame["cpus"].isin(list(focus))]
+            latency = pd.concat([lat, own_rows], ignore_index=True)
+            latency = latency[latency["ipi_latency"].isin(lat_list)].drop(columns="regime")
+        marks = {f"{source.split(' ')[0]}: {base.ipi_latency:,}": float(base.ipi_latency)}
+        if safety is not None and "ipi_latency" in safety.fields:
+            own = int(safety.fields["ipi_latency"])
+            marks[f"safety regime: {own:,}"] = float(own)
+        pngs = save_study(
+            frame[frame["regime"] != LATENCY_SWEEP],
+            out,
+            regimes={g.name: g.describe() for g in chosen},
+            latency=latency,
+            marks=marks,
+            title=f"kmapsim study, {source if len(source) <= 60 else source[:57] + '...'}",
+        )
     return Study(
         result=result,
         preset=preset,
@@ -226,7 +647,84 @@ def run_study(
         plots=pngs,
         seconds=time.perf_counter() - start,
         source=source,
+        regimes=tuple(chosen),
+        focus=focus,
+        latencies=tuple(sorted(set(lat_list))),
     )
+
+
+def _regimes(names: Sequence[str] | None) -> list[Regime]:
+    if names is None:
+        return list(REGIMES)
+    known = {g.name: g for g in REGIMES}
+    allowed = "a non-empty list of " + ", ".join(known)
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise ScenarioError.of("regimes", f"got {quote(names, 60)}", allowed)
+    chosen = list(dict.fromkeys(names))
+    bad = [n for n in chosen if n not in known]
+    if bad or not chosen:
+        raise ScenarioError.of(
+            "regimes", f"unknown regime {quote(bad[0], 60)}" if bad else "an empty list", allowed
+        )
+    return [known[n] for n in chosen]
+
+
+def _grouped_text(table: pd.DataFrame) -> str:
+    """A (regime, strategy) x (group, column) table as aligned text: two header lines, the
+    regime named on its first row only, numbers right-aligned."""
+    columns: list[tuple[str, str]] = [(str(c[0]), str(c[1])) for c in table.columns]
+    header_top = ["", ""]
+    header = ["regime", "strategy"]
+    groups = [g for g, _ in columns]
+    header_top += [g if i == 0 or groups[i - 1] != g else "" for i, g in enumerate(groups)]
+    header += [c for _, c in columns]
+    rows = []
+    last = None
+    for (regime, strategy), values in zip(
+        table.index, table.itertuples(index=False, name=None), strict=True
+    ):
+        cells = [str(regime) if regime != last else "", str(strategy)]
+        last = regime
+        cells += [_cell(c, v) for (_, c), v in zip(columns, values, strict=True)]
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    # A group's label spans its columns; widen the last one if the label is longer.
+    spans: dict[str, list[int]] = {}
+    for i, g in enumerate(groups, start=2):
+        spans.setdefault(g, []).append(i)
+    for g, idx in spans.items():
+        span = sum(widths[i] for i in idx) + 2 * (len(idx) - 1)
+        if len(g) > span:
+            widths[idx[-1]] += len(g) - span
+
+    def line(cells: Sequence[str], top: bool = False) -> str:
+        out = []
+        i = 0
+        while i < len(cells):
+            if top and i >= 2 and cells[i]:
+                idx = spans[cells[i]]
+                span = sum(widths[j] for j in idx) + 2 * (len(idx) - 1)
+                out.append(cells[i].rjust(span))
+                i += len(idx)
+                continue
+            w = widths[i]
+            out.append(cells[i].ljust(w) if i < 2 else cells[i].rjust(w))
+            i += 1
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(header_top, top=True), line(header), *(line(r) for r in rows)])
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column.startswith("vs "):
+        return _pct(float(value))  # type: ignore[arg-type]
+    if column == "kmaps/Mc":
+        return f"{float(value):,.1f}"  # type: ignore[arg-type]
+    if column.endswith("CPUs"):  # stale accesses
+        return f"{int(value):,d}"  # type: ignore[call-overload]
+    return f"{float(value):.1f}"  # type: ignore[arg-type]
 
 
 def _text(table: pd.DataFrame, index_name: str, fmt: str | dict[str, str]) -> str:

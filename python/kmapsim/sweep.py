@@ -11,6 +11,7 @@ on how the points were run: rows come back in grid order, and every row is a pur
 from __future__ import annotations
 
 import concurrent.futures as cf
+import html
 import itertools
 import math
 import os
@@ -26,6 +27,7 @@ from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.api import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
 from kmapsim.errors import ScenarioError
+from kmapsim.fileio import as_path
 from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, run_key
 
@@ -38,6 +40,17 @@ __all__ = ["MAX_POINTS", "PoolExecutor", "SweepResult", "row_of", "run_point", "
 #: until the frame is built (about 12 kB as a dict), so this bounds a sweep near 1.5 GB; a
 #: bigger study is several sweeps sharing one store.
 MAX_POINTS = 100_000
+
+#: The columns most often summarised, listed first when `SweepResult.summary` refuses one.
+_USUAL_VALUES = (
+    "throughput",
+    "kmaps_per_second",
+    "mb_per_second",
+    "stale_accesses",
+    "kmap_lock_wait_mean",
+    "kmap_lock_wait_p99",
+    "share_kmap_spin",
+)
 
 #: Quantiles of the kmap_lock wait and hold histograms kept in each row.
 _QUANTILES = (0.5, 0.99)
@@ -82,9 +95,14 @@ def run_point(
     return row_of(result)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SweepResult:
-    """The rows of a sweep, one per (grid point, seed), in grid order."""
+    """The rows of a sweep, one per (grid point, seed), in grid order.
+
+    Its repr is a short summary (runs, grid points, seeds, cycles, runs reused from a store,
+    the grid's fields, and throughput and stale accesses per strategy); notebooks show the
+    same as HTML (``_repr_html_``). `summary` tabulates any column per grid point.
+    """
 
     frame: pd.DataFrame
     #: The grid as given: field name -> values.
@@ -95,30 +113,131 @@ class SweepResult:
     reused: int = 0
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
-        p = Path(path)
+        """Write the frame as Parquet; a non-path argument raises ScenarioFileError."""
+        p = as_path(path)
         self.frame.to_parquet(p, index=False)
         return p
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        p = Path(path)
+        """Write the frame as CSV; a non-path argument raises ScenarioFileError."""
+        p = as_path(path)
         self.frame.to_csv(p, index=False)
         return p
 
     def summary(self, value: str = "throughput") -> pd.DataFrame:
-        """Mean, standard deviation, min and max of ``value`` across seeds, per grid point.
+        """Mean, standard deviation, min and max of ``value`` across seeds, per grid point
+        (index: the grid's fields, or ``strategy`` for a sweep without a grid), and
+        ``stale_accesses``, the stale accesses summed over the seeds: a table that compares
+        strategies shows their safety too (``async`` is fast because it corrupts data).
 
-        ``value`` is a column of `frame`; another is a ScenarioError (field ``"value"``) listing
-        them."""
-        columns = [str(c) for c in self.frame.columns]
-        if not isinstance(value, str) or value not in columns:
-            text = ", ".join(columns)
+        ``value`` is a numeric column of `frame`; another is a ScenarioError (field
+        ``"value"``) listing them."""
+        import pandas as pd
+
+        numeric = [
+            str(c) for c in self.frame.columns if pd.api.types.is_numeric_dtype(self.frame[c])
+        ]
+        if not isinstance(value, str) or value not in numeric:
+            usual = [c for c in _USUAL_VALUES if c in numeric]
+            text = ", ".join([*usual, *(c for c in numeric if c not in usual)])
             raise ScenarioError.of(
                 "value",
-                f"got {quote(value)}, not a column of the frame",
+                f"got {quote(value)}, not a numeric column of the frame",
                 "one of " + (text if len(text) <= 600 else text[:597] + "..."),
             )
         keys = list(self.grid) or ["strategy"]
-        return self.frame.groupby(keys, sort=False)[value].agg(["mean", "std", "min", "max"])
+        groups = self.frame.groupby(keys, sort=False)
+        table = groups[value].agg(["mean", "std", "min", "max"])
+        if "stale_accesses" in self.frame.columns:
+            table["stale_accesses"] = groups["stale_accesses"].sum().astype("int64")
+        return table
+
+    def by_strategy(self) -> pd.DataFrame:
+        """Per strategy (in order of first appearance), over every grid point and seed: runs,
+        throughput mean, min and max, and stale accesses summed. What the repr shows."""
+        f = self.frame
+        groups = f.groupby("strategy", sort=False)
+        table = groups["throughput"].agg(["count", "mean", "min", "max"])
+        table.columns = ["runs", "throughput_mean", "throughput_min", "throughput_max"]
+        if "stale_accesses" in f.columns:
+            table["stale_accesses"] = groups["stale_accesses"].sum().astype("int64")
+        return table
+
+    def _headline(self) -> str:
+        n = len(self.seeds)
+        runs = len(self.frame)
+        # A frame `sweep` made has a row per point and seed; one assembled otherwise may not.
+        points = runs // n if n and runs % n == 0 else math.prod(map(len, self.grid.values()))
+        return (
+            f"{runs:,} run{'' if runs == 1 else 's'} = "
+            f"{points:,} grid point{'' if points == 1 else 's'} x "
+            f"{n:,} seed{'' if n == 1 else 's'} x {self.cycles:,} cycles; "
+            f"{self.reused:,} reused from a store"
+        )
+
+    def _grid_text(self) -> str:
+        if not self.grid:
+            return "none (one point: the base scenario)"
+        parts = []
+        for name, values in self.grid.items():
+            shown = ", ".join(quote(v, 20) if isinstance(v, str) else str(v) for v in values[:6])
+            more = ", ..." if len(values) > 6 else ""
+            parts.append(f"{name} ({len(values)}: {shown}{more})")
+        return "; ".join(parts)
+
+    def _strategy_rows(self) -> tuple[list[str], list[list[str]]]:
+        header = ["strategy", "runs", "mean", "min", "max"]
+        if not {"strategy", "throughput"} <= set(self.frame.columns):
+            return header, []  # not a frame `sweep` made: nothing to tabulate
+        table = self.by_strategy()
+        stale = "stale_accesses" in table.columns
+        if stale:
+            header.append("stale accesses")
+        rows = []
+        for name, r in table.iterrows():
+            row = [
+                str(name),
+                f"{int(r['runs']):,}",
+                f"{r['throughput_mean']:,.1f}",
+                f"{r['throughput_min']:,.1f}",
+                f"{r['throughput_max']:,.1f}",
+            ]
+            if stale:
+                row.append(f"{int(r['stale_accesses']):,}")
+            rows.append(row)
+        return header, rows
+
+    def __repr__(self) -> str:
+        header, rows = self._strategy_rows()
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [
+            f"SweepResult: {self._headline()}",
+            f"  grid: {self._grid_text()}",
+            f"  frame: {len(self.frame):,} rows x {len(self.frame.columns)} columns; "
+            ".summary() gives each grid point",
+            "  throughput (kmaps per million cycles) and stale accesses (summed), per strategy:",
+        ]
+        for r in [header, *rows]:
+            cells = [
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            ]
+            lines.append("    " + "  ".join(cells))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A small HTML summary for notebooks: the repr's lines and table, escaped."""
+        header, rows = self._strategy_rows()
+        esc = html.escape
+        head = "".join(f"<th>{esc(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+        return (
+            f"<div><p><b>SweepResult</b>: {esc(self._headline())}<br>"
+            f"grid: {esc(self._grid_text())}<br>"
+            f"frame: {len(self.frame):,} rows x {len(self.frame.columns)} columns</p>"
+            "<table><caption>throughput (kmaps per million cycles) and stale accesses "
+            f"(summed), per strategy</caption><tr>{head}</tr>{body}</table></div>"
+        )
 
 
 class PoolExecutor(cf.Executor):
@@ -245,19 +364,45 @@ def _seed_list(seeds: Collection[Any]) -> list[int]:
 def _points(
     base: Scenario, grid: Mapping[str, list[Any]], seeds: list[int]
 ) -> list[tuple[Scenario, int]]:
-    """Every (scenario, seed) in grid order; each grid scenario is built, so validated, here."""
+    """Every (scenario, seed) in grid order; each grid scenario is built, so validated, here.
+
+    A value listed twice in one field, compared as the scenario holds it (so 8 and 8.0 in a
+    float field are the same value), is a `ScenarioError` naming the field and the value."""
     names = list(grid)
     out: list[tuple[Scenario, int]] = []
-    for values in itertools.product(*(grid[n] for n in names)):
-        changes = dict(zip(names, values, strict=True))
+    # The value each grid position holds once normalised by the scenario, per field.
+    held: dict[str, dict[int, Any]] = {n: {} for n in names}
+    for index in itertools.product(*(range(len(grid[n])) for n in names)):
+        changes = {n: grid[n][i] for n, i in zip(names, index, strict=True)}
         try:
             sc = base.replace(**changes)
         except ScenarioError as e:
             # The field alone may not say which combination broke a rule that spans fields.
             point = ", ".join(f"{k}={quote(v)}" for k, v in changes.items())
             raise ScenarioError(f"grid point {point}: {e}", e.field, e.problem, e.allowed) from None
+        for n, i in zip(names, index, strict=True):
+            held[n].setdefault(i, getattr(sc, n))
         out.extend((sc, s) for s in seeds)
+    for n in names:
+        _no_repeats(n, grid[n], held[n])
     return out
+
+
+def _no_repeats(name: str, values: list[Any], held: Mapping[int, Any]) -> None:
+    """Refuse a grid field that lists a value twice (``held``: position -> normalised value)."""
+    first: dict[Any, int] = {}
+    for i in range(len(values)):
+        value = held[i]
+        j = first.setdefault(value, i)
+        if j != i:
+            shown = quote(held[j])
+            if quote(values[i]) != shown or quote(values[j]) != shown:
+                shown += f" (given as {quote(values[j])} and {quote(values[i])})"
+            raise ScenarioError.of(
+                name,
+                f"the value {shown} is listed twice (positions {j} and {i})",
+                "each value once in a grid field",
+            )
 
 
 def _check_run_args(cycles: object, mode: object, executor: object) -> int:
@@ -327,7 +472,7 @@ def sweep(
         todo = [(k, sc, s) for k, (sc, s) in zip(keys, points, strict=True) if k not in rows]
         # Two points with the same key (a grid listing a value twice) run once.
         todo = list({k: (k, sc, s) for k, sc, s in todo}.values())
-        with _progress(len(keys), reused, progress) as bar:
+        with progress_bar(len(keys), reused, progress) as bar:
             for key, seed, row in _execute(todo, n, mode, executor):
                 if db is not None:
                     db.put(key, seed, n, row)
@@ -392,9 +537,10 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, done: int, enabled: bool) -> Any:
+def progress_bar(total: int, done: int, enabled: bool, desc: str = "kmapsim sweep") -> Any:
+    """A tqdm bar of runs (``done`` of ``total`` already there), or a stand-in doing nothing."""
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=done, unit="run", desc="kmapsim sweep", dynamic_ncols=True)
+    return tqdm(total=total, initial=done, unit="run", desc=desc, dynamic_ncols=True)

@@ -123,7 +123,13 @@ pub struct Cpu {
     pub scan_check_current: bool,
     pub lookup: u32,
     pub need_wakeup: bool,
+    /// When the CPU last asked for a lock (`spin_lock()` entered).
     pub lock_req_at: u64,
+    /// Whether its last `kmap_lock` grant was contended (it spun or competed and paid the
+    /// hand-off): only then is its `kmap_lock_wait` nonzero, as in lockmeter and lock_stat.
+    pub kmap_contended: bool,
+    /// When the current `kmap_lock` holder started running under the lock (after the
+    /// acquire/hand-off cost): the start of its `kmap_lock_hold`.
     pub hold_start: u64,
     pub flush_start: u64,
     pub shootdown_start: u64,
@@ -168,10 +174,24 @@ impl Cpu {
             lookup: 0,
             need_wakeup: false,
             lock_req_at: 0,
+            kmap_contended: false,
             hold_start: 0,
             flush_start: 0,
             shootdown_start: 0,
             flush_cleared: 0,
+        }
+    }
+
+    /// The `kmap_lock_wait` of the grant this CPU starts running under at cycle `t`: from its
+    /// request to now (the hand-off and any IPI handler that interrupted it included) if the
+    /// grant was contended; 0 if it found the lock free, whose acquire cost is not waiting for
+    /// another holder (lockmeter's NOWAIT, no lock_stat contention).
+    #[inline]
+    pub fn kmap_wait(&self, t: u64) -> u64 {
+        if self.kmap_contended {
+            t - self.lock_req_at
+        } else {
+            0
         }
     }
 

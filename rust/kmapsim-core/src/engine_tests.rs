@@ -142,6 +142,21 @@ fn golden_single_cpu_by_hand() {
     // W + A + S and lasts 224; the second is four iterations later.
     let h = &r.histograms.flush_duration;
     assert_eq!((h.count, h.min, h.max), (2, 224, 224));
+    // kmap_lock is held from the first cycle after the acquire A (which is kmap_spin, not hold)
+    // to the release: S + N = 124 for a mapping, S + F-loop + T + N = 4 + 24 + 200 + 120 = 348
+    // for the two that flush, U = 50 for a kunmap. 16 holds, sum 8 * 174 + 2 * 224 = 1840.
+    let hold = &r.histograms.kmap_lock_hold;
+    assert_eq!(
+        (hold.count, hold.min, hold.max, hold.sum),
+        (16, 50, 348, 8 * (4 + 120 + 50) + 2 * 224)
+    );
+    assert_eq!(hold.counts[6], 8, "eight kunmap holds of 50 in [32, 64)");
+    assert_eq!(hold.counts[7], 6, "six mapping holds of 124 in [64, 128)");
+    assert_eq!(hold.counts[9], 2, "two flushing holds of 348 in [256, 512)");
+    // One CPU never finds the lock taken: every acquisition is uncontended and waits 0.
+    let wait = &r.histograms.kmap_lock_wait;
+    assert_eq!((wait.count, wait.counts[0], wait.sum), (16, 16, 0));
+    assert_eq!((c.kmap_lock_acquires, c.kmap_lock_contended), (16, 0));
 }
 
 #[test]

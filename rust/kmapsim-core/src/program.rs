@@ -193,6 +193,9 @@ impl Engine {
             }
             Phase::KmapRetry => self.kmap_lock_request(c, t),
             Phase::KmapGranted => {
+                // spin_lock() returns: the wait ends and the hold begins (docs/model.md, 9).
+                self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
+                cpu.hold_start = t;
                 cpu.scan_check_current = false;
                 if sc.strategy.uses_generations() && cpu.generation < self.flush_gen {
                     // A flush happened since this CPU's TLB was last clean: catch up first.
@@ -443,6 +446,8 @@ impl Engine {
                 }
             }
             Phase::KunmapGranted => {
+                self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
+                cpu.hold_start = t;
                 let page = cpu.page;
                 let slot = self.pk.virt[page as usize];
                 if slot == NONE {
@@ -626,6 +631,7 @@ impl Engine {
         lock.holder = None;
         let waiters = !lock.waiters.is_empty();
         if l == KMAP_LOCK {
+            // From the holder's first cycle under the lock (not the grant) to this release.
             self.hist.kmap_lock_hold.record(t - self.cpus[c].hold_start);
         }
         if waiters {
@@ -656,13 +662,13 @@ impl Engine {
         };
         trace!(self, t, c, E::LockAcquired { lock: l });
         if l == KMAP_LOCK {
-            self.hist
-                .kmap_lock_wait
-                .record(t - self.cpus[c].lock_req_at);
             self.counters.kmap_lock_acquires += 1;
             self.counters.kmap_lock_contended += g.contended as u64;
-            self.cpus[c].hold_start = t;
+            self.cpus[c].kmap_contended = g.contended;
         }
+        // The acquire/hand-off cost is not hold time (it is booked as `kmap_spin`): the holder's
+        // `kmap_lock_wait` ends and its `kmap_lock_hold` begins only when it runs under the lock
+        // (`KmapGranted`/`KunmapGranted`), where lockmeter's spin_lock() would return.
         self.wake(c, t, cost);
     }
 

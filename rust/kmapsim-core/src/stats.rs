@@ -136,13 +136,45 @@ impl Histogram {
     }
 }
 
-/// The histograms a run keeps, by index into `Histograms::NAMES`.
+/// The histograms a run keeps, by index into `Histograms::NAMES`. All values are cycles; a
+/// value is recorded when its interval ends, so an interval still open when the run ends is in
+/// none of them (docs/model.md, section 9).
+///
+/// The two `kmap_lock` histograms follow the split of lockmeter (R. Bryant and J. Hawkes,
+/// "Lockmeter: Highly-Informative Instrumentation for Spin Locks in the Linux Kernel", ALS 2000)
+/// and of Linux's lock_stat (Documentation/locking/lockstat.rst): a request waits until
+/// `spin_lock()` returns, and the hold runs from that return to `spin_unlock()`. The
+/// acquire/hand-off cost (`lock_acquire_cycles`, `lock_handoff_cycles`) is spent inside
+/// `spin_lock()`, booked as `kmap_spin`, and is never hold time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histograms {
+    /// One value per `kmap_lock` acquisition (kmap, kunmap, retry after a sleep), recorded when
+    /// the new holder starts running under the lock. Contended grants (those counted in
+    /// `kmap_lock_contended`, which pay `lock_handoff_cycles`): from the request to that start,
+    /// so spinning, the hand-off and any IPI handler taken while spinning. Uncontended grants
+    /// (the lock was free when asked for): 0, like lockmeter's "no wait" attempts and an
+    /// acquisition without a lock_stat contention; their `lock_acquire_cycles` are in neither
+    /// histogram. Bucket 0 therefore counts the acquisitions that did not wait, and
+    /// `sum / kmap_lock_contended` is the mean wait of those that did (lockmeter's WAIT mean,
+    /// lock_stat's waittime-avg).
     pub kmap_lock_wait: Histogram,
+    /// One value per `kmap_lock` release: from the cycle the holder started running under the
+    /// lock (after the acquire/hand-off cost, where the wait ends) to the release. It holds the
+    /// work done under the lock (hit, slot scan or pop and new mapping, or kunmap; any generation
+    /// catch-up flush; a whole `flush_all_zero_pkmaps` with its shootdown) and any IPI handler
+    /// that interrupted the holder; a path that sleeps ends its hold at the release before the
+    /// sleep. This is lockmeter's HOLD and lock_stat's holdtime, so `sum / cycles` is the lock's
+    /// utilisation as those tools report it.
     pub kmap_lock_hold: Histogram,
+    /// One value per IPI handler entry: from the IPI's arrival at the target's APIC to the start
+    /// of its handler; 0 when taken at once. The flight time (`ipi_latency`) is not included.
     pub ipi_latency: Histogram,
+    /// One value per finished flush loop: from `FlushBegin` (the clearing loop starts, lock held)
+    /// to the end of the flusher's local TLB flush; for a skipped flush (`empty_flush = skip`),
+    /// to the end of the loop.
     pub flush_duration: Histogram,
+    /// One value per flush that went on to a TLB shootdown: from `flush_tlb_all()`'s start
+    /// (`FlushScanDone`, after the clearing loop) to the end of the flusher's local flush.
     pub shootdown: Histogram,
 }
 

@@ -85,6 +85,10 @@ struct RawResult {
     /// Recorded ops, `(cpu, work, irq_lock or -1, irq_hold, page, irqs_off, switch)`, or None.
     #[pyo3(get)]
     ops: Option<Py<PyList>>,
+    /// Why the simulation stopped early (the message of its DeadlockError, KernelBug, ...), or
+    /// None: a `Simulation`'s result after such an error says so.
+    #[pyo3(get)]
+    stopped: Option<String>,
 }
 
 #[pymethods]
@@ -282,6 +286,13 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
     let started = Instant::now();
     let limit = opts.max_wall_seconds;
     let token = opts.cancel.clone();
+    // A token cancelled before the run raises at once, however short the run.
+    if token.as_ref().is_some_and(|t| t.load(Ordering::Relaxed)) {
+        return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(format!(
+            "cancelled by its CancelToken before cycle {}",
+            e.now()
+        )));
+    }
     let outcome = guarded(py, opts, || {
         let mut last = Instant::now();
         let mut poll = || {
@@ -413,6 +424,7 @@ pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyRes
         trace_dropped: report.trace_dropped,
         samples: samples.unbind(),
         ops,
+        stopped: e.stopped().map(|err| err.to_string()),
     })
 }
 
