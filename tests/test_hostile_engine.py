@@ -25,7 +25,7 @@ from kmapsim import (
     SimulationBusy,
     WallClockExceeded,
 )
-from kmapsim.api import MAX_TRACE, RECORD_BUDGET_BYTES
+from kmapsim.runner import MAX_TRACE, RECORD_BUDGET_BYTES
 
 SMALL = Scenario(cpus=2, last_pkmap=8, pages=64, hot_pages=8, work_cycles=2000)
 

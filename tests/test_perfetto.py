@@ -246,7 +246,7 @@ def test_trace_memory_stays_under_the_cap() -> None:
     # Python-side allocations of the whole traced run stay small (the engine's own buffer is a
     # ring of at most `trace` events).
     assert peak < 20_000_000
-    full = kmapsim.run(sc, cycles=5_000_000, seed=1, trace=kmapsim.api.MAX_TRACE)
+    full = kmapsim.run(sc, cycles=5_000_000, seed=1, trace=kmapsim.runner.MAX_TRACE)
     assert full.trace_dropped == 0
     assert len(full.trace) == 1000 + r.trace_dropped
     tail = full.trace.iloc[-1000:].reset_index(drop=True)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
 from kmapsim._core import CancelToken
-from kmapsim.api import run
 from kmapsim.errors import (
     DeadlockError,
     InternalError,
@@ -27,6 +26,7 @@ from kmapsim.errors import (
 from kmapsim.histogram import Histogram
 from kmapsim.presets import describe_preset, preset_names
 from kmapsim.result import RunResult, StaleAccess
+from kmapsim.runner import run
 from kmapsim.scenario import Scenario
 from kmapsim.simulation import Simulation, Snapshot
 from kmapsim.store import Store, StoreError, StoreWarning

@@ -55,25 +55,25 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from kmapsim import _core
+from kmapsim._numbers import int_range
 from kmapsim._quote import quote
-from kmapsim.api import MAX_CYCLES, MODES, run
 from kmapsim.errors import (
     DeadlockError,
     InternalError,
     KernelBug,
     KmapsimError,
     ScenarioError,
-    ScenarioFileError,
     WallClockExceeded,
 )
-from kmapsim.fileio import _file_type, read_document
-from kmapsim.histogram import Histogram
-from kmapsim.presets import describe_preset, preset_names, preset_sources
-from kmapsim.result import RunResult
+from kmapsim.fileio import _file_type
+from kmapsim.grid_file import read_grid_file, whole
+from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
+from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
 from kmapsim.scenario import FieldValue, Scenario
 from kmapsim.store import Store, StoreError
 from kmapsim.study import REGIMES
 from kmapsim.sweep import MAX_POINTS, SweepResult, sweep
+from kmapsim.text import format_result, plain_number, sweep_summary_text, text_table
 
 __all__ = ["EXIT_STATUS", "MAX_RUNS", "build_parser", "main", "parse_value"]
 
@@ -108,8 +108,6 @@ DEBUG_ENV = "KMAPSIM_DEBUG"
 #: The longest error line printed; longer messages (a value of a million characters, a deadlock
 #: of 4096 CPUs) are cut there, and KMAPSIM_DEBUG=1 shows them whole.
 MAX_MESSAGE = 4000
-
-DEFAULT_PRESET = "pIII-8way-2001"
 
 #: What each command writes into an output directory.
 PLOT_FILES = ("scaling.png", "breakdown.png", "lock_wait.png")
@@ -206,7 +204,7 @@ def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
     value = parse_value(text)
     if kinds.get(name) == "int" and _huge_int(text, value):
         spec = next(s for s in Scenario.fields() if s["name"] == name)
-        allowed = f"an integer in [{_num(spec['min'])}, {_num(spec['max'])}]"
+        allowed = int_range(spec["min"], spec["max"])
         raise ScenarioError.of(name, f"{quote(text)} is out of range", allowed)
     if kinds.get(name) == "int" and isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -661,7 +659,7 @@ def _check_counts(seeds: object, cycles: object, points: int) -> None:
     if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds < 1:
         raise ScenarioError.of("--seeds", f"{quote(seeds)}", "a count >= 1")
     if isinstance(cycles, bool) or not isinstance(cycles, int) or not 1 <= cycles <= MAX_CYCLES:
-        raise ScenarioError.of("--cycles", f"{quote(cycles)}", f"an integer in [1, {MAX_CYCLES}]")
+        raise ScenarioError.of("--cycles", f"{quote(cycles)}", int_range(1, MAX_CYCLES))
     n = _seed_count(seeds)
     if n is not None and points * n > MAX_RUNS:
         raise ScenarioError.of(
@@ -675,13 +673,6 @@ def _check_counts(seeds: object, cycles: object, points: int) -> None:
 
 def _big(n: int) -> str:
     return f"{n:,}" if n < 10**24 else quote(n)
-
-
-def _whole(value: object) -> object:
-    """A whole float (``2e7`` in a TOML file) as an int, as on the command line."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
-    return value
 
 
 @contextlib.contextmanager
@@ -760,7 +751,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    spec = _read_grid_file(Path(args.grid_file)) if args.grid_file is not None else {}
+    spec = read_grid_file(Path(args.grid_file)) if args.grid_file is not None else {}
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
     set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
     label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
@@ -779,8 +770,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
-    seeds: Any = args.seeds if args.seeds is not None else _whole(spec.get("seeds", 1))
-    cycles: Any = args.cycles if args.cycles is not None else _whole(spec.get("cycles", 10_000_000))
+    seeds: Any = args.seeds if args.seeds is not None else whole(spec.get("seeds", 1))
+    cycles: Any = args.cycles if args.cycles is not None else whole(spec.get("cycles", 10_000_000))
     points = 1
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -843,26 +834,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"throughput (kmaps per million cycles, all CPUs) across {_plural(n, 'seed')}; "
         "stale accesses summed over them"
     )
-    summary = result.summary()
-    rows = [
-        [
-            *(str(k) for k in (key if isinstance(key, tuple) else (key,))),
-            f"{stats['mean']:,.1f}",
-            "-" if math.isnan(stats["std"]) else f"{stats['std']:,.1f}",
-            f"{stats['min']:,.1f}",
-            f"{stats['max']:,.1f}",
-            f"{int(stats['stale_accesses']):,}",
-        ]
-        for key, stats in summary.iterrows()
-    ]
-    keys = [str(k) for k in summary.index.names]
-    header = [*keys, "mean", "std", "min", "max", "stale accesses"]
-    print(_table(header, rows, right=range(len(keys), len(header))))
-    if any(int(v) for v in summary["stale_accesses"]):
-        print(
-            "(a stale access is a TLB lookup that reached the wrong page: silent data "
-            "corruption; see `kmapsim strategies`)"
-        )
+    print(sweep_summary_text(result.summary()))
     if args.store is not None or written:
         print()
     if args.store is not None:
@@ -879,101 +851,6 @@ def _plural(n: int, noun: str) -> str:
 
 def _reuse_line(store: Path, reused: int, total: int) -> str:
     return f"store {store}: reused {reused} of {total} runs, ran {total - reused}"
-
-
-#: What a --grid-file may hold: table -> allowed keys (None: scenario fields).
-_GRID_FILE_TABLES = ("base", "grid", "run")
-_RUN_KEYS = ("seeds", "cycles")
-GRID_FILE = "--grid-file"
-
-
-def _read_grid_file(path: Path) -> dict[str, Any]:
-    """A TOML sweep description: ``[base]`` (``preset`` and field values), ``[grid]``
-    (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
-    preset, base, grid, seeds and cycles, those given only, each value checked.
-
-    The rule of `kmapsim.fileio`: anything wrong with the file as a file (unreadable, not TOML,
-    an unknown table or key, a table that is not one, a [grid] entry that is not a non-empty
-    array) is a `ScenarioFileError` (field ``--grid-file``, ``.path``); a bad value (a field
-    out of its range, an unknown preset, bad seeds or cycles) is the `ScenarioError` of that
-    field (``preset``, ``seeds``, ``cycles``), its message naming the file and the key."""
-    from kmapsim.api import _int_arg
-    from kmapsim.scenario import check_field
-    from kmapsim.sweep import _seed_list, _seed_source
-
-    doc = read_document(path, field=GRID_FILE, fmt="toml")
-    names = [s["name"] for s in Scenario.fields()]
-    out: dict[str, Any] = {}
-
-    def bad_shape(problem: str, allowed: str) -> ScenarioFileError:
-        return ScenarioFileError.at(path, f"{path}: {problem}", allowed, GRID_FILE)
-
-    def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioFileError:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(allowed), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return bad_shape(
-            f"unknown key {quote(key)} in {where}{hint}", "one of " + ", ".join(allowed)
-        )
-
-    def bad_value(where: str, e: ScenarioError) -> ScenarioError:
-        return ScenarioError(f"{path}: {where}: {e}", e.field, e.problem, e.allowed)
-
-    for table, body in doc.items():
-        if table not in _GRID_FILE_TABLES:
-            raise unknown(table, "the top level", [f"[{t}]" for t in _GRID_FILE_TABLES])
-        if not isinstance(body, dict):
-            raise bad_shape(f"{table} is not a table", f"a [{table}] table")
-    for key, value in doc.get("base", {}).items():
-        if key == "preset":
-            try:
-                Scenario.preset(value)
-            except ScenarioError as e:
-                raise bad_value("[base] preset", e) from None
-            out["preset"] = value
-        elif key not in names:
-            raise unknown(key, "[base]", ["preset", *names])
-        else:
-            try:
-                out.setdefault("base", {})[key] = check_field(key, value)
-            except ScenarioError as e:
-                raise bad_value(f"[base] {key}", e) from None
-    for key, values in doc.get("grid", {}).items():
-        if key not in names:
-            raise unknown(key, "[grid]", names)
-        if not isinstance(values, list) or not values:
-            raise bad_shape(
-                f"[grid] {key} is {quote(values, 40)}", f"{key} = [value, ...], a non-empty list"
-            )
-        checked = []
-        for i, value in enumerate(values):
-            try:
-                checked.append(check_field(key, value))
-            except ScenarioError as e:
-                raise bad_value(f"[grid] {key}[{i}]", e) from None
-        out.setdefault("grid", {})[key] = checked
-    for key, value in doc.get("run", {}).items():
-        if key not in _RUN_KEYS:
-            raise unknown(key, "[run]", _RUN_KEYS)
-        try:
-            if key == "seeds":
-                value = _whole(value)
-                if isinstance(value, list):
-                    _seed_list(_seed_source(value))  # every seed an integer, none twice
-                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    # (a count too large is refused with the number of runs it makes)
-                    raise ScenarioError.of(
-                        "seeds",
-                        f"got {quote(value)}",
-                        "a count >= 1, or a non-empty list of distinct integers in [0, 2**64-1]",
-                    )
-            else:
-                value = _int_arg("cycles", _whole(value), 1, MAX_CYCLES)
-        except ScenarioError as e:
-            raise bad_value(f"[run] {key}", e) from None
-        out[key] = value
-    return out
 
 
 def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
@@ -1004,7 +881,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from kmapsim.api import MAX_TRACE
     from kmapsim.perfetto import write
 
     if not 1 <= args.cap <= MAX_TRACE:
@@ -1125,109 +1001,16 @@ def _cmd_fields(args: argparse.Namespace) -> int:
         if s["kind"] == "choice":
             allowed = "|".join(s["choices"] or [])
         else:
-            allowed = f"[{_num(s['min'])}, {_num(s['max'])}]"
-        rows.append((s["name"], str(_num(s["default"])), allowed, s["unit"], s["doc"]))
+            allowed = f"[{plain_number(s['min'])}, {plain_number(s['max'])}]"
+        rows.append((s["name"], str(plain_number(s["default"])), allowed, s["unit"], s["doc"]))
     header = ("field", "default", "allowed", "unit", "meaning")
     if args.markdown:
         print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
         for r in rows:
             print("| `" + r[0] + "` | " + " | ".join(c.replace("|", ", ") for c in r[1:]) + " |")
         return 0
-    print(_table(header, rows, right=(1,)))
+    print(text_table(header, rows, right=(1,)))
     return 0
-
-
-# -- formatting ----------------------------------------------------------------------------------
-
-
-def _num(x: object) -> object:
-    """700.0 -> 700: bounds and defaults read better without a trailing .0."""
-    return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else x
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """Rows as aligned text columns (right-aligned where listed), the last column left ragged."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: Sequence[str]) -> str:
-        cells = [
-            str(c).rjust(w) if i in right else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([line(header)] + [line(r) for r in rows])
-
-
-def _fmt_quantile(h: Histogram, q: float) -> str:
-    return f"{h.quantile(q):,}" if h.count else "-"
-
-
-def format_result(
-    result: RunResult,
-    preset: str = DEFAULT_PRESET,
-    *,
-    label: str | None = None,
-    base: Scenario | None = None,
-) -> str:
-    """The human summary printed by ``kmapsim run``. Its first line names where the scenario
-    came from, ``label`` (default ``preset PRESET``), and the fields that differ from ``base``
-    (default the preset)."""
-    sc = result.scenario
-    start = (base if base is not None else Scenario.preset(preset)).to_dict()
-    changed = [f"{k}={v!r}" for k, v in sc.to_dict().items() if start.get(k) != v]
-    c = result.counters
-    out = [
-        f"kmapsim {_core.__version__}: {label if label is not None else f'preset {preset}'}"
-        + (f" with {', '.join(changed)}" if changed else ""),
-        f"{result.cycles:,} cycles ({result.simulated_seconds * 1e3:.3f} ms at {_num(sc.cpu_mhz)}"
-        f" MHz) on {sc.cpus} CPUs, strategy {sc.strategy}, seed {result.seed}, mode {result.mode};"
-        f" {result.events:,} events in {result.wall_seconds:.3f} s",
-        "",
-    ]
-    headline = [
-        ("kmaps", f"{result.kmaps:,}", ""),
-        ("throughput", f"{result.throughput:,.1f}", "kmaps per million cycles"),
-        ("bandwidth", f"{result.mb_per_second:,.1f}", "MB/s (4 KiB per kmap, MB = 10^6 bytes)"),
-        ("flushes", f"{c.get('flushes', 0):,}", ""),
-        ("IPIs sent", f"{c.get('ipis_sent', 0):,}", ""),
-        ("stale accesses", f"{c.get('stale_accesses', 0):,}", ""),
-        ("sleeps", f"{c.get('sleeps', 0):,}", ""),
-    ]
-    out.append(_table(("headline", "value", ""), headline, right=(1,)))
-    out.append("")
-
-    shares = result.shares().mean(axis=0) * 100.0
-    rows = [(str(cat), f"{share:.2f} %") for cat, share in shares.items()]
-    out.append(_table((f"cycles (mean share over {sc.cpus} CPUs)", "share"), rows, right=(1,)))
-    out.append("")
-
-    dist_rows = [
-        (
-            name,
-            f"{h.count:,}",
-            f"{h.mean:,.1f}" if h.count else "-",
-            _fmt_quantile(h, 0.5),
-            _fmt_quantile(h, 0.9),
-            _fmt_quantile(h, 0.99),
-            f"{h.max:,}" if h.count else "-",
-        )
-        for name, h in result.histograms.items()
-    ]
-    header = ("distribution (cycles)", "count", "mean", "p50<=", "p90<=", "p99<=", "max")
-    out.append(_table(header, dist_rows, right=range(1, 7)))
-
-    if result.violations:
-        out.append("")
-        out.append(f"first stale accesses ({len(result.violations)} kept):")
-        for v in result.violations:
-            by = "?" if v.remapped_by is None else f"cpu{v.remapped_by}"
-            out.append(
-                f"  cycle {v.cycle:,} cpu{v.cpu} slot {v.slot}: expected page {v.expected_page},"
-                f" reached page {v.actual_page} (entry loaded at {v.entry_loaded_at:,},"
-                f" slot remapped at {v.slot_remapped_at:,} by {by})"
-            )
-    return "\n".join(out)
 
 
 # -- entry point ---------------------------------------------------------------------------------

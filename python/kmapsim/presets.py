@@ -23,6 +23,7 @@ from kmapsim.errors import ScenarioError
 _MAX_SUGGEST = 64
 
 __all__ = [
+    "DEFAULT_PRESET",
     "PRESETS",
     "SOURCE_TAGS",
     "Preset",
@@ -254,6 +255,10 @@ PRESETS: Mapping[str, Preset] = _registry(
     OPTERON,
     MODERN,
 )
+
+#: The preset the command line and `kmapsim.study.run_study` start from when given none: the
+#: machine whose values are the scenario defaults.
+DEFAULT_PRESET = "pIII-8way-2001"
 
 
 def preset_names() -> list[str]:

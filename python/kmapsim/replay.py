@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kmapsim._numbers import int_range
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
@@ -76,6 +77,9 @@ __all__ = [
     "write_ops",
 ]
 
+#: The engine's replay columns, in the order `kmapsim._core.run` takes them (``replay=``) and
+#: ``RawResult.ops`` returns them. ``_core`` does not export this list yet (see the stub,
+#: ``_core.pyi``): keep it equal to the engine's.
 OPS_COLUMNS = ["cpu", "work", "irq_lock", "irq_hold", "page", "irqs_off", "switch"]
 _DEFAULTS = {"irq_lock": -1, "irq_hold": 0, "irqs_off": 0, "switch": 0}
 _REQUIRED = ("cpu", "work", "page")
@@ -106,11 +110,11 @@ _RANGES: dict[str, tuple[int, int]] = {
     "switch": (0, 1),
 }
 _ALLOWED = {
-    "cpu": f"an integer in [0, {_U32}] (and below the scenario's cpus)",
+    "cpu": f"{int_range(0, _U32)} (and below the scenario's cpus)",
     "work": f"an integer number of cycles in [1, {MAX_OP_CYCLES}]",
-    "irq_lock": f"-1 (no lock) or an integer in [0, {_U32 - 1}] (and below irq_locks)",
+    "irq_lock": f"-1 (no lock) or {int_range(0, _U32 - 1)} (and below irq_locks)",
     "irq_hold": f"an integer number of cycles in [0, {MAX_OP_CYCLES}], >= 1 with a lock",
-    "page": f"an integer in [0, {_U32}] (and below the scenario's pages)",
+    "page": f"{int_range(0, _U32)} (and below the scenario's pages)",
     "irqs_off": "0 or 1 (or a bool)",
     "switch": "0 or 1 (or a bool)",
 }

@@ -69,6 +69,8 @@ class StaleAccess:
         return asdict(self)
 
 
+#: The columns of ``RawResult.samples``, in the engine's order. ``_core`` does not export this
+#: list yet (see the stub, ``_core.pyi``): keep it equal to the engine's.
 SAMPLE_COLUMNS = [
     "cycle",
     "kmaps",

@@ -23,6 +23,7 @@ from typing import Any, Literal, TypedDict, cast
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._numbers import as_float, as_int, bound_text, int_range
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
@@ -408,19 +409,12 @@ def check_field(name: str, value: object) -> FieldValue:
     return _check(_spec_map()[name], value)
 
 
-def _fmt(x: int | float | None) -> str:
-    """A bound as the Rust core prints it (``700``, not ``700.0``)."""
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
 def _allowed(spec: FieldSpec) -> str:
     kind = spec["kind"]
     if kind == "int":
-        return f"an integer in [{_fmt(spec['min'])}, {_fmt(spec['max'])}]"
+        return int_range(spec["min"], spec["max"])
     if kind == "float":
-        return f"a number in [{_fmt(spec['min'])}, {_fmt(spec['max'])}]"
+        return f"a number in [{bound_text(spec['min'])}, {bound_text(spec['max'])}]"
     return "one of " + ", ".join(spec["choices"] or [])
 
 
@@ -442,7 +436,9 @@ def _describe(value: object) -> str:
 def _check(spec: FieldSpec, value: object) -> FieldValue:
     """The value as a plain int, float or str, or a ScenarioError naming the field.
 
-    numpy scalars are accepted (grids are often built with numpy) and turned into Python ones.
+    numpy scalars are accepted (grids are often built with numpy) and turned into Python ones:
+    any object with ``__index__`` is an integer, any with ``__float__`` a number
+    (`kmapsim._numbers`).
     """
     name, kind = spec["name"], spec["kind"]
 
@@ -459,19 +455,21 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
             raise bad(f"unknown value {quote(value)}{_suggestion(value, choices)}")
         return str(value)
     if kind == "int":
-        if not isinstance(value, (int, np.integer)):
+        i = as_int(value)  # any object with __index__
+        if i is None:
             raise bad(f"got {_describe(value)}")
-        i = int(value)
         lo, hi = spec["min"], spec["max"]
         if (lo is not None and i < lo) or (hi is not None and i > hi):
             raise bad(f"{quote(i)} is out of range")
         return i
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        raise bad(f"got {_describe(value)}")
     try:
-        f = float(value)
+        number = as_float(value)  # any object with __float__ or __index__
     except OverflowError:  # an int too large for a float
-        f = math.inf if value > 0 else -math.inf
+        i = as_int(value)
+        number = -math.inf if i is not None and i < 0 else math.inf
+    if number is None:
+        raise bad(f"got {_describe(value)}")
+    f = number
     lo, hi = spec["min"], spec["max"]
     # Written so that NaN fails too.
     if not ((lo is None or f >= lo) and (hi is None or f <= hi)):

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
 from kmapsim._quote import quote
-from kmapsim.api import MAX_CYCLES, Mode, _int_arg, engine_args
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
+from kmapsim.runner import MAX_CYCLES, Mode, _int_arg, engine_args
 from kmapsim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Simulation:
 
     A Simulation belongs to one thread at a time: a call from a second thread while another
     runs raises `SimulationBusy` (nothing happens to the simulation). The record budget
-    (`kmapsim.api`) holds over the simulation's whole life, not per call.
+    (`kmapsim.runner`) holds over the simulation's whole life, not per call.
     """
 
     def __init__(

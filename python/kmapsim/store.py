@@ -30,8 +30,8 @@ from typing import Any
 
 from kmapsim import _core
 from kmapsim._quote import quote
-from kmapsim.api import MAX_CYCLES, MAX_SEED, _int_arg
 from kmapsim.errors import KmapsimError
+from kmapsim.runner import MAX_CYCLES, MAX_SEED, _int_arg
 from kmapsim.scenario import Scenario
 
 __all__ = ["BUSY_SECONDS", "STORE_FORMAT", "Store", "StoreError", "StoreWarning", "run_key"]

@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
+from kmapsim._numbers import as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
+from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import (
     SweepResult,
@@ -76,7 +77,6 @@ __all__ = [
     "verdicts",
 ]
 
-DEFAULT_PRESET = "pIII-8way-2001"
 DEFAULT_CPUS = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_SEEDS = 3
 DEFAULT_CYCLES = 20_000_000
@@ -557,8 +557,9 @@ def run_study(
     # regime built before any run, as sweep does for one grid: a bad last point must not cost
     # the runs before it. A single CPU count may be given as an int; numpy values are accepted.
     cpu_arg: Iterable[Any] = cpus  # type: ignore[assignment]
-    if isinstance(cpus, (int, np.integer)) and not isinstance(cpus, bool):
-        cpu_arg = [int(cpus)]
+    single = as_int(cpus)  # any integer (an object with __index__)
+    if single is not None:
+        cpu_arg = [single]
     n = _check_run_args(cycles, "skip", executor)
     sources = _grid_sources(
         base, {"cpus": cpu_arg, "strategy": all_strategies() if strategies is None else strategies}
@@ -725,22 +726,3 @@ def _cell(column: str, value: object) -> str:
     if column.endswith("CPUs"):  # stale accesses
         return f"{int(value):,d}"  # type: ignore[call-overload]
     return f"{float(value):.1f}"  # type: ignore[arg-type]
-
-
-def _text(table: pd.DataFrame, index_name: str, fmt: str | dict[str, str]) -> str:
-    """A DataFrame as the aligned text columns of ``kmapsim run`` (numbers right-aligned)."""
-    from kmapsim.cli import _table
-
-    def cell(column: str, value: object) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "-"
-        f = fmt if isinstance(fmt, str) else fmt.get(column, "{}")
-        return f.format(value)
-
-    header = [index_name, *map(str, table.columns)]
-    rows = [
-        [str(idx), *(cell(str(c), v) for c, v in zip(table.columns, row, strict=True))]
-        for idx, row in zip(table.index, table.itertuples(index=False, name=None), strict=True)
-    ]
-    numeric_index = pd.api.types.is_numeric_dtype(table.index)
-    return _table(header, rows, right=range(0 if numeric_index else 1, len(header)))

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._numbers import as_int
 from kmapsim._quote import quote
-from kmapsim.api import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
 from kmapsim.errors import ScenarioError
 from kmapsim.fileio import as_path
+from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, run_key
 
@@ -319,10 +320,11 @@ def _grid_sources(base: Scenario, grid: object) -> dict[str, Collection[Any]]:
 def _seed_source(seeds: object) -> Collection[Any]:
     if isinstance(seeds, (bool, np.bool_)):
         raise ScenarioError.of("seeds", f"got {_describe(seeds)}", _SEEDS)
-    if isinstance(seeds, (int, np.integer)):
-        if not 1 <= seeds <= MAX_POINTS:
-            raise ScenarioError.of("seeds", f"a count of {int(seeds):,}", _SEEDS)
-        return range(int(seeds))
+    count = as_int(seeds)  # any integer (an object with __index__) is a count
+    if count is not None:
+        if not 1 <= count <= MAX_POINTS:
+            raise ScenarioError.of("seeds", f"a count of {count:,}", _SEEDS)
+        return range(count)
     source = _sized("seeds", seeds, _SEEDS)
     if len(source) == 0:
         raise ScenarioError.of("seeds", "an empty list", _SEEDS)
@@ -349,9 +351,10 @@ def _seed_list(seeds: Collection[Any]) -> list[int]:
     """Every seed an integer in [0, 2**64-1], none twice; the bad one is named."""
     out: list[int] = []
     seen: set[int] = set()
-    for i, s in enumerate(_plain(seeds)):
-        if isinstance(s, bool) or not isinstance(s, int):
-            raise ScenarioError.of("seeds", f"seeds[{i}] is {_describe(s)}", _SEEDS)
+    for i, value in enumerate(_plain(seeds)):
+        s = as_int(value)
+        if s is None:
+            raise ScenarioError.of("seeds", f"seeds[{i}] is {_describe(value)}", _SEEDS)
         if not 0 <= s <= MAX_SEED:
             raise ScenarioError.of("seeds", f"seeds[{i}] = {s} is out of range", _SEEDS)
         if s in seen:

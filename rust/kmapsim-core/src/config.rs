@@ -4,7 +4,7 @@
 //! binding, the validation and the docs all read that table, so a new field cannot drift between
 //! them. Defaults are the `pIII-8way-2001` preset (see `docs/model.md` for the source of each).
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, closest};
 
 /// What happens when pkmap slots must be recycled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -306,6 +306,18 @@ scenario! {
         irq_section_prob: 0.0, 1.0, 0.3, "probability", "chance that an iteration takes an interrupts-off lock before its kmap";
         ctx_switch_prob: 0.0, 1.0, 0.1, "probability", "chance of a context switch after a kunmap";
         kmap_irqs_off_prob: 0.0, 1.0, 0.0, "probability", "misuse: chance that a kmap is called with interrupts disabled";
+    }
+}
+
+impl ConfigError {
+    /// An unknown field name, with the closest known name when one is near.
+    pub fn unknown_field(name: &str) -> Self {
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        let problem = match closest(name, &names) {
+            Some(best) => format!("unknown field (did you mean {best:?}?)"),
+            None => "unknown field".to_string(),
+        };
+        ConfigError::new(name, problem, format!("one of {}", names.join(", ")))
     }
 }
 

@@ -112,7 +112,7 @@ pub struct Cpu {
     pub page: u32,
     pub slot: u32,
     /// The iteration in progress, as recorded or replayed.
-    pub op: crate::replay::Op,
+    pub op: crate::op::Op,
     /// Whether `op` is begun and not yet complete (recorded at its kunmap).
     pub op_open: bool,
     /// Whether `slot` holds `page` mapped for this CPU right now.
@@ -167,7 +167,7 @@ impl Cpu {
             slot: 0,
             holds: false,
             kmapped: false,
-            op: crate::replay::Op::default(),
+            op: crate::op::Op::default(),
             op_open: false,
             scan_left: 0,
             scan_check_current: false,

@@ -19,16 +19,6 @@ impl ConfigError {
             allowed,
         }
     }
-
-    /// An unknown field name, with the closest known name when one is near.
-    pub fn unknown_field(name: &str) -> Self {
-        let names: Vec<&str> = crate::config::FIELDS.iter().map(|f| f.name).collect();
-        let problem = match closest(name, &names) {
-            Some(best) => format!("unknown field (did you mean {best:?}?)"),
-            None => "unknown field".to_string(),
-        };
-        ConfigError::new(name, problem, format!("one of {}", names.join(", ")))
-    }
 }
 
 /// The known name nearest to `name` by edit distance, if it is close enough to be a typo.
@@ -66,7 +56,7 @@ pub struct WaitEdge {
 }
 
 /// The state of a stuck machine: frozen (nothing can ever happen again) or stalled (no
-/// operation completed for `watchdog_cycles`); see `watchdog.rs`.
+/// operation completed for `watchdog_cycles`); see `engine/watchdog.rs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadlockReport {
     pub cycle: u64,
@@ -114,9 +104,41 @@ pub enum SimError {
     /// Memory for the run's records (trace, samples, recorded operations) could not be had.
     #[error("out of memory for {what}: turn records off or make them smaller")]
     OutOfMemory { what: String },
-    /// The caller's poll callback asked to stop (Ctrl-C in Python).
-    #[error("interrupted at cycle {cycle}")]
-    Interrupted { cycle: u64 },
+    /// The caller's poll callback asked to stop, for `reason`: the run is consistent and may go
+    /// on.
+    #[error("interrupted at cycle {cycle} ({reason})")]
+    Interrupted { cycle: u64, reason: StopReason },
+}
+
+impl SimError {
+    /// Whether this error, raised while advancing, ends the simulation: every error but an
+    /// interruption does (the engine keeps it and returns it again from every later advance).
+    /// An invalid argument to `advance_to` is refused before any cycle runs and changes nothing.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, SimError::Interrupted { .. })
+    }
+}
+
+/// Why the caller's poll callback stops a run (`Engine::advance_to`): returned as
+/// `Some(reason)`, it ends the advance with `SimError::Interrupted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StopReason {
+    /// A signal arrived (Ctrl-C).
+    Signal,
+    /// The caller cancelled the run (a cancel token, or every run in progress).
+    Cancelled,
+    /// The wall-clock limit of one advance passed.
+    WallClock,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::Signal => "signal",
+            StopReason::Cancelled => "cancelled",
+            StopReason::WallClock => "wall-clock limit",
+        })
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     let mut outs = Vec::new();
     for mode in [Mode::Step, Mode::Skip] {
         let mut e = Engine::new(sc, seed, mode).map_err(|e| format!("invalid scenario: {e}"))?;
-        let res = e.advance_to(cycles, &mut || true);
+        let res = e.advance_to(cycles, &mut || None);
         outs.push((res, e.report(), e.snapshot(), e));
     }
     let (skip, step) = (&outs[1], &outs[0]);
@@ -58,7 +58,7 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     }
     // kmaps - kunmaps counts the CPUs between a returned kmap and a completed kunmap.
     let open = k.kmaps - k.kunmaps;
-    let kmapped = engine.cpus.iter().filter(|c| c.kmapped).count() as u64;
+    let kmapped = engine.cpus().iter().filter(|c| c.kmapped).count() as u64;
     if open != kmapped {
         return Err(format!(
             "kmaps - kunmaps = {open} but {kmapped} CPUs are between the two"
@@ -66,13 +66,13 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     }
     // Every reference beyond a slot's own (count - 1 for count >= 2) is a CPU holding it.
     let refs: u64 = engine
-        .pk
+        .pkmap()
         .count
         .iter()
         .map(|&n| u64::from(n.saturating_sub(1)))
         .sum();
     let holders = engine
-        .cpus
+        .cpus()
         .iter()
         .filter(|c| c.holds && u64::from(c.slot) < sc.last_pkmap)
         .count() as u64;
@@ -81,7 +81,7 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
             "slot counts hold {refs} references but {holders} CPUs hold a slot"
         ));
     }
-    if engine.pk.free_count != snap.slots_free {
+    if engine.pkmap().free_count != snap.slots_free {
         return Err("the free-slot counter disagrees with the slot counts".into());
     }
     if snap.slots_free + snap.slots_unused + snap.slots_in_use != sc.last_pkmap as u32 {

@@ -15,33 +15,35 @@
 /// contended `kmap_lock_wait` ends there, as in lockmeter (docs/model.md, section 9).
 pub const MODEL_VERSION: u32 = 3;
 
-pub mod config;
+mod config;
 mod cpu;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 pub mod invariants;
-mod ipi;
-pub mod lock;
-pub mod pkmap;
-mod program;
-pub mod records;
-pub mod replay;
+mod lock;
+mod op;
+mod pkmap;
+mod report;
 pub mod rng;
-pub mod sample;
-pub mod snapshot;
-pub mod stats;
-pub mod tlb;
+mod stats;
+mod tlb;
 pub mod trace;
-mod watchdog;
+
+/// Operation lists: the `Op` a replay list is made of, and the check of a list against a
+/// scenario (docs/model.md, section 15).
+pub mod replay {
+    pub use crate::op::{Op, validate};
+}
 
 pub use config::{
-    Arbitration, Dist, FIELDS, FieldSpec, Kind, Scenario, SlotAlloc, Strategy, Value,
+    Arbitration, Dist, EmptyFlush, FIELDS, FieldSpec, Kind, MAX_DURATION, Scenario, SlotAlloc,
+    Strategy, Value,
 };
+pub use engine::records;
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
-pub use error::{ConfigError, DeadlockReport, SimError, WaitEdge};
-pub use stats::{Category, Counters, Histogram, Histograms, NCAT, RunReport, StaleAccess};
+pub use error::{ConfigError, DeadlockReport, SimError, StopReason, WaitEdge};
+pub use report::{CpuSnapshot, LockSnapshot, RunReport, Sample, Snapshot};
+pub use stats::{Category, Counters, Histogram, Histograms, NBUCKETS, NCAT, StaleAccess};
 pub use trace::{Event, EventKind, FlushWhy};
-#[cfg(test)]
-mod engine_tests;
 #[cfg(test)]
 mod proptests;

@@ -1,8 +1,14 @@
 //! The pkmap pool of 2.4 `mm/highmem.c`: slot counts, the pkmap page table, each page's
 //! `virtual`, the allocation cursor `last_pkmap_nr` and the wait queue `pkmap_map_wait`.
 //!
+//! The pool owns its allocation policy (`SlotAlloc`): the 2.4 cursor scan or the freelist of
+//! docs/model.md, section 13. The engine asks it to `share`, `allocate`, `release` and
+//! `flush_clear`, like `SpinLock::arbitrate` for the lock policy, and never edits the counts.
+//!
 //! Everything here runs under `kmap_lock`, so these are plain, instantaneous state changes; the
 //! engine charges their time.
+
+use crate::config::SlotAlloc;
 
 /// "No page" / "no slot".
 pub const NONE: u32 = u32::MAX;
@@ -44,10 +50,12 @@ pub struct Pkmap {
     pub dirty_len: u32,
     /// Slots with count 0, kept up to date for the trace and samples.
     pub free_count: u32,
+    /// How free slots are found and unused ones recycled.
+    alloc: SlotAlloc,
 }
 
 impl Pkmap {
-    pub fn new(slots: u32, pages: u32, cpus: usize) -> Self {
+    pub fn new(slots: u32, pages: u32, cpus: usize, alloc: SlotAlloc) -> Self {
         Pkmap {
             count: vec![0; slots as usize],
             pte: vec![NONE; slots as usize],
@@ -64,6 +72,81 @@ impl Pkmap {
             dirty_head: NONE,
             dirty_len: 0,
             free_count: slots,
+            alloc,
+        }
+    }
+
+    /// `kmap_high()`'s fast path: if `page` is mapped, take one more reference to its slot.
+    /// Returns the slot and its new count (>= 2 unless the counts are corrupt, a kernel BUG), or
+    /// None if the page is not mapped.
+    #[inline]
+    pub fn share(&mut self, page: u32) -> Option<(u32, u32)> {
+        let slot = self.virt[page as usize];
+        if slot == NONE {
+            return None;
+        }
+        let n = &mut self.count[slot as usize];
+        *n += 1;
+        let n = *n;
+        if n == 2 && self.alloc == SlotAlloc::Freelist {
+            self.remove_dirty(slot);
+        }
+        Some((slot, n))
+    }
+
+    /// `map_new_virtual()` for `page`, by the pool's policy: the cursor scan (see `scan`: `left`
+    /// and `after_flush` are its loop count and its resume-after-flush rule) or a freelist pop
+    /// (nothing free right after a flush: exhausted; else a flush is due). Returns how the
+    /// stretch ended and how many slots it examined.
+    #[inline]
+    pub fn allocate(
+        &mut self,
+        page: u32,
+        left: &mut u32,
+        after_flush: bool,
+        now: u64,
+        cpu: u32,
+    ) -> (ScanEnd, u64) {
+        match self.alloc {
+            SlotAlloc::Scan => self.scan(page, left, after_flush, now, cpu),
+            SlotAlloc::Freelist => match self.pop_free(page, now, cpu) {
+                Some(slot) => (ScanEnd::Mapped { slot }, 1),
+                // Nothing free even right after a flush: sleep.
+                None if after_flush => (ScanEnd::Exhausted, 1),
+                None => (ScanEnd::Wrapped, 1),
+            },
+        }
+    }
+
+    /// `kunmap_high()`: drop one reference to `page`'s slot. Returns the slot and its new count
+    /// (0 means the counts were corrupt, a kernel BUG), or None if the page is not mapped. A slot
+    /// that drops to 1 (unused, maybe cached) waits for the next flush.
+    #[inline]
+    pub fn release(&mut self, page: u32) -> Option<(u32, u32)> {
+        let slot = self.virt[page as usize];
+        if slot == NONE {
+            return None;
+        }
+        let n = &mut self.count[slot as usize];
+        *n -= 1;
+        let count = *n;
+        if count == 1 && self.alloc == SlotAlloc::Freelist {
+            self.push_dirty(slot);
+        }
+        Some((slot, count))
+    }
+
+    /// `flush_all_zero_pkmaps()` up to `flush_tlb_all()`, by the pool's policy: every unused
+    /// slot is cleared and becomes free. Returns how many were cleared and how many slots the
+    /// loop walked (the scan walks the whole pool, the freelist only its dirty list), or the
+    /// slot whose entry was already clear (a kernel BUG).
+    pub fn flush_clear(&mut self, now: u64, cpu: u32) -> Result<(u64, u64), u32> {
+        match self.alloc {
+            SlotAlloc::Scan => Ok((self.clear_unused(now, cpu)?, self.slots() as u64)),
+            SlotAlloc::Freelist => {
+                let cleared = self.clear_dirty(now, cpu)?;
+                Ok((cleared, cleared))
+            }
         }
     }
 
@@ -92,14 +175,14 @@ impl Pkmap {
     }
 
     /// Freelist allocation: pop a free slot and map `page` there, if there is one.
-    pub fn pop_free(&mut self, page: u32, now: u64, cpu: u32) -> Option<u32> {
+    fn pop_free(&mut self, page: u32, now: u64, cpu: u32) -> Option<u32> {
         let s = self.free.pop()?;
         self.map(s as usize, page, now, cpu);
         Some(s)
     }
 
     /// Freelist bookkeeping: slot `s` just dropped to count 1 (unused, maybe cached).
-    pub fn push_dirty(&mut self, s: u32) {
+    fn push_dirty(&mut self, s: u32) {
         let h = self.dirty_head;
         self.dirty_next[s as usize] = h;
         self.dirty_prev[s as usize] = NONE;
@@ -111,7 +194,7 @@ impl Pkmap {
     }
 
     /// Freelist bookkeeping: slot `s` left count 1 by a new reference (the sharing path).
-    pub fn remove_dirty(&mut self, s: u32) {
+    fn remove_dirty(&mut self, s: u32) {
         let (p, n) = (self.dirty_prev[s as usize], self.dirty_next[s as usize]);
         if p == NONE {
             self.dirty_head = n;
@@ -126,7 +209,7 @@ impl Pkmap {
 
     /// Freelist flush: every dirty slot is cleared and becomes free. Returns how many, or the
     /// slot whose entry was already clear (a kernel BUG).
-    pub fn clear_dirty(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
+    fn clear_dirty(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
         let mut n = 0;
         while self.dirty_head != NONE {
             let s = self.dirty_head;
@@ -140,7 +223,7 @@ impl Pkmap {
         Ok(n)
     }
 
-    pub fn slots(&self) -> u32 {
+    fn slots(&self) -> u32 {
         self.mask + 1
     }
 
@@ -148,7 +231,7 @@ impl Pkmap {
     /// allowed to be examined this lap); `check_current` resumes right after a flush, where the
     /// kernel examines the slot the cursor is on without advancing. Returns how the stretch ended
     /// and how many slots the cursor advanced over.
-    pub fn scan(
+    fn scan(
         &mut self,
         page: u32,
         left: &mut u32,
@@ -181,7 +264,7 @@ impl Pkmap {
     /// `flush_all_zero_pkmaps()` up to (not including) `flush_tlb_all()`: every slot with count 1
     /// becomes free, its page table entry cleared and its page's `virtual` reset. Returns the number
     /// of slots cleared, or the slot whose entry was already clear (a kernel BUG).
-    pub fn clear_unused(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
+    fn clear_unused(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
         let mut cleared = 0;
         for s in 0..self.count.len() {
             if self.count[s] != 1 {
@@ -203,7 +286,7 @@ mod tests {
     /// without advancing again.
     #[test]
     fn cursor_rules_by_hand() {
-        let mut p = Pkmap::new(4, 100, 1);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
         for (page, want) in [(10, 1), (11, 2), (12, 3)] {
             let mut left = 4;
             assert_eq!(
@@ -227,7 +310,7 @@ mod tests {
 
     #[test]
     fn full_lap_exhausts() {
-        let mut p = Pkmap::new(4, 100, 1);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
         p.count = vec![2, 2, 2, 2];
         p.cursor = 1;
         let mut left = 4;
@@ -242,7 +325,7 @@ mod tests {
 
     #[test]
     fn freelist_pops_and_recycles_dirty_slots() {
-        let mut p = Pkmap::new(4, 100, 1);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
         let got: Vec<u32> = (0..4).map(|pg| p.pop_free(pg, 0, 0).unwrap()).collect();
         assert_eq!(got, vec![0, 1, 2, 3]);
         assert_eq!(p.pop_free(9, 0, 0), None);
@@ -261,7 +344,7 @@ mod tests {
 
     #[test]
     fn clearing_an_unmapped_unused_slot_is_a_bug() {
-        let mut p = Pkmap::new(4, 100, 1);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
         p.count[2] = 1;
         assert_eq!(p.clear_unused(0, 0), Err(2));
     }

@@ -213,30 +213,6 @@ pub struct StaleAccess {
     pub remapped_by: Option<u32>,
 }
 
-/// Everything a finished run reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunReport {
-    pub cycles: u64,
-    pub seed: u64,
-    /// Engine events processed (CPU transitions, IPI arrivals, lock grants).
-    pub events: u64,
-    pub counters: Counters,
-    /// Per CPU, cycles per category; each row sums to `cycles`.
-    pub breakdown: Vec<[u64; NCAT]>,
-    pub histograms: Histograms,
-    pub violations: Vec<StaleAccess>,
-    /// The most recent events, when the run was traced, and how many older ones were dropped.
-    pub trace: Vec<crate::trace::Event>,
-    pub trace_dropped: u64,
-}
-
-impl RunReport {
-    /// Total kmaps per million simulated cycles.
-    pub fn throughput(&self) -> f64 {
-        self.counters.kmaps as f64 * 1e6 / self.cycles as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,10 +36,6 @@ impl Tlb {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The cached entry for `slot`, marked as just used.
     #[inline]
     pub fn lookup(&mut self, slot: u32) -> Option<Entry> {
@@ -116,7 +112,7 @@ mod tests {
         assert_eq!(t.evict_lru(1), 1);
         assert!(t.lookup(1).is_none(), "1 was least recently used");
         t.flush();
-        assert!(t.is_empty());
+        assert_eq!(t.len(), 0);
         assert_eq!(t.evict_lru(5), 0);
     }
 }

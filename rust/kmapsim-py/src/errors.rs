@@ -58,7 +58,7 @@ pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
         ),
         SimError::OutOfMemory { .. } => pyo3::exceptions::PyMemoryError::new_err(e.to_string()),
         // The poll callback stored the KeyboardInterrupt; this is only reached without one.
-        SimError::Interrupted { cycle } => {
+        SimError::Interrupted { cycle, .. } => {
             pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("interrupted at cycle {cycle}"))
         }
     }

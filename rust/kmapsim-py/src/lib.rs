@@ -6,7 +6,7 @@ mod errors;
 mod simulation;
 
 use kmapsim_core::replay::Op;
-use kmapsim_core::{Category, ConfigError, Engine, MAX_CYCLES, Mode, RunReport};
+use kmapsim_core::{Category, ConfigError, Engine, MAX_CYCLES, Mode, RunReport, StopReason};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::sync::Arc;
@@ -298,27 +298,27 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
         let mut poll = || {
             if limit > 0.0 && started.elapsed().as_secs_f64() > limit {
                 stop = Some(Stop::WallClock(started.elapsed().as_secs_f64()));
-                return false;
+                return Some(StopReason::WallClock);
             }
             if token.as_ref().is_some_and(|t| t.load(Ordering::Relaxed)) {
                 stop = Some(Stop::Cancelled("cancelled by its CancelToken"));
-                return false;
+                return Some(StopReason::Cancelled);
             }
             if CANCEL_EPOCH.load(Ordering::Relaxed) != epoch {
                 stop = Some(Stop::Cancelled(
                     "cancelled by kmapsim._core.cancel_running()",
                 ));
-                return false;
+                return Some(StopReason::Cancelled);
             }
             if last.elapsed() < SIGNAL_CHECK {
-                return true;
+                return None;
             }
             last = Instant::now();
             match Python::attach(|py| py.check_signals()) {
-                Ok(()) => true,
+                Ok(()) => None,
                 Err(e) => {
                     stop = Some(Stop::Signal(e));
-                    false
+                    Some(StopReason::Signal)
                 }
             }
         };
@@ -326,7 +326,7 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
     })?;
     outcome.map_err(|err| {
         let cycle = match err {
-            kmapsim_core::SimError::Interrupted { cycle } => cycle,
+            kmapsim_core::SimError::Interrupted { cycle, .. } => cycle,
             _ => return errors::sim_error(py, err),
         };
         match stop.take() {

@@ -1,13 +1,13 @@
-//! The memory budget of a run's opt-in records: the trace, the time series and the recorded
-//! operations. The engine's own state is fixed at the start; these grow with the run, and a
-//! caller turns each record into objects of its own (in Python about 600 bytes per trace event
-//! and 300 per sample or operation, against 24 to 48 in the engine). So a run's records are
-//! checked against `RECORD_BUDGET_BYTES`, counted at those Python sizes, before the run (trace
-//! and samples: their sizes are known) or as they grow (recorded operations), and every
-//! allocation for them is fallible: running out of memory stops the run with
-//! `SimError::OutOfMemory` instead of aborting the process.
+//! The memory budget of a run's opt-in records (docs/model.md, section 15, "Record budget"): the
+//! trace, the time series and the recorded operations. The engine's own state is fixed at the
+//! start; these grow with the run, and a caller turns each record into objects of its own (in
+//! Python about 600 bytes per trace event and 300 per sample or operation, against 24 to 48 in
+//! the engine). So a run's records are checked against `RECORD_BUDGET_BYTES`, counted at those
+//! Python sizes, before the run (trace and samples: their sizes are known) or as they grow
+//! (recorded operations), and every allocation for them is fallible: running out of memory stops
+//! the run with `SimError::OutOfMemory` instead of aborting the process.
 
-use crate::engine::Engine;
+use super::Engine;
 use crate::error::{ConfigError, SimError};
 
 /// Most memory a run's records may take, counted as below: 2 GiB.
@@ -32,7 +32,7 @@ impl Engine {
     }
 
     /// Refuse a trace of `cap` events past the budget.
-    pub(crate) fn check_trace_budget(&self, cap: u64) -> Result<(), ConfigError> {
+    pub(super) fn check_trace_budget(&self, cap: u64) -> Result<(), ConfigError> {
         if cap > MAX_TRACE {
             return Err(ConfigError::new(
                 "trace",
@@ -52,7 +52,7 @@ impl Engine {
 
     /// Refuse an advance to `end` whose samples would take the records past the budget, over
     /// the engine's whole life; reserve room for them, fallibly.
-    pub(crate) fn reserve_samples(&mut self, end: u64) -> Result<(), SimError> {
+    pub(super) fn reserve_samples(&mut self, end: u64) -> Result<(), SimError> {
         let Some(s) = self.sampler.as_ref() else {
             return Ok(());
         };
@@ -92,7 +92,7 @@ impl Engine {
 
     /// Keep CPU `c`'s finished operation, if recording; a full budget or a failed allocation
     /// stops the run.
-    pub(crate) fn record_op(&mut self, c: usize) -> Result<(), SimError> {
+    pub(super) fn record_op(&mut self, c: usize) -> Result<(), SimError> {
         let Some(rec) = self.recorded.as_mut() else {
             return Ok(());
         };

@@ -1,4 +1,5 @@
-//! Deadlock detection and its report: who holds what, who waits for whom, the wait-for cycle.
+//! Deadlock detection and its report (docs/model.md, section 8): who holds what, who waits for
+//! whom, the wait-for cycle.
 //!
 //! Two conditions stop a run with `SimError::Deadlock`, identically in both time-advance modes:
 //! - *frozen*: after some cycle no CPU has anything scheduled (every one spins, sleeps or waits
@@ -9,21 +10,21 @@
 //!   interrupts-off hold or handler) is legitimate: the watchdog waits until `watchdog_cycles`
 //!   after it ends.
 
+use super::Engine;
 use crate::cpu::{NEVER, Wait};
-use crate::engine::Engine;
 use crate::error::{DeadlockReport, SimError, WaitEdge};
 use crate::lock::lock_name;
 
 /// Which of the two conditions stopped the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stuck {
+pub(super) enum Stuck {
     Frozen,
     Stalled,
 }
 
 impl Engine {
     /// Build the error raised when the machine is stuck at cycle `t`.
-    pub(crate) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
+    pub(super) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
         let n = self.cpus.len();
         let mut edges = Vec::new();
         let mut on: Vec<Option<u32>> = vec![None; n];

@@ -1,4 +1,4 @@
-//! The engine: machine state and the two time-advance modes.
+//! The engine: machine state and the two time-advance modes (docs/model.md, section 2).
 //!
 //! One cycle is processed in three phases, identically in both modes:
 //! 1. IPIs arriving this cycle reach their targets, in CPU order;
@@ -8,21 +8,40 @@
 //! A cycle's category for a CPU is its state after phase 3. `step` visits every cycle and every
 //! CPU and counts each cycle into its category; `skip` jumps from one cycle with work to the next
 //! (a heap of CPU deadlines and one of IPI arrivals) and adds up whole stretches. The transition
-//! code (`program.rs`, `ipi.rs`) is shared, so the modes can only differ if the skipping is wrong,
-//! which the equality tests check.
+//! code (`program.rs` and the kernel paths it dispatches to, `ipi.rs`, `locks.rs`) is shared, so
+//! the modes can only differ if the skipping is wrong, which the equality tests check.
+
+mod copy;
+mod flush;
+mod ipi;
+mod kmap;
+mod kunmap;
+mod locks;
+mod program;
+pub mod records;
+mod replay;
+mod sample;
+mod sleep;
+mod snapshot;
+#[cfg(test)]
+mod tests;
+mod watchdog;
+mod work;
 
 use crate::config::Scenario;
 use crate::cpu::Cpu;
-use crate::error::{ConfigError, SimError};
+use crate::error::{ConfigError, SimError, StopReason};
 use crate::lock::{IRQ_LOCK_BASE, LockId, SpinLock};
+use crate::op::Op;
 use crate::pkmap::Pkmap;
+use crate::report::RunReport;
 use crate::rng;
-use crate::stats::{Category, Counters, Histograms, RunReport, StaleAccess};
+use crate::stats::{Category, Counters, Histograms, StaleAccess};
 use crate::trace::trace;
 use crate::trace::{EventKind, Trace};
-use crate::watchdog::Stuck;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use watchdog::Stuck;
 
 /// How time advances. Both give bit-identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +82,7 @@ const KEY_TIME_MAX: u64 = (1 << (64 - CPU_BITS)) - 1;
 
 /// A heap key ordered by (cycle, cpu): one u64 compare instead of a tuple compare.
 #[inline]
-pub(crate) fn key(at: u64, cpu: usize) -> u64 {
+fn key(at: u64, cpu: usize) -> u64 {
     (at.min(KEY_TIME_MAX) << CPU_BITS) | cpu as u64
 }
 
@@ -77,52 +96,52 @@ const POLL_EVERY: u64 = 1 << 14;
 
 /// The IPI call (`smp_call_function`) in progress; `call_lock` allows one at a time.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Call {
-    pub id: u64,
-    pub sender: u32,
-    pub targets: u32,
-    pub finished: u32,
+struct Call {
+    id: u64,
+    sender: u32,
+    targets: u32,
+    finished: u32,
 }
 
 pub struct Engine {
-    pub(crate) sc: Scenario,
-    pub(crate) seed: u64,
-    pub(crate) mode: Mode,
+    sc: Scenario,
+    seed: u64,
+    mode: Mode,
     /// The next cycle to process.
-    pub(crate) now: u64,
-    pub(crate) cpus: Vec<Cpu>,
-    pub(crate) locks: Vec<SpinLock>,
+    now: u64,
+    cpus: Vec<Cpu>,
+    locks: Vec<SpinLock>,
     /// Locks to arbitrate in phase 3 (skip mode; step mode looks at every lock).
-    pub(crate) dirty: Vec<LockId>,
+    dirty: Vec<LockId>,
     dirty_spare: Vec<LockId>,
-    pub(crate) pk: Pkmap,
-    pub(crate) cpu_heap: BinaryHeap<Reverse<u64>>,
-    pub(crate) ipi_heap: BinaryHeap<Reverse<u64>>,
-    pub(crate) call: Call,
+    pk: Pkmap,
+    cpu_heap: BinaryHeap<Reverse<u64>>,
+    ipi_heap: BinaryHeap<Reverse<u64>>,
+    call: Call,
     /// Flush generation, bumped by every flush under `guarded` and `lazy`.
-    pub(crate) flush_gen: u64,
-    pub(crate) counters: Counters,
-    pub(crate) hist: Histograms,
-    pub(crate) violations: Vec<StaleAccess>,
-    pub(crate) events: u64,
+    flush_gen: u64,
+    counters: Counters,
+    hist: Histograms,
+    violations: Vec<StaleAccess>,
+    events: u64,
     /// Last cycle at which some CPU completed a kmap or kunmap (the watchdog's reference).
-    pub(crate) last_progress: u64,
+    last_progress: u64,
     /// The latest end of a single stretch at least `watchdog_cycles` long: the watchdog does not
     /// count such a stretch (a long work, hold or handler) as a stall.
-    pub(crate) long_stretch_end: u64,
+    long_stretch_end: u64,
     /// Unrelated-traffic evictions per cycle of work, in units of 2^-32.
-    pub(crate) evict_per_cycle: u64,
-    pub(crate) trace: Option<Trace>,
-    pub(crate) sampler: Option<crate::sample::Sampler>,
-    pub(crate) replay: Option<crate::replay::Replay>,
-    pub(crate) recorded: Option<Vec<Vec<crate::replay::Op>>>,
+    evict_per_cycle: u64,
+    trace: Option<Trace>,
+    sampler: Option<sample::Sampler>,
+    replay: Option<replay::Replay>,
+    recorded: Option<Vec<Vec<Op>>>,
     /// CPUs whose replayed list has ended (when all have, nothing can happen any more).
-    pub(crate) done_cpus: usize,
+    done_cpus: usize,
     /// CPUs with a stretch ahead (`until != NEVER`): the machine can only be frozen when this
     /// is 0, so the exact check runs only then.
-    pub(crate) scheduled: usize,
+    scheduled: usize,
     /// Operations recorded so far (all CPUs), for the record budget.
-    pub(crate) recorded_ops: u64,
+    recorded_ops: u64,
     /// The error that ended the simulation (a deadlock, a kernel BUG, the record budget or
     /// memory): the state is final, and every later `advance_to` returns it again.
     stopped: Option<SimError>,
@@ -147,7 +166,7 @@ impl Engine {
             locks,
             dirty: Vec::with_capacity(nlocks as usize),
             dirty_spare: Vec::with_capacity(nlocks as usize),
-            pk: Pkmap::new(sc.last_pkmap as u32, sc.pages as u32, n),
+            pk: Pkmap::new(sc.last_pkmap as u32, sc.pages as u32, n, sc.slot_alloc),
             cpu_heap: BinaryHeap::with_capacity(4 * n),
             ipi_heap: BinaryHeap::with_capacity(4 * n),
             call: Call::default(),
@@ -198,8 +217,12 @@ impl Engine {
     }
 
     /// Simulate up to (not including) cycle `end`. `poll` is called every few thousand cycles
-    /// of work; returning `false` stops with `SimError::Interrupted`.
-    pub fn advance_to(&mut self, end: u64, poll: &mut dyn FnMut() -> bool) -> Result<(), SimError> {
+    /// of work; returning a reason stops with `SimError::Interrupted`.
+    pub fn advance_to(
+        &mut self,
+        end: u64,
+        poll: &mut dyn FnMut() -> Option<StopReason>,
+    ) -> Result<(), SimError> {
         if end > MAX_CYCLES {
             return Err(ConfigError::new(
                 "cycles",
@@ -232,11 +255,21 @@ impl Engine {
         }
         // An interrupted run is consistent and may go on; any other error is final.
         if let Err(e) = &out {
-            if !matches!(e, SimError::Interrupted { .. }) {
+            if e.is_fatal() {
                 self.stopped = Some(e.clone());
             }
         }
         out
+    }
+
+    /// The CPUs, for the invariant checks.
+    pub(crate) fn cpus(&self) -> &[Cpu] {
+        &self.cpus
+    }
+
+    /// The pkmap pool, for the invariant checks.
+    pub(crate) fn pkmap(&self) -> &Pkmap {
+        &self.pk
     }
 
     /// The error that ended the simulation, if one did.
@@ -289,7 +322,11 @@ impl Engine {
             .all(|cpu| cpu.until == crate::cpu::NEVER && cpu.inflight.is_empty())
     }
 
-    fn advance_step(&mut self, end: u64, poll: &mut dyn FnMut() -> bool) -> Result<(), SimError> {
+    fn advance_step(
+        &mut self,
+        end: u64,
+        poll: &mut dyn FnMut() -> Option<StopReason>,
+    ) -> Result<(), SimError> {
         let n = self.cpus.len();
         while self.now < end {
             let t = self.now;
@@ -323,14 +360,21 @@ impl Engine {
             if self.frozen() {
                 return Err(self.deadlock(t + 1, Stuck::Frozen));
             }
-            if self.now % POLL_EVERY == 0 && !poll() {
-                return Err(SimError::Interrupted { cycle: self.now });
+            if self.now % POLL_EVERY == 0 {
+                if let Some(reason) = poll() {
+                    let cycle = self.now;
+                    return Err(SimError::Interrupted { cycle, reason });
+                }
             }
         }
         Ok(())
     }
 
-    fn advance_skip(&mut self, end: u64, poll: &mut dyn FnMut() -> bool) -> Result<(), SimError> {
+    fn advance_skip(
+        &mut self,
+        end: u64,
+        poll: &mut dyn FnMut() -> Option<StopReason>,
+    ) -> Result<(), SimError> {
         let mut processed = 0u64;
         loop {
             let deadline = self.deadline();
@@ -395,9 +439,14 @@ impl Engine {
                 return Err(self.deadlock(t + 1, Stuck::Frozen));
             }
             processed += 1;
-            if processed % POLL_EVERY == 0 && !poll() {
-                self.now = t + 1;
-                return Err(SimError::Interrupted { cycle: t + 1 });
+            if processed % POLL_EVERY == 0 {
+                if let Some(reason) = poll() {
+                    self.now = t + 1;
+                    return Err(SimError::Interrupted {
+                        cycle: t + 1,
+                        reason,
+                    });
+                }
             }
         }
         self.take_samples(end);
@@ -407,7 +456,7 @@ impl Engine {
 
     /// Schedule CPU `c`'s next action at cycle `at` (> the current cycle).
     #[inline]
-    pub(crate) fn set_until(&mut self, c: usize, at: u64) {
+    fn set_until(&mut self, c: usize, at: u64) {
         // Time never goes back. Durations are bounded at the boundary (fields and replayed ops
         // at most MAX_DURATION, products of them at most 2^56), so `at` cannot overflow; a
         // stretch ending past the heap keys' range (2^51, beyond any run's end at 2^50 at most)
@@ -428,7 +477,7 @@ impl Engine {
 
     /// CPU `c` has no stretch ahead: it waits to be woken (or for its handler to be entered).
     #[inline]
-    pub(crate) fn set_never(&mut self, c: usize) {
+    fn set_never(&mut self, c: usize) {
         if self.cpus[c].until != crate::cpu::NEVER {
             self.scheduled -= 1;
         }
@@ -437,7 +486,7 @@ impl Engine {
 
     /// Put CPU `c` in category `cat` from cycle `t` on.
     #[inline]
-    pub(crate) fn set_cat(&mut self, c: usize, cat: Category, t: u64) {
+    fn set_cat(&mut self, c: usize, cat: Category, t: u64) {
         let cpu = &mut self.cpus[c];
         if cat == cpu.cat {
             return;
@@ -452,7 +501,7 @@ impl Engine {
 
     /// Queue lock `l` for arbitration in this cycle's phase 3.
     #[inline]
-    pub(crate) fn mark_dirty(&mut self, l: LockId) {
+    fn mark_dirty(&mut self, l: LockId) {
         let lock = &mut self.locks[l as usize];
         if self.mode == Mode::Skip && !lock.dirty {
             lock.dirty = true;
@@ -500,7 +549,7 @@ pub fn run(
     seed: u64,
     mode: Mode,
     trace: Option<usize>,
-    poll: &mut dyn FnMut() -> bool,
+    poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<RunReport, SimError> {
     if cycles == 0 || cycles > MAX_CYCLES {
         return Err(ConfigError::new(
@@ -525,5 +574,5 @@ pub fn run_to_end(
     seed: u64,
     mode: Mode,
 ) -> Result<RunReport, SimError> {
-    run(scenario, cycles, seed, mode, None, &mut || true)
+    run(scenario, cycles, seed, mode, None, &mut || None)
 }

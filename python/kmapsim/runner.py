@@ -1,4 +1,5 @@
-"""`run`: one simulation, the thin door to the Rust engine.
+"""`run`: one simulation, the thin door to the Rust engine, and the argument checks and limits
+it shares with `Simulation`, `sweep` and `Store`.
 
 Arguments are checked here, before the engine is entered, so that a bad ``cycles`` or ``seed``
 gets the same kind of error (a ScenarioError naming the argument) as a bad scenario field. The
@@ -13,11 +14,12 @@ budget fills. Memory that cannot be had raises `MemoryError`; nothing aborts the
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._numbers import as_float, as_int, int_range
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
@@ -25,25 +27,28 @@ from kmapsim.scenario import Scenario
 
 __all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "RECORD_BUDGET_BYTES", "run"]
 
-#: Longest run accepted, in cycles (the engine's clock must never overflow).
+#: Longest run accepted, in cycles (the engine's clock must never overflow). The engine's
+#: ``kmapsim_core::MAX_CYCLES``, which ``_core`` does not export yet: keep the two equal.
 MAX_CYCLES = 2**50
-#: Seeds are 64-bit.
+#: Seeds are 64-bit (the engine's ``u64``; ``_core`` exports no bound for them).
 MAX_SEED = 2**64 - 1
 #: Most events a trace may keep: the whole record budget at 600 bytes per event.
 MAX_TRACE: int = _core.MAX_TRACE
 #: Most memory a run's records (trace, samples, recorded operations) may take, in bytes.
 RECORD_BUDGET_BYTES: int = _core.RECORD_BUDGET_BYTES
-#: Time-advance modes: "skip" jumps to the next event (the default), "step" visits every cycle.
-MODES = ("skip", "step")
-
 Mode = Literal["skip", "step"]
+#: Time-advance modes: "skip" jumps to the next event (the default), "step" visits every cycle.
+#: (``_core`` exports no list of them; this is the one Python spelling, from `Mode`.)
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
-    allowed = f"an integer in [{lo}, {hi}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    """``value`` as an int in [lo, hi]: any integer (an object with ``__index__``, such as a
+    numpy integer scalar) but a bool; else the ScenarioError of argument ``name``."""
+    allowed = int_range(lo, hi)
+    i = as_int(value)
+    if i is None:
         raise ScenarioError.of(name, f"got {type(value).__name__} {quote(value)}", allowed)
-    i = int(value)
     if not lo <= i <= hi:
         raise ScenarioError.of(name, f"{quote(i)} is out of range", allowed)
     return i
@@ -53,11 +58,10 @@ def _wall_limit(seconds: object) -> float | None:
     if seconds is None:
         return None
     allowed = "a positive, finite number of seconds, or None"
-    ok = isinstance(seconds, (int, float, np.integer, np.floating)) and not isinstance(
-        seconds, (bool, np.bool_)
-    )
     try:
-        value = float(seconds) if ok else float("nan")  # type: ignore[arg-type]
+        value = as_float(seconds)
+        if value is None:  # not a number (any object with __float__ or __index__ is one)
+            value = float("nan")
     except OverflowError:  # an integer past the float range, e.g. 10**400
         raise ScenarioError.of("max_wall_seconds", "too large for a float", allowed) from None
     if not 0 < value < float("inf"):

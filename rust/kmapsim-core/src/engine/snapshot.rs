@@ -1,50 +1,11 @@
-//! A readable picture of the machine at the current cycle, for the step-wise API.
+//! A readable picture of the machine at the current cycle, for the step-wise API
+//! (docs/model.md, section 15, "Snapshots").
 
+use super::Engine;
 use crate::cpu::{NEVER, Wait};
-use crate::engine::Engine;
 use crate::lock::lock_name;
-use crate::stats::{Category, Counters};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CpuSnapshot {
-    pub cpu: u32,
-    /// The next step of its program (a `Phase` name).
-    pub phase: String,
-    pub category: &'static str,
-    pub irqs_on: bool,
-    pub in_handler: bool,
-    /// What it waits for, if it waits: "kmap_lock", "IPI acks (call 3)", "pkmap_map_wait", ...
-    pub waiting_for: Option<String>,
-    /// When its current stretch ends, if it is not waiting.
-    pub next_action: Option<u64>,
-    pub pending_ipis: u32,
-    pub inflight_ipis: u32,
-    /// The pkmap (or kmap_local) slot and page it holds mapped, if any.
-    pub holds: Option<(u32, u32)>,
-    pub tlb_entries: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LockSnapshot {
-    pub name: String,
-    pub holder: Option<u32>,
-    pub waiters: Vec<u32>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    pub cycle: u64,
-    pub cpus: Vec<CpuSnapshot>,
-    pub locks: Vec<LockSnapshot>,
-    /// Slots by count: free and clean (0), unused but maybe cached (1), in use (>= 2).
-    pub slots_free: u32,
-    pub slots_unused: u32,
-    pub slots_in_use: u32,
-    pub cursor: u32,
-    pub flush_generation: u64,
-    pub sleeping: Vec<u32>,
-    pub counters: Counters,
-}
+use crate::report::{CpuSnapshot, LockSnapshot, Snapshot};
+use crate::stats::Category;
 
 impl Engine {
     pub fn snapshot(&self) -> Snapshot {

@@ -1,29 +1,14 @@
-//! Optional time series: the machine's state sampled every K cycles.
+//! Optional time series: the machine's state sampled every K cycles (docs/model.md, section
+//! 15, "Time series").
 //!
 //! A sample at cycle b describes the state at the start of cycle b (after every cycle before
 //! it). Both time-advance modes take samples at exactly the same cycles, so series are equal.
 
-use crate::engine::Engine;
-
-/// One row of the time series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sample {
-    pub cycle: u64,
-    /// Completed kmaps and kunmaps so far (their differences give rates).
-    pub kmaps: u64,
-    pub kunmaps: u64,
-    /// CPUs spinning on kmap_lock.
-    pub kmap_lock_waiters: u32,
-    /// Free and clean pkmap slots.
-    pub free_slots: u32,
-    /// IPIs sent and not yet handled (in flight, pending, or in their handler).
-    pub ipis_outstanding: u64,
-    /// Tasks asleep on the pkmap wait queue.
-    pub sleeping: u32,
-}
+use super::Engine;
+use crate::report::Sample;
 
 #[derive(Clone, Debug)]
-pub(crate) struct Sampler {
+pub(super) struct Sampler {
     pub every: u64,
     pub next: u64,
     pub rows: Vec<Sample>,
@@ -41,7 +26,7 @@ impl Engine {
 
     /// Take every sample due before cycle `upto` (exclusive); the state is the current one.
     #[inline]
-    pub(crate) fn take_samples(&mut self, upto: u64) {
+    pub(super) fn take_samples(&mut self, upto: u64) {
         let Some(s) = self.sampler.as_ref() else {
             return;
         };

@@ -1,5 +1,5 @@
-//! Inter-processor interrupts: `smp_call_function()`'s broadcast, the local APICs, and the
-//! `flush_tlb_all_ipi()` handler.
+//! Inter-processor interrupts (docs/model.md, section 6): `smp_call_function()`'s broadcast, the
+//! local APICs, and the `flush_tlb_all_ipi()` handler.
 //!
 //! An IPI sent at cycle t reaches its target at t + `ipi_latency` (later for later targets when
 //! sending is serial). A CPU with interrupts enabled and no handler running takes it at once,
@@ -7,8 +7,8 @@
 //! back on. The handler acks "finished" after its full TLB flush; 2.4's "started" ack is not
 //! modelled, since with wait=1 the sender waits for "finished", which implies it.
 
+use super::{Engine, Mode};
 use crate::cpu::{Ipi, NEVER, Phase, Saved, Wait};
-use crate::engine::{Engine, Mode};
 use crate::error::SimError;
 use crate::stats::Category;
 use crate::trace::trace;
@@ -19,7 +19,7 @@ impl Engine {
     /// Send the flush IPI from CPU `c` to every other CPU (`send_IPI_allbutself`), or with
     /// `only_maybe_holding` to those whose TLB may hold pkmap entries. Returns the sender's busy
     /// time.
-    pub(crate) fn send_flush_ipis(&mut self, c: usize, t: u64, only_maybe_holding: bool) -> u64 {
+    pub(super) fn send_flush_ipis(&mut self, c: usize, t: u64, only_maybe_holding: bool) -> u64 {
         let n = self.cpus.len();
         let wanted =
             |d: usize, cpu: &crate::cpu::Cpu| d != c && (!only_maybe_holding || cpu.may_hold);
@@ -29,7 +29,7 @@ impl Engine {
             .enumerate()
             .filter(|&(d, x)| wanted(d, x))
             .count() as u32;
-        self.call = crate::engine::Call {
+        self.call = super::Call {
             id: self.call.id + 1,
             sender: c as u32,
             targets,
@@ -62,7 +62,7 @@ impl Engine {
                 }
             );
             if self.mode == Mode::Skip {
-                self.ipi_heap.push(Reverse(crate::engine::key(arrival, d)));
+                self.ipi_heap.push(Reverse(super::key(arrival, d)));
             }
         }
         self.counters.ipis_sent += targets as u64;
@@ -70,7 +70,7 @@ impl Engine {
     }
 
     /// Phase 1: the oldest in-flight IPI reaches CPU `c`'s APIC.
-    pub(crate) fn deliver(&mut self, c: usize, t: u64) {
+    pub(super) fn deliver(&mut self, c: usize, t: u64) {
         self.events += 1;
         let cpu = &mut self.cpus[c];
         let ipi = cpu
@@ -100,7 +100,7 @@ impl Engine {
 
     /// Enter the handler for the oldest pending IPI; the program resumes `remaining` cycles after
     /// the handler returns (NEVER: it goes back to waiting).
-    pub(crate) fn start_handler(&mut self, c: usize, t: u64, remaining: u64) {
+    pub(super) fn start_handler(&mut self, c: usize, t: u64, remaining: u64) {
         let cpu = &mut self.cpus[c];
         let ipi = cpu
             .pending
@@ -131,7 +131,7 @@ impl Engine {
     }
 
     /// The handler returns: the TLB is flushed, the sender sees the ack, the program resumes.
-    pub(crate) fn end_handler(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+    pub(super) fn end_handler(&mut self, c: usize, t: u64) -> Result<(), SimError> {
         let cpu = &mut self.cpus[c];
         let saved = cpu
             .saved

@@ -230,23 +230,23 @@ fn cursor_slots_and_flush_times_by_hand() {
         for k in 1..=8u64 {
             // The mapping is in place once the kmap_lock hold begins: W + A (+ S + N to finish).
             let mapped = start + 1000 + 30 + 4 + 120 + u64::from(k % 4 == 0) * 224;
-            e.advance_to(mapped + 1, &mut || true).unwrap();
+            e.advance_to(mapped + 1, &mut || None).unwrap();
             slots.push(e.cpus[0].slot);
             assert_eq!(e.pk.cursor, e.cpus[0].slot);
             start += 1664 + u64::from(k % 4 == 0) * 224;
         }
         assert_eq!(slots, vec![1, 2, 3, 0, 1, 2, 3, 0], "{mode:?}");
         let mut e = Engine::new(&sc, 11, mode).unwrap();
-        e.advance_to(6050, &mut || true).unwrap();
+        e.advance_to(6050, &mut || None).unwrap();
         assert_eq!(e.counters.flushes, 0);
         assert_eq!(
             e.counters.slots_cleared, 3,
             "the clearing happens as the flush starts"
         );
-        e.advance_to(6051, &mut || true).unwrap();
+        e.advance_to(6051, &mut || None).unwrap();
         assert_eq!(e.counters.flushes, 1);
         // After the flush and the new mapping only slot 0 is in use; 1..3 are free and clean.
-        e.advance_to(6051 + 200 + 120, &mut || true).unwrap();
+        e.advance_to(6051 + 200 + 120, &mut || None).unwrap();
         assert_eq!(e.pk.count, vec![2, 0, 0, 0]);
     }
 }
@@ -376,7 +376,7 @@ fn targeted_sends_fewer_ipis_than_sync() {
     )
     .unwrap();
     let per_flush =
-        |r: &crate::stats::RunReport| r.counters.ipis_sent as f64 / r.counters.flushes as f64;
+        |r: &crate::report::RunReport| r.counters.ipis_sent as f64 / r.counters.flushes as f64;
     assert_eq!(per_flush(&s), 7.0);
     assert!(per_flush(&t) < 7.0, "{}", per_flush(&t));
 }
@@ -411,8 +411,8 @@ fn traces_are_equal_in_both_modes_and_bounded() {
             strategy,
             ..small(3)
         };
-        let a = crate::engine::run(&sc, 50_000, 7, Mode::Step, Some(500), &mut || true).unwrap();
-        let b = crate::engine::run(&sc, 50_000, 7, Mode::Skip, Some(500), &mut || true).unwrap();
+        let a = crate::engine::run(&sc, 50_000, 7, Mode::Step, Some(500), &mut || None).unwrap();
+        let b = crate::engine::run(&sc, 50_000, 7, Mode::Skip, Some(500), &mut || None).unwrap();
         assert_eq!(a, b, "{strategy:?}");
         assert_eq!(a.trace.len(), 500);
         assert!(a.trace_dropped > 0);
@@ -432,12 +432,12 @@ fn advancing_in_pieces_equals_one_run() {
             let mut one = Engine::new(&sc, i as u64, mode).unwrap();
             one.enable_trace(400).unwrap();
             one.enable_sampling(997);
-            one.advance_to(90_001, &mut || true).unwrap();
+            one.advance_to(90_001, &mut || None).unwrap();
             let mut pieces = Engine::new(&sc, i as u64, mode).unwrap();
             pieces.enable_trace(400).unwrap();
             pieces.enable_sampling(997);
             for end in [1, 2, 5_000, 5_001, 33_333, 90_000, 90_001] {
-                pieces.advance_to(end, &mut || true).unwrap();
+                pieces.advance_to(end, &mut || None).unwrap();
             }
             assert_eq!(one.report(), pieces.report(), "{strategy:?} {mode:?}");
             assert_eq!(one.samples(), pieces.samples());
@@ -453,7 +453,7 @@ fn samples_are_equal_in_both_modes_and_consistent() {
     let mut runs = [Mode::Step, Mode::Skip].map(|m| {
         let mut e = Engine::new(&sc, 3, m).unwrap();
         e.enable_sampling(1000);
-        e.advance_to(200_000, &mut || true).unwrap();
+        e.advance_to(200_000, &mut || None).unwrap();
         e
     });
     assert_eq!(runs[0].samples(), runs[1].samples());
@@ -470,7 +470,7 @@ fn samples_are_equal_in_both_modes_and_consistent() {
     );
     let last = runs[1].snapshot();
     assert_eq!(last.slots_free + last.slots_unused + last.slots_in_use, 4);
-    runs[0].advance_to(200_001, &mut || true).unwrap();
+    runs[0].advance_to(200_001, &mut || None).unwrap();
 }
 
 #[test]
@@ -484,12 +484,12 @@ fn replaying_recorded_ops_reproduces_the_run() {
         };
         let mut rec = Engine::new(&sc, 40 + i as u64, Mode::Skip).unwrap();
         rec.enable_recording();
-        rec.advance_to(150_000, &mut || true).unwrap();
+        rec.advance_to(150_000, &mut || None).unwrap();
         let ops = rec.recorded().unwrap();
         assert!(ops.iter().all(|l| l.len() > 10));
         let mut again = Engine::new(&sc, 40 + i as u64, Mode::Skip).unwrap();
         again.set_replay(ops).unwrap();
-        again.advance_to(150_000, &mut || true).unwrap();
+        again.advance_to(150_000, &mut || None).unwrap();
         assert_eq!(
             rec.report().counters,
             again.report().counters,
@@ -506,7 +506,7 @@ fn replaying_recorded_ops_reproduces_the_run() {
 #[test]
 fn a_replay_that_ends_leaves_cpus_idle_without_a_false_deadlock() {
     use crate::engine::Engine;
-    use crate::replay::Op;
+    use crate::op::Op;
     let sc = Scenario {
         watchdog_cycles: 10_000,
         ..small(2)
@@ -518,7 +518,7 @@ fn a_replay_that_ends_leaves_cpus_idle_without_a_false_deadlock() {
     };
     let mut e = Engine::new(&sc, 1, Mode::Skip).unwrap();
     e.set_replay(vec![vec![op; 3], vec![]]).unwrap();
-    e.advance_to(1_000_000, &mut || true).unwrap();
+    e.advance_to(1_000_000, &mut || None).unwrap();
     let r = e.report();
     assert_eq!(r.counters.kmaps, 3);
     assert_eq!(r.breakdown[1][Category::Idle as usize], 1_000_000);
@@ -596,7 +596,7 @@ fn a_frozen_machine_raises_at_once_whatever_the_watchdog() {
 #[test]
 fn a_long_legitimate_stretch_is_not_a_deadlock() {
     use crate::engine::Engine;
-    use crate::replay::Op;
+    use crate::op::Op;
     let run = |hold: u64, watchdog: u64, cycles: u64, mode: Mode| {
         let sc = Scenario {
             watchdog_cycles: watchdog,
@@ -618,7 +618,7 @@ fn a_long_legitimate_stretch_is_not_a_deadlock() {
         let mut e = Engine::new(&sc, 3, mode).unwrap();
         e.set_replay(vec![vec![short], vec![short, long, short]])
             .unwrap();
-        e.advance_to(cycles, &mut || true).map(|()| e.report())
+        e.advance_to(cycles, &mut || None).map(|()| e.report())
     };
     let r = run(1_000_000_000_000, 50_000_000, 1_000_100_000_000, Mode::Skip).unwrap();
     assert_eq!(r.counters.kmaps, 4);
@@ -633,7 +633,7 @@ fn a_long_legitimate_stretch_is_not_a_deadlock() {
 fn replayed_durations_past_the_limit_are_refused() {
     use crate::config::MAX_DURATION;
     use crate::engine::Engine;
-    use crate::replay::Op;
+    use crate::op::Op;
     let ok = Op {
         work: 100,
         page: 1,
@@ -665,7 +665,7 @@ fn replayed_durations_past_the_limit_are_refused() {
     };
     let mut e = Engine::new(&small(1), 1, Mode::Skip).unwrap();
     e.set_replay(vec![vec![ok, max, ok]]).unwrap();
-    e.advance_to(200_000, &mut || true).unwrap();
+    e.advance_to(200_000, &mut || None).unwrap();
     let r = e.report();
     assert_eq!(r.breakdown[0].iter().sum::<u64>(), 200_000);
 }

@@ -1,0 +1,118 @@
+"""`read_grid_file`: the TOML sweep description of ``kmapsim sweep --grid-file``.
+
+It holds what `kmapsim.sweep.sweep` takes: a ``[base]`` scenario (a ``preset`` and field
+values), a ``[grid]`` of field values and the ``[run]``'s seeds and cycles, each value checked as
+``sweep`` checks it, before any run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kmapsim._quote import quote
+from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.fileio import read_document
+from kmapsim.runner import MAX_CYCLES, _int_arg
+from kmapsim.scenario import Scenario, check_field
+from kmapsim.sweep import _seed_list, _seed_source
+
+__all__ = ["GRID_FILE", "read_grid_file", "whole"]
+
+#: What a --grid-file may hold: table -> allowed keys (None: scenario fields).
+_GRID_FILE_TABLES = ("base", "grid", "run")
+_RUN_KEYS = ("seeds", "cycles")
+GRID_FILE = "--grid-file"
+
+
+def read_grid_file(path: Path) -> dict[str, Any]:
+    """A TOML sweep description: ``[base]`` (``preset`` and field values), ``[grid]``
+    (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
+    preset, base, grid, seeds and cycles, those given only, each value checked.
+
+    The rule of `kmapsim.fileio`: anything wrong with the file as a file (unreadable, not TOML,
+    an unknown table or key, a table that is not one, a [grid] entry that is not a non-empty
+    array) is a `ScenarioFileError` (field ``--grid-file``, ``.path``); a bad value (a field
+    out of its range, an unknown preset, bad seeds or cycles) is the `ScenarioError` of that
+    field (``preset``, ``seeds``, ``cycles``), its message naming the file and the key."""
+    doc = read_document(path, field=GRID_FILE, fmt="toml")
+    names = [s["name"] for s in Scenario.fields()]
+    out: dict[str, Any] = {}
+
+    def bad_shape(problem: str, allowed: str) -> ScenarioFileError:
+        return ScenarioFileError.at(path, f"{path}: {problem}", allowed, GRID_FILE)
+
+    def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioFileError:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(allowed), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return bad_shape(
+            f"unknown key {quote(key)} in {where}{hint}", "one of " + ", ".join(allowed)
+        )
+
+    def bad_value(where: str, e: ScenarioError) -> ScenarioError:
+        return ScenarioError(f"{path}: {where}: {e}", e.field, e.problem, e.allowed)
+
+    for table, body in doc.items():
+        if table not in _GRID_FILE_TABLES:
+            raise unknown(table, "the top level", [f"[{t}]" for t in _GRID_FILE_TABLES])
+        if not isinstance(body, dict):
+            raise bad_shape(f"{table} is not a table", f"a [{table}] table")
+    for key, value in doc.get("base", {}).items():
+        if key == "preset":
+            try:
+                Scenario.preset(value)
+            except ScenarioError as e:
+                raise bad_value("[base] preset", e) from None
+            out["preset"] = value
+        elif key not in names:
+            raise unknown(key, "[base]", ["preset", *names])
+        else:
+            try:
+                out.setdefault("base", {})[key] = check_field(key, value)
+            except ScenarioError as e:
+                raise bad_value(f"[base] {key}", e) from None
+    for key, values in doc.get("grid", {}).items():
+        if key not in names:
+            raise unknown(key, "[grid]", names)
+        if not isinstance(values, list) or not values:
+            raise bad_shape(
+                f"[grid] {key} is {quote(values, 40)}", f"{key} = [value, ...], a non-empty list"
+            )
+        checked = []
+        for i, value in enumerate(values):
+            try:
+                checked.append(check_field(key, value))
+            except ScenarioError as e:
+                raise bad_value(f"[grid] {key}[{i}]", e) from None
+        out.setdefault("grid", {})[key] = checked
+    for key, value in doc.get("run", {}).items():
+        if key not in _RUN_KEYS:
+            raise unknown(key, "[run]", _RUN_KEYS)
+        try:
+            if key == "seeds":
+                value = whole(value)
+                if isinstance(value, list):
+                    _seed_list(_seed_source(value))  # every seed an integer, none twice
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    # (a count too large is refused with the number of runs it makes)
+                    raise ScenarioError.of(
+                        "seeds",
+                        f"got {quote(value)}",
+                        "a count >= 1, or a non-empty list of distinct integers in [0, 2**64-1]",
+                    )
+            else:
+                value = _int_arg("cycles", whole(value), 1, MAX_CYCLES)
+        except ScenarioError as e:
+            raise bad_value(f"[run] {key}", e) from None
+        out[key] = value
+    return out
+
+
+def whole(value: object) -> object:
+    """A whole float (``2e7`` in a TOML file) as an int, as on the command line."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value

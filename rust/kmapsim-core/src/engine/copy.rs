@@ -1,0 +1,120 @@
+//! The copy through the mapping (docs/model.md, section 7): `copy_lookups` TLB lookups spread over
+//! `copy_cycles`, each a hit or a page walk, and the safety check that a lookup reaches the page
+//! the CPU mapped.
+
+use super::Engine;
+use super::program::{Next, go};
+use crate::cpu::Phase;
+use crate::error::SimError;
+use crate::pkmap::NONE;
+use crate::stats::{Category as C, StaleAccess};
+use crate::trace::EventKind as E;
+use crate::trace::trace;
+
+impl Engine {
+    /// One TLB lookup of the copy, with the safety check; a miss costs a page walk.
+    #[inline]
+    pub(super) fn copy_lookup(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+        let extra = self.tlb_lookup(c, t)?;
+        let cat = if extra > 0 { C::TlbMiss } else { C::Copy };
+        Ok(go(cat, extra, Phase::CopyRun))
+    }
+
+    /// The stretch of copy up to the next lookup.
+    #[inline]
+    pub(super) fn copy_run(&mut self, c: usize) -> Next {
+        let sc = &self.sc;
+        let cpu = &mut self.cpus[c];
+        // Lookup i happens at offset floor(i * copy / lookups) into the copy.
+        let (i, n) = (cpu.lookup as u64, sc.copy_lookups);
+        let seg = (i + 1) * sc.copy_cycles / n - i * sc.copy_cycles / n;
+        go(C::Copy, seg, Phase::CopyStepDone)
+    }
+
+    /// A stretch of copy done: the next lookup, or the kunmap.
+    #[inline]
+    pub(super) fn copy_step_done(&mut self, c: usize) -> Next {
+        let sc = &self.sc;
+        let cpu = &mut self.cpus[c];
+        cpu.lookup += 1;
+        if cpu.lookup as u64 == sc.copy_lookups {
+            go(C::Copy, 0, Phase::KunmapBegin)
+        } else {
+            go(C::Copy, 0, Phase::CopyLookup)
+        }
+    }
+
+    /// One TLB lookup of the CPU's mapped address, with the safety check. Returns the page-walk
+    /// cycles of a miss.
+    pub(super) fn tlb_lookup(&mut self, c: usize, t: u64) -> Result<u64, SimError> {
+        let cpu = &mut self.cpus[c];
+        let (slot, page) = (cpu.slot, cpu.page);
+        // The kmap_local slot is numbered just past the pkmap pool, in each CPU's own space.
+        let local = slot as u64 >= self.sc.last_pkmap;
+        let (actual, loaded_at, extra) = match cpu.tlb.lookup(slot) {
+            Some(e) => {
+                self.counters.tlb_hits += 1;
+                (e.page, e.loaded_at, 0)
+            }
+            None => {
+                self.counters.tlb_misses += 1;
+                let p = if local {
+                    cpu.local_page
+                } else {
+                    self.pk.pte[slot as usize]
+                };
+                if p == NONE {
+                    return Err(self.bug(c, t, format!("page fault on pkmap slot {slot}")));
+                }
+                let cpu = &mut self.cpus[c];
+                cpu.tlb.insert(slot, p, t);
+                cpu.may_hold |= !local;
+                trace!(self, t, c, E::TlbFill { slot, page: p });
+                (p, t, self.sc.tlb_miss_cycles)
+            }
+        };
+        if actual != page {
+            self.stale_access(c, t, actual, loaded_at);
+        }
+        Ok(extra)
+    }
+
+    /// The safety check failed: CPU `c`'s lookup of its slot at cycle `t` reached page `actual`
+    /// (through an entry loaded at `loaded_at`), not the page it mapped. Count it, trace it, and
+    /// keep its record while there is room.
+    fn stale_access(&mut self, c: usize, t: u64, actual: u32, loaded_at: u64) {
+        let (slot, page) = (self.cpus[c].slot, self.cpus[c].page);
+        let local = slot as u64 >= self.sc.last_pkmap;
+        self.counters.stale_accesses += 1;
+        trace!(
+            self,
+            t,
+            c,
+            E::StaleRead {
+                slot,
+                expected: page,
+                actual
+            }
+        );
+        if self.violations.len() < self.sc.max_violation_records as usize {
+            let (at, by) = if local {
+                (self.cpus[c].local_mapped_at, c as u32)
+            } else {
+                (
+                    self.pk.pte_changed_at[slot as usize],
+                    self.pk.pte_changed_by[slot as usize],
+                )
+            };
+            self.violations.push(StaleAccess {
+                cycle: t,
+                cpu: c as u32,
+                slot,
+                expected_page: page,
+                actual_page: actual,
+                entry_loaded_at: loaded_at,
+                slot_remapped_at: at,
+                remapped_by: (by != NONE).then_some(by),
+            });
+        }
+    }
+}

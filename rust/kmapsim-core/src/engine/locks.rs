@@ -1,0 +1,84 @@
+//! Spinlock requests, releases and grants (docs/model.md, section 5): a CPU joins a lock's
+//! spinners, phase 3 of each cycle gives a free lock to one of them (`SpinLock::arbitrate`), and
+//! the winner's program goes on after the acquire or hand-off cost.
+
+use super::Engine;
+use crate::cpu::Wait;
+use crate::lock::{KMAP_LOCK, LockId};
+use crate::trace::EventKind as E;
+use crate::trace::trace;
+
+impl Engine {
+    pub(super) fn request_lock(&mut self, c: usize, l: LockId, t: u64) {
+        let cpu = &mut self.cpus[c];
+        cpu.lock_req_at = t;
+        cpu.wait = Wait::Lock(l);
+        self.locks[l as usize].waiters.push(c as u32);
+        if l == KMAP_LOCK {
+            let waiters = self.locks[l as usize].waiters.len() as u32;
+            trace!(self, t, c, E::LockQueue { waiters });
+        }
+        if self.locks[l as usize].holder.is_none() {
+            self.mark_dirty(l);
+        }
+    }
+
+    pub(super) fn release_lock(&mut self, l: LockId, c: usize, t: u64) {
+        trace!(self, t, c, E::LockReleased { lock: l });
+        let lock = &mut self.locks[l as usize];
+        debug_assert_eq!(lock.holder, Some(c as u32));
+        lock.holder = None;
+        let waiters = !lock.waiters.is_empty();
+        if l == KMAP_LOCK {
+            // From the holder's first cycle under the lock (not the grant) to this release.
+            self.hist.kmap_lock_hold.record(t - self.cpus[c].hold_start);
+        }
+        if waiters {
+            self.mark_dirty(l);
+        }
+    }
+
+    /// Phase 3: give free lock `l` to one of its spinners.
+    pub(super) fn grant(&mut self, l: LockId, t: u64) {
+        let cpus = &self.cpus;
+        let Some(g) = self.locks[l as usize].arbitrate(
+            self.sc.lock_arbitration,
+            |w| !cpus[w as usize].in_handler(),
+            |w| cpus[w as usize].lock_req_at == t,
+        ) else {
+            return;
+        };
+        self.events += 1;
+        let c = g.cpu as usize;
+        if l == KMAP_LOCK {
+            let waiters = self.locks[l as usize].waiters.len() as u32;
+            trace!(self, t, c, E::LockQueue { waiters });
+        }
+        let cost = if g.contended {
+            self.sc.lock_handoff_cycles
+        } else {
+            self.sc.lock_acquire_cycles
+        };
+        trace!(self, t, c, E::LockAcquired { lock: l });
+        if l == KMAP_LOCK {
+            self.counters.kmap_lock_acquires += 1;
+            self.counters.kmap_lock_contended += g.contended as u64;
+            self.cpus[c].kmap_contended = g.contended;
+        }
+        // The acquire/hand-off cost is not hold time (it is booked as `kmap_spin`): the holder's
+        // `kmap_lock_wait` ends and its `kmap_lock_hold` begins only when it runs under the lock
+        // (`KmapGranted`/`KunmapGranted`), where lockmeter's spin_lock() would return.
+        self.wake(c, t, cost);
+    }
+
+    /// End CPU `c`'s wait: its program goes on `delay` cycles from `t` (after the IPI handler
+    /// it may be in).
+    pub(super) fn wake(&mut self, c: usize, t: u64, delay: u64) {
+        let cpu = &mut self.cpus[c];
+        cpu.wait = Wait::None;
+        match cpu.saved.as_mut() {
+            Some(s) => s.remaining = delay,
+            None => self.set_until(c, t + delay),
+        }
+    }
+}
