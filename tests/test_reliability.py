@@ -19,7 +19,7 @@ SMALL = Scenario(cpus=4, last_pkmap=16, pages=256, hot_pages=8)
 
 def test_an_engine_panic_becomes_internal_error_with_scenario_and_seed() -> None:
     with pytest.raises(InternalError) as e:
-        _core._panic_in_engine_for_tests(SMALL.to_dict())
+        _core._panic_in_engine_for_tests(_core.Options(SMALL.to_dict(), 7))
     err = e.value
     assert "test-only trigger" in str(err) and "please report" in str(err)
     assert err.scenario == SMALL.to_dict() and err.seed == 7

@@ -10,10 +10,17 @@ __all__ = [
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
+    "MAX_CYCLES",
+    "MAX_DURATION",
+    "MAX_SEED",
     "MAX_TRACE",
     "MODEL_VERSION",
+    "MODES",
+    "OPS_COLUMNS",
     "RECORD_BUDGET_BYTES",
+    "SAMPLE_COLUMNS",
     "CancelToken",
+    "Options",
     "RawResult",
     "Simulation",
     "__version__",
@@ -37,6 +44,33 @@ MODEL_VERSION: int
 MAX_TRACE: int
 #: Most memory a run's records may take, in bytes, counted at Python object sizes.
 RECORD_BUDGET_BYTES: int
+#: Time-advance modes ("skip", "step").
+MODES: list[str]
+#: Longest run, in cycles (2**50); seeds go up to MAX_SEED (2**64 - 1).
+MAX_CYCLES: int
+MAX_SEED: int
+#: Longest duration a field or replayed operation may give, in cycles (2**40).
+MAX_DURATION: int
+#: Columns of ``RawResult.samples`` and of operation lists (``RawResult.ops``, ``replay=``).
+SAMPLE_COLUMNS: list[str]
+OPS_COLUMNS: list[str]
+
+@final
+class Options:
+    """Everything a run takes besides its length, checked once (in Rust) when built."""
+
+    def __new__(
+        cls,
+        scenario: dict[str, Any],
+        seed: int,
+        mode: str = "skip",
+        trace: int | None = None,
+        sample_every: int | None = None,
+        replay: tuple[list[Any], ...] | None = None,
+        record_ops: bool = False,
+        max_wall_seconds: float | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Options: ...
 
 @final
 class CancelToken:
@@ -48,7 +82,7 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
 
-def _panic_in_engine_for_tests(scenario: dict[str, Any]) -> None:
+def _panic_in_engine_for_tests(options: Options) -> None:
     """Test-only: panic inside the engine's guard (raises ``InternalError``)."""
 
 def cancel_running() -> None:
@@ -63,21 +97,9 @@ def field_specs() -> list[dict[str, Any]]:
 def validate(scenario: dict[str, Any]) -> dict[str, Any]:
     """The full normalized scenario (defaults filled in), or raise ``ScenarioError``."""
 
-def run(
-    scenario: dict[str, Any],
-    cycles: int,
-    seed: int,
-    mode: str = "skip",
-    trace: int | None = None,
-    sample_every: int | None = None,
-    replay: tuple[list[Any], ...] | None = None,
-    record_ops: bool = False,
-    max_wall_seconds: float | None = None,
-    cancel: CancelToken | None = None,
-) -> RawResult:
-    """Simulate ``cycles`` cycles without the GIL, keeping the last ``trace`` events if given,
-    sampling every ``sample_every`` cycles, replaying ``replay`` (per-column lists: cpu, work,
-    irq_lock, irq_hold, page, irqs_off, switch) and recording the ops if ``record_ops``.
+def run(options: Options, cycles: int) -> RawResult:
+    """Simulate ``cycles`` cycles with ``options`` without the GIL: a ``Simulation`` advanced
+    once (the one door into the engine).
 
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
     """
@@ -121,18 +143,7 @@ class RawResult:
 class Simulation:
     """One engine advanced in pieces; ``kmapsim.Simulation`` wraps it."""
 
-    def __new__(
-        cls,
-        scenario: dict[str, Any],
-        seed: int,
-        mode: str = "skip",
-        trace: int | None = None,
-        sample_every: int | None = None,
-        replay: tuple[list[Any], ...] | None = None,
-        record_ops: bool = False,
-        max_wall_seconds: float | None = None,
-        cancel: CancelToken | None = None,
-    ) -> Simulation: ...
+    def __new__(cls, options: Options) -> Simulation: ...
     @property
     def now(self) -> int: ...
     def advance(self, cycles: int) -> None: ...

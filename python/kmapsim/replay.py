@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kmapsim import _core
 from kmapsim._numbers import int_range
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
@@ -77,10 +78,9 @@ __all__ = [
     "write_ops",
 ]
 
-#: The engine's replay columns, in the order `kmapsim._core.run` takes them (``replay=``) and
-#: ``RawResult.ops`` returns them. ``_core`` does not export this list yet (see the stub,
-#: ``_core.pyi``): keep it equal to the engine's.
-OPS_COLUMNS = ["cpu", "work", "irq_lock", "irq_hold", "page", "irqs_off", "switch"]
+#: The engine's replay columns, in the order `kmapsim._core.Options` takes them (``replay=``)
+#: and ``RawResult.ops`` returns them (the core's ``Op::COLUMNS``).
+OPS_COLUMNS: list[str] = list(_core.OPS_COLUMNS)
 _DEFAULTS = {"irq_lock": -1, "irq_hold": 0, "irqs_off": 0, "switch": 0}
 _REQUIRED = ("cpu", "work", "page")
 _FLAGS = ("irqs_off", "switch")

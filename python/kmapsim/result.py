@@ -69,17 +69,8 @@ class StaleAccess:
         return asdict(self)
 
 
-#: The columns of ``RawResult.samples``, in the engine's order. ``_core`` does not export this
-#: list yet (see the stub, ``_core.pyi``): keep it equal to the engine's.
-SAMPLE_COLUMNS = [
-    "cycle",
-    "kmaps",
-    "kunmaps",
-    "kmap_lock_waiters",
-    "free_slots",
-    "ipis_outstanding",
-    "sleeping",
-]
+#: The columns of ``RawResult.samples``, in the engine's order (the core's ``Sample::COLUMNS``).
+SAMPLE_COLUMNS: list[str] = list(_core.SAMPLE_COLUMNS)
 
 
 def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:

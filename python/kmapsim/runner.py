@@ -27,19 +27,18 @@ from kmapsim.scenario import Scenario
 
 __all__ = ["MAX_CYCLES", "MAX_SEED", "MAX_TRACE", "MODES", "RECORD_BUDGET_BYTES", "run"]
 
-#: Longest run accepted, in cycles (the engine's clock must never overflow). The engine's
-#: ``kmapsim_core::MAX_CYCLES``, which ``_core`` does not export yet: keep the two equal.
-MAX_CYCLES = 2**50
-#: Seeds are 64-bit (the engine's ``u64``; ``_core`` exports no bound for them).
-MAX_SEED = 2**64 - 1
+#: Longest run accepted, in cycles (the engine's clock must never overflow).
+MAX_CYCLES: int = _core.MAX_CYCLES
+#: Seeds are 64-bit.
+MAX_SEED: int = _core.MAX_SEED
 #: Most events a trace may keep: the whole record budget at 600 bytes per event.
 MAX_TRACE: int = _core.MAX_TRACE
 #: Most memory a run's records (trace, samples, recorded operations) may take, in bytes.
 RECORD_BUDGET_BYTES: int = _core.RECORD_BUDGET_BYTES
 Mode = Literal["skip", "step"]
 #: Time-advance modes: "skip" jumps to the next event (the default), "step" visits every cycle.
-#: (``_core`` exports no list of them; this is the one Python spelling, from `Mode`.)
-MODES: tuple[str, ...] = get_args(Mode)
+MODES: tuple[str, ...] = tuple(_core.MODES)
+assert set(MODES) == set(get_args(Mode)), "the Mode type must name the engine's modes"
 
 
 def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
@@ -82,7 +81,7 @@ def _replay_columns(replay: Any, scenario: Scenario) -> tuple[list[Any], ...] | 
     )
 
 
-def engine_args(
+def engine_options(
     scenario: Scenario,
     seed: object,
     mode: object,
@@ -92,15 +91,14 @@ def engine_args(
     record_ops: object,
     max_wall_seconds: object,
     cancel: object = None,
-) -> tuple[Any, ...]:
-    """Check the arguments `run` and `Simulation` share and convert them for the engine:
-    (scenario dict, seed, mode, trace, sample_every, replay columns, record_ops, wall limit,
-    cancel token)."""
+) -> _core.Options:
+    """The arguments `run` and `Simulation` share, as the engine's one frozen `_core.Options`
+    (which checks them again, in Rust, when it is built)."""
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
     if not isinstance(mode, str) or mode not in MODES:
         raise ScenarioError.of("mode", f"unknown mode {quote(mode)}", "one of " + ", ".join(MODES))
-    return (
+    return _core.Options(
         scenario.to_dict(),
         _int_arg("seed", seed, 0, MAX_SEED),
         mode,
@@ -165,8 +163,8 @@ def run(
     the budget (module docstring) raise ScenarioError, memory that cannot be had MemoryError.
     """
     n = _int_arg("cycles", cycles, 1, MAX_CYCLES)
-    args = engine_args(
+    options = engine_options(
         scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds, cancel
     )
-    raw = _core.run(args[0], n, *args[1:])
+    raw = _core.run(options, n)
     return RunResult.from_raw(scenario, raw)

@@ -18,7 +18,7 @@ from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
-from kmapsim.runner import MAX_CYCLES, Mode, _int_arg, engine_args
+from kmapsim.runner import MAX_CYCLES, Mode, _int_arg, engine_options
 from kmapsim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Simulation:
     ) -> None:
         self.scenario = scenario
         self._sim = _core.Simulation(
-            *engine_args(
+            engine_options(
                 scenario,
                 seed,
                 mode,

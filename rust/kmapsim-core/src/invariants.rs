@@ -103,6 +103,6 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
         slept: k.sleeps > 0,
         stale: k.stale_accesses > 0,
         deadlock,
-        handler_while_spinning: r.histograms.ipi_latency.count > 0 && k.kmap_lock_contended > 0,
+        handler_while_spinning: r.histograms.ipi_pending.count > 0 && k.kmap_lock_contended > 0,
     })
 }

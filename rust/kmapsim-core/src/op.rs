@@ -20,6 +20,14 @@ pub struct Op {
     pub switch: bool,
 }
 
+impl Op {
+    /// The columns of an operation list: the CPU whose list a row belongs to, then the fields
+    /// (`irq_lock` -1 for none). Recorded lists and CSV files use this order.
+    pub const COLUMNS: [&'static str; 7] = [
+        "cpu", "work", "irq_lock", "irq_hold", "page", "irqs_off", "switch",
+    ];
+}
+
 /// Check a list against the scenario it is to drive.
 pub fn validate(sc: &Scenario, ops: &[Vec<Op>]) -> Result<(), ConfigError> {
     let err = |problem: String, allowed: String| Err(ConfigError::new("replay", problem, allowed));

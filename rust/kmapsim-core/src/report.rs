@@ -47,6 +47,19 @@ pub struct Sample {
     pub sleeping: u32,
 }
 
+impl Sample {
+    /// The columns of a time series, in field order: what bindings name them.
+    pub const COLUMNS: [&'static str; 7] = [
+        "cycle",
+        "kmaps",
+        "kunmaps",
+        "kmap_lock_waiters",
+        "free_slots",
+        "ipis_outstanding",
+        "sleeping",
+    ];
+}
+
 /// One CPU in a `Snapshot`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuSnapshot {

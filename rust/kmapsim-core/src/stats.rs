@@ -167,8 +167,9 @@ pub struct Histograms {
     /// utilisation as those tools report it.
     pub kmap_lock_hold: Histogram,
     /// One value per IPI handler entry: from the IPI's arrival at the target's APIC to the start
-    /// of its handler; 0 when taken at once. The flight time (`ipi_latency`) is not included.
-    pub ipi_latency: Histogram,
+    /// of its handler; 0 when taken at once: how long the IPI stayed pending (interrupts off, or
+    /// another handler running). The flight time (the field `ipi_latency`) is not included.
+    pub ipi_pending: Histogram,
     /// One value per finished flush loop: from `FlushBegin` (the clearing loop starts, lock held)
     /// to the end of the flusher's local TLB flush; for a skipped flush (`empty_flush = skip`),
     /// to the end of the loop.
@@ -182,7 +183,7 @@ impl Histograms {
     pub const NAMES: &'static [&'static str] = &[
         "kmap_lock_wait",
         "kmap_lock_hold",
-        "ipi_latency",
+        "ipi_pending",
         "flush_duration",
         "shootdown",
     ];
@@ -191,7 +192,7 @@ impl Histograms {
         [
             ("kmap_lock_wait", &self.kmap_lock_wait),
             ("kmap_lock_hold", &self.kmap_lock_hold),
-            ("ipi_latency", &self.ipi_latency),
+            ("ipi_pending", &self.ipi_pending),
             ("flush_duration", &self.flush_duration),
             ("shootdown", &self.shootdown),
         ]

@@ -1,7 +1,7 @@
 //! Python values in, Python values out. Nothing here simulates.
 
 use kmapsim_core::trace::FieldValue;
-use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Value};
+use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Snapshot, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 
@@ -178,4 +178,51 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
         violations: violations.unbind(),
         trace: trace.unbind(),
     })
+}
+
+/// A snapshot of the machine as nested dicts and lists (`kmapsim.Snapshot` wraps them).
+pub fn snapshot<'py>(py: Python<'py>, s: &Snapshot) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("cycle", s.cycle)?;
+    let cpus = PyList::empty(py);
+    for c in &s.cpus {
+        let x = PyDict::new(py);
+        x.set_item("cpu", c.cpu)?;
+        x.set_item("phase", &c.phase)?;
+        x.set_item("category", c.category)?;
+        x.set_item("irqs_on", c.irqs_on)?;
+        x.set_item("in_handler", c.in_handler)?;
+        x.set_item("waiting_for", &c.waiting_for)?;
+        x.set_item("next_action", c.next_action)?;
+        x.set_item("pending_ipis", c.pending_ipis)?;
+        x.set_item("inflight_ipis", c.inflight_ipis)?;
+        x.set_item("slot", c.holds.map(|h| h.0))?;
+        x.set_item("page", c.holds.map(|h| h.1))?;
+        x.set_item("tlb_entries", c.tlb_entries)?;
+        cpus.append(x)?;
+    }
+    d.set_item("cpus", cpus)?;
+    let locks = PyList::empty(py);
+    for l in &s.locks {
+        let x = PyDict::new(py);
+        x.set_item("name", &l.name)?;
+        x.set_item("holder", l.holder)?;
+        x.set_item("waiters", l.waiters.clone())?;
+        locks.append(x)?;
+    }
+    d.set_item("locks", locks)?;
+    let slots = PyDict::new(py);
+    slots.set_item("free", s.slots_free)?;
+    slots.set_item("unused", s.slots_unused)?;
+    slots.set_item("in_use", s.slots_in_use)?;
+    slots.set_item("cursor", s.cursor)?;
+    d.set_item("slots", slots)?;
+    d.set_item("flush_generation", s.flush_generation)?;
+    d.set_item("sleeping", s.sleeping.clone())?;
+    let counters = PyDict::new(py);
+    for (k, v) in s.counters.pairs() {
+        counters.set_item(k, v)?;
+    }
+    d.set_item("counters", counters)?;
+    Ok(d)
 }

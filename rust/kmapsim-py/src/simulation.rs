@@ -1,9 +1,13 @@
-//! `Simulation`: one engine the caller advances step by step and looks into.
+//! `Simulation`: one engine the caller advances step by step and looks into, and `run`, the
+//! same thing advanced once: the one door from Python into the engine.
 
-use crate::{Options, RawResult, advance, engine, errors, raw_result};
-use kmapsim_core::{Engine, MAX_CYCLES};
+use crate::options::{Options, int_arg};
+use crate::result::{RawResult, raw_result};
+use crate::runner::{advance, engine};
+use crate::{convert, errors};
+use kmapsim_core::{ConfigError, Engine, MAX_CYCLES};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use std::time::Instant;
 
 /// A simulation advanced in pieces. Advancing to cycle N in any number of steps gives exactly
@@ -11,7 +15,7 @@ use std::time::Instant;
 #[pyclass(module = "kmapsim._core")]
 pub struct Simulation {
     engine: Engine,
-    opts: Options,
+    opts: Py<Options>,
     wall_seconds: f64,
 }
 
@@ -27,41 +31,18 @@ fn busy(py: Python<'_>) -> PyErr {
     )
 }
 
+fn checked(py: Python<'_>, r: Result<u64, ConfigError>) -> PyResult<u64> {
+    r.map_err(|e| errors::config_error(py, &e))
+}
+
 #[pymethods]
 impl Simulation {
     #[new]
-    #[pyo3(signature = (
-        scenario, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-        record_ops = false, max_wall_seconds = None, cancel = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        scenario: &Bound<'_, PyDict>,
-        seed: &Bound<'_, PyAny>,
-        mode: &str,
-        trace: Option<&Bound<'_, PyAny>>,
-        sample_every: Option<&Bound<'_, PyAny>>,
-        replay: Option<crate::ReplayColumns>,
-        record_ops: bool,
-        max_wall_seconds: Option<f64>,
-        cancel: Option<&Bound<'_, crate::CancelToken>>,
-    ) -> PyResult<Self> {
-        let (engine, opts) = engine(
-            py,
-            scenario,
-            seed,
-            mode,
-            trace,
-            sample_every,
-            replay,
-            record_ops,
-            max_wall_seconds,
-            cancel,
-        )?;
+    fn new(py: Python<'_>, options: Py<Options>) -> PyResult<Self> {
+        let engine = engine(options.get()).map_err(|e| errors::config_error(py, &e))?;
         Ok(Simulation {
             engine,
-            opts,
+            opts: options,
             wall_seconds: 0.0,
         })
     }
@@ -76,7 +57,7 @@ impl Simulation {
     /// Simulate `cycles` more cycles (GIL released, Ctrl-C stops it; the simulation can go on).
     fn advance(slf: &Bound<'_, Self>, cycles: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        let n = crate::int_arg(py, "cycles", cycles, MAX_CYCLES)?;
+        let n = checked(py, int_arg("cycles", cycles, MAX_CYCLES))?;
         let mut this = slf.try_borrow_mut().map_err(|_| busy(py))?;
         let end = this.engine.now().saturating_add(n);
         this.advance_until(py, end)
@@ -85,7 +66,7 @@ impl Simulation {
     /// Simulate up to (not including) cycle `cycle`.
     fn advance_to(slf: &Bound<'_, Self>, cycle: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        let cycle = crate::int_arg(py, "cycle", cycle, MAX_CYCLES)?;
+        let cycle = checked(py, int_arg("cycle", cycle, MAX_CYCLES))?;
         let mut this = slf.try_borrow_mut().map_err(|_| busy(py))?;
         this.advance_until(py, cycle)
     }
@@ -94,50 +75,7 @@ impl Simulation {
     fn snapshot<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();
         let this = slf.try_borrow().map_err(|_| busy(py))?;
-        let s = this.engine.snapshot();
-        let d = PyDict::new(py);
-        d.set_item("cycle", s.cycle)?;
-        let cpus = PyList::empty(py);
-        for c in &s.cpus {
-            let x = PyDict::new(py);
-            x.set_item("cpu", c.cpu)?;
-            x.set_item("phase", &c.phase)?;
-            x.set_item("category", c.category)?;
-            x.set_item("irqs_on", c.irqs_on)?;
-            x.set_item("in_handler", c.in_handler)?;
-            x.set_item("waiting_for", &c.waiting_for)?;
-            x.set_item("next_action", c.next_action)?;
-            x.set_item("pending_ipis", c.pending_ipis)?;
-            x.set_item("inflight_ipis", c.inflight_ipis)?;
-            x.set_item("slot", c.holds.map(|h| h.0))?;
-            x.set_item("page", c.holds.map(|h| h.1))?;
-            x.set_item("tlb_entries", c.tlb_entries)?;
-            cpus.append(x)?;
-        }
-        d.set_item("cpus", cpus)?;
-        let locks = PyList::empty(py);
-        for l in &s.locks {
-            let x = PyDict::new(py);
-            x.set_item("name", &l.name)?;
-            x.set_item("holder", l.holder)?;
-            x.set_item("waiters", l.waiters.clone())?;
-            locks.append(x)?;
-        }
-        d.set_item("locks", locks)?;
-        let slots = PyDict::new(py);
-        slots.set_item("free", s.slots_free)?;
-        slots.set_item("unused", s.slots_unused)?;
-        slots.set_item("in_use", s.slots_in_use)?;
-        slots.set_item("cursor", s.cursor)?;
-        d.set_item("slots", slots)?;
-        d.set_item("flush_generation", s.flush_generation)?;
-        d.set_item("sleeping", s.sleeping.clone())?;
-        let counters = PyDict::new(py);
-        for (k, v) in s.counters.pairs() {
-            counters.set_item(k, v)?;
-        }
-        d.set_item("counters", counters)?;
-        Ok(d)
+        convert::snapshot(py, &this.engine.snapshot())
     }
 
     /// Everything measured so far, as from `run` of `now` cycles.
@@ -153,8 +91,29 @@ impl Simulation {
     /// again (its state is final); after Ctrl-C, a cancel or the wall-clock limit it goes on.
     fn advance_until(&mut self, py: Python<'_>, cycle: u64) -> PyResult<()> {
         let start = Instant::now();
-        let out = advance(py, &mut self.engine, cycle, &self.opts);
+        let out = advance(py, &mut self.engine, cycle, self.opts.get());
         self.wall_seconds += start.elapsed().as_secs_f64();
         out
     }
+}
+
+/// Simulate `cycles` cycles with `options`: a `Simulation` advanced once. Releases the GIL;
+/// Ctrl-C raises KeyboardInterrupt.
+#[pyfunction]
+pub(crate) fn run(
+    py: Python<'_>,
+    options: Py<Options>,
+    cycles: &Bound<'_, PyAny>,
+) -> PyResult<RawResult> {
+    let n = checked(py, int_arg("cycles", cycles, MAX_CYCLES))?;
+    if n == 0 {
+        let allowed = format!("an integer in [1, {MAX_CYCLES}]");
+        return Err(errors::config_error(
+            py,
+            &ConfigError::new("cycles", "0".into(), allowed),
+        ));
+    }
+    let mut sim = Simulation::new(py, options)?;
+    sim.advance_until(py, n)?;
+    raw_result(py, &sim.engine, sim.wall_seconds)
 }

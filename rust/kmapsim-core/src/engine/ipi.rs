@@ -115,7 +115,7 @@ impl Engine {
         cpu.phase = Phase::HandlerEnd;
         cpu.handler_call = ipi.call;
         cpu.handler_gen = ipi.generation;
-        self.hist.ipi_latency.record(t - ipi.arrival);
+        self.hist.ipi_pending.record(t - ipi.arrival);
         trace!(
             self,
             t,

@@ -1,0 +1,114 @@
+//! `RawResult`: what a run measured, as plain Python containers (`kmapsim.RunResult` wraps it).
+
+use crate::convert;
+use kmapsim_core::{Category, Engine, RunReport};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+/// The outcome of one run, as plain Python containers; `kmapsim.RunResult` wraps it.
+#[pyclass(frozen, module = "kmapsim._core")]
+pub(crate) struct RawResult {
+    #[pyo3(get)]
+    cycles: u64,
+    #[pyo3(get)]
+    seed: u64,
+    #[pyo3(get)]
+    mode: &'static str,
+    #[pyo3(get)]
+    events: u64,
+    #[pyo3(get)]
+    wall_seconds: f64,
+    #[pyo3(get)]
+    counters: Py<PyDict>,
+    #[pyo3(get)]
+    breakdown: Py<PyList>,
+    #[pyo3(get)]
+    histograms: Py<PyDict>,
+    #[pyo3(get)]
+    violations: Py<PyList>,
+    /// `(cycle, cpu, event, fields)` tuples, oldest first (empty unless traced).
+    #[pyo3(get)]
+    trace: Py<PyList>,
+    #[pyo3(get)]
+    trace_dropped: u64,
+    /// `(cycle, kmaps, kunmaps, kmap_lock_waiters, free_slots, ipis_outstanding, sleeping)`.
+    #[pyo3(get)]
+    samples: Py<PyList>,
+    /// Recorded ops, `(cpu, work, irq_lock or -1, irq_hold, page, irqs_off, switch)`, or None.
+    #[pyo3(get)]
+    ops: Option<Py<PyList>>,
+    /// Why the simulation stopped early (the message of its DeadlockError, KernelBug, ...), or
+    /// None: a `Simulation`'s result after such an error says so.
+    #[pyo3(get)]
+    stopped: Option<String>,
+}
+
+#[pymethods]
+impl RawResult {
+    #[getter]
+    fn categories(&self) -> Vec<&'static str> {
+        Category::NAMES.to_vec()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RawResult(cycles={}, seed={}, mode={:?}, events={})",
+            self.cycles, self.seed, self.mode, self.events
+        )
+    }
+}
+
+/// What the engine has measured so far, as a `RawResult`.
+pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyResult<RawResult> {
+    let report: RunReport = e.report();
+    let objs = convert::report(py, &report)?;
+    let samples = PyList::empty(py);
+    for s in e.samples() {
+        samples.append((
+            s.cycle,
+            s.kmaps,
+            s.kunmaps,
+            s.kmap_lock_waiters,
+            s.free_slots,
+            s.ipis_outstanding,
+            s.sleeping,
+        ))?;
+    }
+    let ops = match e.recorded().as_deref() {
+        None => None,
+        Some(lists) => {
+            let out = PyList::empty(py);
+            for (c, list) in lists.iter().enumerate() {
+                for op in list {
+                    let lock = op.irq_lock.map_or(-1, i64::from);
+                    out.append((
+                        c,
+                        op.work,
+                        lock,
+                        op.irq_hold,
+                        op.page,
+                        op.irqs_off,
+                        op.switch,
+                    ))?;
+                }
+            }
+            Some(out.unbind())
+        }
+    };
+    Ok(RawResult {
+        cycles: report.cycles,
+        seed: report.seed,
+        mode: e.mode().name(),
+        events: report.events,
+        wall_seconds,
+        counters: objs.counters,
+        breakdown: objs.breakdown,
+        histograms: objs.histograms,
+        violations: objs.violations,
+        trace: objs.trace,
+        trace_dropped: report.trace_dropped,
+        samples: samples.unbind(),
+        ops,
+        stopped: e.stopped().map(|err| err.to_string()),
+    })
+}
