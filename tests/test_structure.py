@@ -387,3 +387,22 @@ def core_functions() -> list[tuple[int, str]]:
 def test_no_core_function_is_longer_than_a_screen() -> None:
     longest = core_functions()[:3]
     assert longest[0][0] <= 100, longest
+
+
+def test_the_engine_itself_accepts_number_like_objects() -> None:
+    """Validation is the engine's: `_core.validate` takes numpy scalars and `Fraction` through
+    `__index__`/`__float__`, refuses booleans of any kind, and returns the normalised values."""
+    from kmapsim import _core
+
+    got = _core.validate(
+        {
+            "cpus": np.uint16(4),
+            "cpu_mhz": np.float32(500.0),
+            "shared_page_prob": fractions.Fraction(1, 2),
+        }
+    )
+    assert (got["cpus"], got["cpu_mhz"], got["shared_page_prob"]) == (4, 500.0, 0.5)
+    assert type(got["cpus"]) is int and type(got["cpu_mhz"]) is float
+    for bad in (np.bool_(True), True):
+        with pytest.raises(kmapsim.ScenarioError, match="bool"):
+            _core.validate({"cpus": bad})

@@ -133,7 +133,11 @@ class Scenario(_Origin):
             checked = _check(spec, value)
             if checked is not value:
                 object.__setattr__(self, name, checked)
-        _core.validate(self.to_dict())
+        # The engine decides: it checks the rules that span fields and normalises each value,
+        # and the scenario keeps what it returns.
+        for name, value in _core.validate(self.to_dict()).items():
+            if type(value) is not type(getattr(self, name)) or value != getattr(self, name):
+                object.__setattr__(self, name, value)
 
     # -- construction -------------------------------------------------------------------------
 

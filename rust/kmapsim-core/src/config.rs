@@ -6,146 +6,97 @@
 
 use crate::error::{ConfigError, closest};
 
-/// What happens when pkmap slots must be recycled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Strategy {
-    /// Linux 2.4: broadcast IPI and wait for every ack, all under `kmap_lock`.
-    Sync,
-    /// The 2001 proposal: send the IPI, do not wait.
-    Async,
-    /// Async plus a per-CPU flush-generation check at kmap and context switch.
-    Guarded,
-    /// No IPI at all; each CPU catches up with the flush generation lazily.
-    Lazy,
-    /// Sync, but only to CPUs that may hold pkmap entries.
-    Targeted,
-    /// `kmap_local`: per-CPU slots, no global lock.
-    Local,
+/// A field whose value is one of a few names: the enum, its `NAMES` (in variant order), and
+/// `name`/`parse` between the two, written once for every such field.
+macro_rules! choice {
+    ($(#[$doc:meta])* $ty:ident { $( $(#[$vdoc:meta])* $variant:ident = $name:literal, )+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $( $(#[$vdoc])* $variant, )+
+        }
+
+        impl $ty {
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            pub fn name(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $( $name => Some(Self::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+choice! {
+    /// What happens when pkmap slots must be recycled.
+    Strategy {
+        /// Linux 2.4: broadcast IPI and wait for every ack, all under `kmap_lock`.
+        Sync = "sync",
+        /// The 2001 proposal: send the IPI, do not wait.
+        Async = "async",
+        /// Async plus a per-CPU flush-generation check at kmap and context switch.
+        Guarded = "guarded",
+        /// No IPI at all; each CPU catches up with the flush generation lazily.
+        Lazy = "lazy",
+        /// Sync, but only to CPUs that may hold pkmap entries.
+        Targeted = "targeted",
+        /// `kmap_local`: per-CPU slots, no global lock.
+        Local = "local",
+    }
 }
 
 impl Strategy {
-    pub const NAMES: &'static [&'static str] =
-        &["sync", "async", "guarded", "lazy", "targeted", "local"];
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
     /// Whether CPUs check a flush generation at kmap and context switch.
     pub fn uses_generations(self) -> bool {
         matches!(self, Self::Guarded | Self::Lazy)
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "sync" => Self::Sync,
-            "async" => Self::Async,
-            "guarded" => Self::Guarded,
-            "lazy" => Self::Lazy,
-            "targeted" => Self::Targeted,
-            "local" => Self::Local,
-            _ => return None,
-        })
+choice! {
+    /// How a new mapping finds a free pkmap slot.
+    SlotAlloc {
+        /// The 2.4 cursor: examine slots one by one, flush on wrapping to slot 0.
+        Scan = "scan",
+        /// The 2001 proposal: pop a free list; freed slots wait on a dirty list until the next
+        /// flush.
+        Freelist = "freelist",
     }
 }
 
-/// How a new mapping finds a free pkmap slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SlotAlloc {
-    /// The 2.4 cursor: examine slots one by one, flush on wrapping to slot 0.
-    Scan,
-    /// The 2001 proposal: pop a free list; freed slots wait on a dirty list until the next flush.
-    Freelist,
-}
-
-impl SlotAlloc {
-    pub const NAMES: &'static [&'static str] = &["scan", "freelist"];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "scan" => Some(Self::Scan),
-            "freelist" => Some(Self::Freelist),
-            _ => None,
-        }
+choice! {
+    /// Which spinner wins a contended spinlock.
+    Arbitration {
+        /// Test-and-set (2.4 spinlocks): the winner is drawn from the lock's random stream
+        /// among the CPUs spinning at that moment.
+        Tas = "tas",
+        /// Ticket lock: strict arrival order, even if the next ticket holder is in an interrupt.
+        Fifo = "fifo",
     }
 }
 
-/// Which spinner wins a contended spinlock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Arbitration {
-    /// Test-and-set (2.4 spinlocks): the winner is drawn from the lock's random stream among the
-    /// CPUs spinning at that moment.
-    Tas,
-    /// Ticket lock: strict arrival order, even if the next ticket holder is in an interrupt.
-    Fifo,
-}
-
-impl Arbitration {
-    pub const NAMES: &'static [&'static str] = &["tas", "fifo"];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "tas" => Some(Self::Tas),
-            "fifo" => Some(Self::Fifo),
-            _ => None,
-        }
+choice! {
+    /// The distribution of a drawn duration.
+    Dist {
+        /// Exponential with the given mean, rounded down, at least 1 cycle.
+        Exponential = "exponential",
+        /// Exactly the mean every time (for hand-checked scenarios and teaching).
+        Fixed = "fixed",
     }
 }
 
-/// The distribution of a drawn duration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Dist {
-    /// Exponential with the given mean, rounded down, at least 1 cycle.
-    Exponential,
-    /// Exactly the mean every time (for hand-checked scenarios and teaching).
-    Fixed,
-}
-
-impl Dist {
-    pub const NAMES: &'static [&'static str] = &["exponential", "fixed"];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "exponential" => Some(Self::Exponential),
-            "fixed" => Some(Self::Fixed),
-            _ => None,
-        }
-    }
-}
-
-/// What the flush does when it cleared no slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EmptyFlush {
-    /// 2.4: call `flush_tlb_all()` anyway.
-    Flush,
-    /// Later kernels: no slot was cleared, so no TLB can hold a translation that matters.
-    Skip,
-}
-
-impl EmptyFlush {
-    pub const NAMES: &'static [&'static str] = &["flush", "skip"];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "flush" => Some(Self::Flush),
-            "skip" => Some(Self::Skip),
-            _ => None,
-        }
+choice! {
+    /// What the flush does when it cleared no slot.
+    EmptyFlush {
+        /// 2.4: call `flush_tlb_all()` anyway.
+        Flush = "flush",
+        /// Later kernels: no slot was cleared, so no TLB can hold a translation that matters.
+        Skip = "skip",
     }
 }
 

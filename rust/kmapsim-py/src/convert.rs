@@ -34,12 +34,47 @@ pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> 
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::Str(s.to_string()));
     }
+    if let Some(v) = number_like(obj) {
+        return v.map_err(bad);
+    }
     let ty = obj
         .get_type()
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into());
     Err(bad(format!("got an object of type {ty}")))
+}
+
+/// Any other object that behaves as a number (numpy scalars, `Fraction`): an integer through
+/// `__index__`, else a float through `__float__`. Booleans of any kind are not numbers here.
+fn number_like(obj: &Bound<'_, PyAny>) -> Option<Result<Value, String>> {
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    if ty.contains("bool") {
+        return Some(Err("got a bool".into()));
+    }
+    if obj.hasattr("__index__").unwrap_or(false) {
+        let i = obj
+            .call_method0("__index__")
+            .and_then(|i| i.extract::<i128>());
+        return Some(
+            i.map(Value::Int)
+                .map_err(|_| "the integer is too large".into()),
+        );
+    }
+    if obj.hasattr("__float__").unwrap_or(false) {
+        let f = obj
+            .call_method0("__float__")
+            .and_then(|f| f.extract::<f64>());
+        return Some(
+            f.map(Value::Float)
+                .map_err(|_| format!("{ty} is not a float")),
+        );
+    }
+    None
 }
 
 /// Human description of a field's allowed values.
