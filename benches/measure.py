@@ -390,7 +390,7 @@ core = importlib.util.module_from_spec(spec)
 loader.exec_module(core)
 assert "pandas" not in sys.modules
 floor = peak_kb()
-r = core.run(json.loads(sys.argv[1]), int(sys.argv[2]), 1, mode="skip")
+r = core.run(core.Options(json.loads(sys.argv[1]), 1, mode="skip"), int(sys.argv[2]))
 peak = peak_kb()
 print(json.dumps({"floor_kb": floor, "peak_kb": peak, "engine_s": r.wall_seconds,
                   "events": r.events}))

@@ -215,6 +215,15 @@ def trace(tmp: Path) -> None:
     handlers = [e for e in events if e.get("ph") == "X" and "ipi_handler" in e.get("name", "")]
     assert flows, "no IPI flow arrow"
     assert handlers, "no IPI handler slice"
+    # "the pool first wraps, and so first flushes, after about 2.8 million cycles: the first
+    # `flush_begin` is at cycle N" (seed 0, the command's default).
+    import kmapsim
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = int(re.search(r"first `flush_begin` is at cycle ([\d,]+)", readme)[1].replace(",", ""))
+    sc = kmapsim.Scenario.preset("pIII-8way-2001", cpus=8)
+    r = kmapsim.run(sc, cycles=shown + 1, seed=0, trace=kmapsim.runner.MAX_TRACE)
+    assert r.trace[r.trace.event == "flush_begin"].cycle.min() == shown
 
 
 def replay(tmp: Path) -> None:
@@ -451,6 +460,11 @@ def test_python_example_runs_and_its_comments_hold(
         assert len(study.frame) == 4 * 2 * 3  # type: ignore[attr-defined]
         assert (tmp_path / "study.parquet").is_file() and list((tmp_path / "plots").glob("*.png"))
         assert scope["sc"].cpus == 8 and scope["sc2"].cpus == 64  # type: ignore[attr-defined]
+        # The comments on the bare `sc` and `r` lines say what their reprs show.
+        shown_sc = re.search(r"^sc\s+# (Scenario\.preset\([^)]*\))", code, re.M)
+        assert shown_sc is not None and repr(scope["sc"]) == shown_sc[1]
+        for needle in ("CPUs", "throughput", "stale accesses", "top cycles"):
+            assert needle in repr(r), needle
 
 
 def test_the_deadlock_report_in_model_md_is_what_kmapsim_prints() -> None:

@@ -95,8 +95,8 @@ def test_a_file_with_a_preset_keeps_it(tmp_path: Path) -> None:
     path.write_text('preset = "modern-64core"\ncpus = 16\n')
     sc = Scenario.from_file(path)
     assert repr(sc) == "Scenario.preset('modern-64core', cpus=16)"
-    # to_file writes every field and no preset: the copy read back has none.
-    assert Scenario.from_file(sc.to_file(tmp_path / "t.toml")).preset_name is None
+    # to_file writes the preset and every field: the copy read back keeps it.
+    assert Scenario.from_file(sc.to_file(tmp_path / "t.toml")).preset_name == "modern-64core"
 
 
 # -- RunResult: a few lines, and HTML -------------------------------------------------------------
@@ -440,3 +440,15 @@ def test_study_preset_help_reads_well(capsys: pytest.CaptureFixture[str]) -> Non
     assert "start the machine from this preset (default pIII-8way-2001" in text
     assert "Its cpus and strategy are replaced by --cpus and --strategies" in text
     assert "the machine; its cpus" not in text
+
+
+def test_a_scenario_file_keeps_the_preset_it_came_from(tmp_path: Path) -> None:
+    sc = Scenario.preset("pIII-8way-2001").replace(strategy="lazy", irq_hold_cycles=5000)
+    for suffix in (".toml", ".json"):
+        back = Scenario.from_file(sc.to_file(tmp_path / f"my{suffix}"))
+        assert back == sc and back.preset_name == "pIII-8way-2001"
+        assert (
+            repr(back) == "Scenario.preset('pIII-8way-2001', strategy='lazy', irq_hold_cycles=5000)"
+        )
+    plain = Scenario(cpus=4)
+    assert Scenario.from_file(plain.to_file(tmp_path / "plain.toml")).preset_name is None

@@ -69,9 +69,11 @@ def test_toml_file_layout(tmp_path: Path) -> None:
     assert lines[0].startswith("# kmapsim scenario, written by kmapsim " + kmapsim.__version__)
     assert f"model version {kmapsim._core.MODEL_VERSION}" in lines[0]
     body = [line for line in lines if not line.startswith("#")]
-    assert body[0] == 'strategy = "lazy"' and "cpus = 64" in body and "cpu_mhz = 2500.0" in body
-    assert [line.split(" = ")[0] for line in body] == list(sc.to_dict())
-    assert tomllib.loads(text) == sc.to_dict()
+    # The preset it came from, then every field.
+    assert body[0] == 'preset = "modern-64core"' and body[1] == 'strategy = "lazy"'
+    assert "cpus = 64" in body and "cpu_mhz = 2500.0" in body
+    assert [line.split(" = ")[0] for line in body[1:]] == list(sc.to_dict())
+    assert tomllib.loads(text) == {"preset": "modern-64core", **sc.to_dict()}
 
 
 def test_json_file_layout(tmp_path: Path) -> None:

@@ -451,14 +451,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_trace)
 
-    p = sub.add_parser("presets", help="list the presets and their values")
+    p = sub.add_parser(
+        "presets",
+        help="list the presets and their values",
+        description="List every preset and its values.",
+    )
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=_cmd_presets)
 
-    p = sub.add_parser("strategies", help="list the flush strategies and which are modelled")
+    p = sub.add_parser(
+        "strategies",
+        help="list the flush strategies and whether each is safe",
+        description="List the flush strategies: what each does, and whether it can read a stale "
+        "TLB entry (safe or UNSAFE).",
+    )
     p.set_defaults(func=_cmd_strategies)
 
-    p = sub.add_parser("fields", help="list the scenario fields with their ranges and defaults")
+    p = sub.add_parser(
+        "fields",
+        help="list the scenario fields with their ranges and defaults",
+        description="List every scenario field: its default, allowed values, unit and meaning.",
+    )
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=_cmd_fields)
 

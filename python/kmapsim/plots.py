@@ -413,7 +413,12 @@ def lock_wait(
     pooled = _runs_text(df) + (", seeds pooled" if nseeds > 1 else "")
     axes.set_title(f"{head}{_at_text(at)}\n({pooled})", fontsize=9)
     axes.grid(True, alpha=0.3)
-    axes.legend(title=", ".join(bys), fontsize=8, title_fontsize=8, loc="best")
+    # A CDF rises through the middle and stays near 1 on the right: the lower right is empty
+    # (a histogram's is not, so it lets matplotlib choose).
+    axes.legend(
+        title=", ".join(bys), fontsize=8, title_fontsize=8,
+        loc="lower right" if kind == "cdf" else "best",
+    )  # fmt: skip
     return fig
 
 
@@ -618,12 +623,14 @@ def save_study(
         save("scaling", _scaling_panels(parts, regimes, title, runs, baseline))
         largest = _plain(frame["cpus"].max())
         save("breakdown", _breakdown_panels(parts, largest, title, runs))
-        fig, grid = _figure_grid(1, len(names), (5.6 * len(names), 4.8), sharey=True)
+        fig, grid = _figure_grid(1, len(names), (5.6 * len(names), 6.4), sharey=True)
         for axes, name in zip(grid[0], names, strict=True):
             lock_wait(parts[name], at={"cpus": largest}, ax=axes, title=name)
+            # Each panel's legend (its own acquisition counts) below it, off the curves.
             legend = axes.get_legend()
             if legend is not None:
-                legend.set_loc("center right")
+                legend.set_loc("upper center")
+                legend.set_bbox_to_anchor((0.5, -0.16))
         fig.suptitle(
             f"{title}: kmap_lock wait distribution at {largest} CPUs, one panel per regime"
             f" ({runs}, seeds pooled)",

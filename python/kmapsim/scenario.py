@@ -240,12 +240,18 @@ class Scenario(_Origin):
             raise ScenarioError(f"{p}: {e}", e.field, e.problem, e.allowed) from None
         return sc._from_preset(cast("str | None", preset))
 
+    def _file_dict(self) -> dict[str, Any]:
+        preset = {} if self.preset_name is None else {"preset": self.preset_name}
+        return {**preset, **self.to_dict()}
+
     def to_file(self, path: str | os.PathLike[str]) -> Path:
         """Write every field to ``path``, as TOML if it ends in ``.toml``, JSON if in ``.json``.
 
-        `from_file` reads it back to an equal scenario (floats are written exactly). The TOML
+        `from_file` reads it back to an equal scenario (floats are written exactly), from the
+        same preset: a scenario built from a preset writes ``preset = NAME`` first (every field
+        follows, so the file means the same whatever the preset's values become). The TOML
         starts with comments naming the kmapsim and model versions that wrote it; JSON has no
-        comments, so it holds the fields only. Returns the path. A suffix that names neither
+        comments. Returns the path. A suffix that names neither
         format raises `ScenarioFileError` before anything is written; a path that cannot be
         written raises the `OSError`.
         """
@@ -257,9 +263,9 @@ class Scenario(_Origin):
                 "Each key is a scenario field (`kmapsim fields` lists them); load it with",
                 "kmapsim.Scenario.from_file(path) or `kmapsim run --scenario FILE`.",
             ]
-            text = toml_dumps(self.to_dict(), comments)
+            text = toml_dumps(self._file_dict(), comments)
         else:
-            text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+            text = json.dumps(self._file_dict(), indent=2, allow_nan=False) + "\n"
         with p.open("w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         return p

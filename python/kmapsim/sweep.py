@@ -216,7 +216,12 @@ class SweepResult:
             f"  grid: {self._grid_text()}",
             f"  frame: {len(self.frame):,} rows x {len(self.frame.columns)} columns; "
             ".summary() gives each grid point",
-            "  throughput (kmaps per million cycles) and stale accesses (summed), per strategy:",
+            "  throughput (kmaps per million cycles) and stale accesses (summed), per strategy, "
+            + (
+                "pooled over every grid point (compare strategies with .summary()):"
+                if set(self.grid) - {"strategy"}
+                else "over the seeds:"
+            ),
         ]
         for r in [header, *rows]:
             cells = [
