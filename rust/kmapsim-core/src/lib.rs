@@ -23,6 +23,8 @@ pub mod invariants;
 mod lock;
 mod op;
 mod pkmap;
+#[cfg(test)]
+mod pkmap_calls_tests;
 mod report;
 pub mod rng;
 mod stats;

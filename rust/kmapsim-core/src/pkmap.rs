@@ -227,6 +227,20 @@ impl Pkmap {
         self.mask + 1
     }
 
+    /// The freelist's dirty list, head first (most recently dirtied first): the count-1 slots
+    /// waiting for the next flush, in the order the flush will clear them. Read-only, for tests;
+    /// always empty under `scan`.
+    #[cfg(test)]
+    pub(crate) fn dirty_slots(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut s = self.dirty_head;
+        while s != NONE {
+            out.push(s);
+            s = self.dirty_next[s as usize];
+        }
+        out
+    }
+
     /// Continue `map_new_virtual()`'s loop for `page`. `left` is the loop's `count` (slots still
     /// allowed to be examined this lap); `check_current` resumes right after a flush, where the
     /// kernel examines the slot the cursor is on without advancing. Returns how the stretch ended
