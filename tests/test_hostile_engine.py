@@ -308,3 +308,20 @@ def test_a_result_after_a_deadlock_says_that_the_run_stopped() -> None:
     back = kmapsim.RunResult.from_dict(r.to_dict())
     assert back.stopped == r.stopped
     assert kmapsim.run(SMALL, cycles=1000).stopped is None
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [{"strategy": "x" * 10_000_000}, {"y" * 10_000_000: 1}, {"cpus": 1, "z" * 100: 1}],
+)
+def test_the_engine_quotes_huge_strings_short_and_fast(scenario: dict[str, object]) -> None:
+    """The same fault as the Python layer's long quotes, in the engine's own messages: a huge
+    choice value or field name is cut in the message, and no edit distance is computed for a
+    name far longer than any field's."""
+    from kmapsim import _core
+
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as e:
+        _core.validate(scenario)
+    assert len(str(e.value)) < 2000
+    assert time.perf_counter() - start < 30.0  # a hang guard (minutes before), not a timing

@@ -9,22 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cli_process import kmapsim_cli
+from test_study import PNGS
 
 from kmapsim.study import Study, run_study
 
 SMALL = ["--cpus", "1,2", "--strategies", "sync,lazy", "--seeds", "2", "--cycles", "200000"]
-STUDY_FILES = [
-    "study.sqlite",
-    "study.parquet",
-    "study.csv",
-    "scaling.png",
-    "breakdown.png",
-    "lock_wait.png",
-    "cycles_preset.png",
-    "cycles_flush-bound.png",
-    "cycles_safety.png",
-    "stale.png",
-]
+#: What a study writes: the tables, then the PNGs tests/test_study.py lists.
+STUDY_FILES = ["study.sqlite", "study.parquet", "study.csv", *PNGS]
 REGIMES = {"preset", "flush-bound", "safety", "safety-latency"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -4,7 +4,7 @@
 //! binding, the validation and the docs all read that table, so a new field cannot drift between
 //! them. Defaults are the `pIII-8way-2001` preset (see `docs/model.md` for the source of each).
 
-use crate::error::{ConfigError, closest};
+use crate::error::{ConfigError, closest, shown};
 
 /// A field whose value is one of a few names: the enum, its `NAMES` (in variant order), and
 /// `name`/`parse` between the two, written once for every such field.
@@ -268,7 +268,12 @@ impl ConfigError {
             Some(best) => format!("unknown field (did you mean {best:?}?)"),
             None => "unknown field".to_string(),
         };
-        ConfigError::new(name, problem, format!("one of {}", names.join(", ")))
+        let field = if name.chars().count() > 60 {
+            shown(name)
+        } else {
+            name.to_string()
+        };
+        ConfigError::new(&field, problem, format!("one of {}", names.join(", ")))
     }
 }
 
@@ -333,7 +338,8 @@ fn choice<T>(
     let allowed = format!("one of {}", names.join(", "));
     match v {
         Value::Str(s) => {
-            parse(s).ok_or_else(|| ConfigError::new(name, format!("unknown value {s:?}"), allowed))
+            let problem = format!("unknown value {}", shown(s));
+            parse(s).ok_or_else(|| ConfigError::new(name, problem, allowed))
         }
         _ => Err(ConfigError::new(
             name,

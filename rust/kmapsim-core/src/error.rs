@@ -21,8 +21,22 @@ impl ConfigError {
     }
 }
 
-/// The known name nearest to `name` by edit distance, if it is close enough to be a typo.
+/// A caller's string as an error message quotes it: at most 60 characters, and the length of
+/// the rest, so that a huge value never becomes a huge message.
+pub fn shown(s: &str) -> String {
+    const LIMIT: usize = 60;
+    match s.char_indices().nth(LIMIT) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}... ({} chars)", &s[..cut], s.chars().count()),
+    }
+}
+
+/// The known name nearest to `name` by edit distance, if it is close enough to be a typo. A
+/// name far longer than any known one is no typo (and its distance would be slow to compute).
 pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    if name.len() > 64 {
+        return None;
+    }
     known
         .iter()
         .map(|k| (levenshtein(name, k), *k))
@@ -151,5 +165,14 @@ mod tests {
         assert_eq!(closest("cpu", &known), Some("cpus"));
         assert_eq!(closest("stratgy", &known), Some("strategy"));
         assert_eq!(closest("zzzzzzzz", &known), None);
+        assert_eq!(closest(&"cpus".repeat(1000), &known), None);
+    }
+
+    #[test]
+    fn huge_values_are_shown_short() {
+        assert_eq!(shown("sync"), "\"sync\"");
+        let long = "x".repeat(1_000_000);
+        let s = shown(&long);
+        assert!(s.len() < 100 && s.ends_with("(1000000 chars)"), "{s}");
     }
 }

@@ -43,7 +43,7 @@ pub use config::{
 };
 pub use engine::records;
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
-pub use error::{ConfigError, DeadlockReport, SimError, StopReason, WaitEdge};
+pub use error::{ConfigError, DeadlockReport, SimError, StopReason, WaitEdge, shown};
 pub use report::{CpuSnapshot, LockSnapshot, RunReport, Sample, Snapshot};
 pub use stats::{Category, Counters, Histogram, Histograms, NBUCKETS, NCAT, StaleAccess};
 pub use trace::{Event, EventKind, FlushWhy};

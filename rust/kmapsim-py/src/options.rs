@@ -111,10 +111,9 @@ fn optional_int(name: &str, obj: Option<&Bound<'_, PyAny>>, max: u64) -> Result<
 
 fn parse_mode(mode: &str) -> Result<Mode, ConfigError> {
     Mode::parse(mode).ok_or_else(|| {
-        let shown: String = mode.chars().take(40).collect();
         ConfigError::new(
             "mode",
-            format!("unknown value {shown:?}"),
+            format!("unknown value {}", kmapsim_core::shown(mode)),
             format!("one of {}", Mode::NAMES.join(", ")),
         )
     })

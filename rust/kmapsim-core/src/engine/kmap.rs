@@ -94,21 +94,9 @@ impl Engine {
             if n < 2 {
                 return Err(self.bug(c, t, format!("kmap_high: slot {slot} count < 2")));
             }
-            cpu.slot = slot;
-            cpu.holds = true;
-            let page = cpu.page;
-            trace!(
-                self,
-                t,
-                c,
-                E::Mapped {
-                    slot,
-                    page,
-                    shared: true
-                }
-            );
+            self.hold_slot(c, t, slot, true);
             self.counters.map_hits += 1;
-            go(C::KmapLocked, sc.kmap_hit_cycles, Phase::MapSet)
+            go(C::KmapLocked, self.sc.kmap_hit_cycles, Phase::MapSet)
         } else {
             cpu.scan_left = sc.last_pkmap as u32;
             go(C::KmapLocked, 0, Phase::ScanResume)
@@ -133,25 +121,23 @@ impl Engine {
             ScanEnd::Mapped { slot } => {
                 let free = self.pk.free_count;
                 trace!(self, t, c, E::FreeSlots { free });
-                cpu.slot = slot;
-                cpu.holds = true;
-                let page = cpu.page;
-                trace!(
-                    self,
-                    t,
-                    c,
-                    E::Mapped {
-                        slot,
-                        page,
-                        shared: false
-                    }
-                );
+                self.hold_slot(c, t, slot, false);
                 self.counters.new_mappings += 1;
-                go(C::KmapLocked, cost + sc.kmap_new_cycles, Phase::MapSet)
+                go(C::KmapLocked, cost + self.sc.kmap_new_cycles, Phase::MapSet)
             }
             ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
             ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),
         }
+    }
+
+    /// CPU `c` now holds `slot` for its page, a shared one or a new mapping.
+    #[inline]
+    fn hold_slot(&mut self, c: usize, t: u64, slot: u32, shared: bool) {
+        let cpu = &mut self.cpus[c];
+        cpu.slot = slot;
+        cpu.holds = true;
+        let page = cpu.page;
+        trace!(self, t, c, E::Mapped { slot, page, shared });
     }
 
     /// The mapping is set: release `kmap_lock` (interrupts back on after a misused kmap).
