@@ -80,12 +80,16 @@ __all__ = [
 DEFAULT_CPUS = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_SEEDS = 3
 DEFAULT_CYCLES = 20_000_000
-#: IPI latencies (cycles) of the stale-access sweep in the safety regime; the preset's is 1400.
+#: IPI latencies (cycles) of the stale-access sweep in the safety regime: a spread around the
+#: preset's 1400 (an assumption of 1-3 us on a PIII, docs/model.md's field table), from fast
+#: local APICs to slow ones; the points are a tool setting.
 DEFAULT_LATENCIES = (100, 300, 700, 1400, 3000, 10000)
 #: The CPU counts the summary answers at: the seed mail's 8-way machine and a big one. A study
 #: run without both answers at its smallest and largest CPU counts.
 FOCUS_CPUS = (8, 64)
-#: The smallest throughput change (a fraction) the verdict counts as a gain.
+#: The smallest throughput change (a fraction) the verdict counts as a gain: a tool setting,
+#: chosen well above the spread between seeds (about 1% on the preset, README's scaling plot)
+#: and below the flush-bound regime's measured gains (20-25%); neither sourced nor fitted.
 GAIN_THRESHOLD = 0.05
 #: The strategy the mail proposes and the one it replaces.
 PROPOSAL, BASELINE = "async", "sync"
@@ -141,7 +145,7 @@ class Regime:
 REGIMES: tuple[Regime, ...] = (
     Regime("preset", "the machine as given"),
     # docs/scripts/scaling.py, flush_bound_corner(): {"cpus": 8, "work_cycles": 2000,
-    # "last_pkmap": 64, "irq_hold_cycles": 30000} on pIII-8way-2001, where sync spends 84% of its
+    # "last_pkmap": 64, "irq_hold_cycles": 30000} on pIII-8way-2001, where sync spends 91% of its
     # kmap_lock hold time in the flush and async gains about 28% (docs/validation.md, section b).
     # Scaled to other CPU counts by keeping its 8 pkmap slots per CPU: 64 at 8 CPUs (the corner
     # itself), 512 at 64 CPUs (LAST_PKMAP with PAE). A fixed 64-slot pool would give each of 64
