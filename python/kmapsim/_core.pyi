@@ -12,13 +12,18 @@ __all__ = [
     "HISTOGRAMS",
     "MAX_CYCLES",
     "MAX_DURATION",
+    "MAX_HANDLES",
     "MAX_SEED",
     "MAX_TRACE",
     "MODEL_VERSION",
     "MODES",
     "OPS_COLUMNS",
+    "PAGE_SOURCES",
+    "PROGRAM_OPS",
     "RECORD_BUDGET_BYTES",
     "SAMPLE_COLUMNS",
+    "TASK_STATES",
+    "WORKLOADS",
     "CancelToken",
     "Options",
     "RawResult",
@@ -54,6 +59,15 @@ MAX_DURATION: int
 #: Columns of ``RawResult.samples`` and of operation lists (``RawResult.ops``, ``replay=``).
 SAMPLE_COLUMNS: list[str]
 OPS_COLUMNS: list[str]
+#: Columns of ``RawResult.task_breakdown``: running, runnable, blocked, pool_sleep.
+TASK_STATES: list[str]
+#: The workloads by name, each with one line on the kernel path it stands for.
+WORKLOADS: list[tuple[str, str]]
+#: The operations of a custom program, and the page sources of its ``kmap`` steps.
+PROGRAM_OPS: list[str]
+PAGE_SOURCES: list[str]
+#: Most mappings a task may hold at once (handles of a program).
+MAX_HANDLES: int
 
 @final
 class Options:
@@ -124,6 +138,8 @@ class RawResult:
     def categories(self) -> list[str]: ...
     @property
     def breakdown(self) -> list[list[int]]: ...
+    @property
+    def task_breakdown(self) -> list[list[int]]: ...
     @property
     def histograms(self) -> dict[str, dict[str, Any]]: ...
     @property

@@ -101,12 +101,19 @@ class DeadlockError(KmapsimError, RuntimeError):
     ``pkmap_map_wait``; ``reason`` and ``edges`` then say what they wait for) and ``edges`` what
     every stuck CPU waits for, as ``(cpu, what, on_cpu)`` with ``on_cpu`` None when it waits on
     no particular CPU.
+
+    ``sleepers`` lists the tasks asleep on ``pkmap_map_wait`` while holding mappings, as
+    ``(task, [(slot, page), ...])``, and ``pool_exhausted`` is True when those sleepers hold the
+    whole pool, so that no kunmap can ever free a slot: the two-kmap deadlock (linux-mm, January
+    2007), a wait-for cycle among tasks rather than CPUs (``chain`` is then empty).
     """
 
     cycle: int
     chain: list[int]
     edges: list[WaitEdge]
     reason: str
+    sleepers: list[tuple[int, list[tuple[int, int]]]]
+    pool_exhausted: bool
 
     def __init__(
         self,
@@ -115,15 +122,22 @@ class DeadlockError(KmapsimError, RuntimeError):
         chain: list[int],
         edges: list[WaitEdge],
         reason: str = "",
+        sleepers: list[tuple[int, list[tuple[int, int]]]] | None = None,
+        pool_exhausted: bool = False,
     ) -> None:
         super().__init__(message)
         self.cycle = cycle
         self.chain = list(chain)
         self.edges = [(int(c), str(w), None if on is None else int(on)) for c, w, on in edges]
         self.reason = reason
+        self.sleepers = [
+            (int(t), [(int(s), int(p)) for s, p in held]) for t, held in (sleepers or [])
+        ]
+        self.pool_exhausted = bool(pool_exhausted)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.cycle, self.chain, self.edges, self.reason))
+        args = (self.cycle, self.chain, self.edges, self.reason, self.sleepers)
+        return (type(self), (str(self), *args, self.pool_exhausted))
 
 
 class KernelBug(KmapsimError, RuntimeError):

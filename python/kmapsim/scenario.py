@@ -80,7 +80,9 @@ class Scenario(_Origin):
     work_dist: str = "exponential"
     irq_hold_dist: str = "exponential"
     empty_flush: str = "flush"
+    workload: str = "dbench"
     cpus: int = 8
+    tasks: int = 0
     last_pkmap: int = 1024
     pages: int = 65536
     hot_pages: int = 256
@@ -106,6 +108,7 @@ class Scenario(_Origin):
     flush_slot_cycles: int = 6
     kunmap_cycles: int = 50
     ctx_switch_cycles: int = 2000
+    block_cycles: int = 1_000_000
     watchdog_cycles: int = 50_000_000
     max_violation_records: int = 16
     cpu_mhz: float = 700.0

@@ -1,14 +1,16 @@
-//! A fuzzer over the scenario space: random scenarios (every strategy, allocator and switch,
-//! small pools, many CPUs, extreme costs), each run in both time modes and checked against
-//! `kmapsim_core::invariants::check`. A case that shows a new combination of behaviours
-//! (strategy x allocator x flushed/slept/stale/deadlock/...) is written to the corpus, which
-//! `cargo test` replays. A violation is written to `fuzz/failures/` and stops the campaign.
+//! A fuzzer over the scenario space: random scenarios (every strategy, allocator, switch and
+//! workload, random well-formed programs, tasks, small pools, many CPUs, extreme costs), each
+//! run in both time modes and checked against `kmapsim_core::invariants::check`. A case that
+//! shows a new combination of behaviours (strategy x workload x allocator x flushed/slept/stale/
+//! deadlock/migrated/...) is written to the corpus (a program in its one-line form, as
+//! `_program`), which `cargo test` replays. A violation is written to `fuzz/failures/` and stops the campaign.
 //!
 //! `cargo run --release -p kmapsim-core --example fuzz_invariants -- SECONDS [SEED] [CORPUS_DIR]`
 
-use kmapsim_core::invariants::{Features, check};
-use kmapsim_core::rng::cpu_stream;
-use kmapsim_core::{FIELDS, Kind, Scenario, Value};
+use kmapsim_core::invariants::{Features, check, generated_program};
+use kmapsim_core::rng::task_stream;
+use kmapsim_core::workload::to_text;
+use kmapsim_core::{FIELDS, Kind, Scenario, Value, Workload};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -19,7 +21,7 @@ fn pick(s: &mut kmapsim_core::rng::Stream, xs: &[u64]) -> u64 {
 /// A random valid scenario: every field drawn, ranges kept where runs stay short.
 fn scenario(s: &mut kmapsim_core::rng::Stream) -> Scenario {
     let mut pairs: Vec<(&str, Value)> = Vec::new();
-    for f in FIELDS {
+    for f in FIELDS.iter().filter(|f| f.name != "workload") {
         if let Kind::Choice(names) = f.kind {
             pairs.push((
                 f.name,
@@ -66,7 +68,31 @@ fn scenario(s: &mut kmapsim_core::rng::Stream) -> Scenario {
     let misuse = if s.chance(0.2) { s.unit() } else { 0.0 };
     pairs.push(("kmap_irqs_off_prob", Value::Float(misuse)));
     pairs.push(("watchdog_cycles", Value::Int(2_000_000)));
-    Scenario::from_pairs(pairs).expect("the generator only draws valid values")
+    // Tasks and workloads: every built-in, and random well-formed programs.
+    let workload = Workload::ALL[s.below(0, Workload::ALL.len() as u64) as usize];
+    let tasks = pick(s, &[0, 0, 1, 3, 9, 40]);
+    pairs.push(("workload", Value::Str(workload.name().into())));
+    pairs.push(("tasks", Value::Int(tasks as i128)));
+    pairs.push((
+        "block_cycles",
+        Value::Int(pick(s, &[1, 500, 20_000, 300_000]) as i128),
+    ));
+    let mut sc = Scenario::default();
+    for (k, v) in pairs {
+        sc.set(k, v).expect("the generator only draws valid values");
+    }
+    // Private pages for every task, and a hot page for the sources that need one.
+    sc.hot_pages = sc.hot_pages.max(1);
+    sc.pages = sc.pages.max(sc.hot_pages + sc.task_count());
+    if workload == Workload::Custom {
+        let steps = s.below(0, 12) as usize;
+        let choices: Vec<u8> = (0..steps).map(|_| s.below(0, 256) as u8).collect();
+        let handles = s.below(1, 4) as u8;
+        sc.program = Some(generated_program(&choices, handles, misuse > 0.0));
+    }
+    sc.validate()
+        .expect("the generator only draws valid values");
+    sc
 }
 
 fn to_toml(sc: &Scenario, seed: u64, cycles: u64) -> String {
@@ -79,6 +105,9 @@ fn to_toml(sc: &Scenario, seed: u64, cycles: u64) -> String {
         };
         out += &format!("{k} = {v}\n");
     }
+    if let Some(p) = &sc.program {
+        out += &format!("_program = {:?}\n", to_text(p));
+    }
     out
 }
 
@@ -88,7 +117,7 @@ fn main() {
     let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1);
     let dir = args.get(2).cloned().unwrap_or_else(|| "fuzz/corpus".into());
     std::fs::create_dir_all(&dir).expect("corpus directory");
-    let mut draws = cpu_stream(seed, 0);
+    let mut draws = task_stream(seed, 0);
     let mut seen: BTreeSet<Features> = BTreeSet::new();
     let start = Instant::now();
     let (mut cases, mut kept) = (0u64, 0u64);

@@ -18,6 +18,8 @@ macro_rules! choice {
 
         impl $ty {
             pub const NAMES: &'static [&'static str] = &[$($name),+];
+            /// Every variant, in order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
             pub fn name(self) -> &'static str {
                 Self::NAMES[self as usize]
@@ -91,6 +93,24 @@ choice! {
 }
 
 choice! {
+    /// The program every task runs (docs/model.md, section 16).
+    Workload {
+        /// Work, maybe an interrupts-off section, kmap, copy, kunmap, maybe a context switch.
+        Dbench = "dbench",
+        /// Tiny reads of a cached file: nearly every kmap a hit on a hot page.
+        FileRead = "file-read",
+        /// Page-table pages kmapped and held across I/O (pool clogging).
+        PteHighmem = "pte-highmem",
+        /// Hold one mapping, block, ask for a second (the two-kmap deadlock).
+        TwoPageCopy = "two-page-copy",
+        /// A kmapped page touched with interrupts disabled.
+        IrqsOffAccess = "irqs-off-access",
+        /// The scenario's own `program`.
+        Custom = "custom",
+    }
+}
+
+choice! {
     /// What the flush does when it cleared no slot.
     EmptyFlush {
         /// 2.4: call `flush_tlb_all()` anyway.
@@ -99,6 +119,10 @@ choice! {
         Skip = "skip",
     }
 }
+
+/// A `custom` workload's program as given by a caller: one list of `(field, value)` pairs per
+/// step, kept verbatim (it is part of the scenario) and compiled by `workload::compile`.
+pub type ProgramSpec = Vec<Vec<(String, Value)>>;
 
 /// A value as given by a caller (Python dict, TOML file, command line).
 #[derive(Clone, Debug, PartialEq)]
@@ -139,6 +163,9 @@ macro_rules! scenario {
             pub work_dist: Dist,
             pub irq_hold_dist: Dist,
             pub empty_flush: EmptyFlush,
+            pub workload: Workload,
+            /// The steps of a `custom` workload, as given (compiled by `workload::compile`).
+            pub program: Option<ProgramSpec>,
             $( #[doc = $idoc] pub $iname: u64, )*
             $( #[doc = $fdoc] pub $fname: f64, )*
         }
@@ -152,6 +179,8 @@ macro_rules! scenario {
                     work_dist: Dist::Exponential,
                     irq_hold_dist: Dist::Exponential,
                     empty_flush: EmptyFlush::Flush,
+                    workload: Workload::Dbench,
+                    program: None,
                     $( $iname: $idef, )*
                     $( $fname: $fdef, )*
                 }
@@ -172,6 +201,8 @@ macro_rules! scenario {
                 doc: "distribution of interrupts-off lock hold times" },
             FieldSpec { name: "empty_flush", kind: Kind::Choice(EmptyFlush::NAMES), unit: "",
                 doc: "whether a flush that cleared no slot still flushes the TLBs (2.4: flush)" },
+            FieldSpec { name: "workload", kind: Kind::Choice(Workload::NAMES), unit: "",
+                doc: "the program every task runs (custom: the scenario's own program)" },
             $( FieldSpec { name: stringify!($iname), kind: Kind::Int { min: $imin, max: $imax },
                 unit: $iunit, doc: $idoc }, )*
             $( FieldSpec { name: stringify!($fname), kind: Kind::Float { min: $fmin, max: $fmax },
@@ -188,6 +219,7 @@ macro_rules! scenario {
                     "work_dist" => self.work_dist = choice(name, &value, Dist::NAMES, Dist::parse)?,
                     "irq_hold_dist" => self.irq_hold_dist = choice(name, &value, Dist::NAMES, Dist::parse)?,
                     "empty_flush" => self.empty_flush = choice(name, &value, EmptyFlush::NAMES, EmptyFlush::parse)?,
+                    "workload" => self.workload = choice(name, &value, Workload::NAMES, Workload::parse)?,
                     $( stringify!($iname) => self.$iname = int(name, &value, $imin, $imax)?, )*
                     $( stringify!($fname) => self.$fname = float(name, &value, $fmin, $fmax)?, )*
                     _ => return Err(ConfigError::unknown_field(name)),
@@ -204,6 +236,7 @@ macro_rules! scenario {
                     "work_dist" => Value::Str(self.work_dist.name().into()),
                     "irq_hold_dist" => Value::Str(self.irq_hold_dist.name().into()),
                     "empty_flush" => Value::Str(self.empty_flush.name().into()),
+                    "workload" => Value::Str(self.workload.name().into()),
                     $( stringify!($iname) => Value::Int(self.$iname as i128), )*
                     $( stringify!($fname) => Value::Float(self.$fname), )*
                     _ => return None,
@@ -222,6 +255,7 @@ const BIG: u64 = MAX_DURATION;
 scenario! {
     ints {
         cpus: 1, 4096, 8, "CPUs", "number of CPUs";
+        tasks: 0, 1 << 20, 0, "tasks", "tasks in all, each running the workload's program (0: one per CPU)";
         last_pkmap: 2, 65536, 1024, "slots", "pkmap pool size LAST_PKMAP (a power of two: 1024 without PAE, 512 with)";
         pages: 1, 1 << 24, 65536, "pages", "highmem pages in the workload's page pool";
         hot_pages: 0, 1 << 24, 256, "pages", "pages of the pool that are shared and reused by all CPUs (the first ones)";
@@ -246,7 +280,8 @@ scenario! {
         scan_slot_cycles: 0, BIG, 4, "cycles", "one step of the map_new_virtual cursor (or one freelist pop)";
         flush_slot_cycles: 0, BIG, 6, "cycles", "one slot of the flush_all_zero_pkmaps loop";
         kunmap_cycles: 1, BIG, 50, "cycles", "kunmap_high under the lock";
-        ctx_switch_cycles: 1, BIG, 2000, "cycles", "a context switch; also charged when a sleeper is woken and scheduled back in";
+        ctx_switch_cycles: 1, BIG, 2000, "cycles", "a context switch (schedule() switching a task in, or back in after a yield)";
+        block_cycles: 1, BIG, 1_000_000, "cycles", "mean time a task blocks on I/O in the workloads that block (exponential)";
         watchdog_cycles: 1, 1 << 62, 50_000_000, "cycles", "stop with DeadlockError when no CPU completes a kmap or kunmap for this long while CPUs still run (a livelock; a frozen machine stops at once, a single longer stretch is waited out)";
         max_violation_records: 0, 4096, 16, "records", "stale accesses kept in detail (all are counted)";
     }
@@ -350,20 +385,8 @@ fn choice<T>(
 }
 
 impl Scenario {
-    /// Build a scenario from defaults and `(name, value)` pairs, then validate it as a whole.
-    pub fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, Value)>,
-    ) -> Result<Self, ConfigError> {
-        let mut sc = Scenario::default();
-        for (k, v) in pairs {
-            sc.set(k, v)?;
-        }
-        sc.validate()?;
-        Ok(sc)
-    }
-
-    /// Checks that span several fields.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks that span several scalar fields (`validate` adds the workload's program).
+    pub fn validate_fields(&self) -> Result<(), ConfigError> {
         if !self.last_pkmap.is_power_of_two() {
             return Err(ConfigError::new(
                 "last_pkmap",
@@ -388,6 +411,21 @@ impl Scenario {
                 format!("an integer in [1, copy_cycles = {}]", self.copy_cycles),
             ));
         }
+        if self.program.is_some() != (self.workload == Workload::Custom) {
+            return Err(ConfigError::new(
+                "program",
+                format!(
+                    "{} with workload = {:?}",
+                    if self.program.is_some() {
+                        "given"
+                    } else {
+                        "missing"
+                    },
+                    self.workload.name()
+                ),
+                "a program exactly when workload is \"custom\"".into(),
+            ));
+        }
         if self.irq_locks == 0 && self.irq_section_prob > 0.0 {
             return Err(ConfigError::new(
                 "irq_section_prob",
@@ -396,6 +434,23 @@ impl Scenario {
             ));
         }
         Ok(())
+    }
+
+    /// The number of tasks: `tasks`, or one per CPU when it is 0.
+    pub fn task_count(&self) -> u64 {
+        if self.tasks == 0 {
+            self.cpus
+        } else {
+            self.tasks
+        }
+    }
+
+    /// How errors name the program: the workload, or the custom program.
+    pub fn workload_field(&self) -> String {
+        match self.workload {
+            Workload::Custom => "program".into(),
+            w => format!("workload {:?}", w.name()),
+        }
     }
 
     /// All fields as `(name, value)` pairs, in table order.

@@ -1,48 +1,16 @@
 //! The state of one simulated CPU.
 
 use crate::lock::LockId;
-use crate::rng::Stream;
 use crate::stats::{Category, NCAT};
+use crate::task::TaskCtx;
 use crate::tlb::Tlb;
+use crate::workload::MAX_HANDLES;
 use std::collections::VecDeque;
 
 /// "Not scheduled": the CPU waits for another CPU, a lock or an interrupt.
 pub const NEVER: u64 = u64::MAX;
 
-/// Where a CPU's program goes next, when its current stretch of time (`Cpu::until`) ends or the
-/// thing it waits for happens. One variant per transition rule of `docs/model.md`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    WorkBegin,
-    WorkDone,
-    IrqLockGranted,
-    IrqHoldDone,
-    KmapBegin,
-    KmapGranted,
-    KmapMapped,
-    ScanResume,
-    FlushBegin,
-    FlushScanDone,
-    CallLockGranted,
-    IpiSent,
-    AsyncSent,
-    AcksDone,
-    LocalFlushDone,
-    MapSet,
-    LocalMapped,
-    CopyLookup,
-    CopyRun,
-    CopyStepDone,
-    KunmapBegin,
-    KunmapGranted,
-    KunmapDone,
-    LocalUnmapped,
-    SleepBegin,
-    Woken,
-    KmapRetry,
-    /// The IPI handler in progress ends (the interrupted program is in `Cpu::saved`).
-    HandlerEnd,
-}
+pub use crate::phase::Phase;
 
 /// Why a CPU with `until == NEVER` is stuck, for wakeups and the watchdog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,9 +19,12 @@ pub enum Wait {
     Lock(LockId),
     /// The sender of IPI call `call`, waiting for every target's ack.
     Acks(u64),
+    /// Idle: its last task sleeps on `pkmap_map_wait` and no other is runnable.
     Sleep,
-    /// A replayed operation list ended: the CPU idles for the rest of the run.
+    /// Idle: its last task's replayed operation list ended and no other is runnable.
     Done,
+    /// Idle: no task is runnable (its last one blocked on I/O, or it never had one).
+    Idle,
 }
 
 /// An IPI on its way to, or pending at, a CPU's local APIC.
@@ -94,34 +65,32 @@ pub struct Cpu {
     /// Last IPI call whose handler finished here, and last call that targeted this CPU.
     pub acked_call: u64,
     pub targeted_by_call: u64,
-    pub rng: Stream,
+    /// The task it runs (NONE when idle), and that task's program state.
+    pub task: u32,
+    pub t: TaskCtx,
+    /// Since when it is idle (wake-up placement prefers the CPU idle longest).
+    pub idle_since: u64,
     pub tlb: Tlb,
     /// Flush generation this CPU's TLB is known to be clean for (`guarded`, `lazy`).
     pub generation: u64,
     /// Whether the TLB may hold pkmap entries since its last full flush (`targeted`): set by
     /// every pkmap TLB fill, cleared by every full flush.
     pub may_hold: bool,
-    /// The page of the per-CPU kmap_local slot (`local`), and when it was set.
-    pub local_page: u32,
-    pub local_mapped_at: u64,
+    /// The page of each per-CPU kmap_local slot (`local`, one per handle), and when it was set.
+    pub local_page: [u32; MAX_HANDLES],
+    pub local_mapped_at: [u64; MAX_HANDLES],
     /// Fixed-point (2^-32) carry of unrelated-traffic evictions.
     pub evict_carry: u64,
     // The operation in progress.
     pub irq_lock: LockId,
-    pub misuse: bool,
-    pub page: u32,
-    pub slot: u32,
-    /// The iteration in progress, as recorded or replayed.
-    pub op: crate::op::Op,
-    /// Whether `op` is begun and not yet complete (recorded at its kunmap).
-    pub op_open: bool,
-    /// Whether `slot` holds `page` mapped for this CPU right now.
-    pub holds: bool,
-    /// Between the return of its kmap and the completion of its kunmap.
-    pub kmapped: bool,
     pub scan_left: u32,
     pub scan_check_current: bool,
+    /// The access in progress: its next lookup, how many, over how many cycles, and whether
+    /// it runs with interrupts disabled.
     pub lookup: u32,
+    pub lookups: u64,
+    pub access_cycles: u64,
+    pub access_irqs_off: bool,
     pub need_wakeup: bool,
     /// When the CPU last asked for a lock (`spin_lock()` entered).
     pub lock_req_at: u64,
@@ -138,9 +107,9 @@ pub struct Cpu {
 }
 
 impl Cpu {
-    pub fn new(rng: Stream, tlb_entries: usize) -> Self {
+    pub fn new(t: TaskCtx, task: u32, tlb_entries: usize) -> Self {
         Cpu {
-            phase: Phase::WorkBegin,
+            phase: Phase::NextOp,
             until: 0,
             wait: Wait::None,
             cat: Category::Work,
@@ -154,24 +123,22 @@ impl Cpu {
             pending: VecDeque::with_capacity(4),
             acked_call: 0,
             targeted_by_call: 0,
-            rng,
+            task,
+            t,
+            idle_since: 0,
             tlb: Tlb::new(tlb_entries),
             generation: 0,
             may_hold: false,
-            local_page: 0,
-            local_mapped_at: 0,
+            local_page: [0; MAX_HANDLES],
+            local_mapped_at: [0; MAX_HANDLES],
             evict_carry: 0,
             irq_lock: 0,
-            misuse: false,
-            page: 0,
-            slot: 0,
-            holds: false,
-            kmapped: false,
-            op: crate::op::Op::default(),
-            op_open: false,
             scan_left: 0,
             scan_check_current: false,
             lookup: 0,
+            lookups: 1,
+            access_cycles: 1,
+            access_irqs_off: false,
             need_wakeup: false,
             lock_req_at: 0,
             kmap_contended: false,
@@ -193,6 +160,12 @@ impl Cpu {
         } else {
             0
         }
+    }
+
+    /// Whether it has no task to run.
+    #[inline]
+    pub fn idle(&self) -> bool {
+        self.task == crate::pkmap::NONE
     }
 
     #[inline]

@@ -80,6 +80,11 @@ pub struct DeadlockReport {
     pub chain: Vec<u32>,
     /// What every stuck CPU waits for.
     pub edges: Vec<WaitEdge>,
+    /// The tasks asleep on `pkmap_map_wait` while holding mappings: `(task, [(slot, page)])`.
+    pub sleepers: Vec<(u32, Vec<(u32, u32)>)>,
+    /// Whether the pool is exhausted for good: every slot is held by a task asleep on
+    /// `pkmap_map_wait`, so no kunmap can ever free one (the two-kmap deadlock).
+    pub pool_exhausted: bool,
 }
 
 impl std::fmt::Display for DeadlockReport {
@@ -96,6 +101,17 @@ impl std::fmt::Display for DeadlockReport {
         }
         for e in &self.edges {
             write!(f, "\n  cpu{}: {}", e.cpu, e.what)?;
+        }
+        for (task, held) in &self.sleepers {
+            let held: Vec<String> = held
+                .iter()
+                .map(|(s, p)| format!("slot {s} (page {p})"))
+                .collect();
+            write!(
+                f,
+                "\n  task{task}: sleeps on pkmap_map_wait holding {}",
+                held.join(", ")
+            )?;
         }
         Ok(())
     }

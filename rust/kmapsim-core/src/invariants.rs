@@ -1,13 +1,17 @@
 //! Invariants every run must satisfy, checked by the tests, the fuzzer and the corpus replay.
 
-use crate::config::{Scenario, Strategy};
+use crate::config::{ProgramSpec, Scenario, Strategy, Value};
+use crate::cpu::Phase;
 use crate::engine::{Engine, Mode};
 use crate::error::SimError;
+use crate::workload::Instr;
 
 /// What a checked run did, for the fuzzer's notion of new behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Features {
     pub strategy: u8,
+    pub workload: u8,
+    pub migrated: bool,
     pub freelist: bool,
     pub flushed: bool,
     pub slept: bool,
@@ -31,11 +35,11 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     let (res, r, snap, engine) = skip;
     let deadlock = match res {
         Ok(()) => false,
-        Err(SimError::Deadlock(_)) => {
+        Err(SimError::Deadlock(rep)) => {
             let waits = matches!(sc.strategy, Strategy::Sync | Strategy::Targeted);
-            if !(waits && sc.kmap_irqs_off_prob > 0.0) {
+            if !(rep.pool_exhausted || waits && misused(sc)) {
                 return Err(format!(
-                    "deadlock without the misuse switch under {:?}",
+                    "deadlock without the misuse switch or a pool exhaustion under {:?}",
                     sc.strategy
                 ));
             }
@@ -56,31 +60,8 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     if k.ipis_sent != k.ipis_handled + k.ipis_pending {
         return Err("ipis_sent != handled + pending".into());
     }
-    // kmaps - kunmaps counts the CPUs between a returned kmap and a completed kunmap.
-    let open = k.kmaps - k.kunmaps;
-    let kmapped = engine.cpus().iter().filter(|c| c.kmapped).count() as u64;
-    if open != kmapped {
-        return Err(format!(
-            "kmaps - kunmaps = {open} but {kmapped} CPUs are between the two"
-        ));
-    }
-    // Every reference beyond a slot's own (count - 1 for count >= 2) is a CPU holding it.
-    let refs: u64 = engine
-        .pkmap()
-        .count
-        .iter()
-        .map(|&n| u64::from(n.saturating_sub(1)))
-        .sum();
-    let holders = engine
-        .cpus()
-        .iter()
-        .filter(|c| c.holds && u64::from(c.slot) < sc.last_pkmap)
-        .count() as u64;
-    if refs != holders {
-        return Err(format!(
-            "slot counts hold {refs} references but {holders} CPUs hold a slot"
-        ));
-    }
+    check_mappings(sc, engine, k)?;
+    check_tasks(r.cycles, engine)?;
     if engine.pkmap().free_count != snap.slots_free {
         return Err("the free-slot counter disagrees with the slot counts".into());
     }
@@ -98,6 +79,8 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     }
     Ok(Features {
         strategy: sc.strategy as u8,
+        workload: sc.workload as u8,
+        migrated: k.migrations > 0,
         freelist: sc.slot_alloc == crate::config::SlotAlloc::Freelist,
         flushed: k.flushes > 0,
         slept: k.sleeps > 0,
@@ -105,4 +88,157 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
         deadlock,
         handler_while_spinning: r.histograms.ipi_pending.count > 0 && k.kmap_lock_contended > 0,
     })
+}
+
+/// Whether the workload may kmap or kunmap with interrupts disabled (the misuse switches).
+fn misused(sc: &Scenario) -> bool {
+    let steps = crate::workload::compile(sc).unwrap_or_default();
+    steps.iter().any(|s| match s.instr {
+        Instr::Kmap { irqs_off, .. } | Instr::Kunmap { irqs_off, .. } => {
+            irqs_off.is_some_and(|p| p > 0.0)
+        }
+        Instr::Irqs { on } => !on,
+        _ => false,
+    })
+}
+
+/// The phase a CPU runs next (the interrupted one while it runs an IPI handler).
+fn next_phase(cpu: &crate::cpu::Cpu) -> Phase {
+    cpu.saved.map_or(cpu.phase, |s| s.phase)
+}
+
+/// Every held mapping is accounted for: the slot counts hold one reference per pkmap mapping
+/// held by a task, and kmaps - kunmaps counts the mappings between a kmap's return and its
+/// kunmap's (a mapping is held from the moment its slot is taken until its count drops).
+fn check_mappings(
+    sc: &Scenario,
+    engine: &Engine,
+    k: &crate::stats::Counters,
+) -> Result<(), String> {
+    let held: Vec<(u32, u32)> = (0..sc.task_count() as usize)
+        .flat_map(|id| {
+            engine
+                .task_ctx(id)
+                .held()
+                .map(|(_, p, s)| (s, p))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let refs: u64 = engine
+        .pkmap()
+        .count
+        .iter()
+        .map(|&n| u64::from(n.saturating_sub(1)))
+        .sum();
+    let pkmap_held = held
+        .iter()
+        .filter(|(s, _)| u64::from(*s) < sc.last_pkmap)
+        .count() as u64;
+    if refs != pkmap_held {
+        return Err(format!(
+            "slot counts hold {refs} references but tasks hold {pkmap_held} pkmap mappings"
+        ));
+    }
+    for &(s, p) in held.iter().filter(|(s, _)| u64::from(*s) < sc.last_pkmap) {
+        if engine.pkmap().pte[s as usize] != p {
+            return Err(format!(
+                "a task holds slot {s} for page {p}, which it does not map"
+            ));
+        }
+    }
+    let cpus = engine.cpus();
+    let taking = cpus
+        .iter()
+        .filter(|c| matches!(next_phase(c), Phase::MapSet | Phase::LocalMapped))
+        .count();
+    let releasing = cpus
+        .iter()
+        .filter(|c| next_phase(c) == Phase::KunmapDone)
+        .count();
+    let open = k.kmaps as i128 - k.kunmaps as i128;
+    let between = held.len() as i128 - taking as i128 + releasing as i128;
+    if open != between {
+        return Err(format!(
+            "kmaps - kunmaps = {open} but {between} mappings are between a kmap and its kunmap"
+        ));
+    }
+    Ok(())
+}
+
+/// Every task's breakdown sums to the cycles; a task runs on at most one CPU, the one that
+/// says it runs it.
+fn check_tasks(cycles: u64, engine: &Engine) -> Result<(), String> {
+    for (id, s) in engine.task_scheds().iter().enumerate() {
+        let sum: u64 = s.breakdown(cycles).iter().sum();
+        if sum != cycles {
+            return Err(format!("task {id}: states sum to {sum} of {cycles}"));
+        }
+        if s.cpu != crate::pkmap::NONE && engine.cpus()[s.cpu as usize].task != id as u32 {
+            return Err(format!(
+                "task {id} thinks it runs on cpu{}, which runs another",
+                s.cpu
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A well-formed program drawn from `choices` (one byte a step) over `handles` handles, for the
+/// proptests and the fuzzer: every kmap is kunmapped before the end, every
+/// access and kunmap goes through a held handle, chances only on steps that keep it so.
+pub fn generated_program(choices: &[u8], handles: u8, misuse: bool) -> ProgramSpec {
+    let step = |pairs: &[(&str, Value)]| -> Vec<(String, Value)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let op = |name: &str| ("op", Value::Str(name.into()));
+    let h = |i: u8| ("handle", Value::Int(i as i128));
+    let mut held = vec![false; handles as usize];
+    let mut out = vec![step(&[op("kmap"), h(0)])];
+    held[0] = true;
+    for (i, &c) in choices.iter().enumerate() {
+        let k = (c as usize / 8) % handles as usize;
+        let prob = ("prob", Value::Float((c % 4) as f64 / 4.0 + 0.2));
+        out.push(match (c % 8, held[k]) {
+            (0, _) => step(&[op("work"), ("cycles", Value::Int(1 + (c as i128) * 37))]),
+            (1, _) => step(&[
+                op("block"),
+                ("cycles", Value::Int(1 + (c as i128) * 91)),
+                prob,
+            ]),
+            (2, _) => step(&[op("yield"), prob]),
+            (3, _) => step(&[op("irq_section"), prob]),
+            (4 | 5, true) => step(&[
+                op("access"),
+                h(k as u8),
+                ("irqs_off", Value::Int((c % 3 == 0) as i128)),
+            ]),
+            (6, true) if misuse => {
+                held[k] = false;
+                step(&[op("kunmap"), h(k as u8), ("irqs_off", Value::Float(0.3))])
+            }
+            (_, true) => {
+                held[k] = false;
+                step(&[op("kunmap"), h(k as u8)])
+            }
+            (_, false) => {
+                held[k] = true;
+                let page = match i % 4 {
+                    0 => Value::Str("hot".into()),
+                    1 => Value::Str("private".into()),
+                    2 => Value::Str("sequential".into()),
+                    _ => Value::Str("mixed".into()),
+                };
+                step(&[op("kmap"), h(k as u8), ("page", page)])
+            }
+        });
+    }
+    for (k, held) in held.iter().enumerate() {
+        if *held {
+            out.push(step(&[op("kunmap"), h(k as u8)]));
+        }
+    }
+    out
 }

@@ -22,14 +22,18 @@ mod error;
 pub mod invariants;
 mod lock;
 mod op;
+mod phase;
 mod pkmap;
 #[cfg(test)]
 mod pkmap_calls_tests;
 mod report;
 pub mod rng;
+mod scenario;
 mod stats;
+pub mod task;
 mod tlb;
 pub mod trace;
+pub mod workload;
 
 /// Operation lists: the `Op` a replay list is made of, and the check of a list against a
 /// scenario (docs/model.md, section 15).
@@ -39,7 +43,7 @@ pub mod replay {
 
 pub use config::{
     Arbitration, Dist, EmptyFlush, FIELDS, FieldSpec, Kind, MAX_DURATION, Scenario, SlotAlloc,
-    Strategy, Value,
+    Strategy, Value, Workload,
 };
 pub use engine::records;
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};

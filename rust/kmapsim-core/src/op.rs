@@ -21,8 +21,9 @@ pub struct Op {
 }
 
 impl Op {
-    /// The columns of an operation list: the CPU whose list a row belongs to, then the fields
-    /// (`irq_lock` -1 for none). Recorded lists and CSV files use this order.
+    /// The columns of an operation list: the task whose list a row belongs to (column `cpu`:
+    /// with one task per CPU, the default, task i starts on CPU i), then the fields (`irq_lock`
+    /// -1 for none). Recorded lists and CSV files use this order.
     pub const COLUMNS: [&'static str; 7] = [
         "cpu", "work", "irq_lock", "irq_hold", "page", "irqs_off", "switch",
     ];
@@ -31,10 +32,13 @@ impl Op {
 /// Check a list against the scenario it is to drive.
 pub fn validate(sc: &Scenario, ops: &[Vec<Op>]) -> Result<(), ConfigError> {
     let err = |problem: String, allowed: String| Err(ConfigError::new("replay", problem, allowed));
-    if ops.len() != sc.cpus as usize {
+    if ops.len() as u64 != sc.task_count() {
         return err(
-            format!("operation lists for {} CPUs", ops.len()),
-            format!("one list per CPU: {} (empty lists are allowed)", sc.cpus),
+            format!("operation lists for {} tasks", ops.len()),
+            format!(
+                "one list per task: {} (one per CPU unless tasks is set; empty lists are allowed)",
+                sc.task_count()
+            ),
         );
     }
     for (c, list) in ops.iter().enumerate() {

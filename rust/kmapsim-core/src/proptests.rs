@@ -4,8 +4,8 @@
 //! minimal scenario and is kept in `proptest-regressions/`. `PROPTEST_CASES=N cargo test`
 //! runs a deeper campaign; examples/fuzz_invariants.rs is the long-running, corpus-keeping fuzzer.
 
-use crate::config::{Arbitration, Dist, EmptyFlush, Scenario, SlotAlloc, Strategy};
-use crate::invariants::check;
+use crate::config::{Arbitration, Dist, EmptyFlush, Scenario, SlotAlloc, Strategy, Workload};
+use crate::invariants::{check, generated_program};
 use proptest::prelude::*;
 
 fn strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
@@ -75,6 +75,41 @@ prop_compose! {
     }
 }
 
+fn workload() -> impl proptest::strategy::Strategy<Value = Workload> {
+    prop_oneof![
+        3 => Just(Workload::Dbench),
+        1 => Just(Workload::FileRead),
+        1 => Just(Workload::PteHighmem),
+        1 => Just(Workload::TwoPageCopy),
+        1 => Just(Workload::IrqsOffAccess),
+        2 => Just(Workload::Custom),
+    ]
+}
+
+prop_compose! {
+    /// A scenario with tasks and a workload (built in or a random program).
+    fn task_scenarios()(
+        base in scenarios(),
+        workload in workload(),
+        tasks in 0u64..20,
+        block in 1u64..20_000,
+        choices in proptest::collection::vec(any::<u8>(), 0..12),
+        handles in 1u8..4,
+    ) -> Scenario {
+        let mut sc = Scenario { workload, tasks, block_cycles: block, ..base };
+        if workload == Workload::Custom {
+            sc.program = Some(generated_program(&choices, handles, sc.kmap_irqs_off_prob > 0.0));
+        }
+        // Private pages for every task, and hot pages for the sources that need them.
+        sc.pages = sc.pages.max(sc.hot_pages + sc.task_count());
+        if sc.hot_pages == 0 {
+            sc.hot_pages = 1;
+            sc.pages += 1;
+        }
+        sc
+    }
+}
+
 /// 48 cases by default (a few seconds); `PROPTEST_CASES` asks for more.
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -89,6 +124,17 @@ proptest! {
 
     #[test]
     fn every_scenario_keeps_every_invariant(sc in scenarios(), seed in any::<u64>()) {
+        if let Err(why) = check(&sc, 60_000, seed) {
+            prop_assert!(false, "{why}: {sc:?} seed {seed}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn every_task_scenario_keeps_every_invariant(sc in task_scenarios(), seed in any::<u64>()) {
         if let Err(why) = check(&sc, 60_000, seed) {
             prop_assert!(false, "{why}: {sc:?} seed {seed}");
         }

@@ -16,6 +16,9 @@ pub struct RunReport {
     pub counters: Counters,
     /// Per CPU, cycles per category; each row sums to `cycles`.
     pub breakdown: Vec<[u64; NCAT]>,
+    /// Per task, cycles running, runnable, blocked and asleep on the pool
+    /// (`task::TASK_STATES`); each row sums to `cycles`.
+    pub task_breakdown: Vec<[u64; 4]>,
     pub histograms: Histograms,
     pub violations: Vec<StaleAccess>,
     /// The most recent events, when the run was traced, and how many older ones were dropped.

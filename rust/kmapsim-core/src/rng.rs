@@ -1,7 +1,7 @@
 //! Seeded random streams.
 //!
 //! Every random choice comes from a PCG-64 (`rand_pcg::Pcg64`, the XSL-RR 128/64 LCG) stream.
-//! Each CPU has stream id `cpu`, each spinlock stream id `2^64 + lock`. A stream's 128-bit state
+//! Each task has stream id `task`, each spinlock stream id `2^64 + lock`. A stream's 128-bit state
 //! and its increment both come from SplitMix64 applied to the run's `seed` and the stream id, so
 //! streams differ in state as well as increment (PCG streams that share a state are correlated).
 //! Nothing depends on how the run is executed, so results depend only on scenario, seed and
@@ -29,9 +29,10 @@ fn stream(seed: u64, id: u128) -> Stream {
     Stream(Pcg64::new(state, inc))
 }
 
-/// The random stream of CPU `cpu`.
-pub fn cpu_stream(seed: u64, cpu: u32) -> Stream {
-    stream(seed, cpu as u128)
+/// The random stream of task `task` (its program's draws). Stream id `task`: with one task per
+/// CPU, task i's stream is the one CPU i had before tasks existed, so old results reproduce.
+pub fn task_stream(seed: u64, task: u32) -> Stream {
+    stream(seed, task as u128)
 }
 
 /// The random stream of spinlock `lock` (test-and-set arbitration).
@@ -80,10 +81,12 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| cpu_stream(7, 0).below(0, 1 << 40)).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| task_stream(7, 0).below(0, 1 << 40))
+            .collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        let mut s0 = cpu_stream(7, 0);
-        let mut s1 = cpu_stream(7, 1);
+        let mut s0 = task_stream(7, 0);
+        let mut s1 = task_stream(7, 1);
         let mut l0 = lock_stream(7, 0);
         let x: Vec<u64> = (0..8).map(|_| s0.below(0, u64::MAX)).collect();
         let y: Vec<u64> = (0..8).map(|_| s1.below(0, u64::MAX)).collect();
@@ -94,7 +97,7 @@ mod tests {
 
     #[test]
     fn exponential_mean_is_close() {
-        let mut s = cpu_stream(1, 3);
+        let mut s = task_stream(1, 3);
         let n = 200_000;
         let sum: u64 = (0..n).map(|_| s.exponential(1000)).sum();
         let mean = sum as f64 / n as f64;

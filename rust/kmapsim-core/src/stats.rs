@@ -89,6 +89,10 @@ counters! {
     kmap_lock_acquires,
     kmap_lock_contended,
     kmaps_irqs_off,
+    kunmaps_irqs_off,
+    blocks,
+    task_switches,
+    migrations,
 }
 
 /// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.

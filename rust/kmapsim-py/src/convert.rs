@@ -1,6 +1,7 @@
 //! Python values in, Python values out. Nothing here simulates.
 
 use kmapsim_core::trace::FieldValue;
+use kmapsim_core::workload::ProgramSpec;
 use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Snapshot, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -86,9 +87,11 @@ pub fn allowed(kind: Kind) -> String {
     }
 }
 
-/// A scenario from a dict of field values (missing fields take their defaults).
+/// A scenario from a dict of field values (missing fields take their defaults), and a
+/// `program` key: None, or a list of steps, each a dict of its fields.
 pub fn scenario(d: &Bound<'_, PyDict>) -> Result<Scenario, ConfigError> {
     let mut pairs = Vec::with_capacity(d.len());
+    let mut program = None;
     for (k, v) in d.iter() {
         let key: String = k.extract().map_err(|_| {
             ConfigError::new(
@@ -97,10 +100,56 @@ pub fn scenario(d: &Bound<'_, PyDict>) -> Result<Scenario, ConfigError> {
                 "field names".into(),
             )
         })?;
+        if key == "program" {
+            program = program_spec(&v)?;
+            continue;
+        }
         let val = value(&key, &v)?;
         pairs.push((key, val));
     }
-    Scenario::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    Scenario::from_parts(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())), program)
+}
+
+/// A program as given: None, or a list (or tuple) of dicts (or of `(field, value)` pairs).
+fn program_spec(obj: &Bound<'_, PyAny>) -> Result<Option<ProgramSpec>, ConfigError> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    let allowed = || {
+        "a list of steps, each a dict such as {\"op\": \"kmap\", \"handle\": \"src\"}".to_string()
+    };
+    let steps: Vec<Bound<'_, PyAny>> = match obj.extract() {
+        Ok(steps) if !obj.is_instance_of::<PyString>() && !obj.is_instance_of::<PyDict>() => steps,
+        _ => return Err(ConfigError::new("program", "not a list".into(), allowed())),
+    };
+    let mut spec = Vec::with_capacity(steps.len());
+    for (i, step) in steps.iter().enumerate() {
+        let fields: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = match step.cast::<PyDict>() {
+            Ok(d) => d.iter().collect(),
+            Err(_) => step.extract().map_err(|_| {
+                ConfigError::new(&format!("program step {i}"), "not a dict".into(), allowed())
+            })?,
+        };
+        let mut pairs = Vec::with_capacity(fields.len());
+        for (k, v) in fields {
+            let key: String = k.extract().map_err(|_| {
+                ConfigError::new(
+                    &format!("program step {i}"),
+                    "a field name that is not a string".into(),
+                    "string field names".into(),
+                )
+            })?;
+            let at = format!("program step {i}: {key}");
+            let val = if v.is_instance_of::<PyBool>() {
+                Value::Int(i128::from(v.extract::<bool>().unwrap_or(false)))
+            } else {
+                value(&at, &v)?
+            };
+            pairs.push((key, val));
+        }
+        spec.push(pairs);
+    }
+    Ok(Some(spec))
 }
 
 pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -115,6 +164,17 @@ pub fn scenario_to_dict<'py>(py: Python<'py>, sc: &Scenario) -> PyResult<Bound<'
     let d = PyDict::new(py);
     for (k, v) in sc.pairs() {
         d.set_item(k, value_to_py(py, &v)?)?;
+    }
+    if let Some(spec) = &sc.program {
+        let steps = PyList::empty(py);
+        for step in spec {
+            let s = PyDict::new(py);
+            for (k, v) in step {
+                s.set_item(k, value_to_py(py, v)?)?;
+            }
+            steps.append(s)?;
+        }
+        d.set_item("program", steps)?;
     }
     Ok(d)
 }
@@ -158,6 +218,7 @@ pub fn field_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
 pub struct ReportObjects {
     pub counters: Py<PyDict>,
     pub breakdown: Py<PyList>,
+    pub task_breakdown: Py<PyList>,
     pub histograms: Py<PyDict>,
     pub violations: Py<PyList>,
     pub trace: Py<PyList>,
@@ -171,6 +232,10 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
     let breakdown = PyList::empty(py);
     for row in &r.breakdown {
         breakdown.append(row.to_vec())?;
+    }
+    let task_breakdown = PyList::empty(py);
+    for row in &r.task_breakdown {
+        task_breakdown.append(row.to_vec())?;
     }
     let histograms = PyDict::new(py);
     for (name, h) in r.histograms.pairs() {
@@ -209,6 +274,7 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
     Ok(ReportObjects {
         counters: counters.unbind(),
         breakdown: breakdown.unbind(),
+        task_breakdown: task_breakdown.unbind(),
         histograms: histograms.unbind(),
         violations: violations.unbind(),
         trace: trace.unbind(),

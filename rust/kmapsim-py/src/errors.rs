@@ -44,7 +44,15 @@ pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
             raise(
                 py,
                 "DeadlockError",
-                (msg, rep.cycle, rep.chain.clone(), edges, rep.reason.clone()),
+                (
+                    msg,
+                    rep.cycle,
+                    rep.chain.clone(),
+                    edges,
+                    rep.reason.clone(),
+                    rep.sleepers.clone(),
+                    rep.pool_exhausted,
+                ),
             )
         }
         SimError::KernelBug {

@@ -68,6 +68,11 @@ mod _core {
         m.add("RECORD_BUDGET_BYTES", core::records::RECORD_BUDGET_BYTES)?;
         m.add("SAMPLE_COLUMNS", core::Sample::COLUMNS.to_vec())?;
         m.add("OPS_COLUMNS", core::replay::Op::COLUMNS.to_vec())?;
+        m.add("TASK_STATES", core::task::TASK_STATES.to_vec())?;
+        m.add("WORKLOADS", core::workload::WORKLOAD_DOCS.to_vec())?;
+        m.add("PROGRAM_OPS", core::workload::OPS.to_vec())?;
+        m.add("PAGE_SOURCES", core::workload::PAGE_SOURCES.to_vec())?;
+        m.add("MAX_HANDLES", core::workload::MAX_HANDLES)?;
         Ok(())
     }
 }

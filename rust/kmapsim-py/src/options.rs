@@ -62,7 +62,7 @@ impl Options {
     ) -> PyResult<Self> {
         let config = |e: ConfigError| errors::config_error(py, &e);
         let sc = convert::scenario(scenario).map_err(config)?;
-        let replay = replay.map(|cols| replay_ops(sc.cpus, cols)).transpose();
+        let replay = replay.map(|cols| replay_ops(&sc, cols)).transpose();
         Ok(Options {
             seed: int_arg("seed", seed, u64::MAX).map_err(config)?,
             mode: parse_mode(mode).map_err(config)?,
@@ -132,7 +132,12 @@ fn wall_limit(seconds: Option<f64>) -> Result<f64, ConfigError> {
 }
 
 /// The replay columns as per-CPU operation lists (the engine checks them against the scenario).
-fn replay_ops(cpus: u64, cols: ReplayColumns) -> Result<Vec<Vec<Op>>, ConfigError> {
+fn replay_ops(sc: &Scenario, cols: ReplayColumns) -> Result<Vec<Vec<Op>>, ConfigError> {
+    let lists = sc.task_count();
+    let below = match sc.tasks {
+        0 => format!("a CPU below cpus = {}", sc.cpus),
+        n => format!("a task below tasks = {n} (one list per task)"),
+    };
     let (cpu, work, lock, hold, page, off, switch) = cols;
     let n = cpu.len();
     let lengths = [
@@ -147,13 +152,13 @@ fn replay_ops(cpus: u64, cols: ReplayColumns) -> Result<Vec<Vec<Op>>, ConfigErro
         let problem = "columns of different lengths".into();
         return Err(ConfigError::new("replay", problem, "equal lengths".into()));
     }
-    let mut ops = vec![Vec::new(); cpus as usize];
+    let mut ops = vec![Vec::new(); lists as usize];
     for i in 0..n {
         let Some(list) = ops.get_mut(cpu[i] as usize) else {
             return Err(ConfigError::new(
                 "replay",
                 format!("row {i}: cpu {}", cpu[i]),
-                format!("a CPU below cpus = {cpus}"),
+                below.clone(),
             ));
         };
         let irq_lock = match lock[i] {

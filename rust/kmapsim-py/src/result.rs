@@ -22,6 +22,9 @@ pub(crate) struct RawResult {
     counters: Py<PyDict>,
     #[pyo3(get)]
     breakdown: Py<PyList>,
+    /// Per task, cycles `running, runnable, blocked, pool_sleep` (`TASK_STATES`).
+    #[pyo3(get)]
+    task_breakdown: Py<PyList>,
     #[pyo3(get)]
     histograms: Py<PyDict>,
     #[pyo3(get)]
@@ -103,6 +106,7 @@ pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyRes
         wall_seconds,
         counters: objs.counters,
         breakdown: objs.breakdown,
+        task_breakdown: objs.task_breakdown,
         histograms: objs.histograms,
         violations: objs.violations,
         trace: objs.trace,

@@ -23,7 +23,7 @@ pub(crate) fn engine(opts: &Options) -> Result<Engine, ConfigError> {
         e.set_replay(ops.clone())?;
     }
     if opts.record_ops {
-        e.enable_recording();
+        e.enable_recording()?;
     }
     Ok(e)
 }

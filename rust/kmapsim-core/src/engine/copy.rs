@@ -1,5 +1,5 @@
-//! The copy through the mapping (docs/model.md, section 7): `copy_lookups` TLB lookups spread over
-//! `copy_cycles`, each a hit or a page walk, and the safety check that a lookup reaches the page
+//! An `access` through a mapping (docs/model.md, section 7): its TLB lookups (`copy_lookups` over
+//! `copy_cycles` in `dbench`), each a hit or a page walk, and the safety check that a lookup reaches the page
 //! the CPU mapped.
 
 use super::Engine;
@@ -23,22 +23,24 @@ impl Engine {
     /// The stretch of copy up to the next lookup.
     #[inline]
     pub(super) fn copy_run(&mut self, c: usize) -> Next {
-        let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        // Lookup i happens at offset floor(i * copy / lookups) into the copy.
-        let (i, n) = (cpu.lookup as u64, sc.copy_lookups);
-        let seg = (i + 1) * sc.copy_cycles / n - i * sc.copy_cycles / n;
+        // Lookup i happens at offset floor(i * cycles / lookups) into the access.
+        let (i, n, len) = (cpu.lookup as u64, cpu.lookups, cpu.access_cycles);
+        let seg = (i + 1) * len / n - i * len / n;
         go(C::Copy, seg, Phase::CopyStepDone)
     }
 
-    /// A stretch of copy done: the next lookup, or the kunmap.
+    /// A stretch of copy done: the next lookup, or the next step (interrupts back on after an
+    /// interrupts-off access).
     #[inline]
     pub(super) fn copy_step_done(&mut self, c: usize) -> Next {
-        let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         cpu.lookup += 1;
-        if cpu.lookup as u64 == sc.copy_lookups {
-            go(C::Copy, 0, Phase::KunmapBegin)
+        if cpu.lookup as u64 == cpu.lookups {
+            if cpu.access_irqs_off {
+                cpu.irqs_on = !cpu.t.irqs_disabled;
+            }
+            self.step_done(c, C::Copy)
         } else {
             go(C::Copy, 0, Phase::CopyLookup)
         }
@@ -46,9 +48,10 @@ impl Engine {
 
     /// One TLB lookup of the CPU's mapped address, with the safety check. Returns the page-walk
     /// cycles of a miss.
+    #[inline(always)]
     pub(super) fn tlb_lookup(&mut self, c: usize, t: u64) -> Result<u64, SimError> {
         let cpu = &mut self.cpus[c];
-        let (slot, page) = (cpu.slot, cpu.page);
+        let (slot, page) = (cpu.t.slot, cpu.t.page);
         // The kmap_local slot is numbered just past the pkmap pool, in each CPU's own space.
         let local = slot as u64 >= self.sc.last_pkmap;
         let (actual, loaded_at, extra) = match cpu.tlb.lookup(slot) {
@@ -59,7 +62,7 @@ impl Engine {
             None => {
                 self.counters.tlb_misses += 1;
                 let p = if local {
-                    cpu.local_page
+                    cpu.local_page[(slot as u64 - self.sc.last_pkmap) as usize]
                 } else {
                     self.pk.pte[slot as usize]
                 };
@@ -83,7 +86,7 @@ impl Engine {
     /// (through an entry loaded at `loaded_at`), not the page it mapped. Count it, trace it, and
     /// keep its record while there is room.
     fn stale_access(&mut self, c: usize, t: u64, actual: u32, loaded_at: u64) {
-        let (slot, page) = (self.cpus[c].slot, self.cpus[c].page);
+        let (slot, page) = (self.cpus[c].t.slot, self.cpus[c].t.page);
         let local = slot as u64 >= self.sc.last_pkmap;
         self.counters.stale_accesses += 1;
         trace!(
@@ -98,7 +101,8 @@ impl Engine {
         );
         if self.violations.len() < self.sc.max_violation_records as usize {
             let (at, by) = if local {
-                (self.cpus[c].local_mapped_at, c as u32)
+                let h = (slot as u64 - self.sc.last_pkmap) as usize;
+                (self.cpus[c].local_mapped_at[h], c as u32)
             } else {
                 (
                     self.pk.pte_changed_at[slot as usize],

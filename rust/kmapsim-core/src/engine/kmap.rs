@@ -10,38 +10,55 @@ use crate::error::SimError;
 use crate::lock::KMAP_LOCK;
 use crate::pkmap::ScanEnd;
 use crate::stats::Category as C;
+use crate::task::Handle;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
+use crate::workload::{PageSource, private_pages};
 
 impl Engine {
-    /// `kmap()` of the iteration's page: `kmap_high()` takes `kmap_lock` (or, under `local`,
-    /// `kmap_local_page()` maps the CPU's own slot).
+    /// A `kmap` step: `kmap()` of a page into `handle`: `kmap_high()` takes `kmap_lock` (or,
+    /// under `local`, `kmap_local_page()` maps the CPU's own slot).
     #[inline]
-    pub(super) fn kmap_begin(&mut self, c: usize, t: u64) -> Next {
+    pub(super) fn kmap_step(
+        &mut self,
+        c: usize,
+        t: u64,
+        handle: u8,
+        source: PageSource,
+        irqs_off: Option<f64>,
+    ) -> Result<Next, SimError> {
+        let held = self.cpus[c].t.handles[handle as usize];
+        if held.held() {
+            let msg = format!(
+                "task {} kmaps into handle {handle}, which still maps page {} (the mapping \
+                 would leak)",
+                self.cpus[c].t.id, held.page
+            );
+            return Err(self.bug(c, t, msg));
+        }
+        if self.replay.is_none() {
+            let task = &mut self.cpus[c].t;
+            task.op.irqs_off = irqs_off.is_some_and(|p| task.rng.chance(p));
+            let page = self.page_of(c, source);
+            self.cpus[c].t.op.page = page;
+        }
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        if self.replay.is_none() {
-            cpu.op.irqs_off = cpu.rng.chance(sc.kmap_irqs_off_prob);
-            let hot = cpu.rng.chance(sc.shared_page_prob);
-            cpu.op.page = if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
-                cpu.rng.below(0, sc.hot_pages) as u32
-            } else {
-                cpu.rng.below(sc.hot_pages, sc.pages) as u32
-            };
-        }
-        cpu.misuse = cpu.op.irqs_off;
-        cpu.page = cpu.op.page;
-        if cpu.misuse {
+        cpu.t.handle = handle;
+        cpu.t.misuse = cpu.t.op.irqs_off || cpu.t.irqs_disabled;
+        cpu.t.page = cpu.t.op.page;
+        if cpu.t.misuse {
             self.counters.kmaps_irqs_off += 1;
         }
         if sc.strategy == Strategy::Local {
             // kmap_local_page(): the CPU's own slot, a PTE write and one invlpg.
-            cpu.slot = sc.last_pkmap as u32;
-            cpu.local_page = cpu.page;
-            cpu.local_mapped_at = t;
-            cpu.tlb.invalidate(cpu.slot);
-            cpu.holds = true;
-            let (slot, page) = (cpu.slot, cpu.page);
+            let h = handle as usize;
+            cpu.t.slot = sc.last_pkmap as u32 + handle as u32;
+            cpu.local_page[h] = cpu.t.page;
+            cpu.local_mapped_at[h] = t;
+            cpu.tlb.invalidate(cpu.t.slot);
+            let (slot, page) = (cpu.t.slot, cpu.t.page);
+            cpu.t.handles[h] = Handle { page, slot };
             trace!(
                 self,
                 t,
@@ -54,14 +71,41 @@ impl Engine {
             );
             self.counters.invlpgs += 1;
             self.counters.new_mappings += 1;
-            go(
+            Ok(go(
                 C::KmapLocal,
                 sc.kmap_local_cycles + sc.tlb_invlpg_cycles,
                 Phase::LocalMapped,
-            )
+            ))
         } else {
-            self.kmap_lock_request(c, t)
+            Ok(self.kmap_lock_request(c, t))
         }
+    }
+
+    /// The page a `kmap` step maps, drawn from its source by the task's stream.
+    fn page_of(&mut self, c: usize, source: PageSource) -> u32 {
+        let sc = &self.sc;
+        let task = &mut self.cpus[c].t;
+        let own = private_pages(sc);
+        let first_own = sc.hot_pages + task.id as u64 * own;
+        (match source {
+            PageSource::Mixed { hot } => {
+                let hot = task.rng.chance(hot);
+                if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
+                    task.rng.below(0, sc.hot_pages)
+                } else {
+                    task.rng.below(sc.hot_pages, sc.pages)
+                }
+            }
+            PageSource::Hot => task.rng.below(0, sc.hot_pages),
+            PageSource::Cold => task.rng.below(sc.hot_pages, sc.pages),
+            PageSource::Private => first_own + task.rng.below(0, own),
+            PageSource::Sequential => {
+                let p = first_own + task.cursor % own;
+                task.cursor += 1;
+                p
+            }
+            PageSource::Page(p) => p as u64,
+        }) as u32
     }
 
     /// `kmap_lock` granted for `kmap_high()`: the wait ends and the hold begins, after any
@@ -89,7 +133,7 @@ impl Engine {
     pub(super) fn kmap_mapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        Ok(if let Some((slot, n)) = self.pk.share(cpu.page) {
+        Ok(if let Some((slot, n)) = self.pk.share(cpu.t.page) {
             // The page is mapped already: share the slot.
             if n < 2 {
                 return Err(self.bug(c, t, format!("kmap_high: slot {slot} count < 2")));
@@ -109,7 +153,7 @@ impl Engine {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         let (end, advanced) = self.pk.allocate(
-            cpu.page,
+            cpu.t.page,
             &mut cpu.scan_left,
             cpu.scan_check_current,
             t,
@@ -134,9 +178,9 @@ impl Engine {
     #[inline]
     fn hold_slot(&mut self, c: usize, t: u64, slot: u32, shared: bool) {
         let cpu = &mut self.cpus[c];
-        cpu.slot = slot;
-        cpu.holds = true;
-        let page = cpu.page;
+        cpu.t.slot = slot;
+        let page = cpu.t.page;
+        cpu.t.handles[cpu.t.handle as usize] = Handle { page, slot };
         trace!(self, t, c, E::Mapped { slot, page, shared });
     }
 
@@ -144,25 +188,24 @@ impl Engine {
     #[inline]
     pub(super) fn map_set(&mut self, c: usize, t: u64) -> Next {
         let cpu = &mut self.cpus[c];
-        if cpu.misuse {
-            cpu.irqs_on = true;
+        if cpu.t.misuse {
+            cpu.irqs_on = !cpu.t.irqs_disabled;
         }
         self.release_lock(KMAP_LOCK, c, t);
         self.mapped(c, t)
     }
 
-    /// The kmap returned: count it, start the copy.
+    /// The kmap returned: count it, on to the next step (interrupts enabled after a misused
+    /// kmap are taken here).
     pub(super) fn mapped(&mut self, c: usize, t: u64) -> Next {
-        self.cpus[c].lookup = 0;
-        self.cpus[c].kmapped = true;
         self.counters.kmaps += 1;
         self.last_progress = t;
-        go(C::Copy, 0, Phase::CopyLookup)
+        self.step_done(c, C::Copy)
     }
 
     /// `spin_lock(&kmap_lock)` at the top of `kmap_high()` (again after a sleep).
     pub(super) fn kmap_lock_request(&mut self, c: usize, t: u64) -> Next {
-        if self.cpus[c].misuse {
+        if self.cpus[c].t.misuse {
             self.cpus[c].irqs_on = false;
         }
         self.request_lock(c, KMAP_LOCK, t);

@@ -8,19 +8,44 @@ use crate::cpu::{Phase, Wait};
 use crate::error::SimError;
 use crate::lock::KMAP_LOCK;
 use crate::stats::Category as C;
+use crate::task::Handle;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
 
 impl Engine {
-    /// `kunmap()`: `kunmap_high()` takes `kmap_lock` (or `kunmap_local()`).
+    /// A `kunmap` step: `kunmap()` of `handle`'s page: `kunmap_high()` takes `kmap_lock` (or
+    /// `kunmap_local()`). A handle that maps nothing is a kernel BUG (2.4 BUGs on a count
+    /// that would drop below 1; here the task does not hold the page at all).
     #[inline]
-    pub(super) fn kunmap_begin(&mut self, c: usize, t: u64) -> Next {
+    pub(super) fn kunmap_step(
+        &mut self,
+        c: usize,
+        t: u64,
+        handle: u8,
+        irqs_off: Option<f64>,
+    ) -> Result<Next, SimError> {
+        self.use_handle(c, t, handle, "kunmap: the task kunmaps")?;
+        let cpu = &mut self.cpus[c];
+        cpu.t.misuse = irqs_off.is_some_and(|p| cpu.t.rng.chance(p)) || cpu.t.irqs_disabled;
+        if cpu.t.misuse {
+            self.counters.kunmaps_irqs_off += 1;
+        }
+        Ok(self.kunmap_begin(c, t))
+    }
+
+    /// `kunmap_high()` takes `kmap_lock` (with interrupts off if misused: ARM's
+    /// `lock_kmap_any()`), or `kunmap_local()`.
+    #[inline]
+    fn kunmap_begin(&mut self, c: usize, t: u64) -> Next {
         let sc = &self.sc;
         if sc.strategy == Strategy::Local {
             // kunmap_local(): the slot is released (the model keeps its PTE, which only
             // this CPU can reach); the next map's invlpg drops the stale entry.
             go(C::KmapLocal, sc.kmap_local_cycles, Phase::LocalUnmapped)
         } else {
+            if self.cpus[c].t.misuse {
+                self.cpus[c].irqs_on = false;
+            }
             self.request_lock(c, KMAP_LOCK, t);
             let wait = Wait::Lock(KMAP_LOCK);
             Next::Block {
@@ -38,11 +63,12 @@ impl Engine {
         let cpu = &mut self.cpus[c];
         self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
         cpu.hold_start = t;
-        let page = cpu.page;
+        let page = cpu.t.page;
         let Some((slot, count)) = self.pk.release(page) else {
             return Err(self.bug(c, t, format!("kunmap_high: page {page} not mapped")));
         };
-        self.cpus[c].holds = false;
+        let cpu = &mut self.cpus[c];
+        cpu.t.handles[cpu.t.handle as usize] = Handle::EMPTY;
         trace!(self, t, c, E::Unmapped { slot, page, count });
         let cpu = &mut self.cpus[c];
         match count {
@@ -59,6 +85,9 @@ impl Engine {
         let cpu = &mut self.cpus[c];
         let wake = cpu.need_wakeup;
         self.release_lock(KMAP_LOCK, c, t);
+        if self.cpus[c].t.misuse {
+            self.cpus[c].irqs_on = !self.cpus[c].t.irqs_disabled;
+        }
         if wake {
             self.wake_sleepers(t);
         }
@@ -69,8 +98,8 @@ impl Engine {
     #[inline]
     pub(super) fn local_unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
         let cpu = &mut self.cpus[c];
-        cpu.holds = false;
-        let (slot, page) = (cpu.slot, cpu.page);
+        cpu.t.handles[cpu.t.handle as usize] = Handle::EMPTY;
+        let (slot, page) = (cpu.t.slot, cpu.t.page);
         trace!(
             self,
             t,
@@ -82,5 +111,18 @@ impl Engine {
             }
         );
         self.unmapped(c, t)
+    }
+
+    /// The kunmap returned: count it, on to the next step (after a zero-length stretch if
+    /// interrupts were just enabled, so that pending IPIs are taken first).
+    fn unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+        self.counters.kunmaps += 1;
+        self.last_progress = t;
+        if self.cpus[c].t.misuse {
+            let cat = self.cpus[c].cat;
+            return Ok(self.step_done(c, cat));
+        }
+        self.cpus[c].t.pc += 1;
+        self.next_step(c, t)
     }
 }

@@ -21,8 +21,12 @@ mod program;
 pub mod records;
 mod replay;
 mod sample;
+mod sched;
 mod sleep;
 mod snapshot;
+mod steps;
+#[cfg(test)]
+mod tasks_tests;
 #[cfg(test)]
 mod tests;
 mod watchdog;
@@ -37,10 +41,12 @@ use crate::pkmap::Pkmap;
 use crate::report::RunReport;
 use crate::rng;
 use crate::stats::{Category, Counters, Histograms, StaleAccess};
+use crate::task::{TaskCtx, TaskSched, TaskState};
 use crate::trace::trace;
 use crate::trace::{EventKind, Trace};
+use crate::workload::Step;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use watchdog::Stuck;
 
 /// How time advances. Both give bit-identical results.
@@ -110,6 +116,16 @@ pub struct Engine {
     /// The next cycle to process.
     now: u64,
     cpus: Vec<Cpu>,
+    /// Every task's program state; a running task's lives in its CPU (`Cpu::t`) and its entry
+    /// here is a placeholder (see `task_ctx`).
+    tasks: Vec<TaskCtx>,
+    sched: Vec<TaskSched>,
+    /// The global run queue (2.4's `runqueue_head`), in order.
+    runq: VecDeque<u32>,
+    /// Blocked tasks by the cycle their block ends (then task id).
+    timers: BinaryHeap<Reverse<(u64, u32)>>,
+    /// The compiled program every task runs.
+    program: Vec<Step>,
     locks: Vec<SpinLock>,
     /// Locks to arbitrate in phase 3 (skip mode; step mode looks at every lock).
     dirty: Vec<LockId>,
@@ -135,8 +151,8 @@ pub struct Engine {
     sampler: Option<sample::Sampler>,
     replay: Option<replay::Replay>,
     recorded: Option<Vec<Vec<Op>>>,
-    /// CPUs whose replayed list has ended (when all have, nothing can happen any more).
-    done_cpus: usize,
+    /// Tasks whose replayed list has ended (when all have, nothing can happen any more).
+    done_tasks: usize,
     /// CPUs with a stretch ahead (`until != NEVER`): the machine can only be frozen when this
     /// is 0, so the exact check runs only then.
     scheduled: usize,
@@ -151,10 +167,36 @@ impl Engine {
     /// A machine at cycle 0: every CPU about to start its first stretch of work.
     pub fn new(sc: &Scenario, seed: u64, mode: Mode) -> Result<Self, ConfigError> {
         sc.validate()?;
+        let program = crate::workload::compile(sc)?;
         let n = sc.cpus as usize;
-        let cpus: Vec<Cpu> = (0..n)
-            .map(|c| Cpu::new(rng::cpu_stream(seed, c as u32), sc.tlb_entries as usize))
+        let ntasks = sc.task_count() as usize;
+        let mut tasks: Vec<TaskCtx> = (0..ntasks as u32)
+            .map(|i| TaskCtx::new(i, rng::task_stream(seed, i)))
             .collect();
+        let sched = (0..ntasks)
+            .map(|i| match i < n {
+                true => TaskSched::new(TaskState::Running, i as u32),
+                false => TaskSched::new(TaskState::Runnable, crate::pkmap::NONE),
+            })
+            .collect();
+        // Task i starts on CPU i; the rest wait on the run queue, in order.
+        let cpus: Vec<Cpu> = (0..n)
+            .map(|c| {
+                let placeholder = TaskCtx::new(crate::pkmap::NONE, rng::task_stream(seed, 0));
+                let mut cpu = Cpu::new(placeholder, crate::pkmap::NONE, sc.tlb_entries as usize);
+                if c < ntasks {
+                    std::mem::swap(&mut cpu.t, &mut tasks[c]);
+                    cpu.task = c as u32;
+                } else {
+                    cpu.phase = crate::cpu::Phase::SwitchIn;
+                    cpu.wait = crate::cpu::Wait::Idle;
+                    cpu.cat = Category::Idle;
+                    cpu.until = crate::cpu::NEVER;
+                }
+                cpu
+            })
+            .collect();
+        let runq = (n.min(ntasks) as u32..ntasks as u32).collect();
         let nlocks = IRQ_LOCK_BASE + sc.irq_locks as u32;
         let locks = (0..nlocks).map(|l| SpinLock::new(seed, l, n)).collect();
         let mut e = Engine {
@@ -163,6 +205,11 @@ impl Engine {
             mode,
             now: 0,
             cpus,
+            tasks,
+            sched,
+            runq,
+            timers: BinaryHeap::new(),
+            program,
             locks,
             dirty: Vec::with_capacity(nlocks as usize),
             dirty_spare: Vec::with_capacity(nlocks as usize),
@@ -182,13 +229,13 @@ impl Engine {
             sampler: None,
             replay: None,
             recorded: None,
-            done_cpus: 0,
+            done_tasks: 0,
             recorded_ops: 0,
-            scheduled: n,
+            scheduled: n.min(ntasks),
             stopped: None,
         };
         if mode == Mode::Skip {
-            for c in 0..n as u32 {
+            for c in 0..n.min(ntasks) as u32 {
                 e.cpu_heap.push(Reverse(key(0, c as usize)));
             }
         }
@@ -277,8 +324,21 @@ impl Engine {
         self.stopped.as_ref()
     }
 
+    /// Task `id`'s program state, wherever it lives.
+    pub(crate) fn task_ctx(&self, id: usize) -> &TaskCtx {
+        match self.sched[id].cpu {
+            crate::pkmap::NONE => &self.tasks[id],
+            c => &self.cpus[c as usize].t,
+        }
+    }
+
+    /// The tasks' scheduling records, for the invariant checks.
+    pub(crate) fn task_scheds(&self) -> &[TaskSched] {
+        &self.sched
+    }
+
     fn deadline(&self) -> u64 {
-        if self.done_cpus == self.cpus.len() {
+        if self.done_tasks == self.tasks.len() {
             return u64::MAX;
         }
         self.last_progress
@@ -291,7 +351,7 @@ impl Engine {
     /// The same test in both modes: `scheduled` counts the CPUs with a stretch ahead.
     #[inline]
     fn frozen(&self) -> bool {
-        if self.scheduled > 0 || self.done_cpus == self.cpus.len() {
+        if self.scheduled > 0 || !self.timers.is_empty() || self.done_tasks == self.tasks.len() {
             debug_assert!(self.scheduled == 0 || !self.frozen_by_scan());
             return false;
         }
@@ -327,6 +387,7 @@ impl Engine {
                     self.deliver(c, t);
                 }
             }
+            self.fire_timers(t);
             for c in 0..n {
                 if self.cpus[c].until == t {
                     self.act(c, t)?;
@@ -371,6 +432,9 @@ impl Engine {
                 let it = unkey(k).0;
                 t = t.min(it);
             }
+            if let Some(at) = self.next_timer() {
+                t = t.min(at);
+            }
             if t >= end {
                 break;
             }
@@ -394,6 +458,7 @@ impl Engine {
                     self.deliver(c, t);
                 }
             }
+            self.fire_timers(t);
             while let Some(&Reverse(k)) = self.cpu_heap.peek() {
                 let (ct, c) = unkey(k);
                 if ct != t {
@@ -514,6 +579,7 @@ impl Engine {
             events: self.events,
             counters,
             breakdown,
+            task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),
             histograms: self.hist.clone(),
             violations: self.violations.clone(),
             trace: self

@@ -1,6 +1,7 @@
-//! The per-CPU program (docs/model.md, sections 3 and 4): one transition rule per `Phase`,
-//! dispatched here to the file of its kernel path: `work.rs` (the workload loop), `kmap.rs`,
-//! `kunmap.rs`, `sleep.rs`, `flush.rs` (with every strategy's shootdown) and `copy.rs`.
+//! The per-CPU program (docs/model.md, sections 3, 4 and 16): one transition rule per `Phase`,
+//! dispatched here to the file of its kernel path: `steps.rs` (the task's program), `work.rs`,
+//! `kmap.rs`, `kunmap.rs`, `sleep.rs`, `sched.rs`, `flush.rs` (with every strategy's shootdown)
+//! and `copy.rs`.
 //!
 //! A transition runs at the cycle its stretch ends and returns the next stretch: a category and a
 //! duration (zero-length stretches are taken at once, in the same cycle), or a wait that another
@@ -82,11 +83,10 @@ impl Engine {
     /// Run CPU `c`'s current phase at cycle `t`: each kernel path's file has its rules.
     fn transition(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
         Ok(match self.cpus[c].phase {
-            Phase::WorkBegin => self.work_begin(c, t),
-            Phase::WorkDone => self.work_done(c, t),
+            Phase::NextOp => self.next_step(c, t)?,
+            Phase::WorkDone => self.work_done(c, t)?,
             Phase::IrqLockGranted => self.irq_lock_granted(c),
             Phase::IrqHoldDone => self.irq_hold_done(c, t),
-            Phase::KmapBegin => self.kmap_begin(c, t),
             Phase::KmapRetry => self.kmap_lock_request(c, t),
             Phase::KmapGranted => self.kmap_granted(c, t),
             Phase::KmapMapped => self.kmap_mapped(c, t)?,
@@ -103,12 +103,11 @@ impl Engine {
             Phase::CopyLookup => self.copy_lookup(c, t)?,
             Phase::CopyRun => self.copy_run(c),
             Phase::CopyStepDone => self.copy_step_done(c),
-            Phase::KunmapBegin => self.kunmap_begin(c, t),
             Phase::KunmapGranted => self.kunmap_granted(c, t)?,
             Phase::KunmapDone => self.kunmap_done(c, t)?,
             Phase::LocalUnmapped => self.local_unmapped(c, t)?,
             Phase::SleepBegin => self.sleep_begin(c, t),
-            Phase::Woken => self.woken(c, t),
+            Phase::SwitchIn => self.switched_in(c, t),
             Phase::HandlerEnd => unreachable!("handler ends are dispatched by act()"),
         })
     }

@@ -99,13 +99,14 @@ impl Engine {
         let Some(rec) = self.recorded.as_mut() else {
             return Ok(());
         };
-        let op = self.cpus[c].op;
+        let op = self.cpus[c].t.op;
+        let task = self.cpus[c].task as usize;
         if rec[c].try_reserve(1).is_err() {
             return Err(SimError::OutOfMemory {
                 what: format!("{} recorded operations", self.recorded_ops + 1),
             });
         }
-        rec[c].push(op);
+        rec[task].push(op);
         self.recorded_ops += 1;
         if self.record_bytes() > RECORD_BUDGET_BYTES {
             return Err(ConfigError::new(

@@ -9,6 +9,7 @@
 //! whose list ends stays idle for the rest of the run.
 
 use super::Engine;
+use crate::config::{Scenario, Workload};
 use crate::error::ConfigError;
 use crate::op::{Op, validate};
 
@@ -29,6 +30,7 @@ impl Engine {
                 "set before the first cycle".into(),
             ));
         }
+        dbench_only(&self.sc, "replay")?;
         validate(&self.sc, &ops)?;
         let n = ops.len();
         self.replay = Some(Replay {
@@ -39,8 +41,10 @@ impl Engine {
     }
 
     /// Keep every completed iteration's `Op` from now on.
-    pub fn enable_recording(&mut self) {
-        self.recorded = Some(vec![Vec::new(); self.cpus.len()]);
+    pub fn enable_recording(&mut self) -> Result<(), ConfigError> {
+        dbench_only(&self.sc, "record_ops")?;
+        self.recorded = Some(vec![Vec::new(); self.tasks.len()]);
+        Ok(())
     }
 
     /// The ops recorded so far, per CPU, each list ending with the iteration in progress (its
@@ -49,19 +53,34 @@ impl Engine {
     pub fn recorded(&self) -> Option<Vec<Vec<Op>>> {
         let lists = self.recorded.as_ref()?;
         let mut out = lists.clone();
-        for (c, list) in out.iter_mut().enumerate() {
-            if self.cpus[c].op_open {
-                list.push(self.cpus[c].op);
+        for (id, list) in out.iter_mut().enumerate() {
+            let task = self.task_ctx(id);
+            if task.op_open {
+                list.push(task.op);
             }
         }
         Some(out)
     }
 
-    /// The next op of CPU `c`'s list, if it is replaying and the list has one more.
-    pub(super) fn next_op(&mut self, c: usize) -> Option<Option<Op>> {
+    /// The next op of task `id`'s list, if it is replaying and the list has one more.
+    pub(super) fn next_op(&mut self, id: u32) -> Option<Option<Op>> {
+        let c = id as usize;
         let r = self.replay.as_mut()?;
         let op = r.ops[c].get(r.next[c]).copied();
         r.next[c] += 1;
         Some(op)
     }
+}
+
+/// Operation lists are iterations of the `dbench` loop: other workloads cannot record or replay
+/// them.
+fn dbench_only(sc: &Scenario, what: &str) -> Result<(), ConfigError> {
+    if sc.workload != Workload::Dbench {
+        return Err(ConfigError::new(
+            what,
+            format!("operation lists with workload = {:?}", sc.workload.name()),
+            "workload = \"dbench\" (an operation is one iteration of its loop)".into(),
+        ));
+    }
+    Ok(())
 }

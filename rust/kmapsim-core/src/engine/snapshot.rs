@@ -25,11 +25,12 @@ impl Engine {
                     Wait::Acks(call) => Some(format!("IPI acks (call {call})")),
                     Wait::Sleep => Some("pkmap_map_wait".into()),
                     Wait::Done => Some("nothing (its operation list ended)".into()),
+                    Wait::Idle => Some("a runnable task (idle)".into()),
                 },
                 next_action: (cpu.until != NEVER).then_some(cpu.until),
                 pending_ipis: cpu.pending.len() as u32,
                 inflight_ipis: cpu.inflight.len() as u32,
-                holds: cpu.holds.then_some((cpu.slot, cpu.page)),
+                holds: cpu.t.held().next().map(|(_, page, slot)| (slot, page)),
                 tlb_entries: cpu.tlb.len() as u32,
             })
             .collect();

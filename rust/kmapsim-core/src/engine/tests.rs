@@ -231,8 +231,8 @@ fn cursor_slots_and_flush_times_by_hand() {
             // The mapping is in place once the kmap_lock hold begins: W + A (+ S + N to finish).
             let mapped = start + 1000 + 30 + 4 + 120 + u64::from(k % 4 == 0) * 224;
             e.advance_to(mapped + 1, &mut || None).unwrap();
-            slots.push(e.cpus[0].slot);
-            assert_eq!(e.pk.cursor, e.cpus[0].slot);
+            slots.push(e.cpus[0].t.slot);
+            assert_eq!(e.pk.cursor, e.cpus[0].t.slot);
             start += 1664 + u64::from(k % 4 == 0) * 224;
         }
         assert_eq!(slots, vec![1, 2, 3, 0, 1, 2, 3, 0], "{mode:?}");
@@ -253,19 +253,12 @@ fn cursor_slots_and_flush_times_by_hand() {
 
 use crate::config::{EmptyFlush, SlotAlloc, Strategy};
 
-const ALL: [Strategy; 6] = [
-    Strategy::Sync,
-    Strategy::Async,
-    Strategy::Guarded,
-    Strategy::Lazy,
-    Strategy::Targeted,
-    Strategy::Local,
-];
+const ALL: &[Strategy] = Strategy::ALL;
 
 #[test]
 fn step_equals_skip_for_every_strategy_and_allocator() {
     let mut seed = 0;
-    for strategy in ALL {
+    for &strategy in ALL {
         for slot_alloc in [SlotAlloc::Scan, SlotAlloc::Freelist] {
             for empty_flush in [EmptyFlush::Flush, EmptyFlush::Skip] {
                 for cpus in [1, 3, 6] {
@@ -406,7 +399,7 @@ fn freelist_flushes_only_when_the_free_list_runs_dry() {
 
 #[test]
 fn traces_are_equal_in_both_modes_and_bounded() {
-    for strategy in ALL {
+    for &strategy in ALL {
         let sc = Scenario {
             strategy,
             ..small(3)
@@ -423,7 +416,7 @@ fn traces_are_equal_in_both_modes_and_bounded() {
 #[test]
 fn advancing_in_pieces_equals_one_run() {
     use crate::engine::Engine;
-    for (i, strategy) in ALL.into_iter().enumerate() {
+    for (i, &strategy) in ALL.iter().enumerate() {
         let sc = Scenario {
             strategy,
             ..small(4)
@@ -476,14 +469,14 @@ fn samples_are_equal_in_both_modes_and_consistent() {
 #[test]
 fn replaying_recorded_ops_reproduces_the_run() {
     use crate::engine::Engine;
-    for (i, strategy) in ALL.into_iter().enumerate() {
+    for (i, &strategy) in ALL.iter().enumerate() {
         let sc = Scenario {
             strategy,
             kmap_irqs_off_prob: 0.0,
             ..small(3)
         };
         let mut rec = Engine::new(&sc, 40 + i as u64, Mode::Skip).unwrap();
-        rec.enable_recording();
+        rec.enable_recording().unwrap();
         rec.advance_to(150_000, &mut || None).unwrap();
         let ops = rec.recorded().unwrap();
         assert!(ops.iter().all(|l| l.len() > 10));
@@ -543,7 +536,7 @@ fn fuzz_corpus_still_holds_every_invariant() {
     for entry in entries {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let (mut seed, mut cycles, mut pairs) = (0u64, 0u64, Vec::new());
+        let (mut seed, mut cycles, mut pairs, mut program) = (0u64, 0u64, Vec::new(), None);
         for line in text
             .lines()
             .filter(|l| !l.starts_with('#') && l.contains('='))
@@ -559,10 +552,14 @@ fn fuzz_corpus_still_holds_every_invariant() {
             match (k, &value) {
                 ("_seed", Value::Int(i)) => seed = *i as u64,
                 ("_cycles", Value::Int(i)) => cycles = *i as u64,
+                ("_program", Value::Str(text)) => {
+                    program = Some(crate::workload::from_text(text).unwrap());
+                }
                 _ => pairs.push((k.to_string(), value)),
             }
         }
-        let sc = Scenario::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))).unwrap();
+        let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.clone()));
+        let sc = Scenario::from_parts(pairs, program).unwrap();
         if let Err(why) = crate::invariants::check(&sc, cycles, seed) {
             panic!("{}: {why}", path.display());
         }

@@ -26,10 +26,16 @@ impl Engine {
     /// Build the error raised when the machine is stuck at cycle `t`.
     pub(super) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
         let n = self.cpus.len();
+        let sleepers = self.pool_sleepers();
+        let pool_exhausted = why == Stuck::Frozen
+            && !sleepers.is_empty()
+            && self.pk.count.iter().all(|&n| n >= 2)
+            && self.cpus.iter().all(|cpu| cpu.idle());
         let mut edges = Vec::new();
         let mut on: Vec<Option<u32>> = vec![None; n];
         for (c, cpu) in self.cpus.iter().enumerate() {
-            if cpu.until != NEVER || cpu.in_handler() {
+            // In a pool exhaustion every CPU idles: the sleeping tasks tell the story.
+            if cpu.until != NEVER || cpu.in_handler() || pool_exhausted {
                 continue;
             }
             let held: Vec<String> = (0..self.locks.len())
@@ -76,7 +82,7 @@ impl Engine {
                     on[c] = blocker.map(|b| b as u32);
                 }
                 Wait::Sleep => what += "sleeps on pkmap_map_wait",
-                Wait::Done => continue,
+                Wait::Done | Wait::Idle => continue,
                 Wait::None => what += "waits",
             }
             if !cpu.pending.is_empty() {
@@ -88,7 +94,15 @@ impl Engine {
                 on: on[c],
             });
         }
+        let held: usize = sleepers.iter().map(|(_, h)| h.len()).sum();
         let reason = match why {
+            Stuck::Frozen if pool_exhausted => format!(
+                "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
+                 {} tasks sleep on pkmap_map_wait holding {held} of them, and no task that \
+                 could kunmap one can run (the two-kmap deadlock)",
+                self.sc.last_pkmap,
+                sleepers.len()
+            ),
             Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
                               (spins, sleeps or waits for IPI acks) and no IPI is in flight"
                 .to_string(),
@@ -104,7 +118,22 @@ impl Engine {
             reason,
             chain: find_cycle(&on),
             edges,
+            sleepers,
+            pool_exhausted,
         }))
+    }
+
+    /// The tasks asleep on `pkmap_map_wait` that hold mappings, with what they hold.
+    fn pool_sleepers(&self) -> Vec<(u32, Vec<(u32, u32)>)> {
+        self.pk
+            .waitq
+            .iter()
+            .map(|&id| {
+                let held = self.task_ctx(id as usize).held().map(|(_, p, s)| (s, p));
+                (id, held.collect::<Vec<_>>())
+            })
+            .filter(|(_, held)| !held.is_empty())
+            .collect()
     }
 }
 

@@ -1,76 +1,60 @@
-//! The workload loop (docs/model.md, section 3): a stretch of work, the unrelated memory traffic
-//! it causes, an optional interrupts-off section, and after the kunmap an optional context switch
-//! before the next iteration.
+//! The `work` and `irq_section` steps (docs/model.md, sections 3 and 16): a stretch of work and
+//! the unrelated memory traffic it causes; an interrupts-off section on one of the workload's
+//! locks.
 
 use super::Engine;
 use super::program::{Next, go};
+use crate::config::Dist;
 use crate::cpu::{Phase, Wait};
 use crate::error::SimError;
 use crate::lock::{IRQ_LOCK_BASE, LockId};
-use crate::op::Op;
 use crate::stats::Category as C;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
 
 impl Engine {
-    /// The next iteration: draw (or replay) its work and spend it.
+    /// The work is done: unrelated traffic evicts TLB entries, and the next step runs.
     #[inline]
-    pub(super) fn work_begin(&mut self, c: usize, t: u64) -> Next {
-        match self.next_op(c) {
-            None => {
-                let cpu = &mut self.cpus[c];
-                let work = Self::draw(self.sc.work_dist, self.sc.work_cycles, &mut cpu.rng);
-                cpu.op = Op {
-                    work,
-                    ..Op::default()
-                };
-                cpu.op_open = true;
-                go(C::Work, work, Phase::WorkDone)
-            }
-            Some(Some(op)) => {
-                self.cpus[c].op = op;
-                self.cpus[c].op_open = true;
-                go(C::Work, op.work, Phase::WorkDone)
-            }
-            Some(None) => {
-                self.done_cpus += 1;
-                trace!(self, t, c, E::Done);
-                Next::Block {
-                    cat: C::Idle,
-                    wait: Wait::Done,
-                    phase: Phase::WorkBegin,
-                }
-            }
-        }
+    pub(super) fn work_done(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+        self.evict_unrelated(c, t);
+        self.cpus[c].t.pc += 1;
+        self.next_step(c, t)
     }
 
-    /// The work is done: unrelated traffic evicts TLB entries, then maybe an interrupts-off
-    /// section (`spin_lock_irq()` on one of the workload's locks) before the kmap.
+    /// An `irq_section` step: `spin_lock_irq()` on one of the workload's locks (drawn unless the
+    /// step names it, or replayed), held for a drawn time.
     #[inline]
-    pub(super) fn work_done(&mut self, c: usize, t: u64) -> Next {
-        self.evict_unrelated(c, t);
+    pub(super) fn irq_section(
+        &mut self,
+        c: usize,
+        t: u64,
+        lock: Option<u32>,
+        dist: Dist,
+        cycles: u64,
+    ) -> Next {
         let replaying = self.replay.is_some();
         let sc = &self.sc;
-        let cpu = &mut self.cpus[c];
-        // The op was reset at WorkBegin: irq_lock is None unless a section is drawn.
-        if !replaying && cpu.rng.chance(sc.irq_section_prob) {
-            cpu.op.irq_lock = Some(cpu.rng.below(0, sc.irq_locks) as u32);
-            cpu.op.irq_hold = Self::draw(sc.irq_hold_dist, sc.irq_hold_cycles, &mut cpu.rng);
+        let task = &mut self.cpus[c].t;
+        if !replaying {
+            let k = match lock {
+                Some(k) => k,
+                None => task.rng.below(0, sc.irq_locks) as u32,
+            };
+            task.op.irq_lock = Some(k);
+            task.op.irq_hold = Self::draw(dist, cycles, &mut task.rng);
         }
-        if let Some(k) = cpu.op.irq_lock {
-            cpu.irq_lock = IRQ_LOCK_BASE + k as LockId;
-            // spin_lock_irq(): interrupts go off before spinning.
-            cpu.irqs_on = false;
-            self.counters.irq_sections += 1;
-            let l = self.cpus[c].irq_lock;
-            self.request_lock(c, l, t);
-            Next::Block {
-                cat: C::IrqoffSpin,
-                wait: Wait::Lock(l),
-                phase: Phase::IrqLockGranted,
-            }
-        } else {
-            go(C::Work, 0, Phase::KmapBegin)
+        let k = task.op.irq_lock.expect("a taken irq_section has a lock");
+        let l = IRQ_LOCK_BASE + k as LockId;
+        let cpu = &mut self.cpus[c];
+        cpu.irq_lock = l;
+        // spin_lock_irq(): interrupts go off before spinning.
+        cpu.irqs_on = false;
+        self.counters.irq_sections += 1;
+        self.request_lock(c, l, t);
+        Next::Block {
+            cat: C::IrqoffSpin,
+            wait: Wait::Lock(l),
+            phase: Phase::IrqLockGranted,
         }
     }
 
@@ -78,48 +62,23 @@ impl Engine {
     #[inline]
     pub(super) fn irq_lock_granted(&mut self, c: usize) -> Next {
         let cpu = &mut self.cpus[c];
-        go(C::IrqoffHold, cpu.op.irq_hold, Phase::IrqHoldDone)
+        go(C::IrqoffHold, cpu.t.op.irq_hold, Phase::IrqHoldDone)
     }
 
-    /// `spin_unlock_irq()`: interrupts back on, on to the kmap.
+    /// `spin_unlock_irq()`: interrupts back on, on to the next step.
     #[inline]
     pub(super) fn irq_hold_done(&mut self, c: usize, t: u64) -> Next {
         let cpu = &mut self.cpus[c];
         let l = cpu.irq_lock;
-        cpu.irqs_on = true;
+        cpu.irqs_on = !cpu.t.irqs_disabled;
         self.release_lock(l, c, t);
-        go(C::Work, 0, Phase::KmapBegin)
-    }
-
-    /// The kunmap returned: count it, maybe switch context, back to work.
-    pub(super) fn unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
-        self.counters.kunmaps += 1;
-        self.cpus[c].kmapped = false;
-        self.last_progress = t;
-        let cpu = &mut self.cpus[c];
-        if self.replay.is_none() {
-            cpu.op.switch = cpu.rng.chance(self.sc.ctx_switch_prob);
-        }
-        cpu.op_open = false;
-        let switch = cpu.op.switch;
-        self.record_op(c)?;
-        Ok(if switch {
-            self.counters.context_switches += 1;
-            let f = self.catch_up_at_switch(c, t);
-            go(
-                C::ContextSwitch,
-                self.sc.ctx_switch_cycles + f,
-                Phase::WorkBegin,
-            )
-        } else {
-            go(C::Work, 0, Phase::WorkBegin)
-        })
+        self.step_done(c, C::Work)
     }
 
     /// Unrelated memory traffic during the work just done pushes pkmap entries out of the TLB.
     pub(super) fn evict_unrelated(&mut self, c: usize, t: u64) {
         let cpu = &mut self.cpus[c];
-        let acc = cpu.evict_carry as u128 + cpu.op.work as u128 * self.evict_per_cycle as u128;
+        let acc = cpu.evict_carry as u128 + cpu.t.op.work as u128 * self.evict_per_cycle as u128;
         cpu.evict_carry = (acc & 0xFFFF_FFFF) as u64;
         let n = (acc >> 32).min(u64::MAX as u128) as u64;
         if n > 0 {

@@ -1,0 +1,201 @@
+//! The task's program (docs/model.md, section 16): the interpreter of its steps. Each step hands
+//! over to the file of its kernel path (`work.rs`, `kmap.rs`, `copy.rs`, `kunmap.rs`,
+//! `sched.rs`); when that path is done it advances the task's `pc` and comes back here.
+
+use super::Engine;
+use super::program::{Next, go};
+use crate::cpu::{Phase, Wait};
+use crate::error::SimError;
+use crate::op::Op;
+use crate::stats::Category as C;
+use crate::task::TaskState;
+use crate::trace::EventKind as E;
+use crate::trace::trace;
+use crate::workload::Instr;
+
+impl Engine {
+    /// Run CPU `c`'s task from its current step: skip the steps whose chance says no, run the
+    /// first that is taken.
+    #[inline]
+    pub(super) fn next_step(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+        loop {
+            let cpu = &mut self.cpus[c];
+            if cpu.t.pc as usize >= self.program.len() {
+                cpu.t.pc = 0;
+            }
+            let step = self.program[cpu.t.pc as usize];
+            if let (Some(p), false) = (step.prob, matches!(step.instr, Instr::Yield)) {
+                if !self.taken(c, step.instr, p) {
+                    self.cpus[c].t.pc += 1;
+                    continue;
+                }
+            }
+            if let Some(next) = self.run_step(c, t, step.instr, step.prob)? {
+                return Ok(next);
+            }
+        }
+    }
+
+    /// Whether a step with chance `p` is taken: one draw, or the replayed iteration's choice.
+    pub(super) fn taken(&mut self, c: usize, instr: Instr, p: f64) -> bool {
+        let replaying = self.replay.is_some();
+        let task = &mut self.cpus[c].t;
+        match instr {
+            Instr::IrqSection { .. } if replaying => task.op.irq_lock.is_some(),
+            Instr::Yield if replaying => task.op.switch,
+            Instr::Yield => {
+                task.op.switch = task.rng.chance(p);
+                task.op.switch
+            }
+            _ if replaying => true,
+            _ => task.rng.chance(p),
+        }
+    }
+
+    /// Run one step; None when it was a jump and the next step should run at once.
+    #[inline]
+    fn run_step(
+        &mut self,
+        c: usize,
+        t: u64,
+        instr: Instr,
+        prob: Option<f64>,
+    ) -> Result<Option<Next>, SimError> {
+        Ok(Some(match instr {
+            Instr::Work { dist, cycles } => return self.work_step(c, t, dist, cycles),
+            Instr::IrqSection { lock, dist, cycles } => self.irq_section(c, t, lock, dist, cycles),
+            Instr::Kmap {
+                handle,
+                source,
+                irqs_off,
+            } => self.kmap_step(c, t, handle, source, irqs_off)?,
+            Instr::Access {
+                handle,
+                lookups,
+                cycles,
+                irqs_off,
+            } => self.access_step(c, t, handle, lookups, cycles, irqs_off)?,
+            Instr::Kunmap { handle, irqs_off } => self.kunmap_step(c, t, handle, irqs_off)?,
+            Instr::Block { dist, cycles } => self.block(c, t, dist, cycles),
+            Instr::Yield => return self.yield_cpu(c, t, prob),
+            Instr::Irqs { on } => {
+                let cpu = &mut self.cpus[c];
+                cpu.t.irqs_disabled = !on;
+                cpu.irqs_on = on;
+                // A zero-length stretch: interrupts just enabled are taken before the next step.
+                let cat = cpu.cat;
+                self.step_done(c, cat)
+            }
+            Instr::Repeat { to, times, counter } => {
+                let task = &mut self.cpus[c].t;
+                let n = &mut task.loops[counter as usize];
+                if *n < times {
+                    *n += 1;
+                    task.pc = to;
+                } else {
+                    *n = 0;
+                    task.pc += 1;
+                }
+                return Ok(None);
+            }
+        }))
+    }
+
+    /// A `work` step: draw (or replay) its length and spend it. The first work of a `dbench`
+    /// iteration opens the iteration's `Op`.
+    #[inline]
+    fn work_step(
+        &mut self,
+        c: usize,
+        t: u64,
+        dist: crate::config::Dist,
+        mean: u64,
+    ) -> Result<Option<Next>, SimError> {
+        let id = self.cpus[c].task;
+        let work = match self.next_op(id) {
+            None => {
+                let task = &mut self.cpus[c].t;
+                let work = Self::draw(dist, mean, &mut task.rng);
+                task.op = Op {
+                    work,
+                    ..Op::default()
+                };
+                work
+            }
+            Some(Some(op)) => {
+                self.cpus[c].t.op = op;
+                op.work
+            }
+            Some(None) => return Ok(Some(self.exit(c, t))),
+        };
+        self.cpus[c].t.op_open = true;
+        Ok(Some(go(C::Work, work, Phase::WorkDone)))
+    }
+
+    /// The task's replayed list ended: it exits and the CPU runs another or idles.
+    fn exit(&mut self, c: usize, t: u64) -> Next {
+        self.done_tasks += 1;
+        trace!(self, t, c, E::Done);
+        let id = self.cpus[c].task as usize;
+        self.sched[id].enter(TaskState::Exited, t);
+        self.schedule(c, t, C::Idle, Wait::Done)
+    }
+
+    /// The step the CPU's task was on is done: on to the next one, after a zero-length stretch
+    /// in `cat` (a point where interrupts just enabled are taken).
+    #[inline]
+    pub(super) fn step_done(&mut self, c: usize, cat: C) -> Next {
+        self.cpus[c].t.pc += 1;
+        go(cat, 0, Phase::NextOp)
+    }
+
+    /// An `access` step: `lookups` TLB lookups of the handle's page over `cycles`, with the
+    /// safety check (`copy.rs`).
+    #[inline]
+    fn access_step(
+        &mut self,
+        c: usize,
+        t: u64,
+        handle: u8,
+        lookups: u64,
+        cycles: u64,
+        irqs_off: bool,
+    ) -> Result<Next, SimError> {
+        self.use_handle(c, t, handle, "the task accesses")?;
+        let cpu = &mut self.cpus[c];
+        cpu.lookup = 0;
+        cpu.lookups = lookups;
+        cpu.access_cycles = cycles;
+        cpu.access_irqs_off = irqs_off;
+        if irqs_off {
+            // local_irq_disable(): IPIs wait until the access is over.
+            cpu.irqs_on = false;
+        }
+        self.copy_lookup(c, t)
+    }
+
+    /// Make `handle`'s mapping the one the call in progress works on; a handle that maps
+    /// nothing (never kmapped, or kunmapped already) is a kernel BUG, `doing` says by whom.
+    pub(super) fn use_handle(
+        &mut self,
+        c: usize,
+        t: u64,
+        handle: u8,
+        doing: &str,
+    ) -> Result<(), SimError> {
+        let task = &mut self.cpus[c].t;
+        let h = task.handles[handle as usize];
+        if !h.held() {
+            let msg = format!(
+                "{doing} handle {handle}, which maps no page it holds (task {}: never kmapped, \
+                 or kunmapped already)",
+                task.id
+            );
+            return Err(self.bug(c, t, msg));
+        }
+        task.handle = handle;
+        task.page = h.page;
+        task.slot = h.slot;
+        Ok(())
+    }
+}

@@ -1,0 +1,36 @@
+//! The transition rules of a CPU's program, one per phase (docs/model.md, sections 3, 4 and 16).
+
+/// Where a CPU's program goes next, when its current stretch of time (`Cpu::until`) ends or the
+/// thing it waits for happens. One variant per transition rule of `docs/model.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Run the task's next program step.
+    NextOp,
+    WorkDone,
+    IrqLockGranted,
+    IrqHoldDone,
+    KmapGranted,
+    KmapMapped,
+    ScanResume,
+    FlushBegin,
+    FlushScanDone,
+    CallLockGranted,
+    IpiSent,
+    AsyncSent,
+    AcksDone,
+    LocalFlushDone,
+    MapSet,
+    LocalMapped,
+    CopyLookup,
+    CopyRun,
+    CopyStepDone,
+    KunmapGranted,
+    KunmapDone,
+    LocalUnmapped,
+    SleepBegin,
+    /// An idle CPU was given a task: switch it in.
+    SwitchIn,
+    KmapRetry,
+    /// The IPI handler in progress ends (the interrupted program is in `Cpu::saved`).
+    HandlerEnd,
+}

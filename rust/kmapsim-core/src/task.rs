@@ -1,0 +1,161 @@
+//! A task (docs/model.md, section 16): the program it runs, where it is in it, the mappings it
+//! holds, its random stream, and what it was doing when it last left a CPU. The state of the task
+//! a CPU runs lives in that CPU (`Cpu::task`); a task off every CPU keeps it in the engine's table.
+
+use crate::op::Op;
+use crate::phase::Phase;
+use crate::pkmap::NONE;
+use crate::rng::Stream;
+use crate::workload::{MAX_HANDLES, MAX_REPEATS};
+
+/// One mapping a task holds through a handle of its program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    /// The page mapped, or NONE.
+    pub page: u32,
+    /// Its pkmap slot (or kmap_local slot, numbered from `last_pkmap`).
+    pub slot: u32,
+}
+
+impl Handle {
+    pub const EMPTY: Handle = Handle {
+        page: NONE,
+        slot: NONE,
+    };
+
+    #[inline]
+    pub fn held(&self) -> bool {
+        self.page != NONE
+    }
+}
+
+/// Where a task is, for the scheduler and the per-task breakdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// On a CPU (whatever that CPU does: work, spin, copy, ...).
+    Running,
+    /// Ready, waiting for a CPU on the run queue (or assigned to one not yet switched in).
+    Runnable,
+    /// Blocked on I/O for a drawn time.
+    Blocked,
+    /// Asleep on `pkmap_map_wait`.
+    PoolSleep,
+    /// Its replayed operation list ended.
+    Exited,
+}
+
+/// The per-task breakdown's columns (an exited task's cycles count as blocked).
+pub const TASK_STATES: [&str; 4] = ["running", "runnable", "blocked", "pool_sleep"];
+
+/// A task's program state: everything that moves with it from CPU to CPU.
+#[derive(Clone, Debug)]
+pub struct TaskCtx {
+    pub id: u32,
+    /// The step to run next.
+    pub pc: u32,
+    /// How many times each `repeat` step has jumped back so far.
+    pub loops: [u32; MAX_REPEATS],
+    pub handles: [Handle; MAX_HANDLES],
+    /// The next page of a `sequential` source, counted in the task's own pages.
+    pub cursor: u64,
+    pub rng: Stream,
+    /// The phase to run when the task is next switched in.
+    pub resume: Phase,
+    /// The iteration in progress, as recorded or replayed (the `dbench` workload).
+    pub op: Op,
+    /// Whether `op` is begun and not yet complete.
+    pub op_open: bool,
+    /// The kernel call in progress (it may sleep and resume on another CPU): its handle, page
+    /// and slot, and whether it was called with interrupts disabled (a misuse switch).
+    pub handle: u8,
+    pub page: u32,
+    pub slot: u32,
+    pub misuse: bool,
+    /// Interrupts disabled by the program (`irq_disable` until `irq_enable`): its kmaps and
+    /// kunmaps meanwhile are made with interrupts disabled, and a path that would enable them
+    /// restores this instead.
+    pub irqs_disabled: bool,
+}
+
+impl TaskCtx {
+    pub fn new(id: u32, rng: Stream) -> Self {
+        TaskCtx {
+            id,
+            pc: 0,
+            loops: [0; MAX_REPEATS],
+            handles: [Handle::EMPTY; MAX_HANDLES],
+            cursor: 0,
+            rng,
+            resume: Phase::NextOp,
+            op: Op::default(),
+            op_open: false,
+            handle: 0,
+            page: 0,
+            slot: 0,
+            misuse: false,
+            irqs_disabled: false,
+        }
+    }
+
+    /// The mappings held, as `(handle, page, slot)`.
+    pub fn held(&self) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
+        self.handles
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.held())
+            .map(|(i, h)| (i, h.page, h.slot))
+    }
+}
+
+/// A task's scheduling record: never moved, so always current.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskSched {
+    pub state: TaskState,
+    /// Since when it is in `state`.
+    pub since: u64,
+    /// Cycles in each of `TASK_STATES` before `since`.
+    pub cycles: [u64; 4],
+    /// The CPU it runs on (or is assigned to), or NONE.
+    pub cpu: u32,
+    /// The CPU it last ran on (its TLB and cache are there), or NONE.
+    pub last_cpu: u32,
+}
+
+impl TaskSched {
+    pub fn new(state: TaskState, cpu: u32) -> Self {
+        TaskSched {
+            state,
+            since: 0,
+            cycles: [0; 4],
+            cpu,
+            last_cpu: cpu,
+        }
+    }
+
+    /// The `TASK_STATES` column of a state.
+    #[inline]
+    fn column(state: TaskState) -> usize {
+        match state {
+            TaskState::Running => 0,
+            TaskState::Runnable => 1,
+            TaskState::Blocked | TaskState::Exited => 2,
+            TaskState::PoolSleep => 3,
+        }
+    }
+
+    /// Enter `state` at cycle `t`.
+    #[inline]
+    pub fn enter(&mut self, state: TaskState, t: u64) {
+        self.cycles[Self::column(self.state)] += t - self.since;
+        self.since = t;
+        self.state = state;
+    }
+
+    /// The breakdown as of cycle `now`.
+    pub fn breakdown(&self, now: u64) -> [u64; 4] {
+        let mut row = self.cycles;
+        row[Self::column(self.state)] += now - self.since;
+        row
+    }
+}
