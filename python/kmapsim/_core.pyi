@@ -32,6 +32,7 @@ __all__ = [
     "_panic_in_engine_for_tests",
     "cancel_running",
     "field_specs",
+    "parse_program",
     "run",
     "validate",
 ]
@@ -101,6 +102,10 @@ def _panic_in_engine_for_tests(options: Options) -> None:
 
 def cancel_running() -> None:
     """Stop every run in progress in this process; each raises KeyboardInterrupt."""
+
+def parse_program(text: str) -> list[dict[str, int | float | str]]:
+    """A program's one-line form as a list of steps (dicts); raises ``ScenarioError`` for a
+    word that is not ``field=value``. The steps are checked by ``validate``."""
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

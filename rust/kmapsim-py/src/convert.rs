@@ -166,17 +166,22 @@ pub fn scenario_to_dict<'py>(py: Python<'py>, sc: &Scenario) -> PyResult<Bound<'
         d.set_item(k, value_to_py(py, &v)?)?;
     }
     if let Some(spec) = &sc.program {
-        let steps = PyList::empty(py);
-        for step in spec {
-            let s = PyDict::new(py);
-            for (k, v) in step {
-                s.set_item(k, value_to_py(py, v)?)?;
-            }
-            steps.append(s)?;
-        }
-        d.set_item("program", steps)?;
+        d.set_item("program", program_to_list(py, spec)?)?;
     }
     Ok(d)
+}
+
+/// A program as a list of steps, each a dict of its fields in the order given.
+pub fn program_to_list<'py>(py: Python<'py>, spec: &ProgramSpec) -> PyResult<Bound<'py, PyList>> {
+    let steps = PyList::empty(py);
+    for step in spec {
+        let s = PyDict::new(py);
+        for (k, v) in step {
+            s.set_item(k, value_to_py(py, v)?)?;
+        }
+        steps.append(s)?;
+    }
+    Ok(steps)
 }
 
 pub fn field_specs<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

@@ -25,6 +25,14 @@ fn validate<'py>(py: Python<'py>, scenario: &Bound<'py, PyDict>) -> PyResult<Bou
     convert::scenario_to_dict(py, &sc)
 }
 
+/// A program's one-line form (`kmap handle=src page=hot; block; kunmap handle=src`) as a
+/// list of steps, each a dict; only its shape is checked here (`validate` checks the steps).
+#[pyfunction]
+fn parse_program<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+    let spec = kmapsim_core::workload::from_text(text).map_err(|e| errors::config_error(py, &e))?;
+    convert::program_to_list(py, &spec)
+}
+
 /// One dict per scenario field: name, kind, range or choices, unit, doc, default.
 #[pyfunction]
 fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
@@ -41,7 +49,7 @@ fn _panic_in_engine_for_tests(py: Python<'_>, options: Py<options::Options>) -> 
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::{_panic_in_engine_for_tests, field_specs, validate};
+    use super::{_panic_in_engine_for_tests, field_specs, parse_program, validate};
     #[pymodule_export]
     use crate::cancel::{CancelToken, cancel_running};
     #[pymodule_export]
