@@ -7,6 +7,9 @@ The Python layer is the public API; this module is an implementation detail.
 from typing import Any, final
 
 __all__ = [
+    "CALL_COLUMNS",
+    "CALL_OPS",
+    "CALL_RECORD_COLUMNS",
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
@@ -69,6 +72,11 @@ PROGRAM_OPS: list[str]
 PAGE_SOURCES: list[str]
 #: Most mappings a task may hold at once (handles of a program).
 MAX_HANDLES: int
+#: Columns of a replayed call list (``replay_calls=``), of recorded calls (``RawResult.calls``),
+#: and the operations a call list may hold.
+CALL_COLUMNS: list[str]
+CALL_RECORD_COLUMNS: list[str]
+CALL_OPS: list[str]
 
 @final
 class Options:
@@ -85,6 +93,8 @@ class Options:
         record_ops: bool = False,
         max_wall_seconds: float | None = None,
         cancel: CancelToken | None = None,
+        replay_calls: tuple[list[int], list[str], list[int], list[int]] | None = None,
+        record_calls: bool = False,
     ) -> Options: ...
 
 @final
@@ -157,6 +167,8 @@ class RawResult:
     def samples(self) -> list[tuple[int, int, int, int, int, int, int]]: ...
     @property
     def ops(self) -> list[tuple[int, int, int, int, int, bool, bool]] | None: ...
+    @property
+    def calls(self) -> list[tuple[int, int, int, str, int, int, bool, bool]] | None: ...
     @property
     def stopped(self) -> str | None: ...
 

@@ -15,6 +15,7 @@
 /// contended `kmap_lock_wait` ends there, as in lockmeter (docs/model.md, section 9).
 pub const MODEL_VERSION: u32 = 3;
 
+pub mod calls;
 mod config;
 mod cpu;
 mod engine;

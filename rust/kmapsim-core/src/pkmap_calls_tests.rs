@@ -208,9 +208,81 @@ fn replay_pool(last_pkmap: u32, alloc: SlotAlloc, calls: &[Call]) -> (Vec<Outcom
 }
 
 /// Replay `calls` on a fresh pool of `last_pkmap` slots: one outcome per call, up to the one
-/// that ends the sequence (a sleep or a BUG).
+/// that ends the sequence (a sleep or a BUG). The same calls replayed through the whole engine
+/// (one task, `replay_calls`, recorded) must give the same slots and flush points.
 fn replay(last_pkmap: u32, alloc: SlotAlloc, calls: &[Call]) -> Vec<Outcome> {
-    replay_pool(last_pkmap, alloc, calls).0
+    let out = replay_pool(last_pkmap, alloc, calls).0;
+    engine_agrees(last_pkmap, alloc, calls, &out);
+    out
+}
+
+/// Run `calls` as one task's replayed call list on a one-CPU machine, recording its calls, and
+/// check them against the pool-level `outcomes`: each kmap's slot and whether it flushed, each
+/// kunmap's slot; a sequence that ends in a sleep ends in the pool-exhaustion deadlock; one
+/// that kunmaps a page the task does not hold is refused before the run.
+fn engine_agrees(last_pkmap: u32, alloc: SlotAlloc, calls: &[Call], outcomes: &[Outcome]) {
+    use crate::calls::{Call as Row, CallOp};
+    use crate::engine::{Engine, Mode};
+    let sc = crate::config::Scenario {
+        cpus: 1,
+        last_pkmap: u64::from(last_pkmap),
+        pages: u64::from(PAGES),
+        hot_pages: 0,
+        slot_alloc: alloc,
+        ..crate::config::Scenario::default()
+    };
+    let rows: Vec<Row> = calls
+        .iter()
+        .map(|&c| match c {
+            Kmap(page) => Row {
+                op: CallOp::Kmap,
+                page,
+                work: 1,
+            },
+            Kunmap(page) => Row {
+                op: CallOp::Kunmap,
+                page,
+                work: 1,
+            },
+        })
+        .collect();
+    for mode in [Mode::Step, Mode::Skip] {
+        let mut e = Engine::new(&sc, 1, mode).unwrap();
+        e.enable_call_recording();
+        if let Err(err) = e.set_call_replay(vec![rows.clone()]) {
+            assert!(matches!(outcomes.last(), Some(Outcome::Bug(_))), "{err}");
+            return;
+        }
+        let res = e.advance_to(1_000_000, &mut || None);
+        let got = e.recorded_calls().unwrap();
+        match outcomes.last() {
+            Some(Outcome::WouldSleep { .. }) => {
+                let Err(crate::error::SimError::Deadlock(rep)) = res else {
+                    panic!("{mode:?}: a sleep forever should be a deadlock: {res:?}");
+                };
+                assert!(rep.pool_exhausted, "{rep}");
+            }
+            _ => res.unwrap(),
+        }
+        let done = outcomes
+            .iter()
+            .filter(|o| !matches!(o, Outcome::WouldSleep { .. }));
+        assert_eq!(got.len(), done.clone().count(), "{mode:?}: {got:?}");
+        for (r, o) in got.iter().zip(done) {
+            match *o {
+                Outcome::Kmapped { slot, flushed, .. } => {
+                    assert_eq!(
+                        (r.op, r.slot, r.flushed),
+                        (CallOp::Kmap, slot, flushed.is_some())
+                    );
+                }
+                Outcome::Kunmapped { slot, .. } => {
+                    assert_eq!((r.op, r.slot), (CallOp::Kunmap, slot));
+                }
+                _ => unreachable!(),
+            }
+        }
+    }
 }
 
 const SCAN: SlotAlloc = SlotAlloc::Scan;

@@ -76,6 +76,10 @@ pub struct TaskCtx {
     /// kunmaps meanwhile are made with interrupts disabled, and a path that would enable them
     /// restores this instead.
     pub irqs_disabled: bool,
+    /// Whether the kmap in progress slept on `pkmap_map_wait`, and ran a flush (for recorded
+    /// calls).
+    pub slept: bool,
+    pub flushed: bool,
 }
 
 impl TaskCtx {
@@ -95,6 +99,8 @@ impl TaskCtx {
             slot: 0,
             misuse: false,
             irqs_disabled: false,
+            slept: false,
+            flushed: false,
         }
     }
 

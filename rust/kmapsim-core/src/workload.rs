@@ -21,8 +21,9 @@ pub const MAX_STEPS: usize = 256;
 /// Where a `kmap` finds its page.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PageSource {
-    /// A hot page with probability `hot`, else a cold one (the `dbench` loop's choice).
-    Mixed { hot: f64 },
+    /// A hot page with probability `shared_page_prob`, else a cold one (the `dbench` loop's
+    /// choice).
+    Mixed,
     /// One of the `hot_pages` shared pages, uniformly.
     Hot,
     /// One of the cold pages (`hot_pages..pages`), uniformly.
@@ -71,6 +72,8 @@ pub enum Instr {
     /// `local_irq_disable()` (`on: false`) or `local_irq_enable()` (`on: true`): while
     /// interrupts are disabled, kmaps and kunmaps are made with interrupts disabled.
     Irqs { on: bool },
+    /// The task's replayed call list ended: it exits.
+    Exit,
     /// Go back to step `to`, `times` more times, then go on (`counter` is the task's loop slot).
     Repeat { to: u32, times: u32, counter: u8 },
 }
@@ -221,9 +224,7 @@ fn block(sc: &Scenario) -> Step {
 
 /// docs/model.md, section 3: the loop every CPU ran before tasks existed, draw for draw.
 fn dbench(sc: &Scenario) -> Vec<Step> {
-    let hot = PageSource::Mixed {
-        hot: sc.shared_page_prob,
-    };
+    let hot = PageSource::Mixed;
     vec![
         work(sc),
         irq_section(sc),
@@ -239,7 +240,7 @@ fn file_read(sc: &Scenario) -> Vec<Step> {
     let source = if sc.hot_pages > 0 {
         PageSource::Hot
     } else {
-        PageSource::Mixed { hot: 0.0 }
+        PageSource::Cold
     };
     vec![
         work(sc),
@@ -284,9 +285,7 @@ fn two_page_copy(sc: &Scenario) -> Vec<Step> {
 
 /// A page kmapped and touched inside one interrupts-off section.
 fn irqs_off_access(sc: &Scenario) -> Vec<Step> {
-    let hot = PageSource::Mixed {
-        hot: sc.shared_page_prob,
-    };
+    let hot = PageSource::Mixed;
     vec![
         work(sc),
         step(Instr::Irqs { on: false }),
@@ -692,13 +691,9 @@ impl Parser<'_> {
             )
         };
         Ok(match f.get("page") {
-            None => PageSource::Mixed {
-                hot: self.sc.shared_page_prob,
-            },
+            None => PageSource::Mixed,
             Some(Value::Str(s)) => match s.as_str() {
-                "mixed" => PageSource::Mixed {
-                    hot: self.sc.shared_page_prob,
-                },
+                "mixed" => PageSource::Mixed,
                 "hot" => PageSource::Hot,
                 "cold" => PageSource::Cold,
                 "private" => PageSource::Private,

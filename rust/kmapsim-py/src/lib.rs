@@ -81,6 +81,9 @@ mod _core {
         m.add("PROGRAM_OPS", core::workload::OPS.to_vec())?;
         m.add("PAGE_SOURCES", core::workload::PAGE_SOURCES.to_vec())?;
         m.add("MAX_HANDLES", core::workload::MAX_HANDLES)?;
+        m.add("CALL_COLUMNS", core::calls::CALL_COLUMNS.to_vec())?;
+        m.add("CALL_RECORD_COLUMNS", core::calls::RECORD_COLUMNS.to_vec())?;
+        m.add("CALL_OPS", core::calls::CallOp::NAMES.to_vec())?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::cancel::CancelToken;
 use crate::{convert, errors};
+use kmapsim_core::calls::{Call, CallOp};
 use kmapsim_core::replay::Op;
 use kmapsim_core::{ConfigError, MAX_CYCLES, Mode, Scenario, Value};
 use pyo3::prelude::*;
@@ -22,6 +23,9 @@ pub(crate) type ReplayColumns = (
     Vec<bool>,
 );
 
+/// Call-list columns `(task, op, page or -1, work)`.
+pub(crate) type CallColumns = (Vec<u32>, Vec<String>, Vec<i64>, Vec<u64>);
+
 /// The checked options of one run: scenario, seed, mode and the opt-in records and limits.
 #[pyclass(frozen, module = "kmapsim._core")]
 pub(crate) struct Options {
@@ -32,6 +36,9 @@ pub(crate) struct Options {
     pub(crate) sample_every: u64,
     pub(crate) replay: Option<Vec<Vec<Op>>>,
     pub(crate) record_ops: bool,
+    /// Per-task kernel call lists to replay, and whether to record calls.
+    pub(crate) replay_calls: Option<Vec<Vec<Call>>>,
+    pub(crate) record_calls: bool,
     /// Stop with WallClockExceeded after this long in one advance (0: no limit).
     pub(crate) max_wall_seconds: f64,
     /// The scenario as a dict, for an InternalError report.
@@ -45,7 +52,8 @@ impl Options {
     #[new]
     #[pyo3(signature = (
         scenario, seed, mode = "skip", trace = None, sample_every = None, replay = None,
-        record_ops = false, max_wall_seconds = None, cancel = None
+        record_ops = false, max_wall_seconds = None, cancel = None, replay_calls = None,
+        record_calls = false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -59,10 +67,13 @@ impl Options {
         record_ops: bool,
         max_wall_seconds: Option<f64>,
         cancel: Option<&Bound<'_, CancelToken>>,
+        replay_calls: Option<CallColumns>,
+        record_calls: bool,
     ) -> PyResult<Self> {
         let config = |e: ConfigError| errors::config_error(py, &e);
         let sc = convert::scenario(scenario).map_err(config)?;
         let replay = replay.map(|cols| replay_ops(&sc, cols)).transpose();
+        let replay_calls = replay_calls.map(|cols| call_lists(&sc, cols)).transpose();
         Ok(Options {
             seed: int_arg("seed", seed, u64::MAX).map_err(config)?,
             mode: parse_mode(mode).map_err(config)?,
@@ -71,6 +82,8 @@ impl Options {
             sample_every: optional_int("sample_every", sample_every, MAX_CYCLES).map_err(config)?,
             replay: replay.map_err(config)?,
             record_ops,
+            replay_calls: replay_calls.map_err(config)?,
+            record_calls,
             max_wall_seconds: wall_limit(max_wall_seconds).map_err(config)?,
             scenario_dict: convert::scenario_to_dict(py, &sc)?.unbind(),
             scenario: sc,
@@ -80,13 +93,16 @@ impl Options {
 
     fn __repr__(&self) -> String {
         format!(
-            "Options(seed={}, mode={:?}, trace={}, sample_every={}, replay={}, record_ops={})",
+            "Options(seed={}, mode={:?}, trace={}, sample_every={}, replay={}, record_ops={}, \
+             replay_calls={}, record_calls={})",
             self.seed,
             self.mode.name(),
             self.trace,
             self.sample_every,
             self.replay.is_some(),
-            self.record_ops
+            self.record_ops,
+            self.replay_calls.is_some(),
+            self.record_calls
         )
     }
 }
@@ -179,4 +195,44 @@ fn replay_ops(sc: &Scenario, cols: ReplayColumns) -> Result<Vec<Vec<Op>>, Config
         });
     }
     Ok(ops)
+}
+
+/// The call-list columns as per-task lists (the engine checks them against the scenario).
+fn call_lists(sc: &Scenario, cols: CallColumns) -> Result<Vec<Vec<Call>>, ConfigError> {
+    let (task, op, page, work) = cols;
+    let n = task.len();
+    if [op.len(), page.len(), work.len()].iter().any(|&l| l != n) {
+        let problem = "columns of different lengths".into();
+        return Err(ConfigError::new(
+            "replay_calls",
+            problem,
+            "equal lengths".into(),
+        ));
+    }
+    let tasks = sc.task_count();
+    let mut lists = vec![Vec::new(); tasks as usize];
+    for i in 0..n {
+        let bad = |problem: String, allowed: String| {
+            ConfigError::new("replay_calls", format!("row {i}: {problem}"), allowed)
+        };
+        let Some(list) = lists.get_mut(task[i] as usize) else {
+            let allowed = format!("a task below {tasks} (tasks, or one per CPU)");
+            return Err(bad(format!("task {}", task[i]), allowed));
+        };
+        let Some(call_op) = CallOp::parse(&op[i]) else {
+            let allowed = format!("one of {}", CallOp::NAMES.join(", "));
+            return Err(bad(format!("op {}", kmapsim_core::shown(&op[i])), allowed));
+        };
+        let page = match page[i] {
+            -1 => kmapsim_core::calls::NONE,
+            p if (0..i64::from(u32::MAX)).contains(&p) => p as u32,
+            p => return Err(bad(format!("page {p}"), "-1 (none) or >= 0".into())),
+        };
+        list.push(Call {
+            op: call_op,
+            page,
+            work: work[i],
+        });
+    }
+    Ok(lists)
 }

@@ -40,6 +40,9 @@ pub(crate) struct RawResult {
     /// Recorded ops, `(cpu, work, irq_lock or -1, irq_hold, page, irqs_off, switch)`, or None.
     #[pyo3(get)]
     ops: Option<Py<PyList>>,
+    /// Recorded calls, `(cycle, task, cpu, op, page, slot, slept, flushed)`, or None.
+    #[pyo3(get)]
+    calls: Option<Py<PyList>>,
     /// Why the simulation stopped early (the message of its DeadlockError, KernelBug, ...), or
     /// None: a `Simulation`'s result after such an error says so.
     #[pyo3(get)]
@@ -98,6 +101,25 @@ pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyRes
             Some(out.unbind())
         }
     };
+    let calls = match e.recorded_calls() {
+        None => None,
+        Some(records) => {
+            let out = PyList::empty(py);
+            for r in records {
+                out.append((
+                    r.cycle,
+                    r.task,
+                    r.cpu,
+                    r.op.name(),
+                    r.page,
+                    r.slot,
+                    r.slept,
+                    r.flushed,
+                ))?;
+            }
+            Some(out.unbind())
+        }
+    };
     Ok(RawResult {
         cycles: report.cycles,
         seed: report.seed,
@@ -113,6 +135,7 @@ pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyRes
         trace_dropped: report.trace_dropped,
         samples: samples.unbind(),
         ops,
+        calls,
         stopped: e.stopped().map(|err| err.to_string()),
     })
 }

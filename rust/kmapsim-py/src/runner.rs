@@ -25,6 +25,12 @@ pub(crate) fn engine(opts: &Options) -> Result<Engine, ConfigError> {
     if opts.record_ops {
         e.enable_recording()?;
     }
+    if let Some(lists) = &opts.replay_calls {
+        e.set_call_replay(lists.clone())?;
+    }
+    if opts.record_calls {
+        e.enable_call_recording();
+    }
     Ok(e)
 }
 

@@ -2,10 +2,9 @@
 //! `copy_cycles` in `dbench`), each a hit or a page walk, and the safety check that a lookup reaches the page
 //! the CPU mapped.
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
 use crate::cpu::Phase;
-use crate::error::SimError;
 use crate::pkmap::NONE;
 use crate::stats::{Category as C, StaleAccess};
 use crate::trace::EventKind as E;
@@ -14,7 +13,7 @@ use crate::trace::trace;
 impl Engine {
     /// One TLB lookup of the copy, with the safety check; a miss costs a page walk.
     #[inline]
-    pub(super) fn copy_lookup(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn copy_lookup(&mut self, c: usize, t: u64) -> Res<Next> {
         let extra = self.tlb_lookup(c, t)?;
         let cat = if extra > 0 { C::TlbMiss } else { C::Copy };
         Ok(go(cat, extra, Phase::CopyRun))
@@ -49,7 +48,7 @@ impl Engine {
     /// One TLB lookup of the CPU's mapped address, with the safety check. Returns the page-walk
     /// cycles of a miss.
     #[inline(always)]
-    pub(super) fn tlb_lookup(&mut self, c: usize, t: u64) -> Result<u64, SimError> {
+    pub(super) fn tlb_lookup(&mut self, c: usize, t: u64) -> Res<u64> {
         let cpu = &mut self.cpus[c];
         let (slot, page) = (cpu.t.slot, cpu.t.page);
         // The kmap_local slot is numbered just past the pkmap pool, in each CPU's own space.

@@ -4,11 +4,10 @@
 //! flush-generation catch-up of `guarded` and `lazy`. The only place that matches on `Strategy`
 //! for the shootdown.
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
 use crate::config::{EmptyFlush, Strategy};
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::lock::CALL_LOCK;
 use crate::stats::Category as C;
 use crate::trace::trace;
@@ -17,10 +16,11 @@ use crate::trace::{EventKind as E, FlushWhy};
 impl Engine {
     /// `flush_all_zero_pkmaps()`: the clearing loop.
     #[inline]
-    pub(super) fn flush_begin(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn flush_begin(&mut self, c: usize, t: u64) -> Res<Next> {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         cpu.flush_start = t;
+        cpu.t.flushed = true;
         let (cleared, walked) = match self.pk.flush_clear(t, c as u32) {
             Ok(n) => n,
             Err(s) => {

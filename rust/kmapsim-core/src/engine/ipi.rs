@@ -7,9 +7,8 @@
 //! back on. The handler acks "finished" after its full TLB flush; 2.4's "started" ack is not
 //! modelled, since with wait=1 the sender waits for "finished", which implies it.
 
-use super::{Engine, Mode};
+use super::{Engine, Mode, Res};
 use crate::cpu::{Ipi, NEVER, Phase, Saved, Wait};
-use crate::error::SimError;
 use crate::stats::Category;
 use crate::trace::trace;
 use crate::trace::{EventKind as E, FlushWhy};
@@ -131,7 +130,7 @@ impl Engine {
     }
 
     /// The handler returns: the TLB is flushed, the sender sees the ack, the program resumes.
-    pub(super) fn end_handler(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+    pub(super) fn end_handler(&mut self, c: usize, t: u64) -> Res<()> {
         let cpu = &mut self.cpus[c];
         let saved = cpu
             .saved

@@ -2,11 +2,11 @@
 //! granted, the page's slot is shared or a new one is taken from the pool, the lock is released;
 //! and `kmap_local_page()` under `local` (section 12.6).
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
+use crate::calls::CallOp;
 use crate::config::Strategy;
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::lock::KMAP_LOCK;
 use crate::pkmap::ScanEnd;
 use crate::stats::Category as C;
@@ -26,7 +26,7 @@ impl Engine {
         handle: u8,
         source: PageSource,
         irqs_off: Option<f64>,
-    ) -> Result<Next, SimError> {
+    ) -> Res<Next> {
         let held = self.cpus[c].t.handles[handle as usize];
         if held.held() {
             let msg = format!(
@@ -45,6 +45,8 @@ impl Engine {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         cpu.t.handle = handle;
+        cpu.t.slept = false;
+        cpu.t.flushed = false;
         cpu.t.misuse = cpu.t.op.irqs_off || cpu.t.irqs_disabled;
         cpu.t.page = cpu.t.op.page;
         if cpu.t.misuse {
@@ -88,8 +90,8 @@ impl Engine {
         let own = private_pages(sc);
         let first_own = sc.hot_pages + task.id as u64 * own;
         (match source {
-            PageSource::Mixed { hot } => {
-                let hot = task.rng.chance(hot);
+            PageSource::Mixed => {
+                let hot = task.rng.chance(sc.shared_page_prob);
                 if (hot && sc.hot_pages > 0) || sc.hot_pages == sc.pages {
                     task.rng.below(0, sc.hot_pages)
                 } else {
@@ -130,7 +132,7 @@ impl Engine {
     /// `kmap_high()` under the lock: share the page's slot if it is mapped, else
     /// `map_new_virtual()`.
     #[inline]
-    pub(super) fn kmap_mapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn kmap_mapped(&mut self, c: usize, t: u64) -> Res<Next> {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         Ok(if let Some((slot, n)) = self.pk.share(cpu.t.page) {
@@ -186,7 +188,7 @@ impl Engine {
 
     /// The mapping is set: release `kmap_lock` (interrupts back on after a misused kmap).
     #[inline]
-    pub(super) fn map_set(&mut self, c: usize, t: u64) -> Next {
+    pub(super) fn map_set(&mut self, c: usize, t: u64) -> Res<Next> {
         let cpu = &mut self.cpus[c];
         if cpu.t.misuse {
             cpu.irqs_on = !cpu.t.irqs_disabled;
@@ -197,10 +199,11 @@ impl Engine {
 
     /// The kmap returned: count it, on to the next step (interrupts enabled after a misused
     /// kmap are taken here).
-    pub(super) fn mapped(&mut self, c: usize, t: u64) -> Next {
+    pub(super) fn mapped(&mut self, c: usize, t: u64) -> Res<Next> {
+        self.record_call(c, t, CallOp::Kmap)?;
         self.counters.kmaps += 1;
         self.last_progress = t;
-        self.step_done(c, C::Copy)
+        Ok(self.step_done(c, C::Copy))
     }
 
     /// `spin_lock(&kmap_lock)` at the top of `kmap_high()` (again after a sleep).

@@ -1,11 +1,11 @@
 //! `kunmap_high()` (docs/model.md, section 4): under `kmap_lock` the slot's count drops, and a
 //! slot that becomes unused wakes the sleepers; and `kunmap_local()` under `local` (section 12.6).
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
+use crate::calls::CallOp;
 use crate::config::Strategy;
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::lock::KMAP_LOCK;
 use crate::stats::Category as C;
 use crate::task::Handle;
@@ -23,7 +23,7 @@ impl Engine {
         t: u64,
         handle: u8,
         irqs_off: Option<f64>,
-    ) -> Result<Next, SimError> {
+    ) -> Res<Next> {
         self.use_handle(c, t, handle, "kunmap: the task kunmaps")?;
         let cpu = &mut self.cpus[c];
         cpu.t.misuse = irqs_off.is_some_and(|p| cpu.t.rng.chance(p)) || cpu.t.irqs_disabled;
@@ -58,7 +58,7 @@ impl Engine {
 
     /// `kunmap_high()` under the lock: drop the slot's count.
     #[inline]
-    pub(super) fn kunmap_granted(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn kunmap_granted(&mut self, c: usize, t: u64) -> Res<Next> {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
@@ -81,7 +81,7 @@ impl Engine {
 
     /// Release `kmap_lock`, then `wake_up()` the sleepers if the slot became unused.
     #[inline]
-    pub(super) fn kunmap_done(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn kunmap_done(&mut self, c: usize, t: u64) -> Res<Next> {
         let cpu = &mut self.cpus[c];
         let wake = cpu.need_wakeup;
         self.release_lock(KMAP_LOCK, c, t);
@@ -96,7 +96,7 @@ impl Engine {
 
     /// `kunmap_local()` done.
     #[inline]
-    pub(super) fn local_unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn local_unmapped(&mut self, c: usize, t: u64) -> Res<Next> {
         let cpu = &mut self.cpus[c];
         cpu.t.handles[cpu.t.handle as usize] = Handle::EMPTY;
         let (slot, page) = (cpu.t.slot, cpu.t.page);
@@ -115,7 +115,8 @@ impl Engine {
 
     /// The kunmap returned: count it, on to the next step (after a zero-length stretch if
     /// interrupts were just enabled, so that pending IPIs are taken first).
-    fn unmapped(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    fn unmapped(&mut self, c: usize, t: u64) -> Res<Next> {
+        self.record_call(c, t, CallOp::Kunmap)?;
         self.counters.kunmaps += 1;
         self.last_progress = t;
         if self.cpus[c].t.misuse {

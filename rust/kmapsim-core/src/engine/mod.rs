@@ -49,6 +49,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use watchdog::Stuck;
 
+/// What a transition returns when the simulation must stop: boxed, so that the `Result` of every
+/// transition stays as small as its `Next` (the error path is rare; the hot path is not).
+pub(super) type Res<T> = Result<T, Box<SimError>>;
+
 /// How time advances. Both give bit-identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -151,6 +155,8 @@ pub struct Engine {
     sampler: Option<sample::Sampler>,
     replay: Option<replay::Replay>,
     recorded: Option<Vec<Vec<Op>>>,
+    /// Every completed kmap and kunmap, when calls are recorded.
+    calls: Option<Vec<crate::calls::CallRecord>>,
     /// Tasks whose replayed list has ended (when all have, nothing can happen any more).
     done_tasks: usize,
     /// CPUs with a stretch ahead (`until != NEVER`): the machine can only be frozen when this
@@ -229,6 +235,7 @@ impl Engine {
             sampler: None,
             replay: None,
             recorded: None,
+            calls: None,
             done_tasks: 0,
             recorded_ops: 0,
             scheduled: n.min(ntasks),
@@ -390,7 +397,7 @@ impl Engine {
             self.fire_timers(t);
             for c in 0..n {
                 if self.cpus[c].until == t {
-                    self.act(c, t)?;
+                    self.act(c, t).map_err(|e| *e)?;
                 }
             }
             for l in 0..self.locks.len() {
@@ -467,7 +474,7 @@ impl Engine {
                 self.cpu_heap.pop();
                 // Entries are never removed when a deadline changes; a stale one is skipped.
                 if self.cpus[c].until == t {
-                    self.act(c, t)?;
+                    self.act(c, t).map_err(|e| *e)?;
                 }
             }
             if !self.dirty.is_empty() {

@@ -7,7 +7,7 @@
 //! duration (zero-length stretches are taken at once, in the same cycle), or a wait that another
 //! CPU, a lock grant or an IPI ends.
 
-use super::Engine;
+use super::{Engine, Res};
 use crate::config::Dist;
 use crate::cpu::{NEVER, Phase, Wait};
 use crate::error::SimError;
@@ -28,7 +28,7 @@ pub(super) fn go(cat: C, delay: u64, phase: Phase) -> Next {
 
 impl Engine {
     /// CPU `c`'s stretch ends at cycle `t`.
-    pub(super) fn act(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+    pub(super) fn act(&mut self, c: usize, t: u64) -> Res<()> {
         self.events += 1;
         if self.cpus[c].phase == Phase::HandlerEnd {
             self.end_handler(c, t)
@@ -38,7 +38,7 @@ impl Engine {
     }
 
     /// Run transitions until the CPU has a stretch of time ahead or waits.
-    pub(super) fn run_program(&mut self, c: usize, t: u64) -> Result<(), SimError> {
+    pub(super) fn run_program(&mut self, c: usize, t: u64) -> Res<()> {
         loop {
             let next = self.transition(c, t)?;
             let (delay, phase, cat) = match next {
@@ -65,12 +65,12 @@ impl Engine {
         }
     }
 
-    pub(super) fn bug(&self, c: usize, t: u64, message: String) -> SimError {
-        SimError::KernelBug {
+    pub(super) fn bug(&self, c: usize, t: u64, message: String) -> Box<SimError> {
+        Box::new(SimError::KernelBug {
             cycle: t,
             cpu: c as u32,
             message,
-        }
+        })
     }
 
     pub(super) fn draw(dist: Dist, mean: u64, rng: &mut crate::rng::Stream) -> u64 {
@@ -81,7 +81,7 @@ impl Engine {
     }
 
     /// Run CPU `c`'s current phase at cycle `t`: each kernel path's file has its rules.
-    fn transition(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    fn transition(&mut self, c: usize, t: u64) -> Res<Next> {
         Ok(match self.cpus[c].phase {
             Phase::NextOp => self.next_step(c, t)?,
             Phase::WorkDone => self.work_done(c, t)?,
@@ -98,8 +98,8 @@ impl Engine {
             Phase::AcksDone => self.acks_done(c, t),
             Phase::AsyncSent => self.async_sent(),
             Phase::LocalFlushDone => self.local_flush_done(c, t),
-            Phase::MapSet => self.map_set(c, t),
-            Phase::LocalMapped => self.mapped(c, t),
+            Phase::MapSet => self.map_set(c, t)?,
+            Phase::LocalMapped => self.mapped(c, t)?,
             Phase::CopyLookup => self.copy_lookup(c, t)?,
             Phase::CopyRun => self.copy_run(c),
             Phase::CopyStepDone => self.copy_step_done(c),

@@ -9,7 +9,8 @@
 //! (recorded operations), and every allocation for them is fallible: running out of memory stops
 //! the run with `SimError::OutOfMemory` instead of aborting the process.
 
-use super::Engine;
+use super::{Engine, Res};
+use crate::calls::{CallOp, CallRecord};
 use crate::error::{ConfigError, SimError};
 
 /// Most memory a run's records may take, counted as below: 2 GiB (a tool setting, a twelfth of
@@ -19,8 +20,10 @@ pub const RECORD_BUDGET_BYTES: u64 = 2 << 30;
 pub const TRACE_EVENT_BYTES: u64 = 600;
 /// Bytes counted per sample of the time series (a Python tuple of 7 integers).
 pub const SAMPLE_BYTES: u64 = 300;
-/// Bytes counted per recorded operation (a Python tuple of 7 values).
+/// Bytes counted per recorded operation (a Python tuple of 7 values), and per recorded call (a
+/// tuple of 8).
 pub const OP_BYTES: u64 = 300;
+pub const CALL_BYTES: u64 = 300;
 
 /// Most trace events a run may keep: the whole budget.
 pub const MAX_TRACE: u64 = RECORD_BUDGET_BYTES / TRACE_EVENT_BYTES;
@@ -31,7 +34,8 @@ impl Engine {
         let trace = self.trace.as_ref().map_or(0, |t| t.cap() as u64);
         let samples = self.samples().len() as u64;
         let ops = self.recorded_ops;
-        trace * TRACE_EVENT_BYTES + samples * SAMPLE_BYTES + ops * OP_BYTES
+        let calls = self.calls.as_ref().map_or(0, |c| c.len() as u64);
+        trace * TRACE_EVENT_BYTES + samples * SAMPLE_BYTES + ops * OP_BYTES + calls * CALL_BYTES
     }
 
     /// Refuse a trace of `cap` events past the budget.
@@ -95,21 +99,21 @@ impl Engine {
 
     /// Keep CPU `c`'s finished operation, if recording; a full budget or a failed allocation
     /// stops the run.
-    pub(super) fn record_op(&mut self, c: usize) -> Result<(), SimError> {
+    pub(super) fn record_op(&mut self, c: usize) -> Res<()> {
         let Some(rec) = self.recorded.as_mut() else {
             return Ok(());
         };
         let op = self.cpus[c].t.op;
         let task = self.cpus[c].task as usize;
-        if rec[c].try_reserve(1).is_err() {
-            return Err(SimError::OutOfMemory {
+        if rec[task].try_reserve(1).is_err() {
+            return Err(Box::new(SimError::OutOfMemory {
                 what: format!("{} recorded operations", self.recorded_ops + 1),
-            });
+            }));
         }
         rec[task].push(op);
         self.recorded_ops += 1;
         if self.record_bytes() > RECORD_BUDGET_BYTES {
-            return Err(ConfigError::new(
+            return Err(Box::new(SimError::from(ConfigError::new(
                 "record_ops",
                 format!(
                     "the run recorded {} operations by cycle {}, past the record budget",
@@ -120,8 +124,47 @@ impl Engine {
                      MiB record budget, {OP_BYTES} bytes per operation)",
                     RECORD_BUDGET_BYTES >> 20
                 ),
-            )
-            .into());
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Record CPU `c`'s completed kmap or kunmap, when calls are recorded.
+    #[inline]
+    pub(super) fn record_call(&mut self, c: usize, t: u64, op: CallOp) -> Res<()> {
+        let Some(calls) = self.calls.as_mut() else {
+            return Ok(());
+        };
+        let task = &self.cpus[c].t;
+        let kmap = op == CallOp::Kmap;
+        let record = CallRecord {
+            cycle: t,
+            task: task.id,
+            cpu: c as u32,
+            op,
+            page: task.page,
+            slot: task.slot,
+            slept: kmap && task.slept,
+            flushed: kmap && task.flushed,
+        };
+        if calls.try_reserve(1).is_err() {
+            let what = format!("{} recorded calls", calls.len() + 1);
+            return Err(Box::new(SimError::OutOfMemory { what }));
+        }
+        calls.push(record);
+        if self.record_bytes() > RECORD_BUDGET_BYTES {
+            return Err(Box::new(SimError::from(ConfigError::new(
+                "record_calls",
+                format!(
+                    "the run recorded {} calls by cycle {t}, past the record budget",
+                    self.calls.as_ref().map_or(0, Vec::len)
+                ),
+                format!(
+                    "a shorter run, a smaller trace or sample count, or record_calls off (the \
+                     {} MiB record budget, {CALL_BYTES} bytes per call)",
+                    RECORD_BUDGET_BYTES >> 20
+                ),
+            ))));
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! whose list ends stays idle for the rest of the run.
 
 use super::Engine;
+use crate::calls::{Call, CallRecord};
 use crate::config::{Scenario, Workload};
 use crate::error::ConfigError;
 use crate::op::{Op, validate};
@@ -83,4 +84,43 @@ fn dbench_only(sc: &Scenario, what: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+impl Engine {
+    /// Drive every task from its list of kernel calls (`calls.rs`) instead of the workload's
+    /// program: each task runs its list once and exits. Only at cycle 0, with the default
+    /// `dbench` workload, and not with an operation list.
+    pub fn set_call_replay(&mut self, lists: Vec<Vec<Call>>) -> Result<(), ConfigError> {
+        let why = if self.now != 0 {
+            Some(format!("set at cycle {}", self.now))
+        } else if self.replay.is_some() {
+            Some("set with an operation list (replay)".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = why {
+            let allowed = "set before the first cycle, without replay".to_string();
+            return Err(ConfigError::new("replay_calls", problem, allowed));
+        }
+        dbench_only(&self.sc, "replay_calls")?;
+        let (steps, starts) = crate::calls::compile(&self.sc, &lists)?;
+        self.program = steps;
+        for (id, &start) in starts.iter().enumerate() {
+            match self.sched[id].cpu {
+                crate::pkmap::NONE => self.tasks[id].pc = start,
+                c => self.cpus[c as usize].t.pc = start,
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep every completed kmap and kunmap from now on (`RECORD_COLUMNS`).
+    pub fn enable_call_recording(&mut self) {
+        self.calls.get_or_insert_with(Vec::new);
+    }
+
+    /// The calls recorded so far, if recording.
+    pub fn recorded_calls(&self) -> Option<&[CallRecord]> {
+        self.calls.as_deref()
+    }
 }

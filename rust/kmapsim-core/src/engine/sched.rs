@@ -6,11 +6,10 @@
 //! task in costs `ctx_switch_cycles`, plus the generation catch-up of `guarded` and `lazy`: TLBs
 //! stay with the CPUs, so a task that changes CPU meets that CPU's TLB.
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
 use crate::config::{Dist, Strategy};
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::pkmap::NONE;
 use crate::stats::Category as C;
 use crate::task::TaskState;
@@ -41,22 +40,17 @@ impl Engine {
     /// A `yield` step (`schedule()` from a running task), taken with chance `prob`: the next
     /// runnable task is switched in, or the same task again if none waits; either way the
     /// switch is paid. It ends a `dbench` iteration, which is recorded here, taken or not.
-    pub(super) fn yield_cpu(
-        &mut self,
-        c: usize,
-        t: u64,
-        prob: Option<f64>,
-    ) -> Result<Option<Next>, SimError> {
+    pub(super) fn yield_cpu(&mut self, c: usize, t: u64, prob: Option<f64>) -> Res<Next> {
         let taken = prob.is_none_or(|p| self.taken(c, Instr::Yield, p));
         self.cpus[c].t.op_open = false;
         self.record_op(c)?;
         self.cpus[c].t.pc += 1;
         if !taken {
             // A zero-length stretch of work, then the next step.
-            return Ok(Some(go(C::Work, 0, Phase::NextOp)));
+            return Ok(go(C::Work, 0, Phase::NextOp));
         }
         self.counters.context_switches += 1;
-        Ok(Some(if let Some(next) = self.runq.pop_front() {
+        Ok(if let Some(next) = self.runq.pop_front() {
             let id = self.cpus[c].task;
             self.cpus[c].t.resume = Phase::NextOp;
             self.switch_out(c, t);
@@ -70,7 +64,7 @@ impl Engine {
                 self.sc.ctx_switch_cycles + f,
                 Phase::NextOp,
             )
-        }))
+        })
     }
 
     /// CPU `c`'s task leaves it (its state already set): the CPU switches in the head of the run

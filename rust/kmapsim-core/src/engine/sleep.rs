@@ -21,6 +21,7 @@ impl Engine {
         self.counters.sleeps += 1;
         trace!(self, t, c, E::Sleep);
         let id = self.cpus[c].task;
+        self.cpus[c].t.slept = true;
         self.pk.waitq.push(id);
         self.release_lock(KMAP_LOCK, c, t);
         self.cpus[c].t.resume = Phase::KmapRetry;

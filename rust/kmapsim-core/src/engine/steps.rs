@@ -2,10 +2,9 @@
 //! over to the file of its kernel path (`work.rs`, `kmap.rs`, `copy.rs`, `kunmap.rs`,
 //! `sched.rs`); when that path is done it advances the task's `pc` and comes back here.
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::op::Op;
 use crate::stats::Category as C;
 use crate::task::TaskState;
@@ -16,23 +15,33 @@ use crate::workload::Instr;
 impl Engine {
     /// Run CPU `c`'s task from its current step: skip the steps whose chance says no, run the
     /// first that is taken.
-    #[inline]
-    pub(super) fn next_step(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    #[inline(always)]
+    pub(super) fn next_step(&mut self, c: usize, t: u64) -> Res<Next> {
         loop {
             let cpu = &mut self.cpus[c];
             if cpu.t.pc as usize >= self.program.len() {
                 cpu.t.pc = 0;
             }
             let step = self.program[cpu.t.pc as usize];
+            if let Instr::Repeat { to, times, counter } = step.instr {
+                let task = &mut cpu.t;
+                let n = &mut task.loops[counter as usize];
+                if *n < times {
+                    *n += 1;
+                    task.pc = to;
+                } else {
+                    *n = 0;
+                    task.pc += 1;
+                }
+                continue;
+            }
             if let (Some(p), false) = (step.prob, matches!(step.instr, Instr::Yield)) {
                 if !self.taken(c, step.instr, p) {
                     self.cpus[c].t.pc += 1;
                     continue;
                 }
             }
-            if let Some(next) = self.run_step(c, t, step.instr, step.prob)? {
-                return Ok(next);
-            }
+            return self.run_step(c, t, step.instr, step.prob);
         }
     }
 
@@ -52,16 +61,10 @@ impl Engine {
         }
     }
 
-    /// Run one step; None when it was a jump and the next step should run at once.
-    #[inline]
-    fn run_step(
-        &mut self,
-        c: usize,
-        t: u64,
-        instr: Instr,
-        prob: Option<f64>,
-    ) -> Result<Option<Next>, SimError> {
-        Ok(Some(match instr {
+    /// Run one step (a `repeat` is a jump, taken by `next_step`).
+    #[inline(always)]
+    fn run_step(&mut self, c: usize, t: u64, instr: Instr, prob: Option<f64>) -> Res<Next> {
+        Ok(match instr {
             Instr::Work { dist, cycles } => return self.work_step(c, t, dist, cycles),
             Instr::IrqSection { lock, dist, cycles } => self.irq_section(c, t, lock, dist, cycles),
             Instr::Kmap {
@@ -86,31 +89,15 @@ impl Engine {
                 let cat = cpu.cat;
                 self.step_done(c, cat)
             }
-            Instr::Repeat { to, times, counter } => {
-                let task = &mut self.cpus[c].t;
-                let n = &mut task.loops[counter as usize];
-                if *n < times {
-                    *n += 1;
-                    task.pc = to;
-                } else {
-                    *n = 0;
-                    task.pc += 1;
-                }
-                return Ok(None);
-            }
-        }))
+            Instr::Exit => self.exit(c, t),
+            Instr::Repeat { .. } => unreachable!("next_step takes the jumps"),
+        })
     }
 
     /// A `work` step: draw (or replay) its length and spend it. The first work of a `dbench`
     /// iteration opens the iteration's `Op`.
     #[inline]
-    fn work_step(
-        &mut self,
-        c: usize,
-        t: u64,
-        dist: crate::config::Dist,
-        mean: u64,
-    ) -> Result<Option<Next>, SimError> {
+    fn work_step(&mut self, c: usize, t: u64, dist: crate::config::Dist, mean: u64) -> Res<Next> {
         let id = self.cpus[c].task;
         let work = match self.next_op(id) {
             None => {
@@ -126,10 +113,10 @@ impl Engine {
                 self.cpus[c].t.op = op;
                 op.work
             }
-            Some(None) => return Ok(Some(self.exit(c, t))),
+            Some(None) => return Ok(self.exit(c, t)),
         };
         self.cpus[c].t.op_open = true;
-        Ok(Some(go(C::Work, work, Phase::WorkDone)))
+        Ok(go(C::Work, work, Phase::WorkDone))
     }
 
     /// The task's replayed list ended: it exits and the CPU runs another or idles.
@@ -160,7 +147,7 @@ impl Engine {
         lookups: u64,
         cycles: u64,
         irqs_off: bool,
-    ) -> Result<Next, SimError> {
+    ) -> Res<Next> {
         self.use_handle(c, t, handle, "the task accesses")?;
         let cpu = &mut self.cpus[c];
         cpu.lookup = 0;
@@ -176,13 +163,7 @@ impl Engine {
 
     /// Make `handle`'s mapping the one the call in progress works on; a handle that maps
     /// nothing (never kmapped, or kunmapped already) is a kernel BUG, `doing` says by whom.
-    pub(super) fn use_handle(
-        &mut self,
-        c: usize,
-        t: u64,
-        handle: u8,
-        doing: &str,
-    ) -> Result<(), SimError> {
+    pub(super) fn use_handle(&mut self, c: usize, t: u64, handle: u8, doing: &str) -> Res<()> {
         let task = &mut self.cpus[c].t;
         let h = task.handles[handle as usize];
         if !h.held() {

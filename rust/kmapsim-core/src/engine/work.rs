@@ -2,11 +2,10 @@
 //! the unrelated memory traffic it causes; an interrupts-off section on one of the workload's
 //! locks.
 
-use super::Engine;
 use super::program::{Next, go};
+use super::{Engine, Res};
 use crate::config::Dist;
 use crate::cpu::{Phase, Wait};
-use crate::error::SimError;
 use crate::lock::{IRQ_LOCK_BASE, LockId};
 use crate::stats::Category as C;
 use crate::trace::EventKind as E;
@@ -15,7 +14,7 @@ use crate::trace::trace;
 impl Engine {
     /// The work is done: unrelated traffic evicts TLB entries, and the next step runs.
     #[inline]
-    pub(super) fn work_done(&mut self, c: usize, t: u64) -> Result<Next, SimError> {
+    pub(super) fn work_done(&mut self, c: usize, t: u64) -> Res<Next> {
         self.evict_unrelated(c, t);
         self.cpus[c].t.pc += 1;
         self.next_step(c, t)
