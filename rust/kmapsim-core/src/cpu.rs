@@ -36,6 +36,13 @@ pub struct Ipi {
     pub generation: u64,
 }
 
+/// A CPU's kmap_local slots (`local`), one per handle: the page each maps and since when.
+#[derive(Clone, Debug)]
+pub struct LocalSlots {
+    pub page: [u32; MAX_HANDLES],
+    pub mapped_at: [u64; MAX_HANDLES],
+}
+
 /// The program interrupted by an IPI handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Saved {
@@ -77,8 +84,8 @@ pub struct Cpu {
     /// every pkmap TLB fill, cleared by every full flush.
     pub may_hold: bool,
     /// The page of each per-CPU kmap_local slot (`local`, one per handle), and when it was set.
-    pub local_page: [u32; MAX_HANDLES],
-    pub local_mapped_at: [u64; MAX_HANDLES],
+    /// Boxed: only `local` uses them, and the hot fields of every CPU stay close together.
+    pub local: Box<LocalSlots>,
     /// Fixed-point (2^-32) carry of unrelated-traffic evictions.
     pub evict_carry: u64,
     // The operation in progress.
@@ -129,8 +136,10 @@ impl Cpu {
             tlb: Tlb::new(tlb_entries),
             generation: 0,
             may_hold: false,
-            local_page: [0; MAX_HANDLES],
-            local_mapped_at: [0; MAX_HANDLES],
+            local: Box::new(LocalSlots {
+                page: [0; MAX_HANDLES],
+                mapped_at: [0; MAX_HANDLES],
+            }),
             evict_carry: 0,
             irq_lock: 0,
             scan_left: 0,

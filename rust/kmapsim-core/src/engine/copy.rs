@@ -61,7 +61,7 @@ impl Engine {
             None => {
                 self.counters.tlb_misses += 1;
                 let p = if local {
-                    cpu.local_page[(slot as u64 - self.sc.last_pkmap) as usize]
+                    cpu.local.page[(slot as u64 - self.sc.last_pkmap) as usize]
                 } else {
                     self.pk.pte[slot as usize]
                 };
@@ -101,7 +101,7 @@ impl Engine {
         if self.violations.len() < self.sc.max_violation_records as usize {
             let (at, by) = if local {
                 let h = (slot as u64 - self.sc.last_pkmap) as usize;
-                (self.cpus[c].local_mapped_at[h], c as u32)
+                (self.cpus[c].local.mapped_at[h], c as u32)
             } else {
                 (
                     self.pk.pte_changed_at[slot as usize],

@@ -56,8 +56,8 @@ impl Engine {
             // kmap_local_page(): the CPU's own slot, a PTE write and one invlpg.
             let h = handle as usize;
             cpu.t.slot = sc.last_pkmap as u32 + handle as u32;
-            cpu.local_page[h] = cpu.t.page;
-            cpu.local_mapped_at[h] = t;
+            cpu.local.page[h] = cpu.t.page;
+            cpu.local.mapped_at[h] = t;
             cpu.tlb.invalidate(cpu.t.slot);
             let (slot, page) = (cpu.t.slot, cpu.t.page);
             cpu.t.handles[h] = Handle { page, slot };
@@ -87,8 +87,13 @@ impl Engine {
     fn page_of(&mut self, c: usize, source: PageSource) -> u32 {
         let sc = &self.sc;
         let task = &mut self.cpus[c].t;
-        let own = private_pages(sc);
-        let first_own = sc.hot_pages + task.id as u64 * own;
+        // A task's own pages: the cold pages split evenly among the tasks.
+        let own = || {
+            (
+                private_pages(sc),
+                sc.hot_pages + task.id as u64 * private_pages(sc),
+            )
+        };
         (match source {
             PageSource::Mixed => {
                 let hot = task.rng.chance(sc.shared_page_prob);
@@ -100,9 +105,13 @@ impl Engine {
             }
             PageSource::Hot => task.rng.below(0, sc.hot_pages),
             PageSource::Cold => task.rng.below(sc.hot_pages, sc.pages),
-            PageSource::Private => first_own + task.rng.below(0, own),
+            PageSource::Private => {
+                let (n, first) = own();
+                first + task.rng.below(0, n)
+            }
             PageSource::Sequential => {
-                let p = first_own + task.cursor % own;
+                let (n, first) = own();
+                let p = first + task.cursor % n;
                 task.cursor += 1;
                 p
             }

@@ -81,6 +81,7 @@ impl Engine {
     }
 
     /// Run CPU `c`'s current phase at cycle `t`: each kernel path's file has its rules.
+    #[inline(always)]
     fn transition(&mut self, c: usize, t: u64) -> Res<Next> {
         Ok(match self.cpus[c].phase {
             Phase::NextOp => self.next_step(c, t)?,

@@ -130,8 +130,16 @@ impl Engine {
     }
 
     /// Record CPU `c`'s completed kmap or kunmap, when calls are recorded.
-    #[inline]
+    #[inline(always)]
     pub(super) fn record_call(&mut self, c: usize, t: u64, op: CallOp) -> Res<()> {
+        if self.calls.is_none() {
+            return Ok(());
+        }
+        self.push_call(c, t, op)
+    }
+
+    #[inline(never)]
+    fn push_call(&mut self, c: usize, t: u64, op: CallOp) -> Res<()> {
         let Some(calls) = self.calls.as_mut() else {
             return Ok(());
         };

@@ -147,8 +147,8 @@ impl Engine {
         for h in 0..cpu.t.handles.len() {
             let handle = cpu.t.handles[h];
             if handle.held() {
-                cpu.local_page[h] = handle.page;
-                cpu.local_mapped_at[h] = t;
+                cpu.local.page[h] = handle.page;
+                cpu.local.mapped_at[h] = t;
                 cpu.tlb.invalidate(handle.slot);
                 self.counters.invlpgs += 1;
                 cost += self.sc.kmap_local_cycles + self.sc.tlb_invlpg_cycles;

@@ -5,6 +5,7 @@
 use super::program::{Next, go};
 use super::{Engine, Res};
 use crate::cpu::{Phase, Wait};
+use crate::error::SimError;
 use crate::op::Op;
 use crate::stats::Category as C;
 use crate::task::TaskState;
@@ -15,14 +16,20 @@ use crate::workload::Instr;
 impl Engine {
     /// Run CPU `c`'s task from its current step: skip the steps whose chance says no, run the
     /// first that is taken.
+    // Inlined into `run_program` (through `transition`), its one caller: the interpreter is the
+    // hot loop.
     #[inline(always)]
     pub(super) fn next_step(&mut self, c: usize, t: u64) -> Res<Next> {
         loop {
             let cpu = &mut self.cpus[c];
-            if cpu.t.pc as usize >= self.program.len() {
-                cpu.t.pc = 0;
-            }
-            let step = self.program[cpu.t.pc as usize];
+            let step = match self.program.get(cpu.t.pc as usize) {
+                Some(&step) => step,
+                None => {
+                    // The end of the program: again from the top.
+                    cpu.t.pc = 0;
+                    self.program[0]
+                }
+            };
             if let Instr::Repeat { to, times, counter } = step.instr {
                 let task = &mut cpu.t;
                 let n = &mut task.loops[counter as usize];
@@ -163,20 +170,27 @@ impl Engine {
 
     /// Make `handle`'s mapping the one the call in progress works on; a handle that maps
     /// nothing (never kmapped, or kunmapped already) is a kernel BUG, `doing` says by whom.
+    #[inline(always)]
     pub(super) fn use_handle(&mut self, c: usize, t: u64, handle: u8, doing: &str) -> Res<()> {
         let task = &mut self.cpus[c].t;
         let h = task.handles[handle as usize];
         if !h.held() {
-            let msg = format!(
-                "{doing} handle {handle}, which maps no page it holds (task {}: never kmapped, \
-                 or kunmapped already)",
-                task.id
-            );
-            return Err(self.bug(c, t, msg));
+            return Err(self.unheld(c, t, handle, doing));
         }
         task.handle = handle;
         task.page = h.page;
         task.slot = h.slot;
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unheld(&self, c: usize, t: u64, handle: u8, doing: &str) -> Box<SimError> {
+        let msg = format!(
+            "{doing} handle {handle}, which maps no page it holds (task {}: never kmapped, or \
+             kunmapped already)",
+            self.cpus[c].t.id
+        );
+        self.bug(c, t, msg)
     }
 }

@@ -16,8 +16,7 @@ impl Engine {
     #[inline]
     pub(super) fn work_done(&mut self, c: usize, t: u64) -> Res<Next> {
         self.evict_unrelated(c, t);
-        self.cpus[c].t.pc += 1;
-        self.next_step(c, t)
+        Ok(self.step_done(c, C::Work))
     }
 
     /// An `irq_section` step: `spin_lock_irq()` on one of the workload's locks (drawn unless the
