@@ -240,5 +240,19 @@ pub fn generated_program(choices: &[u8], handles: u8, misuse: bool) -> ProgramSp
             out.push(step(&[op("kunmap"), h(k as u8)]));
         }
     }
+    // With the misuse switches on, sometimes the whole program runs with interrupts disabled.
+    if misuse && choices.first().is_some_and(|c| c % 2 == 0) {
+        out.insert(0, step(&[op("irq_disable")]));
+        out.push(step(&[op("irq_enable")]));
+    }
+    // Sometimes a repeat of the whole (balanced) program.
+    if let Some(&c) = choices.get(1).filter(|c| *c % 3 == 0) {
+        let times = Value::Int(1 + (c % 4) as i128);
+        out.push(step(&[
+            op("repeat"),
+            ("to", Value::Int(0)),
+            ("times", times),
+        ]));
+    }
     out
 }
