@@ -232,6 +232,27 @@ def replay(tmp: Path) -> None:
     assert "kmaps" in out or "throughput" in out
 
 
+def calls_replay(tmp: Path) -> None:
+    """README "Replay and record kernel calls": the example list runs and its calls are written."""
+    shutil.copytree(ROOT / "examples", tmp / "examples")
+    out = sh(
+        "kmapsim run --cpus 2 --set last_pkmap=4 --set pages=16 --set hot_pages=0 "
+        "--replay-calls examples/calls_small.csv --record-calls calls.csv",
+        tmp,
+    )
+    assert "wrote calls.csv: 8 calls" in out
+    assert (tmp / "calls.csv").read_text().startswith("cycle,task,cpu,op,page,slot")
+
+
+def tasks_run(tmp: Path) -> None:
+    """README "Tasks and workloads": 2,048 pte-highmem tasks run the 1,024-slot pool dry."""
+    out = sh(
+        "kmapsim run --set workload=pte-highmem --set tasks=2048 --cycles 100000000 --seed 1",
+        tmp,
+    )
+    assert "5,701" in out and "pool_sleep" in out, out
+
+
 def scenario_file(tmp: Path) -> None:
     import kmapsim
 
@@ -348,6 +369,12 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "kmapsim trace --preset pIII-8way-2001 --cpus 8 --cycles 10000000 -o trace.json": trace,
     "kmapsim run --cpus 2 --replay examples/replay_small.csv": replay,
     "kmapsim run --scenario my.toml --cpus 16": scenario_file,
+    "kmapsim workloads": listing("kmapsim workloads", "pte-highmem", "two-page-copy"),
+    "kmapsim run --set workload=pte-highmem --set tasks=2048 --cycles 100000000 --seed 1": (
+        tasks_run
+    ),
+    "kmapsim run --cpus 2 --set last_pkmap=4 --set pages=16 --set hot_pages=0 --replay-calls "
+    "examples/calls_small.csv --record-calls calls.csv": calls_replay,
     "cargo run --release -p kmapsim-core --example summary -- 8 10000000 1 strategy=lazy": (
         core_example(
             "cargo run --release -p kmapsim-core --example summary -- 8 10000000 1 strategy=lazy"
@@ -357,6 +384,7 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "python docs/scripts/safety.py": validation_script("safety.py"),
     "python docs/scripts/calibration.py": validation_script("calibration.py"),
     "python docs/scripts/freelist.py": validation_script("freelist.py"),
+    "python docs/scripts/tasks.py": validation_script("tasks.py"),
     "python benches/report.py": report("python benches/report.py"),
     "python benches/report.py --write-doc": report("python benches/report.py --write-doc"),
     "python -m pytest benches --benchmark-save=mine": bench(
@@ -404,7 +432,7 @@ def _fresh(name: str) -> str | None:
     scripts = ROOT / "docs" / "scripts"
     if name in ("calibration",):
         return r.output(py, str(scripts / "calibration.py"))
-    if name in ("scaling", "safety", "freelist"):
+    if name in ("scaling", "safety", "freelist", "tasks"):
         return r.demote(r.output(py, str(scripts / f"{name}.py")))
     if name == "corner":
         scaling = r.output(py, str(scripts / "scaling.py"))

@@ -27,7 +27,7 @@ from kmapsim import Scenario
 GOLDEN = Path(__file__).parent / "golden" / "corpus.json"
 #: Counters and report keys that came with tasks, after the corpus was recorded.
 ADDED_COUNTERS = ("kunmaps_irqs_off", "blocks", "task_switches", "migrations")
-ADDED_KEYS = ("task_breakdown",)
+ADDED_KEYS = ("task_breakdown", "calls")
 STRATEGIES = ["sync", "async", "guarded", "lazy", "targeted", "local"]
 SMALL_POOL = dict(last_pkmap=8, pages=64, hot_pages=8, work_cycles=3000, copy_cycles=800,
                   irq_hold_cycles=1500, ipi_latency=700, tlb_entries=4)  # fmt: skip

@@ -47,6 +47,7 @@ def main() -> None:
     splice(validation, "scaling", demote(scaling))
     splice(validation, "safety", demote(output(py, str(SCRIPTS / "safety.py"))))
     splice(validation, "freelist", demote(output(py, str(SCRIPTS / "freelist.py"))))
+    splice(validation, "tasks", demote(output(py, str(SCRIPTS / "tasks.py"))))
 
     splice(ROOT / "docs" / "errors.md", "fields", output("kmapsim", "fields", "--markdown"))
 

@@ -66,11 +66,26 @@ CATEGORIES: list[str] = _core.CATEGORIES
 COUNTERS: list[str] = _core.COUNTERS
 #: Histogram names every `RunResult.histograms` has.
 HISTOGRAMS: list[str] = _core.HISTOGRAMS
+#: Task states, in the column order of `RunResult.task_breakdown`.
+TASK_STATES: list[str] = _core.TASK_STATES
+
+
+def workloads() -> list[tuple[str, str]]:
+    """The workloads a scenario's ``workload`` field names, in the order of its choices, each
+    as ``(name, doc)``: one line on the kernel path it stands for. ``custom`` runs the
+    scenario's own ``program``. ``kmapsim workloads`` prints the same.
+
+    >>> [name for name, _ in workloads()][:2]
+    ['dbench', 'file-read']
+    """
+    return [(str(name), str(doc)) for name, doc in _core.WORKLOADS]
+
 
 __all__ = [
     "CATEGORIES",
     "COUNTERS",
     "HISTOGRAMS",
+    "TASK_STATES",
     "CancelToken",
     "DeadlockError",
     "Histogram",
@@ -100,4 +115,5 @@ __all__ = [
     "run",
     "study",
     "sweep",
+    "workloads",
 ]

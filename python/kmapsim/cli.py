@@ -1,5 +1,5 @@
 """The ``kmapsim`` command line: the study, a sweep, a single run, a trace, and listings of
-presets, strategies and fields.
+presets, strategies, workloads and fields.
 
 The rule: the command line never shows a traceback, and checks everything before it runs.
 Every argument, input file, output path and store is checked before the first simulated run,
@@ -68,6 +68,7 @@ from kmapsim.errors import (
 from kmapsim.fileio import _file_type
 from kmapsim.grid_file import read_grid_file, whole
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
+from kmapsim.result import TASK_STATES, RunResult, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
 from kmapsim.scenario import FieldValue, Scenario
 from kmapsim.store import Store, StoreError
@@ -181,12 +182,15 @@ def _count(text: str) -> int:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
-    """The scenario fields given on the command line, explicit options first, then ``--set``."""
+    """The scenario fields given on the command line, explicit options first, then ``--set``.
+    ``--program`` is the scenario's program in its one-line form (the scenario reads it)."""
     out: dict[str, FieldValue] = {}
     if args.cpus is not None:
         out["cpus"] = args.cpus
     if args.strategy is not None:
         out["strategy"] = args.strategy
+    if getattr(args, "program", None) is not None:
+        out["program"] = args.program
     kinds = {s["name"]: s["kind"] for s in Scenario.fields()}
     for item in args.set:
         name, eq, text = item.partition("=")
@@ -310,8 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run one scenario and print what it reports",
-        description="Run one scenario: a preset or a --scenario file, then --cpus, --strategy "
-        "and --set change fields of it.",
+        description="Run one scenario: a preset or a --scenario file, then --cpus, --strategy, "
+        "--set and --program change fields of it. A scenario that sets tasks or a workload "
+        "other than dbench also gets a table of where the tasks' time goes (running, "
+        "runnable, blocked, asleep on pkmap_map_wait).",
     )
     _add_base_options(p)
     _add_field_options(p)
@@ -331,6 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OPS.csv",
         help="drive the CPUs from an operation list instead of the random workload "
         "(format: kmapsim.replay, example: examples/replay_small.csv)",
+    )
+    p.add_argument(
+        "--replay-calls",
+        metavar="CALLS.csv",
+        help="drive the tasks from per-task lists of kernel calls (task, op, page, work) "
+        "instead of their program (format: kmapsim.calls, example: examples/calls_small.csv)",
+    )
+    p.add_argument(
+        "--record-calls",
+        metavar="FILE.csv",
+        help="write every completed kmap and kunmap (cycle, task, cpu, op, page, slot, slept, "
+        "flushed) to FILE.csv",
     )
     p.set_defaults(func=_cmd_run)
 
@@ -405,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         help="set a scenario field for every run (repeatable)",
     )
+    _add_program_option(p)
     p.add_argument("--seeds", type=_count, default=None, help="seeds 0..N-1 per point (default 1)")
     p.add_argument(
         "--cycles", type=_count, default=None, help="cycles per run (default 10_000_000)"
@@ -460,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_presets)
 
     p = sub.add_parser(
+        "workloads",
+        help="list the workloads the tasks can run",
+        description="List the workloads (the scenario field workload): the kernel path each "
+        "stands for. custom runs the scenario's own program (--program on run, trace and "
+        "sweep; program in a scenario file).",
+    )
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(func=_cmd_workloads)
+
+    p = sub.add_parser(
         "strategies",
         help="list the flush strategies and whether each is safe",
         description="List the flush strategies: what each does, and whether it can read a stale "
@@ -512,7 +541,8 @@ def _add_base_options(
 
 
 def _add_field_options(p: argparse.ArgumentParser) -> None:
-    """``--cpus``, ``--strategy`` and ``--set FIELD=VALUE``: changes to the base scenario."""
+    """``--cpus``, ``--strategy``, ``--set FIELD=VALUE`` and ``--program TEXT``: changes to
+    the base scenario."""
     p.add_argument("--cpus", type=_count, help="number of CPUs")
     p.add_argument("--strategy", help="flush strategy (see `kmapsim strategies`)")
     p.add_argument(
@@ -521,6 +551,18 @@ def _add_field_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FIELD=VALUE",
         help="set any scenario field (repeatable; see `kmapsim fields`)",
+    )
+    _add_program_option(p)
+
+
+def _add_program_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--program",
+        metavar="TEXT",
+        help="run this custom program (workload custom, unless --set gives the workload): "
+        "steps separated by ';', each an op and field=value words, e.g. "
+        "'work; kmap handle=src page=hot; access handle=src; kunmap handle=src' "
+        "(ops: " + ", ".join(_core.PROGRAM_OPS) + "; docs/model.md, section 16)",
     )
 
 
@@ -766,7 +808,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     spec = read_grid_file(Path(args.grid_file)) if args.grid_file is not None else {}
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
-    set_values = _overrides(argparse.Namespace(cpus=None, strategy=None, set=args.set))
+    set_values = _overrides(
+        argparse.Namespace(cpus=None, strategy=None, set=args.set, program=args.program)
+    )
     label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
     try:
         base = start_from.replace(**{**base_values, **set_values})
@@ -883,14 +927,61 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # Before the run, so that a run that deadlocks or is interrupted leaves it too.
         with _writing("--save-scenario", save), _replacing(save) as tmp:
             scenario.to_file(tmp)
-    result = run(scenario, cycles=args.cycles, seed=args.seed, mode=args.mode, replay=args.replay)
+    record = None
+    if args.record_calls is not None:
+        record = _output_file("--record-calls", args.record_calls, (".csv",), "a .csv file")
+    result = run(
+        scenario,
+        cycles=args.cycles,
+        seed=args.seed,
+        mode=args.mode,
+        replay=args.replay,
+        replay_calls=args.replay_calls,
+        record_calls=record is not None,
+    )
+    if record is not None and result.calls is not None:
+        with _writing("--record-calls", record), _replacing(record) as tmp:
+            result.calls.to_csv(tmp, index=False)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
         print(format_result(result, label=label, base=base))
+        tasks = _tasks_text(result)
+        if tasks:
+            print("\n" + tasks)
         if args.save_scenario is not None:
             print(f"\nwrote {args.save_scenario}")
+        if record is not None and result.calls is not None:
+            print(f"\nwrote {args.record_calls}: {len(result.calls):,} calls")
     return 0
+
+
+def _tasks_text(result: RunResult) -> str:
+    """Where the tasks' time goes, and their scheduling counters, for ``kmapsim run``: only for
+    a scenario that sets ``tasks`` or another workload than dbench ("" otherwise, so that the
+    default output stays as it was)."""
+    sc = result.scenario
+    if sc.tasks == 0 and sc.workload == "dbench":
+        return ""
+    n = len(result.task_breakdown_rows)
+    shares = task_state_shares(result.task_breakdown_rows)
+    rows = [
+        (state, f"{share * 100:.2f} %") for state, share in zip(TASK_STATES, shares, strict=True)
+    ]
+    header = (f"tasks (mean share over {n:,} tasks on {sc.cpus} CPUs)", "share")
+    c = result.counters
+    counts = [
+        ("blocks", f"{c.get('blocks', 0):,}", "block steps (I/O sleeps)"),
+        ("task switches", f"{c.get('task_switches', 0):,}", "a CPU switching to another task"),
+        ("migrations", f"{c.get('migrations', 0):,}", "a task resumed on another CPU"),
+        ("kunmaps, irqs off", f"{c.get('kunmaps_irqs_off', 0):,}", "with interrupts disabled"),
+    ]
+    lines = [f"workload {sc.workload}"]
+    if sc.program_text is not None:
+        lines[0] += f": {sc.program_text}"
+    lines += ["", text_table(header, rows, right=(1,)), ""]
+    lines.append(text_table(("scheduling", "count", ""), counts, right=(1,)))
+    return "\n".join(lines)
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
@@ -995,6 +1086,22 @@ def _cmd_presets(args: argparse.Namespace) -> int:
             lines += [indent + w for w in wrapped[1:]]
         blocks.append("\n".join(lines))
     print("\n\n".join(blocks))
+    return 0
+
+
+def _cmd_workloads(args: argparse.Namespace) -> int:
+    from kmapsim import workloads
+
+    listed = workloads()
+    if args.json:
+        print(json.dumps(dict(listed), indent=2))
+        return 0
+    width = max(len(name) for name, _ in listed)
+    for name, doc in listed:
+        lines = textwrap.wrap(doc, max(40, 100 - width - 2))
+        print(f"{name:<{width}}  {lines[0]}")
+        for line in lines[1:]:
+            print(" " * (width + 2) + line)
     return 0
 
 
@@ -1160,7 +1267,17 @@ def _users_fault(e: OSError, args: argparse.Namespace | None) -> bool:
         return False
     named = [
         getattr(args, option, None)
-        for option in ("out", "plots", "store", "save_scenario", "scenario", "grid_file", "replay")
+        for option in (
+            "out",
+            "plots",
+            "store",
+            "save_scenario",
+            "scenario",
+            "grid_file",
+            "replay",
+            "replay_calls",
+            "record_calls",
+        )
     ]
     try:
         failed = Path(os.path.abspath(os.fsdecode(e.filename)))

@@ -25,7 +25,8 @@ also catches a value to change. Here: every way a TOML or JSON file can fail to 
 `decode_utf8` are the first two steps, shared with the CSV reader of `kmapsim.replay`.
 
 Writing TOML needs a writer the standard library lacks; `toml_dumps` is a tiny one for flat
-tables of ints, floats, strings and bools, which is all that scenarios hold.
+tables of ints, floats, strings and bools, plus arrays of such tables (``[[program]]``, the
+steps of a scenario's custom program), which is all that scenarios hold.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioFileError
@@ -373,13 +374,30 @@ _ESCAPES = {
 
 
 def toml_dumps(values: Mapping[str, object], comments: Iterable[str] = ()) -> str:
-    """``values`` as a flat TOML document: ``# comment`` lines, then one ``key = value`` line
-    per item, in order. Values may be ints, floats, strings and bools; floats are written with
-    `repr`, so that reading the file gives back the very same float. Anything else (a list, a
-    table, None) is a TypeError: the writer is only as big as scenarios need."""
+    """``values`` as a TOML document: ``# comment`` lines, then one ``key = value`` line per
+    item, in order. Values may be ints, floats, strings and bools; floats are written with
+    `repr`, so that reading the file gives back the very same float. A value that is a
+    non-empty list of mappings of such values is an array of tables, written after every
+    ``key = value`` line (as TOML requires) as one ``[[key]]`` table per mapping. Anything else
+    (another list, a table, None) is a TypeError: the writer is only as big as scenarios need."""
     lines = ["# " + " ".join(c.splitlines()) if c else "#" for c in comments]
-    lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in values.items()]
+    arrays = {k: v for k, v in values.items() if _table_array(v)}
+    lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in values.items() if k not in arrays]
+    for key, tables in arrays.items():
+        for table in cast("Sequence[Mapping[str, object]]", tables):
+            lines += ["", f"[[{toml_key(key)}]]"]
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def _table_array(value: object) -> bool:
+    """Whether ``value`` is written as an array of tables: a non-empty list (or tuple) of
+    mappings."""
+    return (
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(isinstance(v, Mapping) for v in value)
+    )
 
 
 def toml_key(key: str) -> str:

@@ -2,7 +2,8 @@
 
 The engine hands back plain lists and dicts (`_core.RawResult`); this module only reshapes them
 once per run, never per event. Counts stay Python ints or int64 so that totals are exact: a
-breakdown row sums to ``cycles`` exactly, which is the engine's bookkeeping invariant.
+breakdown row (per CPU) and a task breakdown row (per task) each sum to ``cycles`` exactly,
+which is the engine's bookkeeping invariant.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kmapsim.trace import trace_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BYTES_PER_KMAP", "RunResult", "StaleAccess"]
+__all__ = ["BYTES_PER_KMAP", "TASK_STATES", "RunResult", "StaleAccess"]
 
 #: What one kmap stands for in `RunResult.mb_per_second`: a 4 KiB page copied.
 BYTES_PER_KMAP = 4096
@@ -71,6 +72,10 @@ class StaleAccess:
 
 #: The columns of ``RawResult.samples``, in the engine's order (the core's ``Sample::COLUMNS``).
 SAMPLE_COLUMNS: list[str] = list(_core.SAMPLE_COLUMNS)
+#: The states of a task, in the column order of `RunResult.task_breakdown`: running on a CPU,
+#: runnable (on the run queue, waiting for a CPU), blocked (asleep in a ``block`` step, I/O),
+#: and asleep on ``pkmap_map_wait`` for a free pkmap slot.
+TASK_STATES: list[str] = list(_core.TASK_STATES)
 
 
 def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
@@ -84,15 +89,27 @@ def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
     return frame
 
 
-def _breakdown_frame(rows: list[list[int]], categories: list[str]) -> pd.DataFrame:
+def _breakdown_frame(
+    rows: list[list[int]], columns: list[str], index: str = "cpu", name: str = "category"
+) -> pd.DataFrame:
+    """Cycles per row (a CPU, or a task) and column (a category, or a task state), int64."""
     import pandas as pd
 
-    data = np.array(rows, dtype=np.int64).reshape(len(rows), len(categories))
+    data = np.array(rows, dtype=np.int64).reshape(len(rows), len(columns))
     return pd.DataFrame(
         data,
-        index=pd.RangeIndex(len(rows), name="cpu"),
-        columns=pd.Index(list(categories), name="category"),
+        index=pd.RangeIndex(len(rows), name=index),
+        columns=pd.Index(list(columns), name=name),
     )
+
+
+def task_state_shares(rows: Sequence[Sequence[int]]) -> list[float]:
+    """The share of all tasks' cycles spent in each of `TASK_STATES`, from task breakdown rows
+    (the mean over tasks of each task's share, since every row sums to the same cycles);
+    zeros when there is no cycle. Computed without pandas."""
+    totals = [sum(col) for col in zip(*rows, strict=True)] or [0] * len(TASK_STATES)
+    whole = sum(totals)
+    return [total / whole if whole else 0.0 for total in totals]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -100,14 +117,19 @@ class RunResult:
     """The outcome of `kmapsim.run`.
 
     ``breakdown`` has a row per CPU (index ``cpu``) and an int64 column per cycle category, in
-    `kmapsim.CATEGORIES` order; every row sums to ``cycles``. ``counters`` has at least the names
+    `kmapsim.CATEGORIES` order; every row sums to ``cycles``. ``task_breakdown`` has a row per
+    task (index ``task``; as many as CPUs when the scenario's ``tasks`` is 0) and an int64
+    column per task state, in `kmapsim.TASK_STATES` order (running, runnable, blocked,
+    pool_sleep); every row sums to ``cycles`` too. ``counters`` has at least the names
     in `kmapsim.COUNTERS`. ``violations`` holds the first stale accesses in detail (at most
     ``scenario.max_violation_records``); ``counters["stale_accesses"]`` counts them all.
     ``events`` and ``wall_seconds`` describe the simulation itself, not the simulated machine.
     Results compare by identity: ``wall_seconds`` differs between otherwise identical runs.
 
     The repr is a few lines (CPUs, cycles, strategy, throughput, stale accesses, the three
-    largest cycle categories); notebooks show the same as a small table (``_repr_html_``).
+    largest cycle categories, and for a scenario that sets ``tasks`` or another workload than
+    dbench, where the tasks' time goes); notebooks show the same as a small table
+    (``_repr_html_``).
     """
 
     scenario: Scenario
@@ -133,11 +155,21 @@ class RunResult:
     #: result; a `Simulation`'s ``result()`` after a DeadlockError, KernelBug or a full record
     #: budget returns what was measured up to then, with the error's message here.
     stopped: str | None = None
+    #: Per task, cycles in each state (in `TASK_STATES` order): what `task_breakdown` shows.
+    task_breakdown_rows: list[list[int]] = field(default_factory=list)
+    #: The recorded calls (``record_calls=True``), as the engine returned them, or None.
+    calls_rows: list[tuple[int, int, int, str, int, int, bool, bool]] | None = None
 
     @cached_property
     def breakdown(self) -> pd.DataFrame:
         """A row per CPU (index ``cpu``), an int64 column per category; rows sum to cycles."""
         return _breakdown_frame(self.breakdown_rows, self.categories)
+
+    @cached_property
+    def task_breakdown(self) -> pd.DataFrame:
+        """A row per task (index ``task``), an int64 column per task state (running, runnable,
+        blocked, pool_sleep); rows sum to cycles."""
+        return _breakdown_frame(self.task_breakdown_rows, TASK_STATES, "task", "state")
 
     @cached_property
     def trace(self) -> pd.DataFrame:
@@ -157,6 +189,16 @@ class RunResult:
         from kmapsim.replay import ops_frame
 
         return ops_frame(self.ops_rows)
+
+    @cached_property
+    def calls(self) -> pd.DataFrame | None:
+        """Every completed kmap and kunmap (``record_calls=True``; `kmapsim.calls`): columns
+        ``cycle, task, cpu, op, page, slot, slept, flushed``; else None."""
+        if self.calls_rows is None:
+            return None
+        from kmapsim.calls import calls_frame
+
+        return calls_frame(self.calls_rows)
 
     @classmethod
     def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
@@ -178,6 +220,8 @@ class RunResult:
             sample_rows=raw.samples,
             ops_rows=raw.ops,
             stopped=raw.stopped,
+            task_breakdown_rows=raw.task_breakdown,
+            calls_rows=raw.calls,
         )
 
     # -- derived numbers ----------------------------------------------------------------------
@@ -219,6 +263,10 @@ class RunResult:
     def shares(self) -> pd.DataFrame:
         """The breakdown as fractions of ``cycles``: each row sums to 1 (up to rounding)."""
         return self.breakdown.astype(np.float64) / float(self.cycles)
+
+    def task_shares(self) -> pd.DataFrame:
+        """The task breakdown as fractions of ``cycles``: each row sums to 1 (up to rounding)."""
+        return self.task_breakdown.astype(np.float64) / float(self.cycles)
 
     def summary(self) -> pd.Series:
         """Headline numbers, indexed by metric name (object dtype, so counts stay exact ints).
@@ -279,7 +327,20 @@ class RunResult:
             ("throughput", rate),
             ("stale accesses", f"{stale:,}" + (" (silent data corruption)" if stale else "")),
             ("top cycles", top or "-"),
+            *self._task_rows(),
         ]
+
+    def _task_rows(self) -> list[tuple[str, str]]:
+        """Where the tasks' time goes, for a scenario with tasks or a workload of its own."""
+        sc = self.scenario
+        if (sc.tasks == 0 and sc.workload == "dbench") or not self.task_breakdown_rows:
+            return []
+        shares = task_state_shares(self.task_breakdown_rows)
+        parts = ", ".join(
+            f"{state} {share * 100:.1f} %" for state, share in zip(TASK_STATES, shares, strict=True)
+        )
+        n = len(self.task_breakdown_rows)
+        return [("tasks", f"{n:,} task{'' if n == 1 else 's'}, workload {sc.workload}: {parts}")]
 
     def _headline(self) -> str:
         sc = self.scenario
@@ -305,9 +366,9 @@ class RunResult:
         """Everything the result holds, JSON-ready (``json.dumps(..., allow_nan=False)`` works).
 
         `from_dict` reads it back to a result whose every field is equal (scenario, counters,
-        histograms, violations, breakdown, trace and ``trace_dropped``, samples, ops,
-        ``stopped``, ``events`` and ``wall_seconds``), so the DataFrames built from it are equal
-        too.
+        histograms, violations, breakdown, task breakdown, trace and ``trace_dropped``,
+        samples, ops, calls, ``stopped``, ``events`` and ``wall_seconds``), so the DataFrames built
+        from it are equal too.
         ``derived`` repeats the computed figures for readers of the JSON; it is ignored on input.
         Trace rows are ``[cycle, cpu, kind, fields]``, sample rows and ops rows lists of their
         columns (`kmapsim.result.SAMPLE_COLUMNS`, `kmapsim.replay.OPS_COLUMNS`); ``ops`` is None
@@ -323,12 +384,14 @@ class RunResult:
             "counters": dict(self.counters),
             "categories": list(self.categories),
             "breakdown": [list(row) for row in self.breakdown_rows],
+            "task_breakdown": [list(row) for row in self.task_breakdown_rows],
             "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
             "violations": [v.to_dict() for v in self.violations],
             "trace_dropped": self.trace_dropped,
             "trace": [[c, cpu, kind, dict(fields)] for c, cpu, kind, fields in self.trace_rows],
             "samples": [list(row) for row in self.sample_rows],
             "ops": None if self.ops_rows is None else [list(op) for op in self.ops_rows],
+            "calls": None if self.calls_rows is None else [list(c) for c in self.calls_rows],
             "stopped": self.stopped,
             "derived": {
                 "throughput": self.throughput,
@@ -344,7 +407,8 @@ class RunResult:
 
         The rows come back as the tuples the engine returns. A dict written before ``trace``,
         ``samples``, ``ops`` and ``trace_dropped`` were saved reads as an untraced, unsampled
-        run without recorded ops. Input that is not such a dict (not a mapping, a key missing, a
+        run without recorded ops; one written before tasks, without ``task_breakdown``, has no
+        task breakdown rows. Input that is not such a dict (not a mapping, a key missing, a
         value of the wrong type) is a ScenarioError (field ``"result"``) naming the key.
         """
         if not isinstance(d, Mapping):
@@ -356,7 +420,8 @@ class RunResult:
             cycles=_read(d, "cycles", int),
             mode=_read(d, "mode", str),
             counters=_read(d, "counters", lambda v: {k: int(x) for k, x in v.items()}),
-            breakdown_rows=_read(d, "breakdown", lambda v: [[int(x) for x in row] for row in v]),
+            breakdown_rows=_read(d, "breakdown", _int_rows),
+            task_breakdown_rows=_read(d, "task_breakdown", _int_rows, []),
             categories=_read(d, "categories", lambda v: [str(c) for c in v]),
             histograms=_read(
                 d, "histograms", lambda v: {k: Histogram.from_raw(k, h) for k, h in v.items()}
@@ -385,7 +450,24 @@ class RunResult:
                 d, "samples", lambda v: [tuple(int(x) for x in row) for row in v], []
             ),
             ops_rows=ops,
+            calls_rows=_read(
+                d, "calls", lambda v: None if v is None else [_call(row) for row in v], None
+            ),
         )
+
+
+def _call(row: Sequence[Any]) -> tuple[int, int, int, str, int, int, bool, bool]:
+    cycle, task, cpu, op, page, slot, slept, flushed = row
+    return (
+        int(cycle),
+        int(task),
+        int(cpu),
+        str(op),
+        int(page),
+        int(slot),
+        bool(slept),
+        bool(flushed),
+    )
 
 
 #: What `RunResult.from_dict` accepts, for its errors.
@@ -415,6 +497,10 @@ def _read(
             f"({type(e).__name__})",
             _RESULT_DICT,
         ) from None
+
+
+def _int_rows(rows: Sequence[Sequence[Any]]) -> list[list[int]]:
+    return [[int(x) for x in row] for row in rows]
 
 
 def _or_minus_one(x: int | None) -> int:

@@ -21,6 +21,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._numbers import as_float, as_int, int_range
 from kmapsim._quote import quote
+from kmapsim.calls import engine_calls
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
@@ -91,6 +92,8 @@ def engine_options(
     record_ops: object,
     max_wall_seconds: object,
     cancel: object = None,
+    replay_calls: Any = None,
+    record_calls: object = False,
 ) -> _core.Options:
     """The arguments `run` and `Simulation` share, as the engine's one frozen `_core.Options`
     (which checks them again, in Rust, when it is built)."""
@@ -108,6 +111,8 @@ def engine_options(
         _flag("record_ops", record_ops),
         _wall_limit(max_wall_seconds),
         _cancel_token(cancel),
+        None if replay_calls is None else engine_calls(replay_calls),
+        _flag("record_calls", record_calls),
     )
 
 
@@ -138,6 +143,8 @@ def run(
     record_ops: bool = False,
     max_wall_seconds: float | None = None,
     cancel: _core.CancelToken | None = None,
+    replay_calls: Any = None,
+    record_calls: bool = False,
 ) -> RunResult:
     """Simulate ``scenario`` for ``cycles`` cycles and return what it reports.
 
@@ -161,10 +168,25 @@ def run(
     thread calls its ``cancel()``. A failure of the engine itself raises `InternalError`
     carrying the scenario and seed to report; it never crashes the interpreter. Records past
     the budget (module docstring) raise ScenarioError, memory that cannot be had MemoryError.
+
+    ``replay_calls`` (a DataFrame, a mapping task -> calls, or a CSV path; see `kmapsim.calls`)
+    drives the tasks from per-task lists of kernel calls (kmap, kunmap, access, block, ...)
+    instead of their program; ``record_calls=True`` returns every completed kmap and kunmap in
+    ``RunResult.calls`` (cycle, task, cpu, op, page, slot, slept, flushed).
     """
     n = _int_arg("cycles", cycles, 1, MAX_CYCLES)
     options = engine_options(
-        scenario, seed, mode, trace, sample_every, replay, record_ops, max_wall_seconds, cancel
+        scenario,
+        seed,
+        mode,
+        trace,
+        sample_every,
+        replay,
+        record_ops,
+        max_wall_seconds,
+        cancel,
+        replay_calls,
+        record_calls,
     )
     raw = _core.run(options, n)
     return RunResult.from_raw(scenario, raw)

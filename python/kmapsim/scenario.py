@@ -6,6 +6,10 @@ spells the fields out again only so that editors and mypy know them; a test chec
 order and defaults agree with the table. Type and range checks here are driven by the specs, and
 `_core.validate` then checks the rules that span fields, so a Scenario that exists is one the
 engine accepts.
+
+One dataclass field is not in the table: ``program``, the steps of a custom workload. It is not
+a single value but a list of steps, and the engine checks and compiles it (naming the step and
+field of any error) when it validates the scenario; this module only brings it into one shape.
 """
 
 from __future__ import annotations
@@ -29,10 +33,18 @@ from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
 from kmapsim.presets import get_preset, preset_names
 
-__all__ = ["FieldSpec", "FieldValue", "Scenario"]
+__all__ = ["FieldSpec", "FieldValue", "Program", "ProgramLike", "ProgramStep", "Scenario"]
 
 #: The Python type of a field value.
 FieldValue = int | float | str
+#: One step of a program as a `Scenario` holds it: its (field, value) pairs, ``op`` first, then
+#: the other fields in alphabetical order, ``prob`` last.
+ProgramStep = tuple[tuple[str, FieldValue], ...]
+#: A program as a `Scenario` holds it (hashable, so that scenarios are).
+Program = tuple[ProgramStep, ...]
+#: What ``Scenario(program=...)`` takes: the one-line form, or a list (or tuple) of steps, each
+#: a mapping of field names to values or a sequence of (field, value) pairs.
+ProgramLike = str | Sequence[Mapping[str, object] | Sequence[tuple[str, object]]]
 
 
 class FieldSpec(TypedDict):
@@ -52,7 +64,7 @@ class _Origin:
     """Where a scenario came from, kept beside its fields (a slot, not a dataclass field), so
     that equality, hashing, `Scenario.to_dict` and the field table ignore it."""
 
-    __slots__ = ("_preset",)
+    __slots__ = ("_implied_custom", "_preset")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -71,6 +83,18 @@ class Scenario(_Origin):
     preset, as `preset_name`, through `replace`, copying and pickling; its repr names it with
     the fields that differ from it: ``Scenario.preset('pIII-8way-2001', cpus=64)``. The name is
     not a field: equality and hashing compare field values only, and `to_dict` leaves it out.
+
+    ``program`` is the one field that is not in the table: the steps of the ``custom`` workload
+    (``kmapsim workloads``, docs/model.md section 16), given in their one-line form
+    (``"work; kmap handle=src page=hot; access handle=src; kunmap handle=src"``) or as a list of
+    steps, each a mapping such as ``{"op": "kmap", "handle": "src", "page": "hot"}``. A
+    program given while ``workload`` is left out sets ``workload="custom"``; a program with
+    another workload, or ``workload="custom"`` without one, is a `ScenarioError`, as is a bad
+    step (field ``"program step 2 (kmap): page"``: the step, from 0, its op and the field). The
+    scenario holds the program as a tuple of steps, each a tuple of (field, value) pairs with
+    ``op`` first, ``prob`` last and the others sorted, so that equal programs compare and hash
+    equal; true and false are held as 1 and 0. `program_text` gives its one-line form,
+    `to_dict` a list of dicts.
     """
 
     # The choices first, then the integers, then the floats: the order of the Rust table.
@@ -117,6 +141,9 @@ class Scenario(_Origin):
     irq_section_prob: float = 0.3
     ctx_switch_prob: float = 0.1
     kmap_irqs_off_prob: float = 0.0
+    # Not in the field table: the steps of the custom workload (see the class doc). Held as a
+    # `Program` (or None) once built, whatever form it was given in.
+    program: Program | ProgramLike | None = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Scenario:
         # Checked here, before the generated __init__, so that an unknown or empty keyword is
@@ -124,6 +151,9 @@ class Scenario(_Origin):
         _check_names(kwargs)
         self = object.__new__(cls)
         object.__setattr__(self, "_preset", None)
+        # Only here is it known whether workload was left out: a program then implies it.
+        implied = kwargs.get("program") is not None and "workload" not in kwargs
+        object.__setattr__(self, "_implied_custom", implied)
         return self
 
     def __post_init__(self) -> None:
@@ -136,9 +166,18 @@ class Scenario(_Origin):
             checked = _check(spec, value)
             if checked is not value:
                 object.__setattr__(self, name, checked)
-        # The engine decides: it checks the rules that span fields and normalises each value,
-        # and the scenario keeps what it returns.
-        for name, value in _core.validate(self.to_dict()).items():
+        if getattr(self, "_implied_custom", False):
+            object.__setattr__(self, "workload", CUSTOM)
+        d: dict[str, Any] = {name: getattr(self, name) for name in _field_names()}
+        steps = _program_input(self.program)
+        if steps is not None:
+            d["program"] = steps
+        # The engine decides: it checks the rules that span fields, compiles the program and
+        # normalises each value, and the scenario keeps what it returns.
+        checked_dict = _core.validate(d)
+        program = checked_dict.pop("program", None)
+        object.__setattr__(self, "program", None if program is None else _held(program))
+        for name, value in checked_dict.items():
             if type(value) is not type(getattr(self, name)) or value != getattr(self, name):
                 object.__setattr__(self, name, value)
 
@@ -167,8 +206,17 @@ class Scenario(_Origin):
 
     def replace(self, **changes: object) -> Scenario:
         """A copy with some fields changed; an unknown name raises ScenarioError (did you mean).
-        The copy keeps `preset_name`."""
+        The copy keeps `preset_name`.
+
+        A ``program`` given without a ``workload`` makes the copy's workload ``"custom"``; a
+        ``workload`` other than ``"custom"`` given without a ``program`` drops the program, so
+        that a sweep can compare a custom program with the built-in workloads."""
         _check_names(changes)
+        changes = dict(changes)
+        if "workload" not in changes and changes.get("program") is not None:
+            changes["workload"] = CUSTOM
+        elif "program" not in changes and changes.get("workload", CUSTOM) != CUSTOM:
+            changes["program"] = None
         new = dataclasses.replace(self, **cast(dict[str, Any], changes))
         return new._from_preset(self.preset_name)
 
@@ -196,20 +244,36 @@ class Scenario(_Origin):
             strategy = "lazy"
 
         Integers are written as integers (a float field also takes one), floats as floats,
-        choices as strings; there are no tables. `to_file` writes every field and no preset.
+        choices as strings; there are no tables, but for ``program``, the steps of a custom
+        program (which sets ``workload = "custom"`` when the file leaves the workload out): in
+        TOML an array of tables, one ``[[program]]`` per step, after the flat keys, or a
+        string in the one-line form (``program = "kmap page=private; kunmap"``); in JSON a
+        list of objects, or such a string::
+
+            # TOML                              // JSON
+            tasks = 32                          {"tasks": 32, "program": [
+            [[program]]                           {"op": "kmap", "page": "private"},
+            op = "kmap"                           {"op": "kunmap"}]}
+            page = "private"
+            [[program]]
+            op = "kunmap"
+
+        `to_file` writes every field and no preset.
 
         Errors follow the rule of `kmapsim.fileio`. A file that cannot be read as a scenario
         file (missing, not a regular file, larger than `kmapsim.fileio.MAX_DOCUMENT_BYTES`,
         empty, not UTF-8, not valid TOML or JSON, with the parser's line and column, nested
         more than `kmapsim.fileio.MAX_NESTING` deep, holding an integer too long to convert, a
         JSON top level that is not an object, another suffix, a key that is neither a field
-        nor ``preset`` (named, with "did you mean"), a table) raises `ScenarioFileError`, whose
-        ``field`` is ``"file"`` and ``path`` the file. A well-formed file with a bad value
+        nor ``preset`` (named, with "did you mean"), a table, ``program`` as a single
+        ``[program]`` table) raises `ScenarioFileError`, whose ``field`` is ``"file"`` and
+        ``path`` the file. A well-formed file with a bad value, a bad program step included,
         raises the `ScenarioError` that `Scenario(...)` raises (same ``field``, ``problem``
-        and ``allowed``; a bad preset name: field ``"preset"``), its message prefixed with the
-        path. The scenario remembers the file's preset (`preset_name`). A ``path`` that is no
-        path (None, a number, a list) raises `ScenarioFileError` (field ``"file"``, ``path``
-        ``""``); a `bytes` path is decoded with `os.fsdecode` (`kmapsim.fileio.as_path`).
+        and ``allowed``; a bad preset name: field ``"preset"``; a bad step: field such as
+        ``"program step 1 (kmap): page"``), its message prefixed with the path. The scenario
+        remembers the file's preset (`preset_name`). A ``path`` that is no path (None, a
+        number, a list) raises `ScenarioFileError` (field ``"file"``, ``path`` ``""``); a
+        `bytes` path is decoded with `os.fsdecode` (`kmapsim.fileio.as_path`).
         """
         p = as_path(path)
         doc = read_document(p)
@@ -223,9 +287,12 @@ class Scenario(_Origin):
             # that is no field (below): ScenarioFileError, not the error of a value.
             if isinstance(value, dict):
                 problem = "a table, but scenario files are flat"
-                if key not in names:
-                    problem = "unknown field: " + problem
                 allowed = "field = value keys at the top level, and optionally preset"
+                if key == "program":
+                    problem = "a single table, but a program is a list of steps"
+                    allowed = _PROGRAM_IN_FILE
+                elif key not in names:
+                    problem = "unknown field: " + problem
                 raise _file_key_error(p, _name_error(key, problem, allowed))
         try:
             _check_names(doc, extra=("preset",))
@@ -252,7 +319,8 @@ class Scenario(_Origin):
 
         `from_file` reads it back to an equal scenario (floats are written exactly), from the
         same preset: a scenario built from a preset writes ``preset = NAME`` first (every field
-        follows, so the file means the same whatever the preset's values become). The TOML
+        follows, so the file means the same whatever the preset's values become). A program is
+        written last, as one ``[[program]]`` table per step in TOML, a list in JSON. The TOML
         starts with comments naming the kmapsim and model versions that wrote it; JSON has no
         comments. Returns the path. A suffix that names neither
         format raises `ScenarioFileError` before anything is written; a path that cannot be
@@ -266,6 +334,8 @@ class Scenario(_Origin):
                 "Each key is a scenario field (`kmapsim fields` lists them); load it with",
                 "kmapsim.Scenario.from_file(path) or `kmapsim run --scenario FILE`.",
             ]
+            if self.program is not None:
+                comments.append("Each [[program]] table is a step of the custom program, in order.")
             text = toml_dumps(self._file_dict(), comments)
         else:
             text = json.dumps(self._file_dict(), indent=2, allow_nan=False) + "\n"
@@ -275,9 +345,25 @@ class Scenario(_Origin):
 
     # -- export -------------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, FieldValue]:
-        """Every field, in table order: plain ints, floats and strings (JSON-ready)."""
-        return {name: getattr(self, name) for name in _field_names()}
+    def to_dict(self) -> dict[str, FieldValue | list[dict[str, FieldValue]]]:
+        """Every field, in table order: plain ints, floats and strings (JSON-ready); then, only
+        when the scenario has one, ``"program"``: a list of steps, each a dict of its fields."""
+        d: dict[str, FieldValue | list[dict[str, FieldValue]]]
+        d = {name: getattr(self, name) for name in _field_names()}
+        if self.program is not None:
+            d["program"] = [dict(step) for step in cast(Program, self.program)]
+        return d
+
+    @property
+    def program_text(self) -> str | None:
+        """The program in its one-line form (``kmapsim run --program TEXT`` takes it), or None.
+
+        Steps are joined by ``"; "``, each its op and ``field=value`` words. It reads back to
+        the same program unless a string value holds a space, ``;`` or ``=``, or reads as a
+        number or as true/false (then `to_dict` is the exact form)."""
+        if self.program is None:
+            return None
+        return program_text(cast(Program, self.program))
 
     @classmethod
     def fields(cls) -> list[FieldSpec]:
@@ -288,10 +374,15 @@ class Scenario(_Origin):
     def __repr__(self) -> str:
         # Only what differs from where the scenario started (its preset, else the defaults): a
         # repr of every field hides the one that matters. Either form evaluates back to an
-        # equal scenario.
+        # equal scenario. A program implies workload="custom" when the workload is left out.
         preset = self.preset_name
         start = _preset_dict(preset) if preset is not None else _default_dict()
-        changed = [f"{k}={v!r}" for k, v in self.to_dict().items() if start.get(k) != v]
+        values = {name: getattr(self, name) for name in _field_names()}
+        if self.program is not None and start["workload"] == _default_dict()["workload"]:
+            del values["workload"]
+        changed = [f"{k}={v!r}" for k, v in values.items() if start.get(k) != v]
+        if self.program is not None:
+            changed.append(f"program={_program_repr(cast(Program, self.program))}")
         if preset is None:
             return f"Scenario({', '.join(changed)})"
         return f"Scenario.preset({', '.join([repr(preset), *changed])})"
@@ -304,13 +395,96 @@ class Scenario(_Origin):
 
 #: What a scenario file should hold, for error messages.
 _FILE_CONTENT = 'scenario fields as "field = value" keys, optionally a preset'
+#: How a scenario file gives a program, for error messages.
+_PROGRAM_IN_FILE = (
+    'one [[program]] table per step (TOML), a list of objects (JSON), or program = "one-line form"'
+)
+
+#: The workload that runs the scenario's own program.
+CUSTOM = "custom"
+
+
+# -- programs -------------------------------------------------------------------------------------
+
+
+def _program_input(program: object) -> object:
+    """``program`` as the engine takes it: None, or a list of steps, each a dict. The one-line
+    form is read by the engine (`_core.parse_program`); a step given as (field, value) pairs
+    becomes a dict (a field given twice is a ScenarioError). Anything else is passed on as it
+    is, for the engine to say what is wrong with it."""
+    if program is None:
+        return None
+    if isinstance(program, str):
+        return _core.parse_program(program)
+    if not isinstance(program, (list, tuple)):
+        return program
+    return [_step_input(i, step) for i, step in enumerate(program)]
+
+
+def _step_input(i: int, step: object) -> object:
+    if isinstance(step, Mapping):
+        return dict(step)
+    if not isinstance(step, (list, tuple)) or not all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)
+        for pair in step
+    ):
+        return step
+    out: dict[str, object] = {}
+    for key, value in step:
+        if key in out:
+            raise ScenarioError.of(
+                f"program step {i}: {key}", "given twice", "each field once in a step"
+            )
+        out[key] = value
+    return out
+
+
+def _step_order(pair: tuple[str, object]) -> tuple[int, str]:
+    """``op`` first, ``prob`` last, the other fields in alphabetical order."""
+    key = pair[0]
+    return (0 if key == "op" else 2 if key == "prob" else 1, key)
+
+
+def _held(steps: Sequence[Mapping[str, FieldValue]]) -> Program:
+    """The engine's checked program as a scenario holds it (`Program`)."""
+    return tuple(tuple(sorted(step.items(), key=_step_order)) for step in steps)
+
+
+def _value_text(value: FieldValue) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def program_text(program: Program) -> str:
+    """A held program in its one-line form: ``"kmap handle=src page=hot; kunmap handle=src"``."""
+    return "; ".join(
+        " ".join(_value_text(v) if k == "op" else f"{k}={_value_text(v)}" for k, v in step)
+        for step in program
+    )
+
+
+def _typed(program: Program) -> list[list[tuple[str, type, FieldValue]]]:
+    """``program`` with each value's type beside it: 1 and 1.0 are equal, but read apart."""
+    return [[(k, type(v), v) for k, v in step] for step in program]
+
+
+def _program_repr(program: Program) -> str:
+    """The repr of ``program`` as an argument of Scenario(...): its one-line form when that
+    reads back to the very same program, else its list of dicts."""
+    text = program_text(program)
+    try:
+        back = _held(_core.parse_program(text))
+    except ScenarioError:
+        back = ()
+    if _typed(back) == _typed(program):
+        return repr(text)
+    return repr([dict(step) for step in program])
 
 
 def _copy(choices: list[str] | None) -> list[str] | None:
     return None if choices is None else list(choices)
 
 
-def _restore(d: dict[str, FieldValue], preset: str | None = None) -> Scenario:
+def _restore(d: dict[str, Any], preset: str | None = None) -> Scenario:
     # ``preset`` defaults to None so that pickles written before it was kept still load.
     sc = Scenario.from_dict(d)
     return sc._from_preset(preset if preset in preset_names() else None)
@@ -325,7 +499,9 @@ def _file_key_error(path: Path, e: ScenarioError) -> ScenarioFileError:
 
 @functools.cache
 def _default_dict() -> dict[str, FieldValue]:
-    return {f.name: cast(FieldValue, f.default) for f in dataclasses.fields(Scenario)}
+    """The default of every field of the table."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Scenario)}
+    return {name: cast(FieldValue, defaults[name]) for name in _field_names()}
 
 
 @functools.cache
@@ -347,14 +523,25 @@ def _spec_map() -> dict[str, FieldSpec]:
     return {s["name"]: s for s in _specs()}
 
 
+#: Dataclass fields that are not in the engine's field table.
+_NOT_IN_TABLE = ("program",)
+
+
 @functools.cache
 def _field_names() -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(Scenario))
+    """The fields of the table, in its order (every dataclass field but ``program``)."""
+    return tuple(f.name for f in dataclasses.fields(Scenario) if f.name not in _NOT_IN_TABLE)
+
+
+@functools.cache
+def _all_names() -> tuple[str, ...]:
+    """Every keyword a Scenario takes: the table's fields, then ``program``."""
+    return (*_field_names(), *_NOT_IN_TABLE)
 
 
 @functools.cache
 def _name_set() -> frozenset[str]:
-    return frozenset(_field_names())
+    return frozenset(_all_names())
 
 
 def _check_names(d: Mapping[Any, object], extra: tuple[str, ...] = ()) -> None:
@@ -367,7 +554,7 @@ def _check_names(d: Mapping[Any, object], extra: tuple[str, ...] = ()) -> None:
     for key in d:
         if isinstance(key, str) and (key in known or key in extra):
             continue
-        names = (*extra, *_field_names())
+        names = (*extra, *_all_names())
         allowed = "one of " + ", ".join(names) + " (`kmapsim fields` describes them)"
         if not isinstance(key, str):
             raise _name_error(key, f"field names are strings, not {type(key).__name__}", allowed)
@@ -417,9 +604,14 @@ def _preset_values(name: object) -> Mapping[str, object]:
 def check_field(name: str, value: object) -> FieldValue:
     """``value`` as field ``name`` holds it, or the `ScenarioError` that ``Scenario(name=value)``
     raises for its name, type or range (the rules that span fields are checked when a whole
-    scenario is built). For readers of files that hold field values, such as sweep grids."""
+    scenario is built). For readers of files that hold field values, such as sweep grids.
+    ``program`` is no single value (it is checked with the whole scenario): refused here."""
     _check_names({name: value})
-    return _check(_spec_map()[name], value)
+    spec = _spec_map().get(name)
+    if spec is None:
+        allowed = "one of " + ", ".join(_field_names())
+        raise ScenarioError.of(name, "not a field of the table", allowed)
+    return _check(spec, value)
 
 
 def _allowed(spec: FieldSpec) -> str:

@@ -74,6 +74,8 @@ class Simulation:
         record_ops: bool = False,
         max_wall_seconds: float | None = None,
         cancel: _core.CancelToken | None = None,
+        replay_calls: Any = None,
+        record_calls: bool = False,
     ) -> None:
         self.scenario = scenario
         self._sim = _core.Simulation(
@@ -87,6 +89,8 @@ class Simulation:
                 record_ops,
                 max_wall_seconds,
                 cancel,
+                replay_calls,
+                record_calls,
             )
         )
 

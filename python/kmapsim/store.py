@@ -89,12 +89,15 @@ def run_key(scenario: Scenario | Mapping[str, object], seed: int, cycles: int) -
 
     Equal scenarios give equal keys: the scenario is normalised first (defaults filled in,
     numpy scalars and integers given for float fields as Python floats, ``-0.0`` as ``0.0``),
-    and so are ``seed`` and ``cycles`` (numpy integers as Python ints). Raises `ScenarioError`
-    for a bad scenario field, seed or cycle count.
+    and so are ``seed`` and ``cycles`` (numpy integers as Python ints). A scenario's program is
+    part of its key, every field of every step (`Scenario.to_dict`), so two programs that
+    differ in one step key apart; the order of a step's fields does not count. One caveat: a
+    step value written as an integer in one program and as the equal float in another (``1``
+    and ``1.0``) leaves the scenarios equal but keys them apart, so such a run is run again
+    rather than reused. Raises `ScenarioError` for a bad scenario field, seed or cycle count.
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
-    # -0.0 == 0.0 makes the scenarios equal, but JSON would spell them apart.
-    values = {k: (0.0 if isinstance(v, float) and v == 0.0 else v) for k, v in sc.to_dict().items()}
+    values = {k: _plain_zero(v) for k, v in sc.to_dict().items()}
     blob = json.dumps(
         {
             "model": _core.MODEL_VERSION,
@@ -106,6 +109,16 @@ def run_key(scenario: Scenario | Mapping[str, object], seed: int, cycles: int) -
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _plain_zero(value: object) -> object:
+    """``value`` with ``-0.0`` as ``0.0``, inside program steps too: -0.0 == 0.0 makes the
+    scenarios equal, but JSON would spell them apart."""
+    if isinstance(value, float) and value == 0.0:
+        return 0.0
+    if isinstance(value, list):
+        return [{k: _plain_zero(v) for k, v in step.items()} for step in value]
+    return value
 
 
 def _digest(key: str, text: str) -> str:

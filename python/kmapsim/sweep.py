@@ -28,6 +28,7 @@ from kmapsim._numbers import as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.fileio import as_path
+from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, run_key
@@ -58,16 +59,24 @@ _QUANTILES = (0.5, 0.99)
 
 
 def row_of(result: Any) -> dict[str, Any]:
-    """One tidy row for a `RunResult`: scenario fields, seed, cycles, every counter, the share of
-    all CPU cycles in each category, throughput, and lock-time summaries. Plain JSON values."""
+    """One tidy row for a `RunResult`: scenario fields (a program in its one-line form,
+    `Scenario.program_text`, and only when the scenario has one), seed, cycles, every counter,
+    the share of all CPU cycles in each category, the share of all task cycles in each task
+    state (``task_share_running``, ... ``task_share_pool_sleep``), throughput, and lock-time
+    summaries. Plain JSON values."""
     r = result
     row: dict[str, Any] = dict(r.scenario.to_dict())
+    if "program" in row:
+        row["program"] = r.scenario.program_text
     row["seed"] = r.seed
     row["cycles"] = r.cycles
     row.update({k: int(v) for k, v in r.counters.items()})
     total = float(r.breakdown.to_numpy().sum())
     for cat, cycles in r.breakdown.sum().items():
         row[f"share_{cat}"] = float(cycles) / total
+    shares = task_state_shares(r.task_breakdown_rows)
+    for state, share in zip(TASK_STATES, shares, strict=True):
+        row[f"task_share_{state}"] = share
     row["throughput"] = r.throughput
     row["kmaps_per_second"] = r.kmaps_per_second
     row["mb_per_second"] = r.mb_per_second
@@ -442,13 +451,18 @@ def sweep(
     """Run ``base`` with every combination of the ``grid`` values, for each seed.
 
     ``grid`` maps scenario field names to their values: a list, tuple, range or 1-D numpy
-    array (numpy scalars are fine). ``seeds`` is a count (seeds 0..n-1) or a list of distinct
-    seeds in [0, 2**64-1]. ``executor``: None runs on a thread pool with one thread per core;
-    "serial" runs in this thread; any `concurrent.futures.Executor` (e.g.
-    ``dask.distributed.Client(...).get_executor()``) runs the points there. ``store`` names an
-    SQLite file (see `kmapsim.store`): finished runs are written one transaction each and
-    skipped when the same sweep runs again, so a killed sweep resumes where it stopped; several
-    sweeps may share one store, even while they run. ``progress`` shows a tqdm bar.
+    array (numpy scalars are fine). ``workload`` and ``tasks`` are fields like any other; so
+    is ``program``, whose values are programs (one-line strings or lists of steps: each point's
+    workload is then custom). A workload other than ``custom`` drops the base's program for its
+    points (`Scenario.replace`), so ``grid={"workload": ["dbench", "custom"]}`` on a base with
+    a program compares the two. ``seeds`` is a count (seeds
+    0..n-1) or a list of distinct seeds in [0, 2**64-1]. ``executor``: None runs on a thread
+    pool with one thread per core; "serial" runs in this thread; any
+    `concurrent.futures.Executor` (e.g. ``dask.distributed.Client(...).get_executor()``) runs
+    the points there. ``store`` names an SQLite file (see `kmapsim.store`): finished runs are
+    written one transaction each and skipped when the same sweep runs again, so a killed sweep
+    resumes where it stopped; several sweeps may share one store, even while they run.
+    ``progress`` shows a tqdm bar.
 
     Everything is checked before any run starts: every seed, every grid value (every scenario
     of the grid is built), ``cycles``, ``mode``, ``executor``, the size, and the store (opened

@@ -61,7 +61,11 @@ def format_result(
     (default the preset)."""
     sc = result.scenario
     start = (base if base is not None else Scenario.preset(preset)).to_dict()
-    changed = [f"{k}={v!r}" for k, v in sc.to_dict().items() if start.get(k) != v]
+    changed = [
+        f"program={sc.program_text!r}" if k == "program" and sc.program_text else f"{k}={v!r}"
+        for k, v in sc.to_dict().items()
+        if start.get(k) != v
+    ]
     c = result.counters
     out = [
         f"kmapsim {_core.__version__}: {label if label is not None else f'preset {preset}'}"

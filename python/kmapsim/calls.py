@@ -1,0 +1,206 @@
+"""Call lists: drive the tasks from a log of kernel calls instead of their program, and record
+the calls a run makes (docs/model.md, section 15).
+
+A call list has one row per kernel call of one task, run in order:
+
+===========  ===============================================================================
+column       meaning
+===========  ===============================================================================
+task         the task (0 .. tasks-1; with ``tasks = 0``, one task per CPU, task i starts on
+             CPU i)
+op           ``kmap``, ``kunmap``, ``access``, ``block``, ``yield`` or ``irq_section``
+page         the page (``kmap``, ``kunmap``, ``access``), the lock (``irq_section``, -1 for any)
+             or -1 (none)
+work         cycles of work before the call; for ``block`` and ``irq_section`` their length
+===========  ===============================================================================
+
+``kmap`` maps the page into a free handle of the task (at most 8 held at once); ``kunmap`` and
+``access`` use the task's latest mapping of the page, which it must hold at that point (a list
+that kunmaps a page it does not hold is refused before the run, naming the task and call);
+``access`` makes the scenario's ``copy_lookups`` lookups over ``copy_cycles``. A task runs its
+list once and then exits (its CPU runs another task or idles). The scenario's ``workload`` must
+be ``dbench`` (the default): the list replaces the program. So a bpftrace or ftrace log of
+``kmap_high``/``kunmap_high`` (with the gaps between calls as ``work``) drives the model with
+mappings held across calls, sleeps and tasks.
+
+As a CSV file: a header naming the four columns (any order), one row per call; ``#`` starts a
+comment. As a DataFrame with those columns. As a mapping task -> list of rows, each a mapping
+with ``op`` and optionally ``page`` (default -1) and ``work`` (default 0).
+
+A run with ``record_calls=True`` returns `RunResult.calls`: one row per completed ``kmap`` or
+``kunmap`` with ``cycle`` (when it returned), ``task``, ``cpu``, ``op``, ``page``, ``slot``,
+``slept`` (the kmap slept on ``pkmap_map_wait``) and ``flushed`` (the kmap ran
+``flush_all_zero_pkmaps``).
+
+Errors are `ScenarioError` with field ``"replay_calls"``; a file that cannot be read as a call
+list raises its subclass `ScenarioFileError` (``.path``), with the line in the message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kmapsim import _core
+from kmapsim._quote import quote
+from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
+
+__all__ = ["CALL_COLUMNS", "CALL_OPS", "RECORD_COLUMNS", "engine_calls", "read_calls"]
+
+#: The columns of a call list, the operations it may hold, and the columns of recorded calls.
+CALL_COLUMNS: tuple[str, ...] = tuple(_core.CALL_COLUMNS)
+CALL_OPS: tuple[str, ...] = tuple(_core.CALL_OPS)
+RECORD_COLUMNS: tuple[str, ...] = tuple(_core.CALL_RECORD_COLUMNS)
+
+#: Largest call-list file read (bytes).
+MAX_CALLS_FILE_BYTES = 256 * 1024 * 1024
+
+_FIELD = "replay_calls"
+_ALLOWED = f"columns {', '.join(CALL_COLUMNS)}: task >= 0, op one of {', '.join(CALL_OPS)}, "
+_ALLOWED += "page >= -1, work >= 0 (integers)"
+
+Columns = tuple[list[int], list[str], list[int], list[int]]
+
+
+def _error(where: str, problem: str) -> ScenarioError:
+    return ScenarioError.of(_FIELD, f"{where}: {problem}", _ALLOWED)
+
+
+def _int(value: object, name: str, where: str, low: int) -> int:
+    """``value`` as an integer >= ``low`` (a whole float counts), or the error naming it."""
+    if isinstance(value, (bool, np.bool_)):
+        raise _error(where, f"{name} {quote(value)}")
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+    elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+        number = int(value)
+    else:
+        raise _error(where, f"{name} {quote(value)}")
+    if number < low or number >= 2**63:
+        raise _error(where, f"{name} {number}")
+    return number
+
+
+def _row(out: Columns, task: object, op: object, page: object, work: object, where: str) -> None:
+    if not isinstance(op, str) or op not in CALL_OPS:
+        raise _error(where, f"op {quote(op)}")
+    out[0].append(_int(task, "task", where, 0))
+    out[1].append(op)
+    out[2].append(_int(page, "page", where, -1))
+    out[3].append(_int(work, "work", where, 0))
+
+
+def _from_frame(frame: pd.DataFrame) -> Columns:
+    missing = [c for c in CALL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ScenarioError.of(_FIELD, f"no column {', '.join(missing)}", _ALLOWED)
+    out: Columns = ([], [], [], [])
+    rows = zip(*(frame[c].tolist() for c in CALL_COLUMNS), strict=True)
+    for i, (task, op, page, work) in enumerate(rows):
+        _row(out, task, op, page, work, f"row {i}")
+    return out
+
+
+def _from_mapping(calls: Mapping[Any, Any]) -> Columns:
+    out: Columns = ([], [], [], [])
+    for task, rows in calls.items():
+        if isinstance(rows, (str, bytes, Mapping)) or not hasattr(rows, "__iter__"):
+            raise _error(f"task {quote(task)}", "not a list of calls")
+        for j, row in enumerate(rows):
+            where = f"task {quote(task)}, call {j}"
+            if not isinstance(row, Mapping):
+                raise _error(where, f"got {type(row).__name__}, not a mapping")
+            unknown = set(row) - {"op", "page", "work"}
+            if unknown:
+                raise _error(where, f"unknown column {quote(sorted(map(str, unknown))[0])}")
+            _row(out, task, row.get("op"), row.get("page", -1), row.get("work", 0), where)
+    return out
+
+
+def read_calls(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a call list from CSV (this module's format) as a DataFrame with int64 ``task``,
+    ``page`` and ``work`` and str ``op``; raises `ScenarioFileError` naming the file and line."""
+    cols = _read_file(path)
+    return pd.DataFrame(
+        {
+            "task": np.asarray(cols[0], np.int64),
+            "op": cols[1],
+            "page": np.asarray(cols[2], np.int64),
+            "work": np.asarray(cols[3], np.int64),
+        }
+    )
+
+
+def _read_file(path: object) -> Columns:
+    p = as_path(path, _FIELD)
+    raw = read_file_bytes(p, limit=MAX_CALLS_FILE_BYTES, field=_FIELD, kind="CSV call list")
+    text = decode_utf8(p, raw, field=_FIELD)
+    lines = (line.split("#", 1)[0].strip() for line in io.StringIO(text, newline="\n"))
+    reader = csv.reader(lines, skipinitialspace=True, strict=True)
+    try:
+        return _read_rows(p, reader)
+    except csv.Error as e:
+        problem = f"{p} line {reader.line_num} is not valid CSV: {e}"
+        raise ScenarioFileError.at(p, problem, "CSV", field=_FIELD) from None
+
+
+def _read_rows(p: Path, reader: Any) -> Columns:
+    names = [name.strip() for name in next((row for row in reader if row), [])]
+    if sorted(names) != sorted(CALL_COLUMNS):
+        problem = f"{p} line {reader.line_num}: header {quote(names)}"
+        raise ScenarioFileError.at(
+            p, problem, "a header naming " + ", ".join(CALL_COLUMNS), field=_FIELD
+        )
+    out: Columns = ([], [], [], [])
+    for row in reader:
+        if not row:
+            continue
+        where = f"{p} line {reader.line_num}"
+        if len(row) != len(names):
+            allowed = f"{len(names)} fields, as the header has"
+            problem = f"{where} has {len(row)} fields"
+            raise ScenarioFileError.at(p, problem, allowed, field=_FIELD)
+        cell = dict(zip(names, (c.strip() for c in row), strict=True))
+        values = [_cell(cell[c], c, where) for c in ("task", "page", "work")]
+        _row(out, values[0], cell["op"], values[1], values[2], where)
+    return out
+
+
+def _cell(text: str, name: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _error(where, f"{name} {quote(text)}") from None
+
+
+def engine_calls(calls: Any) -> Columns:
+    """The engine's columns ``(task, op, page, work)`` of ``calls``: a DataFrame, a mapping
+    task -> rows, or the path of a CSV file. The engine then checks them against the scenario
+    (tasks, pages, held pages, locks), naming the task and call."""
+    if isinstance(calls, (str, bytes, os.PathLike)):
+        return _read_file(calls)
+    if isinstance(calls, pd.DataFrame):
+        return _from_frame(calls)
+    if isinstance(calls, Mapping):
+        return _from_mapping(calls)
+    allowed = "a DataFrame, a mapping task -> list of calls, or a CSV path"
+    raise ScenarioError.of(_FIELD, f"got {type(calls).__name__}", allowed)
+
+
+def calls_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Recorded calls (`RawResult.calls`) as a DataFrame with `RECORD_COLUMNS`."""
+    frame = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    for c in ("cycle", "task", "cpu", "page", "slot"):
+        frame[c] = frame[c].astype(np.int64)
+    for c in ("slept", "flushed"):
+        frame[c] = frame[c].astype(bool)
+    frame["op"] = frame["op"].astype(str)
+    return frame
