@@ -273,18 +273,15 @@ def core_example(command: str) -> Callable[[Path], None]:
 
 
 def fuzz(tmp: Path) -> None:
-    """The ten-minute fuzzing campaign, run for the 3 seconds the README says the harness uses;
-    its corpus additions are discarded."""
-    corpus = ROOT / "fuzz" / "corpus"
-    before = set(corpus.iterdir())
-    try:
-        out = sh(
-            "cargo run --release -p kmapsim-core --example fuzz_invariants -- 3", ROOT, timeout=900
-        )
-        assert "violations" in out.lower() or "cases" in out.lower(), out
-    finally:
-        for new in set(corpus.iterdir()) - before:
-            new.unlink()
+    """The ten-minute fuzzing campaign, run for the 3 seconds the README says the harness uses,
+    into a scratch corpus: the committed corpus is never touched (its case names repeat)."""
+    out = sh(
+        f"cargo run --release -p kmapsim-core --example fuzz_invariants -- 3 1 {tmp / 'corpus'}",
+        ROOT,
+        timeout=900,
+    )
+    assert "violations" in out.lower() or "cases" in out.lower(), out
+    assert any((tmp / "corpus").iterdir())
 
 
 def proptest(tmp: Path) -> None:
