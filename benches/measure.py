@@ -79,6 +79,10 @@ class Sizes:
     sweep_rounds: int
     rss_cpus: int
     rss_cycles: tuple[int, ...]
+    #: Tasks: `pte-highmem` at 64 CPUs with these task counts.
+    tasks_counts: tuple[int, ...] = (64, 4096)
+    tasks_cycles: int = 100_000_000
+    tasks_rounds: int = 5
 
     @classmethod
     def full(cls) -> Sizes:
@@ -124,6 +128,8 @@ class Sizes:
             sweep_rounds=1,
             rss_cpus=64,
             rss_cycles=(10**5, 10**6),
+            tasks_cycles=1_000_000,
+            tasks_rounds=1,
         )
 
     @classmethod
@@ -311,6 +317,32 @@ def measure_scaling(cpus: int, bench: Any = None, sizes: Sizes | None = None) ->
         "events_per_s": r.events / secs,
         "ns_per_event": secs / r.events * 1e9,
         "cpu_cycles_per_s": cpus * cycles / secs,
+    }
+
+
+# -- f. tasks: many tasks per CPU, each holding a page-table page across I/O --------------------
+
+
+def measure_tasks(tasks: int, bench: Any = None, sizes: Sizes | None = None) -> dict[str, Any]:
+    """Engine speed of `pte-highmem` (docs/model.md, section 16) at 64 CPUs with ``tasks``
+    tasks: engine time, and its cost per simulated kmap."""
+    z = sizes or Sizes.current()
+    cycles = z.tasks_cycles
+    sc = kmapsim.Scenario.preset("pIII-8way-2001", cpus=64, workload="pte-highmem", tasks=tasks)
+    t = _warm(Timed(lambda: kmapsim.run(sc, cycles=cycles, seed=1)))
+    drive(bench, t, z.tasks_rounds)
+    r = t.result
+    secs = t.engine_time
+    return {
+        "tasks": tasks,
+        "cycles": cycles,
+        "events": r.events,
+        "kmaps": r.counters["kmaps"],
+        "sleeps": r.counters["sleeps"],
+        "engine_s": secs,
+        "call_s": t.call,
+        "ns_per_kmap": secs / max(r.counters["kmaps"], 1) * 1e9,
+        "ns_per_event": secs / max(r.events, 1) * 1e9,
     }
 
 

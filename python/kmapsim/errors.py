@@ -105,7 +105,7 @@ class DeadlockError(KmapsimError, RuntimeError):
     ``sleepers`` lists the tasks asleep on ``pkmap_map_wait`` while holding mappings, as
     ``(task, [(slot, page), ...])``, and ``pool_exhausted`` is True when those sleepers hold the
     whole pool, so that no kunmap can ever free a slot: the two-kmap deadlock (linux-mm, January
-    2007), a wait-for cycle among tasks rather than CPUs (``chain`` is then empty).
+    2007), a wait-for cycle among tasks rather than CPUs: ``chain`` then lists those tasks.
     """
 
     cycle: int

@@ -76,7 +76,8 @@ pub struct DeadlockReport {
     pub cycle: u64,
     /// Why the machine counts as stuck, in words.
     pub reason: String,
-    /// The CPUs of a wait-for cycle in order (empty when no cycle was found, e.g. a livelock).
+    /// The CPUs of a wait-for cycle in order (empty when no cycle was found, e.g. a livelock);
+    /// for a pool exhaustion, the tasks asleep on `pkmap_map_wait` holding slots.
     pub chain: Vec<u32>,
     /// What every stuck CPU waits for.
     pub edges: Vec<WaitEdge>,
@@ -90,11 +91,12 @@ pub struct DeadlockReport {
 impl std::fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "at cycle {}: {}", self.cycle, self.reason)?;
+        let who = if self.pool_exhausted { "task" } else { "cpu" };
         if !self.chain.is_empty() {
-            let names: Vec<String> = self.chain.iter().map(|c| format!("cpu{c}")).collect();
+            let names: Vec<String> = self.chain.iter().map(|c| format!("{who}{c}")).collect();
             write!(
                 f,
-                "; wait-for cycle: {} -> cpu{}",
+                "; wait-for cycle: {} -> {who}{}",
                 names.join(" -> "),
                 self.chain[0]
             )?;

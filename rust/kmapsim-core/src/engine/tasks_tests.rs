@@ -160,7 +160,13 @@ fn two_kmaps_per_task_deadlock_once_the_pool_runs_out_and_never_with_enough_slot
             panic!("{mode:?}: not a deadlock: {err}");
         };
         assert!(rep.pool_exhausted, "{rep}");
-        assert!(rep.chain.is_empty() && rep.edges.is_empty(), "{rep}");
+        // The wait-for cycle is among the sleeping tasks that hold the pool.
+        let sleepers: Vec<u32> = rep.sleepers.iter().map(|(t, _)| *t).collect();
+        assert_eq!(rep.chain, sleepers, "{rep}");
+        assert!(
+            rep.edges.is_empty() && rep.to_string().contains("-> task"),
+            "{rep}"
+        );
         let held: usize = rep.sleepers.iter().map(|(_, h)| h.len()).sum();
         assert_eq!(held, 16, "the sleepers hold the whole pool: {rep}");
         assert!(rep.to_string().contains("two-kmap deadlock"), "{rep}");

@@ -116,7 +116,13 @@ impl Engine {
         SimError::Deadlock(Box::new(DeadlockReport {
             cycle: t,
             reason,
-            chain: find_cycle(&on),
+            // A pool exhaustion is a cycle among the sleeping tasks: each waits for a slot that
+            // only another sleeper's kunmap could free.
+            chain: if pool_exhausted {
+                sleepers.iter().map(|(task, _)| *task).collect()
+            } else {
+                find_cycle(&on)
+            },
             edges,
             sleepers,
             pool_exhausted,
