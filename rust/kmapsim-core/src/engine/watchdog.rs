@@ -15,6 +15,9 @@ use crate::cpu::{NEVER, Wait};
 use crate::error::{DeadlockReport, SimError, WaitEdge};
 use crate::lock::lock_name;
 
+/// A task asleep on `pkmap_map_wait` and the `(slot, page)` mappings it holds.
+type Sleeper = (u32, Vec<(u32, u32)>);
+
 /// Which of the two conditions stopped the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stuck {
@@ -25,17 +28,59 @@ pub(super) enum Stuck {
 impl Engine {
     /// Build the error raised when the machine is stuck at cycle `t`.
     pub(super) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
-        let n = self.cpus.len();
         let sleepers = self.pool_sleepers();
         let pool_exhausted = why == Stuck::Frozen
             && !sleepers.is_empty()
             && self.pk.count.iter().all(|&n| n >= 2)
             && self.cpus.iter().all(|cpu| cpu.idle());
+        // In a pool exhaustion every CPU idles: the sleeping tasks tell the story, and the
+        // wait-for cycle is among them (each waits for a slot only another's kunmap frees).
+        let (edges, chain) = if pool_exhausted {
+            (Vec::new(), sleepers.iter().map(|(task, _)| *task).collect())
+        } else {
+            let (edges, on) = self.cpu_edges();
+            (edges, find_cycle(&on))
+        };
+        SimError::Deadlock(Box::new(DeadlockReport {
+            cycle: t,
+            reason: self.stuck_reason(why, pool_exhausted, &sleepers),
+            chain,
+            edges,
+            sleepers,
+            pool_exhausted,
+        }))
+    }
+
+    /// Why the machine counts as stuck, in words.
+    fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, sleepers: &[Sleeper]) -> String {
+        let held: usize = sleepers.iter().map(|(_, h)| h.len()).sum();
+        match why {
+            Stuck::Frozen if pool_exhausted => format!(
+                "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
+                 {} tasks sleep on pkmap_map_wait holding {held} of them, and no task that \
+                 could kunmap one can run (the two-kmap deadlock)",
+                self.sc.last_pkmap,
+                sleepers.len()
+            ),
+            Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
+                              (spins, sleeps or waits for IPI acks) and no IPI is in flight"
+                .to_string(),
+            Stuck::Stalled => format!(
+                "no CPU completed a kmap or kunmap for {} cycles (watchdog_cycles) although \
+                 CPUs still run: a livelock, or stretches each shorter than watchdog_cycles \
+                 that add up to more (then raise watchdog_cycles)",
+                self.sc.watchdog_cycles
+            ),
+        }
+    }
+
+    /// What every blocked CPU (not in a handler) holds and waits for, and on which CPU.
+    fn cpu_edges(&self) -> (Vec<WaitEdge>, Vec<Option<u32>>) {
+        let n = self.cpus.len();
         let mut edges = Vec::new();
         let mut on: Vec<Option<u32>> = vec![None; n];
         for (c, cpu) in self.cpus.iter().enumerate() {
-            // In a pool exhaustion every CPU idles: the sleeping tasks tell the story.
-            if cpu.until != NEVER || cpu.in_handler() || pool_exhausted {
+            if cpu.until != NEVER || cpu.in_handler() {
                 continue;
             }
             let held: Vec<String> = (0..self.locks.len())
@@ -58,28 +103,9 @@ impl Engine {
                     on[c] = h;
                 }
                 Wait::Acks(call) => {
-                    let missing: Vec<usize> = (0..n)
-                        .filter(|&d| {
-                            self.cpus[d].targeted_by_call == call && self.cpus[d].acked_call < call
-                        })
-                        .collect();
-                    // The CPU that cannot take the IPI is the one to blame.
-                    let blocker = missing
-                        .iter()
-                        .copied()
-                        .find(|&d| !self.cpus[d].irqs_on)
-                        .or(missing.first().copied());
-                    let names: Vec<String> = missing.iter().map(|d| format!("cpu{d}")).collect();
-                    what += &format!(
-                        "waits in flush_tlb_all() for the IPI acks of {}",
-                        names.join(", ")
-                    );
-                    if let Some(b) = blocker {
-                        if !self.cpus[b].irqs_on {
-                            what += &format!(" (cpu{b} has interrupts disabled)");
-                        }
-                    }
-                    on[c] = blocker.map(|b| b as u32);
+                    let (text, blocker) = self.missing_acks(call);
+                    what += &text;
+                    on[c] = blocker;
                 }
                 Wait::Sleep => what += "sleeps on pkmap_map_wait",
                 Wait::Done | Wait::Idle => continue,
@@ -94,43 +120,35 @@ impl Engine {
                 on: on[c],
             });
         }
-        let held: usize = sleepers.iter().map(|(_, h)| h.len()).sum();
-        let reason = match why {
-            Stuck::Frozen if pool_exhausted => format!(
-                "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
-                 {} tasks sleep on pkmap_map_wait holding {held} of them, and no task that \
-                 could kunmap one can run (the two-kmap deadlock)",
-                self.sc.last_pkmap,
-                sleepers.len()
-            ),
-            Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
-                              (spins, sleeps or waits for IPI acks) and no IPI is in flight"
-                .to_string(),
-            Stuck::Stalled => format!(
-                "no CPU completed a kmap or kunmap for {} cycles (watchdog_cycles) although \
-                 CPUs still run: a livelock, or stretches each shorter than watchdog_cycles \
-                 that add up to more (then raise watchdog_cycles)",
-                self.sc.watchdog_cycles
-            ),
-        };
-        SimError::Deadlock(Box::new(DeadlockReport {
-            cycle: t,
-            reason,
-            // A pool exhaustion is a cycle among the sleeping tasks: each waits for a slot that
-            // only another sleeper's kunmap could free.
-            chain: if pool_exhausted {
-                sleepers.iter().map(|(task, _)| *task).collect()
-            } else {
-                find_cycle(&on)
-            },
-            edges,
-            sleepers,
-            pool_exhausted,
-        }))
+        (edges, on)
+    }
+
+    /// A flusher waiting for the acks of IPI call `call`: whose acks are missing, and the CPU
+    /// to blame (the first that cannot take the IPI, else the first missing one).
+    fn missing_acks(&self, call: u64) -> (String, Option<u32>) {
+        let missing: Vec<usize> = (0..self.cpus.len())
+            .filter(|&d| self.cpus[d].targeted_by_call == call && self.cpus[d].acked_call < call)
+            .collect();
+        let blocker = missing
+            .iter()
+            .copied()
+            .find(|&d| !self.cpus[d].irqs_on)
+            .or(missing.first().copied());
+        let names: Vec<String> = missing.iter().map(|d| format!("cpu{d}")).collect();
+        let mut what = format!(
+            "waits in flush_tlb_all() for the IPI acks of {}",
+            names.join(", ")
+        );
+        if let Some(b) = blocker {
+            if !self.cpus[b].irqs_on {
+                what += &format!(" (cpu{b} has interrupts disabled)");
+            }
+        }
+        (what, blocker.map(|b| b as u32))
     }
 
     /// The tasks asleep on `pkmap_map_wait` that hold mappings, with what they hold.
-    fn pool_sleepers(&self) -> Vec<(u32, Vec<(u32, u32)>)> {
+    fn pool_sleepers(&self) -> Vec<Sleeper> {
         self.pk
             .waitq
             .iter()
