@@ -30,7 +30,8 @@ with ``op`` and optionally ``page`` (default -1) and ``work`` (default 0).
 A run with ``record_calls=True`` returns `RunResult.calls`: one row per completed ``kmap`` or
 ``kunmap`` with ``cycle`` (when it returned), ``task``, ``cpu``, ``op``, ``page``, ``slot``,
 ``slept`` (the kmap slept on ``pkmap_map_wait``) and ``flushed`` (the kmap ran
-``flush_all_zero_pkmaps``).
+``flush_all_zero_pkmaps``). Under the ``local`` strategy ``slot`` is the CPU's kmap_local slot,
+numbered ``last_pkmap + handle`` (past the pool, as in traces and stale-access records).
 
 Errors are `ScenarioError` with field ``"replay_calls"``; a file that cannot be read as a call
 list raises its subclass `ScenarioFileError` (``.path``), with the line in the message.

@@ -487,6 +487,7 @@ def engine_columns(
     cpus: int,
     pages: int,
     irq_locks: int,
+    tasks: int = 0,
 ) -> tuple[list[Any], ...]:
     """`to_columns` of ``ops`` (a DataFrame, a mapping, or the path of a CSV file read with
     `read_ops`), also checked against the scenario's limits: cpu below ``cpus``, page below
@@ -500,7 +501,11 @@ def engine_columns(
     else:
         columns, where = _checked(ops)
     limits = (
-        ("cpu", cpus, f"a CPU below cpus = {cpus}"),
+        # One list per task: per CPU unless the scenario sets tasks (the `cpu` column names the
+        # list; with one task per CPU, task i starts on CPU i).
+        ("cpu", cpus, f"a CPU below cpus = {cpus}")
+        if not tasks
+        else ("cpu", tasks, f"a task below tasks = {tasks} (one list per task)"),
         ("page", pages, f"a page below pages = {pages}"),
         ("irq_lock", irq_locks, f"-1 (none) or a lock below irq_locks = {irq_locks}"),
     )

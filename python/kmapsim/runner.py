@@ -78,7 +78,11 @@ def _replay_columns(replay: Any, scenario: Scenario) -> tuple[list[Any], ...] | 
     from kmapsim.replay import engine_columns
 
     return engine_columns(
-        replay, cpus=scenario.cpus, pages=scenario.pages, irq_locks=scenario.irq_locks
+        replay,
+        cpus=scenario.cpus,
+        pages=scenario.pages,
+        irq_locks=scenario.irq_locks,
+        tasks=scenario.tasks,
     )
 
 

@@ -415,14 +415,30 @@ def _program_input(program: object) -> object:
     if program is None:
         return None
     if isinstance(program, str):
+        _check_text("program", program)
         return _core.parse_program(program)
     if not isinstance(program, (list, tuple)):
         return program
     return [_step_input(i, step) for i, step in enumerate(program)]
 
 
+def _check_text(where: str, text: str) -> None:
+    """A ScenarioError for text that is no valid Unicode (a lone surrogate, as `os.fsdecode`
+    makes of bytes that are not UTF-8), which the engine would otherwise mangle or refuse with
+    a UnicodeEncodeError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        problem = f"{quote(text)} holds {quote(e.object[e.start : e.end])}, which is not text"
+        raise ScenarioError.of(where, problem, "valid UTF-8 text") from None
+
+
 def _step_input(i: int, step: object) -> object:
     if isinstance(step, Mapping):
+        for key, value in step.items():
+            for text in (key, value):
+                if isinstance(text, str):
+                    _check_text(f"program step {i}", text)
         return dict(step)
     if not isinstance(step, (list, tuple)) or not all(
         isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)
@@ -431,6 +447,9 @@ def _step_input(i: int, step: object) -> object:
         return step
     out: dict[str, object] = {}
     for key, value in step:
+        for text in (key, value):
+            if isinstance(text, str):
+                _check_text(f"program step {i}", text)
         if key in out:
             raise ScenarioError.of(
                 f"program step {i}: {key}", "given twice", "each field once in a step"

@@ -119,6 +119,11 @@ pub fn compile(sc: &Scenario, lists: &[Vec<Call>]) -> Result<(Vec<Step>, Vec<u32
 
 type CallError = (String, &'static str);
 
+/// A page (or lock) as the list gave it: -1 for none.
+fn shown(page: u32) -> i64 {
+    if page == NONE { -1 } else { i64::from(page) }
+}
+
 /// One call's steps; `held` tracks the page of each handle along the list.
 fn compile_call(
     sc: &Scenario,
@@ -142,7 +147,7 @@ fn compile_call(
     let instr = match call.op {
         CallOp::Kmap => {
             if !page_ok {
-                return Err((format!("page {}", call.page as i64), "a page below pages"));
+                return Err((format!("page {}", shown(call.page)), "a page below pages"));
             }
             let Some(h) = held.iter().position(|&p| p == NONE) else {
                 return Err(("a ninth mapping held at once".into(), "at most 8 held"));
@@ -160,7 +165,7 @@ fn compile_call(
                 return Err((
                     format!(
                         "page {}, which the task does not hold here",
-                        call.page as i64
+                        shown(call.page)
                     ),
                     "a page the task kmapped earlier in its list and has not kunmapped",
                 ));
@@ -195,8 +200,8 @@ fn compile_call(
 fn irq_section(sc: &Scenario, call: &Call) -> Result<Instr, CallError> {
     if sc.irq_locks == 0 || call.work == 0 {
         return Err((
-            format!("lock {} held {} cycles", call.page as i64, call.work),
-            "irq_locks >= 1 and a hold of >= 1 cycle",
+            format!("lock {} held {} cycles", shown(call.page), call.work),
+            "a hold of >= 1 cycle, on a scenario with irq_locks >= 1",
         ));
     }
     let lock = match call.page {

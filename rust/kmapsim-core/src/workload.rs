@@ -115,8 +115,8 @@ pub const WORKLOAD_DOCS: &[(&str, &str)] = &[
     ),
     (
         "custom",
-        "the scenario's own program: a list of steps (work, irq_section, kmap, access, kunmap, \
-         block, yield, repeat, irq_disable, irq_enable)",
+        "the scenario's own program: up to 256 steps (work, irq_section, kmap, access, kunmap, \
+         block, yield, repeat, irq_disable, irq_enable), 8 handles and 8 repeats",
     ),
 ];
 
@@ -237,14 +237,9 @@ fn dbench(sc: &Scenario) -> Vec<Step> {
 
 /// Small reads of a cached file: one lookup of a hot page, a sixteenth of a page copied.
 fn file_read(sc: &Scenario) -> Vec<Step> {
-    let source = if sc.hot_pages > 0 {
-        PageSource::Hot
-    } else {
-        PageSource::Cold
-    };
     vec![
         work(sc),
-        kmap(0, source, sc),
+        kmap(0, PageSource::Hot, sc),
         step(Instr::Access {
             handle: 0,
             lookups: 1,
@@ -315,7 +310,7 @@ fn check_pages(steps: &[Step], sc: &Scenario) -> Result<(), ConfigError> {
             PageSource::Cold if cold == 0 => Some("\"cold\" with no cold page".into()),
             PageSource::Private | PageSource::Sequential if private_pages(sc) == 0 => {
                 Some(format!(
-                    "a private page with {cold} cold pages for {} tasks",
+                    "the task's own pages with {cold} cold pages for {} tasks",
                     sc.task_count()
                 ))
             }
@@ -364,6 +359,13 @@ pub fn from_text(text: &str) -> Result<ProgramSpec, ConfigError> {
                     "an operation and field=value pairs, e.g. \"kmap handle=src page=hot\"".into(),
                 ));
             };
+            if pairs.iter().any(|(given, _)| given == k) {
+                return Err(ConfigError::new(
+                    &format!("program step {i} ({})", shown(op)),
+                    format!("{} is given twice", shown(k)),
+                    "each field at most once (and the operation only as the first word)".into(),
+                ));
+            }
             pairs.push((k.to_string(), text_value(v)));
         }
         spec.push(pairs);
@@ -427,12 +429,17 @@ pub fn parse(spec: &ProgramSpec, sc: &Scenario) -> Result<Vec<Step>, ConfigError
         .enumerate()
         .map(|(i, fields)| p.step(i, fields, spec.len()))
         .collect::<Result<Vec<_>, _>>()?;
-    if !steps.iter().any(|s| matches!(s.instr, Instr::Kmap { .. })) {
+    // A kmap always taken: the watchdog counts kmaps and kunmaps as progress, and a program
+    // whose every step may be skipped could loop forever within one cycle.
+    if !steps
+        .iter()
+        .any(|s| matches!(s.instr, Instr::Kmap { .. }) && s.prob.is_none_or(|p| p >= 1.0))
+    {
         return Err(ConfigError::new(
             "program",
-            "no kmap step".into(),
-            "a program with at least one kmap (the watchdog counts kmaps and kunmaps as \
-             progress)"
+            "no kmap step that is always taken".into(),
+            "a program with at least one kmap without a chance below 1 (prob) (the watchdog \
+             counts kmaps and kunmaps as progress, and every iteration must take time)"
                 .into(),
         ));
     }
@@ -700,7 +707,7 @@ impl Parser<'_> {
                 "sequential" => PageSource::Sequential,
                 _ => return Err(f.err("page", describe(&Value::Str(s.clone())), allowed())),
             },
-            Some(Value::Int(p)) if *p >= 0 && (*p as u64) < self.sc.pages => {
+            Some(Value::Int(p)) if *p >= 0 && *p < i128::from(self.sc.pages) => {
                 PageSource::Page(*p as u32)
             }
             Some(v) => return Err(f.err("page", describe(v), allowed())),

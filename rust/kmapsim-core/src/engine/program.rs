@@ -13,6 +13,10 @@ use crate::cpu::{NEVER, Phase, Wait};
 use crate::error::SimError;
 use crate::stats::Category as C;
 
+/// Most steps a task may run within one cycle (a bound no real program comes near: an
+/// iteration of `dbench` runs six).
+pub(super) const ZERO_TIME_STEPS: u32 = 1 << 20;
+
 /// What a CPU does after a transition.
 pub(super) enum Next {
     /// Spend `delay` cycles in `cat`, then run `phase`.
@@ -57,12 +61,33 @@ impl Engine {
                 return Ok(());
             }
             match delay {
+                // Kernel paths chain a bounded number of these; a program's own loops over steps
+                // that take no time are caught in `next_step` (ZERO_TIME_STEPS).
                 0 => continue,
                 NEVER => self.set_never(c),
                 d => self.set_until(c, t + d),
             }
             return Ok(());
         }
+    }
+
+    /// A task ran `ZERO_TIME_STEPS` steps in one cycle: its program loops without time passing.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn no_time(&self, c: usize, t: u64) -> Box<SimError> {
+        let task = &self.cpus[c].t;
+        Box::new(SimError::from(crate::error::ConfigError::new(
+            "program",
+            format!(
+                "at cycle {t}, task {} ran {ZERO_TIME_STEPS} steps (up to step {}) without a \
+                 cycle passing: a repeat over steps that take no time, or over steps that \
+                 their chance skips",
+                task.id, task.pc
+            ),
+            "a program whose repeated steps take time (a work, kmap, access, kunmap, block, \
+             yield or irq_section always taken)"
+                .into(),
+        )))
     }
 
     pub(super) fn bug(&self, c: usize, t: u64, message: String) -> Box<SimError> {

@@ -76,14 +76,22 @@ impl Engine {
 /// Operation lists are iterations of the `dbench` loop: other workloads cannot record or replay
 /// them.
 fn dbench_only(sc: &Scenario, what: &str) -> Result<(), ConfigError> {
-    if sc.workload != Workload::Dbench {
-        return Err(ConfigError::new(
-            what,
-            format!("operation lists with workload = {:?}", sc.workload.name()),
-            "workload = \"dbench\" (an operation is one iteration of its loop)".into(),
-        ));
+    if sc.workload == Workload::Dbench {
+        return Ok(());
     }
-    Ok(())
+    let (problem, allowed) = if what == "replay_calls" {
+        (
+            "call lists",
+            "workload = \"dbench\" (the default): a call list replaces the program",
+        )
+    } else {
+        (
+            "operation lists",
+            "workload = \"dbench\" (an operation is one iteration of its loop)",
+        )
+    };
+    let problem = format!("{problem} with workload = {:?}", sc.workload.name());
+    Err(ConfigError::new(what, problem, allowed.into()))
 }
 
 impl Engine {
@@ -95,11 +103,13 @@ impl Engine {
             Some(format!("set at cycle {}", self.now))
         } else if self.replay.is_some() {
             Some("set with an operation list (replay)".to_string())
+        } else if self.recorded.is_some() {
+            Some("set with record_ops (a call list has no operations to record)".to_string())
         } else {
             None
         };
         if let Some(problem) = why {
-            let allowed = "set before the first cycle, without replay".to_string();
+            let allowed = "set before the first cycle, without replay or record_ops".to_string();
             return Err(ConfigError::new("replay_calls", problem, allowed));
         }
         dbench_only(&self.sc, "replay_calls")?;

@@ -24,7 +24,7 @@ impl Engine {
                     Wait::Lock(l) => Some(lock_name(l)),
                     Wait::Acks(call) => Some(format!("IPI acks (call {call})")),
                     Wait::Sleep => Some("pkmap_map_wait".into()),
-                    Wait::Done => Some("nothing (its operation list ended)".into()),
+                    Wait::Done => Some("nothing (its task's replayed list ended)".into()),
                     Wait::Idle => Some("a runnable task (idle)".into()),
                 },
                 next_action: (cpu.until != NEVER).then_some(cpu.until),

@@ -20,6 +20,7 @@ impl Engine {
     // hot loop.
     #[inline(always)]
     pub(super) fn next_step(&mut self, c: usize, t: u64) -> Res<Next> {
+        let mut skipped = 0u32;
         loop {
             let cpu = &mut self.cpus[c];
             let step = match self.program.get(cpu.t.pc as usize) {
@@ -40,11 +41,36 @@ impl Engine {
                     *n = 0;
                     task.pc += 1;
                 }
+                skipped += 1;
+                if skipped > super::program::ZERO_TIME_STEPS {
+                    return Err(self.no_time(c, t));
+                }
+                continue;
+            }
+            if let Instr::Irqs { on } = step.instr {
+                let cpu = &mut self.cpus[c];
+                cpu.t.irqs_disabled = !on;
+                cpu.irqs_on = on;
+                cpu.t.pc += 1;
+                if on && !cpu.pending.is_empty() {
+                    // A zero-length stretch, where the IPIs that waited are taken (their
+                    // handler takes time, so this cannot loop within a cycle).
+                    let cat = cpu.cat;
+                    return Ok(go(cat, 0, Phase::NextOp));
+                }
+                skipped += 1;
+                if skipped > super::program::ZERO_TIME_STEPS {
+                    return Err(self.no_time(c, t));
+                }
                 continue;
             }
             if let (Some(p), false) = (step.prob, matches!(step.instr, Instr::Yield)) {
                 if !self.taken(c, step.instr, p) {
                     self.cpus[c].t.pc += 1;
+                    skipped += 1;
+                    if skipped > super::program::ZERO_TIME_STEPS {
+                        return Err(self.no_time(c, t));
+                    }
                     continue;
                 }
             }
@@ -88,14 +114,7 @@ impl Engine {
             Instr::Kunmap { handle, irqs_off } => self.kunmap_step(c, t, handle, irqs_off)?,
             Instr::Block { dist, cycles } => self.block(c, t, dist, cycles),
             Instr::Yield => return self.yield_cpu(c, t, prob),
-            Instr::Irqs { on } => {
-                let cpu = &mut self.cpus[c];
-                cpu.t.irqs_disabled = !on;
-                cpu.irqs_on = on;
-                // A zero-length stretch: interrupts just enabled are taken before the next step.
-                let cat = cpu.cat;
-                self.step_done(c, cat)
-            }
+            Instr::Irqs { .. } => unreachable!("next_step takes the interrupt switches"),
             Instr::Exit => self.exit(c, t),
             Instr::Repeat { .. } => unreachable!("next_step takes the jumps"),
         })

@@ -15,6 +15,10 @@ use crate::cpu::{NEVER, Wait};
 use crate::error::{DeadlockReport, SimError, WaitEdge};
 use crate::lock::lock_name;
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A task asleep on `pkmap_map_wait` and the `(slot, page)` mappings it holds.
 type Sleeper = (u32, Vec<(u32, u32)>);
 
@@ -29,8 +33,10 @@ impl Engine {
     /// Build the error raised when the machine is stuck at cycle `t`.
     pub(super) fn deadlock(&self, t: u64, why: Stuck) -> SimError {
         let sleepers = self.pool_sleepers();
+        // Every slot in use, tasks asleep for one, and nobody left to run: the holders sleep
+        // too, or have exited holding their mappings (a replayed list that never kunmaps).
         let pool_exhausted = why == Stuck::Frozen
-            && !sleepers.is_empty()
+            && !self.pk.waitq.is_empty()
             && self.pk.count.iter().all(|&n| n >= 2)
             && self.cpus.iter().all(|cpu| cpu.idle());
         // In a pool exhaustion every CPU idles: the sleeping tasks tell the story, and the
@@ -57,10 +63,11 @@ impl Engine {
         match why {
             Stuck::Frozen if pool_exhausted => format!(
                 "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
-                 {} tasks sleep on pkmap_map_wait holding {held} of them, and no task that \
-                 could kunmap one can run (the two-kmap deadlock)",
+                 {} asleep on pkmap_map_wait (those holding slots hold {held} of them; any \
+                 others are held by tasks that exited), and no task that could kunmap one can \
+                 run (the two-kmap deadlock)",
                 self.sc.last_pkmap,
-                sleepers.len()
+                plural(self.pk.waitq.len(), "task", "tasks"),
             ),
             Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
                               (spins, sleeps or waits for IPI acks) and no IPI is in flight"
