@@ -96,7 +96,9 @@ pub struct Cpu {
     /// it runs with interrupts disabled.
     pub lookup: u32,
     pub lookups: u64,
-    pub access_cycles: u64,
+    /// The access's cycles divided by its lookups: quotient and remainder.
+    pub access_q: u64,
+    pub access_r: u64,
     pub access_irqs_off: bool,
     pub need_wakeup: bool,
     /// When the CPU last asked for a lock (`spin_lock()` entered).
@@ -146,7 +148,8 @@ impl Cpu {
             scan_check_current: false,
             lookup: 0,
             lookups: 1,
-            access_cycles: 1,
+            access_q: 1,
+            access_r: 0,
             access_irqs_off: false,
             need_wakeup: false,
             lock_req_at: 0,

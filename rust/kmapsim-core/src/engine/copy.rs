@@ -23,9 +23,16 @@ impl Engine {
     #[inline]
     pub(super) fn copy_run(&mut self, c: usize) -> Next {
         let cpu = &mut self.cpus[c];
-        // Lookup i happens at offset floor(i * cycles / lookups) into the access.
-        let (i, n, len) = (cpu.lookup as u64, cpu.lookups, cpu.access_cycles);
-        let seg = (i + 1) * len / n - i * len / n;
+        // Lookup i happens at offset floor(i * L / N) into the access (L cycles, N lookups).
+        // With L = qN + r that is iq + floor(ir / N), so segment i lasts q cycles plus
+        // floor((i+1)r / N) - floor(ir / N): no division at all when N divides L.
+        let (i, n) = (cpu.lookup as u64, cpu.lookups);
+        let (q, r) = (cpu.access_q, cpu.access_r);
+        let seg = if r == 0 {
+            q
+        } else {
+            q + (i + 1) * r / n - i * r / n
+        };
         go(C::Copy, seg, Phase::CopyStepDone)
     }
 

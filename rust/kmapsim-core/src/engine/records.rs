@@ -99,7 +99,16 @@ impl Engine {
 
     /// Keep CPU `c`'s finished operation, if recording; a full budget or a failed allocation
     /// stops the run.
+    #[inline(always)]
     pub(super) fn record_op(&mut self, c: usize) -> Res<()> {
+        if self.recorded.is_none() {
+            return Ok(());
+        }
+        self.push_op(c)
+    }
+
+    #[inline(never)]
+    fn push_op(&mut self, c: usize) -> Res<()> {
         let Some(rec) = self.recorded.as_mut() else {
             return Ok(());
         };

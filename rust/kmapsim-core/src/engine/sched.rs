@@ -40,17 +40,19 @@ impl Engine {
     /// A `yield` step (`schedule()` from a running task), taken with chance `prob`: the next
     /// runnable task is switched in, or the same task again if none waits; either way the
     /// switch is paid. It ends a `dbench` iteration, which is recorded here, taken or not.
-    pub(super) fn yield_cpu(&mut self, c: usize, t: u64, prob: Option<f64>) -> Res<Next> {
+    pub(super) fn yield_cpu(&mut self, c: usize, t: u64, prob: Option<f64>) -> Res<Option<Next>> {
         let taken = prob.is_none_or(|p| self.taken(c, Instr::Yield, p));
         self.cpus[c].t.op_open = false;
         self.record_op(c)?;
         self.cpus[c].t.pc += 1;
         if !taken {
-            // A zero-length stretch of work, then the next step.
-            return Ok(go(C::Work, 0, Phase::NextOp));
+            // Not taken: a zero-length stretch of work (as a run_program step would set it),
+            // and the next step at once.
+            self.set_cat(c, C::Work, t);
+            return Ok(None);
         }
         self.counters.context_switches += 1;
-        Ok(if let Some(next) = self.runq.pop_front() {
+        Ok(Some(if let Some(next) = self.runq.pop_front() {
             let id = self.cpus[c].task;
             self.cpus[c].t.resume = Phase::NextOp;
             self.switch_out(c, t);
@@ -64,7 +66,7 @@ impl Engine {
                 self.sc.ctx_switch_cycles + f,
                 Phase::NextOp,
             )
-        })
+        }))
     }
 
     /// CPU `c`'s task leaves it (its state already set): the CPU switches in the head of the run

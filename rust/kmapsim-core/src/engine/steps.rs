@@ -31,7 +31,40 @@ impl Engine {
                     self.program[0]
                 }
             };
-            if let Instr::Repeat { to, times, counter } = step.instr {
+            // Jumps, interrupt switches and skipped steps take no time: the loop goes on, with
+            // a bound (ZERO_TIME_STEPS) on how long it may within one cycle.
+            match step.instr {
+                instr @ (Instr::Repeat { .. } | Instr::Irqs { .. }) => {
+                    if let Some(next) = self.control_step(c, instr) {
+                        return Ok(next);
+                    }
+                }
+                // A yield draws its own chance: it ends a dbench iteration, taken or not.
+                Instr::Yield => {
+                    if let Some(next) = self.yield_cpu(c, t, step.prob)? {
+                        return Ok(next);
+                    }
+                }
+                instr => match step.prob {
+                    Some(p) if !self.taken(c, instr, p) => self.cpus[c].t.pc += 1,
+                    _ => return self.run_step(c, t, instr),
+                },
+            }
+            skipped += 1;
+            if skipped > super::program::ZERO_TIME_STEPS {
+                return Err(self.no_time(c, t));
+            }
+        }
+    }
+
+    /// A `repeat` or an interrupt switch: no time passes. Returns a zero-length stretch when
+    /// interrupts were just enabled with IPIs waiting (their handler takes time, so this cannot
+    /// loop within a cycle), else None: the next step runs at once.
+    #[inline(never)]
+    fn control_step(&mut self, c: usize, instr: Instr) -> Option<Next> {
+        let cpu = &mut self.cpus[c];
+        match instr {
+            Instr::Repeat { to, times, counter } => {
                 let task = &mut cpu.t;
                 let n = &mut task.loops[counter as usize];
                 if *n < times {
@@ -41,44 +74,22 @@ impl Engine {
                     *n = 0;
                     task.pc += 1;
                 }
-                skipped += 1;
-                if skipped > super::program::ZERO_TIME_STEPS {
-                    return Err(self.no_time(c, t));
-                }
-                continue;
             }
-            if let Instr::Irqs { on } = step.instr {
-                let cpu = &mut self.cpus[c];
+            Instr::Irqs { on } => {
                 cpu.t.irqs_disabled = !on;
                 cpu.irqs_on = on;
                 cpu.t.pc += 1;
                 if on && !cpu.pending.is_empty() {
-                    // A zero-length stretch, where the IPIs that waited are taken (their
-                    // handler takes time, so this cannot loop within a cycle).
-                    let cat = cpu.cat;
-                    return Ok(go(cat, 0, Phase::NextOp));
-                }
-                skipped += 1;
-                if skipped > super::program::ZERO_TIME_STEPS {
-                    return Err(self.no_time(c, t));
-                }
-                continue;
-            }
-            if let (Some(p), false) = (step.prob, matches!(step.instr, Instr::Yield)) {
-                if !self.taken(c, step.instr, p) {
-                    self.cpus[c].t.pc += 1;
-                    skipped += 1;
-                    if skipped > super::program::ZERO_TIME_STEPS {
-                        return Err(self.no_time(c, t));
-                    }
-                    continue;
+                    return Some(go(cpu.cat, 0, Phase::NextOp));
                 }
             }
-            return self.run_step(c, t, step.instr, step.prob);
+            _ => unreachable!("only jumps and interrupt switches"),
         }
+        None
     }
 
     /// Whether a step with chance `p` is taken: one draw, or the replayed iteration's choice.
+    #[inline(always)]
     pub(super) fn taken(&mut self, c: usize, instr: Instr, p: f64) -> bool {
         let replaying = self.replay.is_some();
         let task = &mut self.cpus[c].t;
@@ -96,7 +107,7 @@ impl Engine {
 
     /// Run one step (a `repeat` is a jump, taken by `next_step`).
     #[inline(always)]
-    fn run_step(&mut self, c: usize, t: u64, instr: Instr, prob: Option<f64>) -> Res<Next> {
+    fn run_step(&mut self, c: usize, t: u64, instr: Instr) -> Res<Next> {
         Ok(match instr {
             Instr::Work { dist, cycles } => return self.work_step(c, t, dist, cycles),
             Instr::IrqSection { lock, dist, cycles } => self.irq_section(c, t, lock, dist, cycles),
@@ -113,10 +124,10 @@ impl Engine {
             } => self.access_step(c, t, handle, lookups, cycles, irqs_off)?,
             Instr::Kunmap { handle, irqs_off } => self.kunmap_step(c, t, handle, irqs_off)?,
             Instr::Block { dist, cycles } => self.block(c, t, dist, cycles),
-            Instr::Yield => return self.yield_cpu(c, t, prob),
-            Instr::Irqs { .. } => unreachable!("next_step takes the interrupt switches"),
+            Instr::Repeat { .. } | Instr::Irqs { .. } | Instr::Yield => {
+                unreachable!("next_step takes jumps, interrupt switches and yields")
+            }
             Instr::Exit => self.exit(c, t),
-            Instr::Repeat { .. } => unreachable!("next_step takes the jumps"),
         })
     }
 
@@ -178,7 +189,8 @@ impl Engine {
         let cpu = &mut self.cpus[c];
         cpu.lookup = 0;
         cpu.lookups = lookups;
-        cpu.access_cycles = cycles;
+        cpu.access_q = cycles / lookups;
+        cpu.access_r = cycles % lookups;
         cpu.access_irqs_off = irqs_off;
         if irqs_off {
             // local_irq_disable(): IPIs wait until the access is over.
