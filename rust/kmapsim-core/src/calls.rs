@@ -7,7 +7,7 @@
 use crate::config::{Dist, MAX_DURATION, Scenario};
 use crate::error::ConfigError;
 pub use crate::pkmap::NONE;
-use crate::workload::{Instr, MAX_HANDLES, PageSource, Step};
+use crate::workload::{Chance, Instr, MAX_HANDLES, PageSource, Step};
 
 /// The kernel calls a replayed list may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ pub fn compile(sc: &Scenario, lists: &[Vec<Call>]) -> Result<(Vec<Step>, Vec<u32
         }
         steps.push(Step {
             instr: Instr::Exit,
-            prob: None,
+            prob: Chance::NONE,
         });
     }
     Ok((steps, starts))
@@ -134,7 +134,10 @@ fn compile_call(
     if call.work > MAX_DURATION {
         return Err((format!("work {}", call.work), "work in [0, 2^40] cycles"));
     }
-    let step = |instr| Step { instr, prob: None };
+    let step = |instr| Step {
+        instr,
+        prob: Chance::NONE,
+    };
     let fixed = |cycles| Instr::Work {
         dist: Dist::Fixed,
         cycles,
@@ -156,7 +159,7 @@ fn compile_call(
             Instr::Kmap {
                 handle: h as u8,
                 source: PageSource::Page(call.page),
-                irqs_off: None,
+                irqs_off: Chance::NONE,
             }
         }
         CallOp::Kunmap | CallOp::Access => {
@@ -174,7 +177,7 @@ fn compile_call(
                 held[h as usize] = NONE;
                 Instr::Kunmap {
                     handle: h,
-                    irqs_off: None,
+                    irqs_off: Chance::NONE,
                 }
             } else {
                 Instr::Access {

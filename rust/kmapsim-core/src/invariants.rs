@@ -95,7 +95,7 @@ fn misused(sc: &Scenario) -> bool {
     let steps = crate::workload::compile(sc).unwrap_or_default();
     steps.iter().any(|s| match s.instr {
         Instr::Kmap { irqs_off, .. } | Instr::Kunmap { irqs_off, .. } => {
-            irqs_off.is_some_and(|p| p > 0.0)
+            irqs_off.get().is_some_and(|p| p > 0.0)
         }
         Instr::Irqs { on } => !on,
         _ => false,

@@ -18,6 +18,34 @@ pub const MAX_REPEATS: usize = 8;
 /// Most steps in one program.
 pub const MAX_STEPS: usize = 256;
 
+/// A chance drawn from the task's stream when a step runs, or none (no draw at all). NaN
+/// stands for none, so that a step stays small (the interpreter copies one per step).
+#[derive(Clone, Copy, Debug)]
+pub struct Chance(f64);
+
+impl Chance {
+    pub const NONE: Chance = Chance(f64::NAN);
+
+    pub fn of(p: f64) -> Self {
+        Chance(p)
+    }
+
+    pub fn from_option(p: Option<f64>) -> Self {
+        p.map_or(Self::NONE, Chance)
+    }
+
+    #[inline(always)]
+    pub fn get(self) -> Option<f64> {
+        if self.0.is_nan() { None } else { Some(self.0) }
+    }
+}
+
+impl PartialEq for Chance {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
 /// Where a `kmap` finds its page.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PageSource {
@@ -53,7 +81,7 @@ pub enum Instr {
     Kmap {
         handle: u8,
         source: PageSource,
-        irqs_off: Option<f64>,
+        irqs_off: Chance,
     },
     /// Touch the page mapped by `handle`: `lookups` TLB lookups spread over `cycles`, optionally
     /// with interrupts disabled throughout (`local_irq_disable()` ... `local_irq_enable()`).
@@ -64,7 +92,7 @@ pub enum Instr {
         irqs_off: bool,
     },
     /// `kunmap()` the page of `handle`; `irqs_off` as for `Kmap` (ARM's `lock_kmap_any`).
-    Kunmap { handle: u8, irqs_off: Option<f64> },
+    Kunmap { handle: u8, irqs_off: Chance },
     /// Sleep (I/O) for a drawn time, holding whatever the task holds; the CPU runs another task.
     Block { dist: Dist, cycles: u64 },
     /// `schedule()`: a context switch, to the next runnable task if there is one.
@@ -82,7 +110,7 @@ pub enum Instr {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     pub instr: Instr,
-    pub prob: Option<f64>,
+    pub prob: Chance,
 }
 
 /// One line per workload, for `kmapsim workloads`: the kernel path it stands for.
@@ -163,13 +191,16 @@ pub fn compile(sc: &Scenario) -> Result<Vec<Step>, ConfigError> {
 }
 
 fn step(instr: Instr) -> Step {
-    Step { instr, prob: None }
+    Step {
+        instr,
+        prob: Chance::NONE,
+    }
 }
 
 fn maybe(prob: f64, instr: Instr) -> Step {
     Step {
         instr,
-        prob: Some(prob),
+        prob: Chance::of(prob),
     }
 }
 
@@ -193,14 +224,14 @@ fn kmap(handle: u8, source: PageSource, sc: &Scenario) -> Step {
     step(Instr::Kmap {
         handle,
         source,
-        irqs_off: Some(sc.kmap_irqs_off_prob),
+        irqs_off: Chance::of(sc.kmap_irqs_off_prob),
     })
 }
 
 fn kunmap(handle: u8) -> Step {
     step(Instr::Kunmap {
         handle,
-        irqs_off: None,
+        irqs_off: Chance::NONE,
     })
 }
 
@@ -433,7 +464,7 @@ pub fn parse(spec: &ProgramSpec, sc: &Scenario) -> Result<Vec<Step>, ConfigError
     // whose every step may be skipped could loop forever within one cycle.
     if !steps
         .iter()
-        .any(|s| matches!(s.instr, Instr::Kmap { .. }) && s.prob.is_none_or(|p| p >= 1.0))
+        .any(|s| matches!(s.instr, Instr::Kmap { .. }) && s.prob.get().is_none_or(|p| p >= 1.0))
     {
         return Err(ConfigError::new(
             "program",
@@ -566,7 +597,7 @@ impl Parser<'_> {
                 ));
             }
         }
-        let prob = f.prob("prob")?;
+        let prob = Chance::from_option(f.prob("prob")?);
         let instr = self.instr(op, &f, i, n)?;
         Ok(Step { instr, prob })
     }
@@ -603,7 +634,7 @@ impl Parser<'_> {
             "kmap" => Instr::Kmap {
                 handle: self.handle(f)?,
                 source: self.source(f)?,
-                irqs_off: f.prob("irqs_off")?,
+                irqs_off: Chance::from_option(f.prob("irqs_off")?),
             },
             "access" => {
                 let cycles = f.int("cycles", 1, big, sc.copy_cycles)?;
@@ -616,7 +647,7 @@ impl Parser<'_> {
             }
             "kunmap" => Instr::Kunmap {
                 handle: self.handle(f)?,
-                irqs_off: f.prob("irqs_off")?,
+                irqs_off: Chance::from_option(f.prob("irqs_off")?),
             },
             "yield" => Instr::Yield,
             "irq_disable" => Instr::Irqs { on: false },
@@ -786,10 +817,10 @@ mod tests {
             Instr::Kmap {
                 handle: 1,
                 source: PageSource::Page(7),
-                irqs_off: None
+                irqs_off: Chance::NONE
             }
         );
-        assert_eq!(steps[4].prob, Some(0.5));
+        assert_eq!(steps[4].prob.get(), Some(0.5));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::stats::Category as C;
 use crate::task::Handle;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
-use crate::workload::{PageSource, private_pages};
+use crate::workload::{Chance, PageSource, private_pages};
 
 impl Engine {
     /// A `kmap` step: `kmap()` of a page into `handle`: `kmap_high()` takes `kmap_lock` (or,
@@ -25,7 +25,7 @@ impl Engine {
         t: u64,
         handle: u8,
         source: PageSource,
-        irqs_off: Option<f64>,
+        irqs_off: Chance,
     ) -> Res<Next> {
         let held = self.cpus[c].t.handles[handle as usize];
         if held.held() {
@@ -38,7 +38,7 @@ impl Engine {
         }
         if self.replay.is_none() {
             let task = &mut self.cpus[c].t;
-            task.op.irqs_off = irqs_off.is_some_and(|p| task.rng.chance(p));
+            task.op.irqs_off = irqs_off.get().is_some_and(|p| task.rng.chance(p));
             let page = self.page_of(c, source);
             self.cpus[c].t.op.page = page;
         }

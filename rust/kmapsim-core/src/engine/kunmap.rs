@@ -11,6 +11,7 @@ use crate::stats::Category as C;
 use crate::task::Handle;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
+use crate::workload::Chance;
 
 impl Engine {
     /// A `kunmap` step: `kunmap()` of `handle`'s page: `kunmap_high()` takes `kmap_lock` (or
@@ -22,11 +23,11 @@ impl Engine {
         c: usize,
         t: u64,
         handle: u8,
-        irqs_off: Option<f64>,
+        irqs_off: Chance,
     ) -> Res<Next> {
         self.use_handle(c, t, handle, "kunmap: the task kunmaps")?;
         let cpu = &mut self.cpus[c];
-        cpu.t.misuse = irqs_off.is_some_and(|p| cpu.t.rng.chance(p)) || cpu.t.irqs_disabled;
+        cpu.t.misuse = irqs_off.get().is_some_and(|p| cpu.t.rng.chance(p)) || cpu.t.irqs_disabled;
         if cpu.t.misuse {
             self.counters.kunmaps_irqs_off += 1;
         }

@@ -41,11 +41,11 @@ impl Engine {
                 }
                 // A yield draws its own chance: it ends a dbench iteration, taken or not.
                 Instr::Yield => {
-                    if let Some(next) = self.yield_cpu(c, t, step.prob)? {
+                    if let Some(next) = self.yield_cpu(c, t, step.prob.get())? {
                         return Ok(next);
                     }
                 }
-                instr => match step.prob {
+                instr => match step.prob.get() {
                     Some(p) if !self.taken(c, instr, p) => self.cpus[c].t.pc += 1,
                     _ => return self.run_step(c, t, instr),
                 },
