@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import fractions
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -406,3 +408,11 @@ def test_the_engine_itself_accepts_number_like_objects() -> None:
     for bad in (np.bool_(True), True):
         with pytest.raises(kmapsim.ScenarioError, match="bool"):
             _core.validate({"cpus": bad})
+
+
+def test_importing_kmapsim_loads_no_pandas() -> None:
+    """`import kmapsim` stays light (docs/performance.md, target e: pandas 3 brings pyarrow,
+    about 70 MiB); results, sweeps and call lists load pandas when they first need it."""
+    code = "import kmapsim, sys; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

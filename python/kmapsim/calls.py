@@ -42,17 +42,20 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
+
+if TYPE_CHECKING:  # pandas loads on first use only: `import kmapsim` stays light
+    import pandas as pd
 
 __all__ = ["CALL_COLUMNS", "CALL_OPS", "RECORD_COLUMNS", "engine_calls", "read_calls"]
 
@@ -129,6 +132,8 @@ def _from_mapping(calls: Mapping[Any, Any]) -> Columns:
 def read_calls(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a call list from CSV (this module's format) as a DataFrame with int64 ``task``,
     ``page`` and ``work`` and str ``op``; raises `ScenarioFileError` naming the file and line."""
+    import pandas as pd
+
     cols = _read_file(path)
     return pd.DataFrame(
         {
@@ -188,7 +193,9 @@ def engine_calls(calls: Any) -> Columns:
     (tasks, pages, held pages, locks), naming the task and call."""
     if isinstance(calls, (str, bytes, os.PathLike)):
         return _read_file(calls)
-    if isinstance(calls, pd.DataFrame):
+    # A DataFrame can only come from a caller that has imported pandas already.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(calls, pd.DataFrame):
         return _from_frame(calls)
     if isinstance(calls, Mapping):
         return _from_mapping(calls)
@@ -198,6 +205,8 @@ def engine_calls(calls: Any) -> Columns:
 
 def calls_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """Recorded calls (`RawResult.calls`) as a DataFrame with `RECORD_COLUMNS`."""
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
     for c in ("cycle", "task", "cpu", "page", "slot"):
         frame[c] = frame[c].astype(np.int64)
