@@ -15,7 +15,8 @@ use crate::trace::{EventKind as E, FlushWhy};
 
 impl Engine {
     /// `flush_all_zero_pkmaps()`: the clearing loop.
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn flush_begin(&mut self, c: usize, t: u64) -> Res<Next> {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
@@ -42,7 +43,8 @@ impl Engine {
     }
 
     /// `flush_tlb_all()` after the clearing loop: the shootdown of the scenario's strategy.
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn flush_scan_done(&mut self, c: usize, t: u64) -> Next {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
@@ -97,7 +99,8 @@ impl Engine {
     }
 
     /// `call_lock` held: `smp_call_function()` sends the flush IPIs.
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn call_lock_granted(&mut self, c: usize, t: u64) -> Next {
         let sc = &self.sc;
         let busy = self.send_flush_ipis(c, t, sc.strategy == Strategy::Targeted);
@@ -120,7 +123,8 @@ impl Engine {
     }
 
     /// Every ack is in: release `call_lock`, flush the local TLB.
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn acks_done(&mut self, c: usize, t: u64) -> Next {
         self.release_lock(CALL_LOCK, c, t);
         go(
@@ -138,7 +142,8 @@ impl Engine {
     }
 
     /// The flusher's own TLB flush is done: the shootdown ends, the scan resumes.
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn local_flush_done(&mut self, c: usize, t: u64) -> Next {
         let cpu = &mut self.cpus[c];
         cpu.tlb.flush();

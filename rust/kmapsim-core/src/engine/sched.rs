@@ -132,6 +132,7 @@ impl Engine {
     }
 
     /// An idle CPU was given a task: `schedule()` switches it in.
+    #[inline(never)]
     pub(super) fn switched_in(&mut self, c: usize, t: u64) -> Next {
         trace!(self, t, c, E::Wake);
         self.counters.task_switches += 1;

@@ -13,7 +13,8 @@ use crate::trace::trace;
 
 impl Engine {
     /// No slot free even after a flush: sleep on `pkmap_map_wait` (the lock is released).
-    #[inline]
+    // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
+    #[inline(never)]
     pub(super) fn sleep_begin(&mut self, c: usize, t: u64) -> Next {
         let cpu = &mut self.cpus[c];
         // Interrupts are on while the CPU idles, even after a (misused) interrupts-off kmap.
