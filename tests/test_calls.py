@@ -122,6 +122,7 @@ def test_a_task_holding_several_mappings_across_a_block_migrates_with_them() -> 
         ({0: [{"op": "block"}]}, "work 0"),
         ({3: [kmap(1)]}, "task 3"),
         ({0: [{"op": "kmap", "page": 1, "colour": 2}]}, "unknown column 'colour'"),
+        ({2**40: [kmap(1)]}, f"task {2**40}"),
         ({0: [kmap(p) for p in range(1, 10)]}, "a ninth mapping"),
         (pd.DataFrame({"task": [0], "op": ["kmap"]}), "no column page, work"),
         ("nope", "nope"),
@@ -145,6 +146,11 @@ def test_bad_call_files_name_the_file_and_line(tmp_path: Path) -> None:
     bad.write_text("task,op,page,work\n0,kmap,one,5\n")
     with pytest.raises(kmapsim.ScenarioError, match="line 2: page 'one'"):
         read_calls(bad)
+    # Only ASCII digits: Python's int() would also read these.
+    for work in ("1_000", "\uff11", "1e3", "+5"):
+        bad.write_text(f"task,op,page,work\n0,kmap,1,{work}\n", encoding="utf-8")
+        with pytest.raises(kmapsim.ScenarioError, match="line 2: work"):
+            read_calls(bad)
 
 
 def test_call_lists_replace_dbench_only_and_not_with_operation_lists() -> None:

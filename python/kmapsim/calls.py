@@ -78,8 +78,9 @@ def _error(where: str, problem: str) -> ScenarioError:
     return ScenarioError.of(_FIELD, f"{where}: {problem}", _ALLOWED)
 
 
-def _int(value: object, name: str, where: str, low: int) -> int:
-    """``value`` as an integer >= ``low`` (a whole float counts), or the error naming it."""
+def _int(value: object, name: str, where: str, low: int, high: int = 2**63) -> int:
+    """``value`` as an integer in [``low``, ``high``) (a whole float counts), or the error
+    naming it."""
     if isinstance(value, (bool, np.bool_)):
         raise _error(where, f"{name} {quote(value)}")
     if isinstance(value, (int, np.integer)):
@@ -88,7 +89,7 @@ def _int(value: object, name: str, where: str, low: int) -> int:
         number = int(value)
     else:
         raise _error(where, f"{name} {quote(value)}")
-    if number < low or number >= 2**63:
+    if number < low or number >= high:
         raise _error(where, f"{name} {number}")
     return number
 
@@ -96,7 +97,7 @@ def _int(value: object, name: str, where: str, low: int) -> int:
 def _row(out: Columns, task: object, op: object, page: object, work: object, where: str) -> None:
     if not isinstance(op, str) or op not in CALL_OPS:
         raise _error(where, f"op {quote(op)}")
-    out[0].append(_int(task, "task", where, 0))
+    out[0].append(_int(task, "task", where, 0, 2**32))
     out[1].append(op)
     out[2].append(_int(page, "page", where, -1))
     out[3].append(_int(work, "work", where, 0))
@@ -181,10 +182,11 @@ def _read_rows(p: Path, reader: Any) -> Columns:
 
 
 def _cell(text: str, name: str, where: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise _error(where, f"{name} {quote(text)}") from None
+    # ASCII digits only: Python's int() would also take "1_000" and full-width digits.
+    body = text[1:] if text.startswith("-") else text
+    if not (body.isascii() and body.isdigit()):
+        raise _error(where, f"{name} {quote(text)}")
+    return int(text)
 
 
 def engine_calls(calls: Any) -> Columns:

@@ -33,9 +33,10 @@ impl Handle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum TaskState {
-    /// On a CPU (whatever that CPU does: work, spin, copy, ...).
+    /// On a CPU, from the moment it is given one (whatever that CPU does: switch it in, work,
+    /// spin, copy, ...).
     Running,
-    /// Ready, waiting for a CPU on the run queue (or assigned to one not yet switched in).
+    /// Ready, waiting for a CPU on the run queue.
     Runnable,
     /// Blocked on I/O for a drawn time.
     Blocked,

@@ -458,7 +458,7 @@ pub fn parse(spec: &ProgramSpec, sc: &Scenario) -> Result<Vec<Step>, ConfigError
     let steps = spec
         .iter()
         .enumerate()
-        .map(|(i, fields)| p.step(i, fields, spec.len()))
+        .map(|(i, fields)| p.step(i, fields))
         .collect::<Result<Vec<_>, _>>()?;
     // A kmap always taken: the watchdog counts kmaps and kunmaps as progress, and a program
     // whose every step may be skipped could loop forever within one cycle.
@@ -563,7 +563,7 @@ fn describe(v: &Value) -> String {
 }
 
 impl Parser<'_> {
-    fn step(&mut self, i: usize, pairs: &[(String, Value)], n: usize) -> Result<Step, ConfigError> {
+    fn step(&mut self, i: usize, pairs: &[(String, Value)]) -> Result<Step, ConfigError> {
         let op = match pairs.iter().find(|(k, _)| k == "op").map(|(_, v)| v) {
             Some(Value::Str(s)) if OPS.contains(&s.as_str()) => s.as_str(),
             other => {
@@ -598,11 +598,11 @@ impl Parser<'_> {
             }
         }
         let prob = Chance::from_option(f.prob("prob")?);
-        let instr = self.instr(op, &f, i, n)?;
+        let instr = self.instr(op, &f, i)?;
         Ok(Step { instr, prob })
     }
 
-    fn instr(&mut self, op: &str, f: &Fields, i: usize, n: usize) -> Result<Instr, ConfigError> {
+    fn instr(&mut self, op: &str, f: &Fields, i: usize) -> Result<Instr, ConfigError> {
         let sc = self.sc;
         let big = MAX_DURATION;
         Ok(match op {
@@ -652,12 +652,12 @@ impl Parser<'_> {
             "yield" => Instr::Yield,
             "irq_disable" => Instr::Irqs { on: false },
             "irq_enable" => Instr::Irqs { on: true },
-            "repeat" => self.repeat(f, i, n)?,
+            "repeat" => self.repeat(f, i)?,
             _ => unreachable!("ops are checked in step()"),
         })
     }
 
-    fn repeat(&mut self, f: &Fields, i: usize, _n: usize) -> Result<Instr, ConfigError> {
+    fn repeat(&mut self, f: &Fields, i: usize) -> Result<Instr, ConfigError> {
         if f.get("to").is_none() {
             return Err(f.err(
                 "to",

@@ -21,7 +21,8 @@ pub const TRACE_EVENT_BYTES: u64 = 600;
 /// Bytes counted per sample of the time series (a Python tuple of 7 integers).
 pub const SAMPLE_BYTES: u64 = 300;
 /// Bytes counted per recorded operation (a Python tuple of 7 values), and per recorded call (a
-/// tuple of 8).
+/// tuple of 8: measured the same way at 241 bytes, on 16,753 calls of the preset's 8 CPUs over
+/// 20M cycles, so 300 rounds it up as for the others).
 pub const OP_BYTES: u64 = 300;
 pub const CALL_BYTES: u64 = 300;
 

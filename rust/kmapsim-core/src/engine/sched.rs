@@ -55,7 +55,7 @@ impl Engine {
         Ok(Some(if let Some(next) = self.runq.pop_front() {
             let id = self.cpus[c].task;
             self.cpus[c].t.resume = Phase::NextOp;
-            self.switch_out(c, t);
+            self.switch_out(c);
             self.sched[id as usize].enter(TaskState::Runnable, t);
             self.runq.push_back(id);
             self.switch_in(c, t, next)
@@ -72,7 +72,7 @@ impl Engine {
     /// CPU `c`'s task leaves it (its state already set): the CPU switches in the head of the run
     /// queue, or idles in `cat` waiting with `wait`.
     pub(super) fn schedule(&mut self, c: usize, t: u64, cat: C, wait: Wait) -> Next {
-        self.switch_out(c, t);
+        self.switch_out(c);
         match self.runq.pop_front() {
             Some(next) => self.switch_in(c, t, next),
             None => {
@@ -89,8 +89,7 @@ impl Engine {
     }
 
     /// Put CPU `c`'s task's state back in the task table.
-    fn switch_out(&mut self, c: usize, t: u64) {
-        let _ = t;
+    fn switch_out(&mut self, c: usize) {
         let id = self.cpus[c].task as usize;
         std::mem::swap(&mut self.cpus[c].t, &mut self.tasks[id]);
         self.cpus[c].task = NONE;
