@@ -350,7 +350,8 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "kmapsim sweep --grid-file grid.toml": sweep_file,
     # README: every table that compares strategies shows stale accesses beside throughput.
     "kmapsim sweep": listing("kmapsim sweep --no-progress", "stale accesses", "throughput"),
-    "kmapsim presets": listing("kmapsim presets", "pIII-8way-2001"),
+    "kmapsim presets": listing("kmapsim presets", "pIII-8way-2001", "numaq-16way-2002"),
+    "kmapsim run --locks": listing("kmapsim run --locks", "SPINLOCKS", "kmap_lock", "NOWAIT"),
     "kmapsim presets | head": listing("kmapsim presets | head", "pIII-8way-2001"),
     "kmapsim strategies": listing("kmapsim strategies", "sync", "async", "local"),
     "kmapsim fields": listing("kmapsim fields", "watchdog_cycles"),
@@ -382,6 +383,10 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "python docs/scripts/calibration.py": validation_script("calibration.py"),
     "python docs/scripts/freelist.py": validation_script("freelist.py"),
     "python docs/scripts/tasks.py": validation_script("tasks.py"),
+    "python docs/scripts/lockmeter.py": validation_script("lockmeter.py"),
+    "python docs/scripts/lockmeter.py --seeds 5 --questions": validation_script(
+        "lockmeter.py --seeds 5 --questions"
+    ),
     "python benches/report.py": report("python benches/report.py"),
     "python benches/report.py --write-doc": report("python benches/report.py --write-doc"),
     "python -m pytest benches --benchmark-save=mine": bench(
@@ -437,6 +442,8 @@ def _fresh(name: str) -> str | None:
         return corner[: corner.index("\n\n")]
     if name == "fields":
         return r.output("kmapsim", "fields", "--markdown")
+    if name == "lockmeter":
+        return r.output(py, str(scripts / "lockmeter.py"), "--seeds", "5", "--questions")
     return None  # measured on the machine (performance) or checked by its command (study)
 
 

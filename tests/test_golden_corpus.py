@@ -25,9 +25,21 @@ import kmapsim
 from kmapsim import Scenario
 
 GOLDEN = Path(__file__).parent / "golden" / "corpus.json"
-#: Counters and report keys that came with tasks, after the corpus was recorded.
-ADDED_COUNTERS = ("kunmaps_irqs_off", "blocks", "task_switches", "migrations")
-ADDED_KEYS = ("task_breakdown", "calls")
+#: Counters and report keys that came after the corpus was recorded (with tasks, and with lock
+#: statistics and the cost terms of docs/model.md section 18).
+ADDED_COUNTERS = (
+    "kunmaps_irqs_off",
+    "blocks",
+    "task_switches",
+    "migrations",
+    "tlb_refills",
+)
+ADDED_KEYS = ("task_breakdown", "calls", "lock_stats")
+#: The model versions whose results the corpus pins. Version 4 added lock statistics (left out
+#: of the digests above) and four cost terms that are off by default and off in every case
+#: here, so a corpus recorded under version 3 must still reproduce bit for bit: that is the
+#: proof that the old presets give their old results with the new terms off.
+SAME_RESULTS = {3: (3, 4), 4: (4,)}
 STRATEGIES = ["sync", "async", "guarded", "lazy", "targeted", "local"]
 SMALL_POOL = dict(last_pkmap=8, pages=64, hot_pages=8, work_cycles=3000, copy_cycles=800,
                   irq_hold_cycles=1500, ipi_latency=700, tlb_entries=4)  # fmt: skip
@@ -130,7 +142,7 @@ def test_the_corpus_covers_what_it_says() -> None:
 @pytest.mark.parametrize("name", sorted(cases()))
 def test_the_engine_reproduces_the_recorded_corpus(name: str, mode: str) -> None:
     golden = json.loads(GOLDEN.read_text())
-    assert golden["model_version"] == kmapsim._core.MODEL_VERSION, (
+    assert kmapsim._core.MODEL_VERSION in SAME_RESULTS[golden["model_version"]], (
         "the model version changed: re-record the corpus (module docstring)"
     )
     assert digest(outcome(cases()[name], mode)) == golden["cases"][name], name

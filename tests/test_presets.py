@@ -73,8 +73,19 @@ def test_calibration_script_runs_and_checks() -> None:
         check=False,
     )
     assert p.returncode == 0, p.stderr
-    rows = [line for line in p.stdout.splitlines() if line.startswith("| ") and "cores" not in line]
+    first, second = p.stdout.split("single broadcast", 1)
+    rows = [line for line in first.splitlines() if line.startswith("| ") and "cores" not in line]
     assert [int(r.split("|")[1]) for r in rows] == [2, 4, 8, 16, 32]
+    # The single broadcast grows by the fitted 414 cycles per extra core: (32 - 2) x 414.
+    simulated = next(line for line in second.splitlines() if line.startswith("| simulated"))
+    assert simulated.split("|")[4].strip() == "12,420"
+
+
+def test_a_single_broadcast_grows_with_the_cores_by_the_ack_cost() -> None:
+    # The Multikernel re-derivation: with no per-target send, every ack lands together and
+    # queues on the shared line, so the shootdown grows by ipi_ack_per_target_cycles per core.
+    per_core = PRESETS["opteron-32core-2009"].values["ipi_ack_per_target_cycles"]
+    assert calibration.broadcast(8) - calibration.broadcast(2) == 6 * per_core
 
 
 # -- every preset ---------------------------------------------------------------------------------

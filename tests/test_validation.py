@@ -71,10 +71,12 @@ def test_the_race_is_not_a_one_off() -> None:
     assert sum(hits) >= 8, hits
 
 
-@pytest.mark.parametrize("script", ["safety.py", "scaling.py", "freelist.py", "calibration.py"])
+@pytest.mark.parametrize(
+    "script", ["safety.py", "scaling.py", "freelist.py", "calibration.py", "lockmeter.py"]
+)
 def test_validation_scripts_run(script: str) -> None:
     args = [sys.executable, str(SCRIPTS / script)]
-    args += ["--check"] if script == "calibration.py" else ["--quick"]
+    args += ["--check"] if script in ("calibration.py", "lockmeter.py") else ["--quick"]
     p = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "|---|" in p.stdout

@@ -48,6 +48,8 @@ def main() -> None:
     splice(validation, "safety", demote(output(py, str(SCRIPTS / "safety.py"))))
     splice(validation, "freelist", demote(output(py, str(SCRIPTS / "freelist.py"))))
     splice(validation, "tasks", demote(output(py, str(SCRIPTS / "tasks.py"))))
+    lockmeter = output(py, str(SCRIPTS / "lockmeter.py"), "--seeds", "5", "--questions")
+    splice(validation, "lockmeter", lockmeter)
 
     splice(ROOT / "docs" / "errors.md", "fields", output("kmapsim", "fields", "--markdown"))
 

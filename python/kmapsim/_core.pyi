@@ -158,6 +158,12 @@ class RawResult:
     @property
     def histograms(self) -> dict[str, dict[str, Any]]: ...
     @property
+    def lock_stats(self) -> list[dict[str, Any]]:
+        """Per lock: ``lock`` (its name), lockmeter's exact sums (``acquisitions, contended,
+        releases, hold_sum, hold_max, wait_sum, wait_max``, cycles) and the figures derived
+        from them (``contended_pct, util_pct, hold_mean_cycles, wait_mean_cycles,
+        spin_cpu_pct``)."""
+    @property
     def violations(self) -> list[dict[str, int]]: ...
     @property
     def trace(self) -> list[tuple[int, int, str, dict[str, int | str]]]: ...

@@ -67,6 +67,7 @@ from kmapsim.errors import (
 )
 from kmapsim.fileio import _file_type
 from kmapsim.grid_file import read_grid_file, whole
+from kmapsim.lockstat import lockmeter_text
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
 from kmapsim.result import TASK_STATES, RunResult, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
@@ -349,6 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.csv",
         help="write every completed kmap and kunmap (cycle, task, cpu, op, page, slot, slept, "
         "flushed) to FILE.csv",
+    )
+    p.add_argument(
+        "--locks",
+        action="store_true",
+        help="also print every lock's statistics in lockmeter's layout (UTIL, CON, HOLD, WAIT, "
+        "spin share of all CPUs; kmapsim.lockstat)",
     )
     p.set_defaults(func=_cmd_run)
 
@@ -949,6 +956,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         tasks = _tasks_text(result)
         if tasks:
             print("\n" + tasks)
+        if args.locks:
+            text = lockmeter_text(result.lock_stats_rows, result.cycles, scenario.cpu_mhz)
+            print("\n" + text)
         if args.save_scenario is not None:
             print(f"\nwrote {args.save_scenario}")
         if record is not None and result.calls is not None:

@@ -2,8 +2,9 @@
 
 A preset is a description and the fields it sets, each with a source note saying where the value
 comes from: a published figure ("Multikernel SOSP 2009: ...", "Molnar LKML 2015: ...", "Hansen
-2014 ...", "Linux: ..."), a value fitted to one ("calibrated: ..."), or "assumption: ..." for
-everything with no published source. Fields a preset does not set take the scenario defaults,
+2014 ...", "LKML 2002: ...", "Linux: ..."), a value fitted to one ("calibrated: ...") or, jointly
+with others, to several ("fitted: ...", saying to what), or "assumption: ..." for everything
+with no published source. Fields a preset does not set take the scenario defaults,
 which are the `pIII-8way-2001` preset, documented with their sources in docs/model.md
 (section 11). A preset holds no Scenario itself, so this module needs neither the engine nor
 `kmapsim.scenario`, and `Scenario.preset` validates the values when it builds one.
@@ -41,6 +42,8 @@ SOURCE_TAGS = (
     "Hansen 2014",
     "Linux:",
     "calibrated:",
+    "fitted:",
+    "LKML 2002:",
     "assumption:",
 )
 
@@ -132,16 +135,24 @@ OPTERON = _preset(
         "ipi_send_per_target_cycles": (
             810,
             f"{_MK} Linux 2.6.26 unmap latency grows by about 810 cycles per extra core"
-            " ((29.5k - 5.2k) / 30), IPIs being sent and acknowledged serially",
+            " ((29.5k - 5.2k) / 30), IPIs being sent one target at a time; in the model the"
+            " slope is the larger of this and ipi_ack_per_target_cycles, so the sends set it",
+        ),
+        "ipi_ack_per_target_cycles": (
+            414,
+            f"{_MK} a single broadcast shootdown grows from about 1.4k cycles at 2 cores to"
+            " about 13.8k at 32 (Fig. 6), (13.8k - 1.38k) / 30 = 414 cycles per target: the"
+            " acks queue on one shared cache line; that Linux's ack line costs what Barrelfish's"
+            " broadcast channel does is an assumption",
         ),
         "ipi_handler_cycles": (800, f"{_MK} an IPI trap costs about 800 cycles"),
         "ipi_send_cycles": (
-            1500,
-            "calibrated: with the other terms fixed, lock_acquire + ipi_send + ipi_latency must"
-            " be 2950 for the 2-core unmap latency of about 5.2k cycles (Multikernel SOSP 2009);"
-            " this value is the remainder and stands for the paper's unmap path that the model"
-            " lacks (system call, page-table update, flush setup), not for an ICR write; the"
-            " split with ipi_latency is an assumption",
+            1086,
+            "calibrated: with the other terms fixed, lock_acquire + ipi_send + ipi_latency +"
+            " ipi_ack_per_target must be 2950 for the 2-core unmap latency of about 5.2k cycles"
+            " (Multikernel SOSP 2009); this value is the remainder and stands for the paper's"
+            " unmap path that the model lacks (system call, page-table update, flush setup), not"
+            " for an ICR write; the split with ipi_latency is an assumption",
         ),
         "ipi_latency": (
             1400,
@@ -240,6 +251,84 @@ MODERN = _preset(
     },
 )
 
+#: What the fitted values of `numaq-16way-2002` were fitted to (docs/validation.md, section f).
+_NUMAQ_FIT = (
+    "fitted: jointly, with the other fitted values, to the eight published kmap_lock figures of"
+    " both kernels (LKML 2002, lockmeter; docs/scripts/lockmeter.py)"
+)
+#: The 16-way NUMA-Q of the March 2002 LKML thread "Scalability problem (kmap_lock) with -aa
+#: kernels" (Martin J. Bligh): the machine under examples/lockmeter/numaq16-*.toml.
+NUMAQ = _preset(
+    "numaq-16way-2002",
+    "The machine of the only published kmap_lock lock statistics (LKML, 18-20 March 2002,"
+    " 'Scalability problem (kmap_lock) with -aa kernels': lockmeter during a kernel compile):"
+    " an IBM NUMA-Q, 16 CPUs in 4 quads, running 2.4 with PAE. The thread states neither the"
+    " clock nor any cost; the clock is an assumption and the lock, flush and IPI costs are"
+    " fitted, jointly, to the published figures of both kernels, through the mechanisms that"
+    " make a NUMA box different: cache lines that cross quads (the lock's line slows with every"
+    " spinner, the pkmap_count array and struct pages are remote) and IPIs sent one CPU at a"
+    " time. The two kernels' workloads are the scenario files examples/lockmeter/"
+    "numaq16-mainline.toml and numaq16-aa.toml; `python docs/scripts/lockmeter.py` compares.",
+    {
+        "cpus": (16, "LKML 2002: a 16-way NUMA-Q, four quads of four CPUs (Bligh)"),
+        "cpu_mhz": (
+            700.0,
+            "assumption: IBM's 16-way NUMA-Q boxes of the time used 700 MHz Pentium III Xeons;"
+            " the thread does not give the clock",
+        ),
+        "last_pkmap": (
+            512,
+            "Linux: LAST_PKMAP is 512 with PAE (CONFIG_HIGHMEM64G), which a NUMA-Q with"
+            " memory above 4 GB needs; that this box had it is an assumption. The -aa"
+            " scenario file sets the thread's 1024",
+        ),
+        "lock_acquire_cycles": (
+            318,
+            f"{_NUMAQ_FIT}; stands for fetching the lock's line from the quad of its last holder",
+        ),
+        "lock_handoff_cycles": (1258, f"{_NUMAQ_FIT}; a cross-quad line transfer to a spinner"),
+        "lock_handoff_per_waiter_cycles": (
+            809,
+            f"{_NUMAQ_FIT}; the mechanism is Boyd-Wickizer et al., Linux Symposium 2012",
+        ),
+        "lock_hold_per_waiter_cycles": (
+            429,
+            f"{_NUMAQ_FIT}; the holder's accesses to the lock's line, stolen by each spinner",
+        ),
+        "kmap_new_cycles": (284, f"{_NUMAQ_FIT}; kmap_hit_cycles and kunmap_cycles are half"),
+        "kmap_hit_cycles": (142, f"{_NUMAQ_FIT}; half of kmap_new_cycles"),
+        "kunmap_cycles": (142, f"{_NUMAQ_FIT}; half of kmap_new_cycles"),
+        "scan_slot_cycles": (
+            26,
+            f"{_NUMAQ_FIT}; the cursor walks pkmap_count[], whose lines other quads dirty",
+        ),
+        "flush_slot_cycles": (
+            173,
+            f"{_NUMAQ_FIT}; the flush loop reads every pkmap_count[] line, most of them remote",
+        ),
+        "flush_clear_slot_cycles": (
+            120,
+            f"{_NUMAQ_FIT}; a cleared slot writes its page's struct page, remote for most quads",
+        ),
+        "ipi_send_per_target_cycles": (
+            1353,
+            f"{_NUMAQ_FIT}. Linux: 2.4 i386 in clustered APIC mode (NUMA-Q) has no broadcast"
+            " shorthand and sends smp_call_function's IPI one CPU at a time"
+            " (send_IPI_mask_sequence), so a per-target cost exists; its size is the fit",
+        ),
+        "ipi_ack_per_target_cycles": (
+            700,
+            "assumption: one write to a line on another quad, about 1 us; queued acks"
+            " (docs/model.md, section 18)",
+        ),
+        "tlb_refill_cycles": (
+            3000,
+            "assumption: refilling a PIII's 64-entry data TLB after a global flush, walks"
+            " partly remote on NUMA-Q, about 4 us",
+        ),
+    },
+)
+
 #: Every preset by name.
 PRESETS: Mapping[str, Preset] = _registry(
     Preset(
@@ -254,6 +343,7 @@ PRESETS: Mapping[str, Preset] = _registry(
     ),
     OPTERON,
     MODERN,
+    NUMAQ,
 )
 
 #: The preset the command line and `kmapsim.study.run_study` start from when given none: the

@@ -159,6 +159,9 @@ class RunResult:
     task_breakdown_rows: list[list[int]] = field(default_factory=list)
     #: The recorded calls (``record_calls=True``), as the engine returned them, or None.
     calls_rows: list[tuple[int, int, int, str, int, int, bool, bool]] | None = None
+    #: Per lock, lockmeter's sums and figures as the engine returned them: what `lock_stats`
+    #: shows (`kmapsim.lockstat`).
+    lock_stats_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @cached_property
     def breakdown(self) -> pd.DataFrame:
@@ -170,6 +173,19 @@ class RunResult:
         """A row per task (index ``task``), an int64 column per task state (running, runnable,
         blocked, pool_sleep); rows sum to cycles."""
         return _breakdown_frame(self.task_breakdown_rows, TASK_STATES, "task", "state")
+
+    @cached_property
+    def lock_stats(self) -> pd.DataFrame:
+        """lockmeter's figures, a row per lock (index ``lock``: ``kmap_lock``, ``call_lock``,
+        then ``irq_lock[k]``) and the columns of `kmapsim.lockstat.LOCK_STAT_COLUMNS`:
+        ``acquisitions, contended, contended_pct`` (CON), ``util_pct`` (UTIL),
+        ``hold_mean_us, hold_max_us`` (HOLD), ``wait_mean_us, wait_max_us`` (WAIT, per
+        contended acquisition), ``spin_cpu_pct`` (all CPUs' spinning on the lock as a share of
+        all CPUs' time), ``acquisitions_per_s``, and the holds and waits in cycles. Times in
+        microseconds are at ``scenario.cpu_mhz``. Definitions: docs/model.md, section 9."""
+        from kmapsim.lockstat import lock_stats_frame
+
+        return lock_stats_frame(self.lock_stats_rows, self.cycles, self.scenario.cpu_mhz)
 
     @cached_property
     def trace(self) -> pd.DataFrame:
@@ -222,6 +238,7 @@ class RunResult:
             stopped=raw.stopped,
             task_breakdown_rows=raw.task_breakdown,
             calls_rows=raw.calls,
+            lock_stats_rows=[dict(d) for d in raw.lock_stats],
         )
 
     # -- derived numbers ----------------------------------------------------------------------
@@ -386,6 +403,7 @@ class RunResult:
             "breakdown": [list(row) for row in self.breakdown_rows],
             "task_breakdown": [list(row) for row in self.task_breakdown_rows],
             "histograms": {k: h.to_dict() for k, h in self.histograms.items()},
+            "lock_stats": [dict(d) for d in self.lock_stats_rows],
             "violations": [v.to_dict() for v in self.violations],
             "trace_dropped": self.trace_dropped,
             "trace": [[c, cpu, kind, dict(fields)] for c, cpu, kind, fields in self.trace_rows],
@@ -408,7 +426,8 @@ class RunResult:
         The rows come back as the tuples the engine returns. A dict written before ``trace``,
         ``samples``, ``ops`` and ``trace_dropped`` were saved reads as an untraced, unsampled
         run without recorded ops; one written before tasks, without ``task_breakdown``, has no
-        task breakdown rows. Input that is not such a dict (not a mapping, a key missing, a
+        task breakdown rows; one written before lock statistics, without ``lock_stats``, has an
+        empty `lock_stats`. Input that is not such a dict (not a mapping, a key missing, a
         value of the wrong type) is a ScenarioError (field ``"result"``) naming the key.
         """
         if not isinstance(d, Mapping):
@@ -453,7 +472,21 @@ class RunResult:
             calls_rows=_read(
                 d, "calls", lambda v: None if v is None else [_call(row) for row in v], None
             ),
+            lock_stats_rows=_read(d, "lock_stats", _lock_stat_rows, []),
         )
+
+
+def _lock_stat_rows(v: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Saved lock statistics: the name, the exact sums as ints, the figures as floats."""
+    from kmapsim.lockstat import FIGURE_KEYS, RAW_KEYS
+
+    out = []
+    for row in v:
+        d: dict[str, Any] = {"lock": str(row["lock"])}
+        d.update({k: int(row[k]) for k in RAW_KEYS})
+        d.update({k: float(row[k]) for k in FIGURE_KEYS})
+        out.append(d)
+    return out
 
 
 def _call(row: Sequence[Any]) -> tuple[int, int, int, str, int, int, bool, bool]:

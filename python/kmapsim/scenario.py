@@ -113,14 +113,18 @@ class Scenario(_Origin):
     tlb_entries: int = 32
     tlb_miss_cycles: int = 30
     tlb_flush_cycles: int = 200
+    tlb_refill_cycles: int = 0
     tlb_invlpg_cycles: int = 100
     kmap_local_cycles: int = 20
     ipi_latency: int = 1400
     ipi_send_cycles: int = 300
     ipi_send_per_target_cycles: int = 0
+    ipi_ack_per_target_cycles: int = 0
     ipi_handler_cycles: int = 600
     lock_acquire_cycles: int = 30
     lock_handoff_cycles: int = 250
+    lock_handoff_per_waiter_cycles: int = 0
+    lock_hold_per_waiter_cycles: int = 0
     irq_locks: int = 4
     irq_hold_cycles: int = 3000
     work_cycles: int = 15000
@@ -130,6 +134,7 @@ class Scenario(_Origin):
     kmap_new_cycles: int = 120
     scan_slot_cycles: int = 4
     flush_slot_cycles: int = 6
+    flush_clear_slot_cycles: int = 0
     kunmap_cycles: int = 50
     ctx_switch_cycles: int = 2000
     block_cycles: int = 1_000_000

@@ -62,8 +62,11 @@ def row_of(result: Any) -> dict[str, Any]:
     """One tidy row for a `RunResult`: scenario fields (a program in its one-line form,
     `Scenario.program_text`, and only when the scenario has one), seed, cycles, every counter,
     the share of all CPU cycles in each category, the share of all task cycles in each task
-    state (``task_share_running``, ... ``task_share_pool_sleep``), throughput, and lock-time
-    summaries. Plain JSON values."""
+    state (``task_share_running``, ... ``task_share_pool_sleep``), throughput, lock-time
+    summaries, and ``kmap_lock``'s lockmeter figures (``kmap_lock_util_pct``,
+    ``kmap_lock_contended_pct``, ``kmap_lock_hold_mean_us``, ...
+    `kmapsim.lockstat.LOCKMETER_FIGURES`). Plain
+    JSON values."""
     r = result
     row: dict[str, Any] = dict(r.scenario.to_dict())
     if "program" in row:
@@ -85,10 +88,21 @@ def row_of(result: Any) -> dict[str, Any]:
         row[f"{name}_mean"] = h.mean if h.count else None
         for q in _QUANTILES:
             row[f"{name}_p{round(q * 100)}"] = h.quantile(q) if h.count else None
+    # kmap_lock's lockmeter figures (RunResult.lock_stats), as lockmeter prints them.
+    row.update(kmap_lock_columns(r))
     # The whole kmap_lock wait distribution (log2 buckets, see Histogram), for plots.
     row["kmap_lock_wait_counts"] = [int(x) for x in r.histograms["kmap_lock_wait"].counts]
     row["events"] = r.events
     return row
+
+
+def kmap_lock_columns(result: Any) -> dict[str, float | None]:
+    """``kmap_lock_util_pct``, ... for `row_of`: None for a result saved without lock stats."""
+    from kmapsim.lockstat import LOCKMETER_FIGURES, lock_stat_rows
+
+    rows = lock_stat_rows(result.lock_stats_rows, result.cycles, result.scenario.cpu_mhz)
+    kmap = next((r for r in rows if r["lock"] == "kmap_lock"), None)
+    return {f"kmap_lock_{k}": None if kmap is None else kmap[k] for k in LOCKMETER_FIGURES}
 
 
 def run_point(

@@ -77,6 +77,16 @@ fn scenario(s: &mut kmapsim_core::rng::Stream) -> Scenario {
         "block_cycles",
         Value::Int(pick(s, &[1, 500, 20_000, 300_000]) as i128),
     ));
+    // The cost terms of docs/model.md section 18, each off in half the cases.
+    for (k, xs) in [
+        ("lock_handoff_per_waiter_cycles", &[0, 0, 1, 400][..]),
+        ("lock_hold_per_waiter_cycles", &[0, 0, 1, 700]),
+        ("ipi_ack_per_target_cycles", &[0, 0, 1, 414]),
+        ("flush_clear_slot_cycles", &[0, 0, 1, 80]),
+        ("tlb_refill_cycles", &[0, 0, 1, 5000]),
+    ] {
+        pairs.push((k, Value::Int(pick(s, xs) as i128)));
+    }
     let mut sc = Scenario::default();
     for (k, v) in pairs {
         sc.set(k, v).expect("the generator only draws valid values");

@@ -262,14 +262,18 @@ scenario! {
         tlb_entries: 1, 4096, 32, "entries", "TLB entries available to pkmap translations, per CPU (fully associative, LRU)";
         tlb_miss_cycles: 0, BIG, 30, "cycles", "page walk on a TLB miss";
         tlb_flush_cycles: 0, BIG, 200, "cycles", "a full local TLB flush, global pages included";
+        tlb_refill_cycles: 0, BIG, 0, "cycles", "refilling the rest of a CPU's working set after a full TLB flush, paid at the start of its next work (0: free)";
         tlb_invlpg_cycles: 0, BIG, 100, "cycles", "invalidating one TLB entry (invlpg), as kmap_atomic / kmap_local do";
         kmap_local_cycles: 1, BIG, 20, "cycles", "setting (or clearing) a per-CPU kmap_local page table entry";
         ipi_latency: 1, BIG, 1400, "cycles", "from sending an IPI to its arrival at the target's APIC";
         ipi_send_cycles: 0, BIG, 300, "cycles", "sender's cost to issue one broadcast IPI";
         ipi_send_per_target_cycles: 0, BIG, 0, "cycles", "extra sender cost per target (serial unicast IPIs); target k arrives k times this later";
+        ipi_ack_per_target_cycles: 0, BIG, 0, "cycles", "writing the shared started/finished line of smp_call_function() once per target: acks that land together queue on it, so the sender's wait grows with the targets (0: free)";
         ipi_handler_cycles: 1, BIG, 600, "cycles", "IPI handler entry and exit, excluding the TLB flush it does";
         lock_acquire_cycles: 1, BIG, 30, "cycles", "uncontended spinlock acquire";
         lock_handoff_cycles: 1, BIG, 250, "cycles", "acquire by a CPU that was spinning (the lock's cache line moves)";
+        lock_handoff_per_waiter_cycles: 0, BIG, 0, "cycles", "extra hand-off cost per other CPU still spinning on the lock, whose reads of its cache line slow the transfer (0: free)";
+        lock_hold_per_waiter_cycles: 0, BIG, 0, "cycles", "extra cycles of a kmap_lock section (hit, new mapping, kunmap) per CPU spinning on the lock as it runs: the holder's accesses to the lock's cache line, stolen back by each spinner (0: free)";
         irq_locks: 0, 4096, 4, "locks", "K interrupts-off spinlocks (spin_lock_irq) the workload takes";
         irq_hold_cycles: 1, BIG, 3000, "cycles", "mean hold time of an interrupts-off lock";
         work_cycles: 1, BIG, 15000, "cycles", "mean work between kmaps";
@@ -279,6 +283,7 @@ scenario! {
         kmap_new_cycles: 1, BIG, 120, "cycles", "kmap_high under the lock for a new mapping, besides the slot scan";
         scan_slot_cycles: 0, BIG, 4, "cycles", "one step of the map_new_virtual cursor (or one freelist pop)";
         flush_slot_cycles: 0, BIG, 6, "cycles", "one slot of the flush_all_zero_pkmaps loop";
+        flush_clear_slot_cycles: 0, BIG, 0, "cycles", "extra cost of a slot the flush_all_zero_pkmaps loop clears (its cold struct page and pte)";
         kunmap_cycles: 1, BIG, 50, "cycles", "kunmap_high under the lock";
         ctx_switch_cycles: 1, BIG, 2000, "cycles", "a context switch (schedule() switching a task in, or back in after a yield)";
         block_cycles: 1, BIG, 1_000_000, "cycles", "mean time a task blocks on I/O in the workloads that block (exponential)";

@@ -103,16 +103,19 @@ pub struct Cpu {
     pub need_wakeup: bool,
     /// When the CPU last asked for a lock (`spin_lock()` entered).
     pub lock_req_at: u64,
-    /// Whether its last `kmap_lock` grant was contended (it spun or competed and paid the
-    /// hand-off): only then is its `kmap_lock_wait` nonzero, as in lockmeter and lock_stat.
-    pub kmap_contended: bool,
-    /// When the current `kmap_lock` holder started running under the lock (after the
-    /// acquire/hand-off cost): the start of its `kmap_lock_hold`.
-    pub hold_start: u64,
+    /// Whether its last lock grant was contended (it spun or competed and paid the hand-off):
+    /// only then is its wait nonzero, as in lockmeter and lock_stat.
+    pub lock_contended: bool,
+    /// When it started running under each lock it holds (after the acquire/hand-off cost), by
+    /// `lock::hold_class`: the start of its hold.
+    pub hold_start: [u64; 3],
     pub flush_start: u64,
     pub shootdown_start: u64,
     /// Slots the flush in progress cleared.
     pub flush_cleared: u64,
+    /// Cycles of TLB refill owed since the last full flush (`tlb_refill_cycles`), paid at the
+    /// start of the next work.
+    pub refill_debt: u64,
 }
 
 impl Cpu {
@@ -153,21 +156,31 @@ impl Cpu {
             access_irqs_off: false,
             need_wakeup: false,
             lock_req_at: 0,
-            kmap_contended: false,
-            hold_start: 0,
+            lock_contended: false,
+            hold_start: [0; 3],
             flush_start: 0,
             shootdown_start: 0,
             flush_cleared: 0,
+            refill_debt: 0,
         }
     }
 
-    /// The `kmap_lock_wait` of the grant this CPU starts running under at cycle `t`: from its
+    /// A full TLB flush: every pkmap entry goes, and the rest of the working set must be
+    /// refilled (`refill` cycles, owed once however many flushes come before the next work).
+    #[inline]
+    pub fn full_flush(&mut self, refill: u64) {
+        self.tlb.flush();
+        self.may_hold = false;
+        self.refill_debt = refill;
+    }
+
+    /// The wait of the lock grant this CPU starts running under at cycle `t`: from its
     /// request to now (the hand-off and any IPI handler that interrupted it included) if the
     /// grant was contended; 0 if it found the lock free, whose acquire cost is not waiting for
     /// another holder (lockmeter's NOWAIT, no lock_stat contention).
     #[inline]
-    pub fn kmap_wait(&self, t: u64) -> u64 {
-        if self.kmap_contended {
+    pub fn lock_wait(&self, t: u64) -> u64 {
+        if self.lock_contended {
             t - self.lock_req_at
         } else {
             0

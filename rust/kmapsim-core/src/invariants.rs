@@ -57,6 +57,7 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
         }
     }
     let k = &r.counters;
+    check_lock_stats(r, sc.cpus)?;
     if k.ipis_sent != k.ipis_handled + k.ipis_pending {
         return Err("ipis_sent != handled + pending".into());
     }
@@ -88,6 +89,33 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
         deadlock,
         handler_while_spinning: r.histograms.ipi_pending.count > 0 && k.kmap_lock_contended > 0,
     })
+}
+
+/// lockmeter's sums agree with the histograms and counters, and no lock is held or spun on
+/// for more cycles than the run has: a lock has one holder at a time, each CPU spins on one lock.
+fn check_lock_stats(r: &crate::report::RunReport, cpus: u64) -> Result<(), String> {
+    let kmap = &r.lock_stats[crate::lock::KMAP_LOCK as usize];
+    let (hold, wait) = (&r.histograms.kmap_lock_hold, &r.histograms.kmap_lock_wait);
+    if (kmap.hold_sum as u128, kmap.releases) != (hold.sum, hold.count)
+        || (kmap.wait_sum, kmap.acquisitions) != (wait.sum, wait.count)
+    {
+        return Err("kmap_lock's lock_stats disagree with its histograms".into());
+    }
+    let acquires = r.counters.kmap_lock_acquires;
+    if kmap.acquisitions > acquires || acquires > kmap.acquisitions + cpus {
+        return Err("kmap_lock acquisitions disagree with kmap_lock_acquires".into());
+    }
+    let mut spin = 0u128;
+    for (l, s) in r.lock_stats.iter().enumerate() {
+        if s.hold_sum > r.cycles || s.releases > s.acquisitions || s.contended > s.acquisitions {
+            return Err(format!("lock {l}: impossible lock_stats {s:?}"));
+        }
+        spin += s.wait_sum;
+    }
+    if spin > r.cycles as u128 * cpus as u128 {
+        return Err("more cycles spinning than all CPUs have".into());
+    }
+    Ok(())
 }
 
 /// Whether the workload may kmap or kunmap with interrupts disabled (the misuse switches).

@@ -13,7 +13,11 @@
 /// a different result, so that stored results of an older model are never reused.
 /// 3: `kmap_lock_hold` starts when the holder runs (after the acquire/hand-off cost) and a
 /// contended `kmap_lock_wait` ends there, as in lockmeter (docs/model.md, section 9).
-pub const MODEL_VERSION: u32 = 3;
+/// 4: runs report lockmeter's statistics for every lock; new cost terms, all off by default
+/// (`lock_handoff_per_waiter_cycles`, `lock_hold_per_waiter_cycles`,
+/// `ipi_ack_per_target_cycles`, `flush_clear_slot_cycles`, `tlb_refill_cycles`;
+/// docs/model.md, section 18).
+pub const MODEL_VERSION: u32 = 4;
 
 pub mod calls;
 mod config;
@@ -49,8 +53,11 @@ pub use config::{
 pub use engine::records;
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
 pub use error::{ConfigError, DeadlockReport, SimError, StopReason, WaitEdge, shown};
+pub use lock::lock_name;
 pub use report::{CpuSnapshot, LockSnapshot, RunReport, Sample, Snapshot};
-pub use stats::{Category, Counters, Histogram, Histograms, NBUCKETS, NCAT, StaleAccess};
+pub use stats::{
+    Category, Counters, Histogram, Histograms, LockFigures, LockStat, NBUCKETS, NCAT, StaleAccess,
+};
 pub use trace::{Event, EventKind, FlushWhy};
 #[cfg(test)]
 mod proptests;

@@ -6,6 +6,7 @@
 
 use crate::config::Arbitration;
 use crate::rng::{self, Stream};
+use crate::stats::LockStat;
 
 /// Index of a lock in the machine's lock table.
 pub type LockId = u32;
@@ -13,6 +14,13 @@ pub const KMAP_LOCK: LockId = 0;
 pub const CALL_LOCK: LockId = 1;
 /// Interrupts-off lock `k` is `IRQ_LOCK_BASE + k`.
 pub const IRQ_LOCK_BASE: LockId = 2;
+
+/// Which of a CPU's hold slots lock `l` uses: a CPU holds at most `kmap_lock`, `call_lock`
+/// (taken under `kmap_lock` by the flush) and one interrupts-off lock at once.
+#[inline]
+pub fn hold_class(l: LockId) -> usize {
+    (l as usize).min(IRQ_LOCK_BASE as usize)
+}
 
 /// Human name of a lock, for error messages.
 pub fn lock_name(id: LockId) -> String {
@@ -30,6 +38,8 @@ pub struct SpinLock {
     pub waiters: Vec<u32>,
     /// Set while the lock is on the engine's list of locks to arbitrate this cycle.
     pub dirty: bool,
+    /// lockmeter's sums for this lock.
+    pub stat: LockStat,
     rng: Stream,
 }
 
@@ -47,6 +57,7 @@ impl SpinLock {
             holder: None,
             waiters: Vec::with_capacity(max_waiters),
             dirty: false,
+            stat: LockStat::default(),
             rng: rng::lock_stream(seed, id),
         }
     }

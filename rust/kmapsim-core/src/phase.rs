@@ -6,6 +6,8 @@
 pub enum Phase {
     /// Run the task's next program step.
     NextOp,
+    /// The TLB refill owed since a full flush is paid: the work itself runs.
+    Refilled,
     WorkDone,
     IrqLockGranted,
     IrqHoldDone,

@@ -43,7 +43,11 @@ prop_compose! {
         probs in (0.0f64..1.0, 0.0f64..1.0, 0.0f64..1.0),
         evict in 0.0f64..20.0,
         misuse in prop_oneof![3 => Just(0.0f64), 1 => 0.0f64..1.0],
+        terms in (0u64..300, 0u64..300, 0u64..100, 0u64..3000, 0u64..500),
+        terms_on in any::<bool>(),
     ) -> Scenario {
+        // The cost terms of docs/model.md section 18, on in half the cases.
+        let on = |v: u64| if terms_on { v } else { 0 };
         Scenario {
             strategy,
             slot_alloc: if freelist { SlotAlloc::Freelist } else { SlotAlloc::Scan },
@@ -70,6 +74,11 @@ prop_compose! {
             tlb_evict_rate: evict,
             kmap_irqs_off_prob: misuse,
             watchdog_cycles: 500_000,
+            lock_handoff_per_waiter_cycles: on(terms.0),
+            ipi_ack_per_target_cycles: on(terms.1),
+            flush_clear_slot_cycles: on(terms.2),
+            tlb_refill_cycles: on(terms.3),
+            lock_hold_per_waiter_cycles: on(terms.4),
             ..Scenario::default()
         }
     }

@@ -3,7 +3,7 @@
 //! and 15. A leaf: plain data, built by the engine (`engine/mod.rs`, `engine/sample.rs`,
 //! `engine/snapshot.rs`) and read by the binding.
 
-use crate::stats::{Counters, Histograms, NCAT, StaleAccess};
+use crate::stats::{Counters, Histograms, LockStat, NCAT, StaleAccess};
 use crate::trace::Event;
 
 /// Everything a finished run reports.
@@ -20,6 +20,9 @@ pub struct RunReport {
     /// (`task::TASK_STATES`); each row sums to `cycles`.
     pub task_breakdown: Vec<[u64; 4]>,
     pub histograms: Histograms,
+    /// lockmeter's sums per lock, by lock id (`lock::lock_name`): `kmap_lock`, `call_lock`,
+    /// then each interrupts-off lock.
+    pub lock_stats: Vec<LockStat>,
     pub violations: Vec<StaleAccess>,
     /// The most recent events, when the run was traced, and how many older ones were dropped.
     pub trace: Vec<Event>,

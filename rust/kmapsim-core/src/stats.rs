@@ -93,6 +93,7 @@ counters! {
     blocks,
     task_switches,
     migrations,
+    tlb_refills,
 }
 
 /// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.
@@ -203,6 +204,84 @@ impl Histograms {
     }
 }
 
+/// lockmeter's figures for one spinlock (R. Bryant and J. Hawkes, "Lockmeter:
+/// Highly-Informative Instrumentation for Spin Locks in the Linux Kernel", ALS 2000), kept as
+/// exact sums; `LockStat::figures` turns them into lockmeter's UTIL, CON, HOLD, WAIT and
+/// spin share. An acquisition is counted when `spin_lock()` returns (the holder starts running
+/// under the lock, after the acquire or hand-off cost), a hold when the lock is released; a
+/// hold still open when the run ends is in neither sum (docs/model.md, section 9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LockStat {
+    /// Times `spin_lock()` returned.
+    pub acquisitions: u64,
+    /// Of those, the ones that had to spin or compete (lockmeter's TOTAL minus NOWAIT).
+    pub contended: u64,
+    /// Releases, the cycles held in all and the longest hold.
+    pub releases: u64,
+    pub hold_sum: u64,
+    pub hold_max: u64,
+    /// Cycles from request to `spin_lock()` returning, summed over contended acquisitions
+    /// (the hand-off and any IPI handler taken while spinning included), and the longest.
+    pub wait_sum: u128,
+    pub wait_max: u64,
+}
+
+/// The derived figures of one lock over a run, in lockmeter's terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LockFigures {
+    /// CON: contended acquisitions as a percentage of all acquisitions.
+    pub contended_pct: f64,
+    /// UTIL: the percentage of the run's cycles the lock was held.
+    pub util_pct: f64,
+    /// HOLD: mean and longest hold, in cycles.
+    pub hold_mean_cycles: f64,
+    pub hold_max_cycles: f64,
+    /// WAIT: mean and longest wait of a contended acquisition, in cycles.
+    pub wait_mean_cycles: f64,
+    pub wait_max_cycles: f64,
+    /// All CPUs' spinning on this lock as a percentage of all CPUs' cycles (lockmeter's
+    /// WAIT %CPU).
+    pub spin_cpu_pct: f64,
+}
+
+impl LockStat {
+    /// `spin_lock()` returned after waiting `wait` cycles (0 when it found the lock free).
+    #[inline]
+    pub fn acquired(&mut self, contended: bool, wait: u64) {
+        self.acquisitions += 1;
+        if contended {
+            self.contended += 1;
+            self.wait_sum += wait as u128;
+            self.wait_max = self.wait_max.max(wait);
+        }
+    }
+
+    /// `spin_unlock()` after holding the lock `hold` cycles.
+    #[inline]
+    pub fn released(&mut self, hold: u64) {
+        self.releases += 1;
+        self.hold_sum += hold;
+        self.hold_max = self.hold_max.max(hold);
+    }
+
+    /// The figures over a run of `cycles` cycles on `cpus` CPUs; 0 where a ratio has no
+    /// denominator (no cycle, no acquisition, no release, no contended acquisition).
+    pub fn figures(&self, cycles: u64, cpus: u64) -> LockFigures {
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let hold = self.hold_sum as f64;
+        let wait = self.wait_sum as f64;
+        LockFigures {
+            contended_pct: 100.0 * ratio(self.contended as f64, self.acquisitions as f64),
+            util_pct: 100.0 * ratio(hold, cycles as f64),
+            hold_mean_cycles: ratio(hold, self.releases as f64),
+            hold_max_cycles: self.hold_max as f64,
+            wait_mean_cycles: ratio(wait, self.contended as f64),
+            wait_max_cycles: self.wait_max as f64,
+            spin_cpu_pct: 100.0 * ratio(wait, cycles as f64 * cpus as f64),
+        }
+    }
+}
+
 /// One stale access: a TLB lookup that reached another page than the one the CPU mapped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaleAccess {
@@ -221,6 +300,27 @@ pub struct StaleAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_figures_follow_lockmeter() {
+        // Four acquisitions in 1000 cycles on 2 CPUs: two found the lock free, two waited 30
+        // and 90 cycles; holds of 100, 50, 50 and 200 cycles.
+        let mut s = LockStat::default();
+        s.acquired(false, 0);
+        s.acquired(true, 30);
+        s.acquired(false, 0);
+        s.acquired(true, 90);
+        for h in [100, 50, 50, 200] {
+            s.released(h);
+        }
+        let f = s.figures(1000, 2);
+        assert_eq!(f.contended_pct, 50.0);
+        assert_eq!(f.util_pct, 40.0);
+        assert_eq!((f.hold_mean_cycles, f.hold_max_cycles), (100.0, 200.0));
+        assert_eq!((f.wait_mean_cycles, f.wait_max_cycles), (60.0, 90.0));
+        assert_eq!(f.spin_cpu_pct, 6.0);
+        assert_eq!(LockStat::default().figures(0, 1), LockFigures::default());
+    }
 
     #[test]
     fn histogram_buckets_are_log2() {

@@ -225,8 +225,35 @@ pub struct ReportObjects {
     pub breakdown: Py<PyList>,
     pub task_breakdown: Py<PyList>,
     pub histograms: Py<PyDict>,
+    pub lock_stats: Py<PyList>,
     pub violations: Py<PyList>,
     pub trace: Py<PyList>,
+}
+
+/// One dict per lock: its name, lockmeter's exact sums and the figures derived from them
+/// (`LockStat::figures`), in cycles.
+fn lock_stats<'py>(py: Python<'py>, r: &RunReport) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    let cpus = r.breakdown.len() as u64;
+    for (l, s) in r.lock_stats.iter().enumerate() {
+        let d = PyDict::new(py);
+        let f = s.figures(r.cycles, cpus);
+        d.set_item("lock", kmapsim_core::lock_name(l as u32))?;
+        d.set_item("acquisitions", s.acquisitions)?;
+        d.set_item("contended", s.contended)?;
+        d.set_item("releases", s.releases)?;
+        d.set_item("hold_sum", s.hold_sum)?;
+        d.set_item("hold_max", s.hold_max)?;
+        d.set_item("wait_sum", s.wait_sum)?;
+        d.set_item("wait_max", s.wait_max)?;
+        d.set_item("contended_pct", f.contended_pct)?;
+        d.set_item("util_pct", f.util_pct)?;
+        d.set_item("hold_mean_cycles", f.hold_mean_cycles)?;
+        d.set_item("wait_mean_cycles", f.wait_mean_cycles)?;
+        d.set_item("spin_cpu_pct", f.spin_cpu_pct)?;
+        out.append(d)?;
+    }
+    Ok(out)
 }
 
 pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
@@ -252,6 +279,7 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
         d.set_item("max", h.max)?;
         histograms.set_item(name, d)?;
     }
+    let lock_stats = lock_stats(py, r)?;
     let violations = PyList::empty(py);
     for v in &r.violations {
         let d = PyDict::new(py);
@@ -281,6 +309,7 @@ pub fn report(py: Python<'_>, r: &RunReport) -> PyResult<ReportObjects> {
         breakdown: breakdown.unbind(),
         task_breakdown: task_breakdown.unbind(),
         histograms: histograms.unbind(),
+        lock_stats: lock_stats.unbind(),
         violations: violations.unbind(),
         trace: trace.unbind(),
     })

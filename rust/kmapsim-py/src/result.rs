@@ -27,6 +27,9 @@ pub(crate) struct RawResult {
     task_breakdown: Py<PyList>,
     #[pyo3(get)]
     histograms: Py<PyDict>,
+    /// Per lock (`kmap_lock`, `call_lock`, `irq_lock[k]`...), lockmeter's sums and figures.
+    #[pyo3(get)]
+    lock_stats: Py<PyList>,
     #[pyo3(get)]
     violations: Py<PyList>,
     /// `(cycle, cpu, event, fields)` tuples, oldest first (empty unless traced).
@@ -130,6 +133,7 @@ pub(crate) fn raw_result(py: Python<'_>, e: &Engine, wall_seconds: f64) -> PyRes
         breakdown: objs.breakdown,
         task_breakdown: objs.task_breakdown,
         histograms: objs.histograms,
+        lock_stats: objs.lock_stats,
         violations: objs.violations,
         trace: objs.trace,
         trace_dropped: report.trace_dropped,

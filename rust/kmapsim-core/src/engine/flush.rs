@@ -34,12 +34,10 @@ impl Engine {
         let free = self.pk.free_count;
         trace!(self, t, c, E::FreeSlots { free });
         self.cpus[c].flush_cleared = cleared;
-        // The scan walks the whole pool; the freelist only its dirty list.
-        Ok(go(
-            C::FlushScan,
-            walked * sc.flush_slot_cycles,
-            Phase::FlushScanDone,
-        ))
+        // The scan walks the whole pool; the freelist only its dirty list. A cleared slot
+        // costs more: its struct page and pte are cold (docs/model.md, section 18).
+        let cost = walked * sc.flush_slot_cycles + cleared * sc.flush_clear_slot_cycles;
+        Ok(go(C::FlushScan, cost, Phase::FlushScanDone))
     }
 
     /// `flush_tlb_all()` after the clearing loop: the shootdown of the scenario's strategy.
@@ -102,6 +100,7 @@ impl Engine {
     // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
     #[inline(never)]
     pub(super) fn call_lock_granted(&mut self, c: usize, t: u64) -> Next {
+        self.lock_running(c, CALL_LOCK, t);
         let sc = &self.sc;
         let busy = self.send_flush_ipis(c, t, sc.strategy == Strategy::Targeted);
         go(C::IpiSend, busy, Phase::IpiSent)
@@ -109,9 +108,11 @@ impl Engine {
 
     /// The IPIs are sent: wait for every target's ack.
     #[inline]
-    pub(super) fn ipi_sent(&mut self) -> Next {
+    pub(super) fn ipi_sent(&mut self, t: u64) -> Next {
         if self.call.finished == self.call.targets {
-            go(C::IpiWait, 0, Phase::AcksDone)
+            // Every handler is done; the last ack may still be queued on the shared line.
+            let left = self.call.acks_done_at.saturating_sub(t);
+            go(C::IpiWait, left, Phase::AcksDone)
         } else {
             let wait = Wait::Acks(self.call.id);
             Next::Block {
@@ -145,8 +146,8 @@ impl Engine {
     // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
     #[inline(never)]
     pub(super) fn local_flush_done(&mut self, c: usize, t: u64) -> Next {
-        let cpu = &mut self.cpus[c];
-        cpu.tlb.flush();
+        let refill = self.sc.tlb_refill_cycles;
+        self.cpus[c].full_flush(refill);
         trace!(
             self,
             t,
@@ -156,7 +157,6 @@ impl Engine {
             }
         );
         let cpu = &mut self.cpus[c];
-        cpu.may_hold = false;
         cpu.generation = self.flush_gen;
         self.counters.tlb_flushes += 1;
         self.hist.flush_duration.record(t - cpu.flush_start);
@@ -183,8 +183,7 @@ impl Engine {
             }
         );
         let cpu = &mut self.cpus[c];
-        cpu.tlb.flush();
-        cpu.may_hold = false;
+        cpu.full_flush(self.sc.tlb_refill_cycles);
         cpu.generation = self.flush_gen;
         self.counters.gen_flushes += 1;
         self.counters.tlb_flushes += 1;

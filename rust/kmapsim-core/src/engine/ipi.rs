@@ -33,6 +33,7 @@ impl Engine {
             sender: c as u32,
             targets,
             finished: 0,
+            acks_done_at: 0,
         };
         let base = t + self.sc.ipi_send_cycles + self.sc.ipi_latency;
         let mut k = 0;
@@ -144,8 +145,7 @@ impl Engine {
                 why: FlushWhy::Handler
             }
         );
-        cpu.tlb.flush();
-        cpu.may_hold = false;
+        cpu.full_flush(self.sc.tlb_refill_cycles);
         cpu.generation = cpu.generation.max(cpu.handler_gen);
         cpu.acked_call = cpu.handler_call;
         let call = cpu.handler_call;
@@ -153,10 +153,15 @@ impl Engine {
         self.counters.ipis_handled += 1;
         if call == self.call.id {
             self.call.finished += 1;
+            // The ack is a write to the call's shared line: acks landing together queue on it
+            // (`ipi_ack_per_target_cycles`, docs/model.md section 18).
+            self.call.acks_done_at =
+                self.call.acks_done_at.max(t) + self.sc.ipi_ack_per_target_cycles;
             let s = self.call.sender as usize;
             if self.call.finished == self.call.targets && self.cpus[s].wait == Wait::Acks(call) {
-                // The sender spinning on `finished` sees the last ack one cycle later.
-                self.wake(s, t, 1);
+                // The sender spinning on `finished` sees the last ack one cycle after it lands.
+                let delay = self.call.acks_done_at - t + 1;
+                self.wake(s, t, delay);
             }
         }
         let cpu = &mut self.cpus[c];

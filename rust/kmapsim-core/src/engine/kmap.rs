@@ -123,11 +123,10 @@ impl Engine {
     /// generation catch-up.
     #[inline]
     pub(super) fn kmap_granted(&mut self, c: usize, t: u64) -> Next {
+        // spin_lock() returns: the wait ends and the hold begins (docs/model.md, 9).
+        self.lock_running(c, KMAP_LOCK, t);
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        // spin_lock() returns: the wait ends and the hold begins (docs/model.md, 9).
-        self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
-        cpu.hold_start = t;
         cpu.scan_check_current = false;
         if sc.strategy.uses_generations() && cpu.generation < self.flush_gen {
             // A flush happened since this CPU's TLB was last clean: catch up first.
@@ -151,7 +150,8 @@ impl Engine {
             }
             self.hold_slot(c, t, slot, true);
             self.counters.map_hits += 1;
-            go(C::KmapLocked, self.sc.kmap_hit_cycles, Phase::MapSet)
+            let cost = self.sc.kmap_hit_cycles + self.line_contention();
+            go(C::KmapLocked, cost, Phase::MapSet)
         } else {
             cpu.scan_left = sc.last_pkmap as u32;
             go(C::KmapLocked, 0, Phase::ScanResume)
@@ -178,7 +178,8 @@ impl Engine {
                 trace!(self, t, c, E::FreeSlots { free });
                 self.hold_slot(c, t, slot, false);
                 self.counters.new_mappings += 1;
-                go(C::KmapLocked, cost + self.sc.kmap_new_cycles, Phase::MapSet)
+                let cost = cost + self.sc.kmap_new_cycles + self.line_contention();
+                go(C::KmapLocked, cost, Phase::MapSet)
             }
             ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
             ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),

@@ -60,10 +60,9 @@ impl Engine {
     /// `kunmap_high()` under the lock: drop the slot's count.
     #[inline]
     pub(super) fn kunmap_granted(&mut self, c: usize, t: u64) -> Res<Next> {
+        self.lock_running(c, KMAP_LOCK, t);
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        self.hist.kmap_lock_wait.record(cpu.kmap_wait(t));
-        cpu.hold_start = t;
         let page = cpu.t.page;
         let Some((slot, count)) = self.pk.release(page) else {
             return Err(self.bug(c, t, format!("kunmap_high: page {page} not mapped")));
@@ -77,7 +76,8 @@ impl Engine {
             1 => cpu.need_wakeup = !self.pk.waitq.is_empty(),
             _ => cpu.need_wakeup = false,
         }
-        Ok(go(C::KmapLocked, sc.kunmap_cycles, Phase::KunmapDone))
+        let cost = sc.kunmap_cycles + self.line_contention();
+        Ok(go(C::KmapLocked, cost, Phase::KunmapDone))
     }
 
     /// Release `kmap_lock`, then `wake_up()` the sleepers if the slot became unused.

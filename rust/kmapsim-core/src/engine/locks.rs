@@ -4,7 +4,7 @@
 
 use super::Engine;
 use crate::cpu::Wait;
-use crate::lock::{KMAP_LOCK, LockId};
+use crate::lock::{KMAP_LOCK, LockId, hold_class};
 use crate::trace::EventKind as E;
 use crate::trace::trace;
 
@@ -29,9 +29,11 @@ impl Engine {
         debug_assert_eq!(lock.holder, Some(c as u32));
         lock.holder = None;
         let waiters = !lock.waiters.is_empty();
+        // From the holder's first cycle under the lock (not the grant) to this release.
+        let hold = t - self.cpus[c].hold_start[hold_class(l)];
+        lock.stat.released(hold);
         if l == KMAP_LOCK {
-            // From the holder's first cycle under the lock (not the grant) to this release.
-            self.hist.kmap_lock_hold.record(t - self.cpus[c].hold_start);
+            self.hist.kmap_lock_hold.record(hold);
         }
         if waiters {
             self.mark_dirty(l);
@@ -55,7 +57,9 @@ impl Engine {
             trace!(self, t, c, E::LockQueue { waiters });
         }
         let cost = if g.contended {
-            self.sc.lock_handoff_cycles
+            // Every CPU still spinning re-reads the line as it moves (docs/model.md, 18).
+            let spinners = self.locks[l as usize].waiters.len() as u64;
+            self.sc.lock_handoff_cycles + spinners * self.sc.lock_handoff_per_waiter_cycles
         } else {
             self.sc.lock_acquire_cycles
         };
@@ -63,12 +67,34 @@ impl Engine {
         if l == KMAP_LOCK {
             self.counters.kmap_lock_acquires += 1;
             self.counters.kmap_lock_contended += g.contended as u64;
-            self.cpus[c].kmap_contended = g.contended;
         }
+        self.cpus[c].lock_contended = g.contended;
         // The acquire/hand-off cost is not hold time (it is booked as `kmap_spin`): the holder's
         // `kmap_lock_wait` ends and its `kmap_lock_hold` begins only when it runs under the lock
         // (`KmapGranted`/`KunmapGranted`), where lockmeter's spin_lock() would return.
         self.wake(c, t, cost);
+    }
+
+    /// `spin_lock()` returns on CPU `c`: its wait for lock `l` ends and its hold begins
+    /// (docs/model.md, section 9).
+    #[inline]
+    pub(super) fn lock_running(&mut self, c: usize, l: LockId, t: u64) {
+        let cpu = &mut self.cpus[c];
+        let wait = cpu.lock_wait(t);
+        cpu.hold_start[hold_class(l)] = t;
+        let contended = cpu.lock_contended;
+        if l == KMAP_LOCK {
+            self.hist.kmap_lock_wait.record(wait);
+        }
+        self.locks[l as usize].stat.acquired(contended, wait);
+    }
+
+    /// The extra cycles of a `kmap_lock` section for the CPUs spinning on the lock now: the
+    /// holder's accesses to the lock's cache line are stolen back by each spinner's read
+    /// (`lock_hold_per_waiter_cycles`, docs/model.md section 18).
+    #[inline]
+    pub(super) fn line_contention(&self) -> u64 {
+        self.locks[KMAP_LOCK as usize].waiters.len() as u64 * self.sc.lock_hold_per_waiter_cycles
     }
 
     /// End CPU `c`'s wait: its program goes on `delay` cycles from `t` (after the IPI handler

@@ -12,6 +12,8 @@
 //! the modes can only differ if the skipping is wrong, which the equality tests check.
 
 mod copy;
+#[cfg(test)]
+mod cost_terms_tests;
 mod flush;
 mod ipi;
 mod kmap;
@@ -111,6 +113,9 @@ struct Call {
     sender: u32,
     targets: u32,
     finished: u32,
+    /// When the last ack so far has landed on the call's shared line (acks queue on it,
+    /// `ipi_ack_per_target_cycles`).
+    acks_done_at: u64,
 }
 
 pub struct Engine {
@@ -588,6 +593,7 @@ impl Engine {
             breakdown,
             task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),
             histograms: self.hist.clone(),
+            lock_stats: self.locks.iter().map(|l| l.stat).collect(),
             violations: self.violations.clone(),
             trace: self
                 .trace

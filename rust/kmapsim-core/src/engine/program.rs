@@ -111,7 +111,8 @@ impl Engine {
         Ok(match self.cpus[c].phase {
             Phase::NextOp => self.next_step(c, t)?,
             Phase::WorkDone => self.work_done(c, t)?,
-            Phase::IrqLockGranted => self.irq_lock_granted(c),
+            Phase::Refilled => go(C::Work, self.cpus[c].t.op.work, Phase::WorkDone),
+            Phase::IrqLockGranted => self.irq_lock_granted(c, t),
             Phase::IrqHoldDone => self.irq_hold_done(c, t),
             Phase::KmapRetry => self.kmap_lock_request(c, t),
             Phase::KmapGranted => self.kmap_granted(c, t),
@@ -120,7 +121,7 @@ impl Engine {
             Phase::FlushBegin => self.flush_begin(c, t)?,
             Phase::FlushScanDone => self.flush_scan_done(c, t),
             Phase::CallLockGranted => self.call_lock_granted(c, t),
-            Phase::IpiSent => self.ipi_sent(),
+            Phase::IpiSent => self.ipi_sent(t),
             Phase::AcksDone => self.acks_done(c, t),
             Phase::AsyncSent => self.async_sent(),
             Phase::LocalFlushDone => self.local_flush_done(c, t),

@@ -152,7 +152,15 @@ impl Engine {
             }
             Some(None) => return Ok(self.exit(c, t)),
         };
-        self.cpus[c].t.op_open = true;
+        let cpu = &mut self.cpus[c];
+        cpu.t.op_open = true;
+        if cpu.refill_debt > 0 {
+            // The first stretch of work after a full TLB flush refills the working set's
+            // translations (docs/model.md, section 18).
+            let refill = std::mem::take(&mut cpu.refill_debt);
+            self.counters.tlb_refills += 1;
+            return Ok(go(C::TlbMiss, refill, Phase::Refilled));
+        }
         Ok(go(C::Work, work, Phase::WorkDone))
     }
 

@@ -58,7 +58,9 @@ impl Engine {
 
     /// The interrupts-off lock is held: hold it for the drawn time.
     #[inline]
-    pub(super) fn irq_lock_granted(&mut self, c: usize) -> Next {
+    pub(super) fn irq_lock_granted(&mut self, c: usize, t: u64) -> Next {
+        let l = self.cpus[c].irq_lock;
+        self.lock_running(c, l, t);
         let cpu = &mut self.cpus[c];
         go(C::IrqoffHold, cpu.t.op.irq_hold, Phase::IrqHoldDone)
     }
