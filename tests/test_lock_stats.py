@@ -126,3 +126,56 @@ def test_kmapsim_run_locks_prints_the_table() -> None:
         check=True,
     ).stdout
     assert "SPINLOCKS" in out and "kmap_lock" in out and "MEAN(MAX)(%CPU)" in out
+
+
+def test_waits_still_open_at_the_end_count_in_the_spin_share_and_the_maxima() -> None:
+    # A hand-off so dear that almost nobody gets kmap_lock: the CPUs spin all run long, and
+    # lock_stats must say so (the waits never complete, so they are in no mean).
+    sc = Scenario(
+        lock_handoff_per_waiter_cycles=10**9,
+        irq_locks=0,
+        irq_section_prob=0.0,
+        work_dist="fixed",
+        work_cycles=1,
+    )
+    r = kmapsim.run(sc, cycles=10_000_000, seed=1)
+    row = r.lock_stats.loc["kmap_lock"]
+    spinning = r.shares()["kmap_spin"].mean() * 100
+    assert spinning > 99
+    assert row["spin_cpu_pct"] == pytest.approx(spinning, abs=0.5)
+    assert row["wait_max_cycles"] >= 9_000_000
+    text = lockmeter_text(r.lock_stats_rows, r.cycles, sc.cpu_mhz)
+    assert "kmap_lock" in text and "no lock" not in text
+
+
+def test_a_hold_still_open_at_the_end_counts_in_util_and_the_maximum() -> None:
+    # One CPU holds irq_lock[0] for 10^7 cycles from cycle 0; the run stops at 10^6.
+    program = "irq_section lock=0 cycles=10000000 dist=fixed; kmap; kunmap"
+    sc = Scenario(cpus=1, irq_locks=1, program=program, workload="custom")
+    row = kmapsim.run(sc, cycles=1_000_000).lock_stats.loc["irq_lock[0]"]
+    assert row["acquisitions"] == 1
+    assert row["util_pct"] == pytest.approx(100 * (1_000_000 - 30) / 1_000_000)
+    assert row["hold_max_cycles"] == 1_000_000 - 30
+    assert row["hold_mean_cycles"] == 0  # no hold has ended
+
+
+def test_a_result_of_no_cycle_has_zero_rates_not_a_division_error() -> None:
+    from kmapsim.sweep import row_of
+
+    r = kmapsim.Simulation(Scenario(), seed=1).result()
+    assert (r.throughput, r.kmaps_per_second, r.mb_per_second) == (0.0, 0.0, 0.0)
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert r.summary()["throughput"] == 0.0
+    assert row_of(r)["share_work"] == 0.0
+    assert (r.lock_stats["util_pct"] == 0).all()
+
+
+def test_kmapsim_run_json_locks_adds_the_figures() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "kmapsim", "run", "--cycles", "1000000", "--json", "--locks"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = json.loads(out)["lockmeter"]
+    assert rows[0]["lock"] == "kmap_lock" and set(LOCK_STAT_COLUMNS) <= set(rows[0])

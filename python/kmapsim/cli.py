@@ -67,7 +67,7 @@ from kmapsim.errors import (
 )
 from kmapsim.fileio import _file_type
 from kmapsim.grid_file import read_grid_file, whole
-from kmapsim.lockstat import lockmeter_text
+from kmapsim.lockstat import lock_stat_rows, lockmeter_text
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
 from kmapsim.result import TASK_STATES, RunResult, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--locks",
         action="store_true",
         help="also print every lock's statistics in lockmeter's layout (UTIL, CON, HOLD, WAIT, "
-        "spin share of all CPUs; kmapsim.lockstat)",
+        "spin share of all CPUs; kmapsim.lockstat); with --json, add them as key 'lockmeter'",
     )
     p.set_defaults(func=_cmd_run)
 
@@ -950,7 +950,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with _writing("--record-calls", record), _replacing(record) as tmp:
             result.calls.to_csv(tmp, index=False)
     if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False))
+        doc = result.to_dict()
+        if args.locks:
+            doc["lockmeter"] = lock_stat_rows(
+                result.lock_stats_rows, result.cycles, scenario.cpu_mhz
+            )
+        print(json.dumps(doc, allow_nan=False))
     else:
         print(format_result(result, label=label, base=base))
         tasks = _tasks_text(result)

@@ -13,7 +13,11 @@ ALS 2000), as docs/model.md section 9 states them:
 - HOLD (``hold_mean_us``, ``hold_max_us``): from ``spin_lock()`` returning to ``spin_unlock()``;
 - WAIT (``wait_mean_us``, ``wait_max_us``): from the request to ``spin_lock()`` returning, per
   contended acquisition;
-- spin (``spin_cpu_pct``): all CPUs' spinning on the lock as a share of all CPUs' time.
+- spin (``spin_cpu_pct``): all CPUs' waiting for the lock (spinning, the hand-off, and any IPI
+  handler taken while spinning) as a share of all CPUs' time.
+
+A hold or wait still running when the run ends counts in UTIL, the spin share and the maxima (it
+has lasted at least that long), not in the counts and means, which are over completed ones.
 """
 
 from __future__ import annotations
@@ -42,9 +46,20 @@ RAW_KEYS = (
     "hold_max",
     "wait_sum",
     "wait_max",
+    "open_hold",
+    "open_wait",
+    "open_wait_max",
 )
 #: The figures the engine derives from them (``LockStat::figures``), in cycles and percent.
-FIGURE_KEYS = ("contended_pct", "util_pct", "hold_mean_cycles", "wait_mean_cycles", "spin_cpu_pct")
+FIGURE_KEYS = (
+    "contended_pct",
+    "util_pct",
+    "hold_mean_cycles",
+    "hold_max_cycles",
+    "wait_mean_cycles",
+    "wait_max_cycles",
+    "spin_cpu_pct",
+)
 
 #: lockmeter's figures of one lock (UTIL, CON, HOLD, WAIT, spin share, rate): what a sweep row
 #: carries for ``kmap_lock`` and what docs/scripts/lockmeter.py compares.
@@ -90,15 +105,15 @@ def lock_stat_rows(
                 "contended_pct": float(r["contended_pct"]),
                 "util_pct": float(r["util_pct"]),
                 "hold_mean_us": float(r["hold_mean_cycles"]) / cpu_mhz,
-                "hold_max_us": int(r["hold_max"]) / cpu_mhz,
+                "hold_max_us": float(r["hold_max_cycles"]) / cpu_mhz,
                 "wait_mean_us": float(r["wait_mean_cycles"]) / cpu_mhz,
-                "wait_max_us": int(r["wait_max"]) / cpu_mhz,
+                "wait_max_us": float(r["wait_max_cycles"]) / cpu_mhz,
                 "spin_cpu_pct": float(r["spin_cpu_pct"]),
                 "acquisitions_per_s": int(r["acquisitions"]) / seconds if seconds > 0 else 0.0,
                 "hold_mean_cycles": float(r["hold_mean_cycles"]),
-                "hold_max_cycles": int(r["hold_max"]),
+                "hold_max_cycles": int(r["hold_max_cycles"]),
                 "wait_mean_cycles": float(r["wait_mean_cycles"]),
-                "wait_max_cycles": int(r["wait_max"]),
+                "wait_max_cycles": int(r["wait_max_cycles"]),
             }
         )
     return out
@@ -133,7 +148,7 @@ def lockmeter_text(rows: Sequence[Mapping[str, Any]], cycles: int, cpu_mhz: floa
     )
     lines = [head]
     for r in lock_stat_rows(rows, cycles, cpu_mhz):
-        if r["acquisitions"] == 0:
+        if r["acquisitions"] == 0 and r["util_pct"] == 0 and r["spin_cpu_pct"] == 0:
             continue
         hold = f"{_us(r['hold_mean_us'])}({_us(r['hold_max_us'])})"
         wait = f"{_us(r['wait_mean_us'])}({_us(r['wait_max_us'])})({r['spin_cpu_pct']:.2f}%)"
@@ -143,7 +158,10 @@ def lockmeter_text(rows: Sequence[Mapping[str, Any]], cycles: int, cpu_mhz: floa
             f" {r['acquisitions']:>11,} {100 - con:6.1f}% {con:5.1f}%  {r['lock']}"
         )
     if len(lines) == 1:
-        lines.append("(no lock was taken)")
+        lines.append("(no lock was taken or awaited)")
     seconds = cycles / (cpu_mhz * 1e6)
-    lines.append(f"{cycles:,} cycles = {seconds:.3f} s at {cpu_mhz:g} MHz")
+    lines.append(
+        f"{cycles:,} cycle{'' if cycles == 1 else 's'} = {seconds:.6g} s at {cpu_mhz:g} MHz;"
+        " holds and waits still open at the end count in UTIL, the spin share and MAX"
+    )
     return "\n".join(lines)

@@ -259,13 +259,14 @@ class RunResult:
 
     @property
     def throughput(self) -> float:
-        """kmaps per million simulated cycles, all CPUs together: the clock-free figure."""
-        return self.kmaps * 1e6 / self.cycles
+        """kmaps per million simulated cycles, all CPUs together: the clock-free figure (0.0
+        for a result of no cycle, e.g. a `Simulation` not yet advanced)."""
+        return self.kmaps * 1e6 / self.cycles if self.cycles else 0.0
 
     @property
     def kmaps_per_second(self) -> float:
-        """kmaps per simulated second, at ``scenario.cpu_mhz``."""
-        return self.kmaps / self.simulated_seconds
+        """kmaps per simulated second, at ``scenario.cpu_mhz`` (0.0 for a result of no cycle)."""
+        return self.kmaps / self.simulated_seconds if self.cycles else 0.0
 
     @property
     def mb_per_second(self) -> float:

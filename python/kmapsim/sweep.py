@@ -76,7 +76,7 @@ def row_of(result: Any) -> dict[str, Any]:
     row.update({k: int(v) for k, v in r.counters.items()})
     total = float(r.breakdown.to_numpy().sum())
     for cat, cycles in r.breakdown.sum().items():
-        row[f"share_{cat}"] = float(cycles) / total
+        row[f"share_{cat}"] = float(cycles) / total if total else 0.0
     shares = task_state_shares(r.task_breakdown_rows)
     for state, share in zip(TASK_STATES, shares, strict=True):
         row[f"task_share_{state}"] = share

@@ -83,6 +83,9 @@ pub struct Cpu {
     /// Whether the TLB may hold pkmap entries since its last full flush (`targeted`): set by
     /// every pkmap TLB fill, cleared by every full flush.
     pub may_hold: bool,
+    /// `lazy`: still behind the flush generation when `kmap_lock` was granted (a flush ran
+    /// while it spun): only the slot it obtains is invalidated under the lock.
+    pub behind: bool,
     /// The page of each per-CPU kmap_local slot (`local`, one per handle), and when it was set.
     /// Boxed: only `local` uses them, and the hot fields of every CPU stay close together.
     pub local: Box<LocalSlots>,
@@ -141,6 +144,7 @@ impl Cpu {
             tlb: Tlb::new(tlb_entries),
             generation: 0,
             may_hold: false,
+            behind: false,
             local: Box::new(LocalSlots {
                 page: [0; MAX_HANDLES],
                 mapped_at: [0; MAX_HANDLES],
@@ -171,6 +175,7 @@ impl Cpu {
     pub fn full_flush(&mut self, refill: u64) {
         self.tlb.flush();
         self.may_hold = false;
+        self.behind = false;
         self.refill_debt = refill;
     }
 

@@ -107,10 +107,14 @@ fn check_lock_stats(r: &crate::report::RunReport, cpus: u64) -> Result<(), Strin
     }
     let mut spin = 0u128;
     for (l, s) in r.lock_stats.iter().enumerate() {
-        if s.hold_sum > r.cycles || s.releases > s.acquisitions || s.contended > s.acquisitions {
+        if s.hold_sum + s.open_hold > r.cycles
+            || s.releases > s.acquisitions
+            || s.contended > s.acquisitions
+            || s.open_wait_max > r.cycles
+        {
             return Err(format!("lock {l}: impossible lock_stats {s:?}"));
         }
-        spin += s.wait_sum;
+        spin += s.wait_sum + s.open_wait;
     }
     if spin > r.cycles as u128 * cpus as u128 {
         return Err("more cycles spinning than all CPUs have".into());

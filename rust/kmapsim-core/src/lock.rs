@@ -40,6 +40,9 @@ pub struct SpinLock {
     pub dirty: bool,
     /// lockmeter's sums for this lock.
     pub stat: LockStat,
+    /// When the holder started running under the lock (`spin_lock()` returned); None while
+    /// the lock is free or its new holder is still paying the acquire or hand-off.
+    pub held_since: Option<u64>,
     rng: Stream,
 }
 
@@ -58,6 +61,7 @@ impl SpinLock {
             waiters: Vec::with_capacity(max_waiters),
             dirty: false,
             stat: LockStat::default(),
+            held_since: None,
             rng: rng::lock_stream(seed, id),
         }
     }

@@ -224,6 +224,12 @@ pub struct LockStat {
     /// (the hand-off and any IPI handler taken while spinning included), and the longest.
     pub wait_sum: u128,
     pub wait_max: u64,
+    /// At the report: the hold still running (0 if none), and the waits still running (their
+    /// cycles so far, summed, and the longest). They count in UTIL, the spin share and the
+    /// maxima (a wait still running has lasted at least that long), not in the means.
+    pub open_hold: u64,
+    pub open_wait: u128,
+    pub open_wait_max: u64,
 }
 
 /// The derived figures of one lock over a run, in lockmeter's terms.
@@ -268,16 +274,17 @@ impl LockStat {
     /// denominator (no cycle, no acquisition, no release, no contended acquisition).
     pub fn figures(&self, cycles: u64, cpus: u64) -> LockFigures {
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        let hold = self.hold_sum as f64;
-        let wait = self.wait_sum as f64;
+        let (hold, wait) = (self.hold_sum as f64, self.wait_sum as f64);
+        let held = hold + self.open_hold as f64;
+        let spun = wait + self.open_wait as f64;
         LockFigures {
             contended_pct: 100.0 * ratio(self.contended as f64, self.acquisitions as f64),
-            util_pct: 100.0 * ratio(hold, cycles as f64),
+            util_pct: 100.0 * ratio(held, cycles as f64),
             hold_mean_cycles: ratio(hold, self.releases as f64),
-            hold_max_cycles: self.hold_max as f64,
+            hold_max_cycles: self.hold_max.max(self.open_hold) as f64,
             wait_mean_cycles: ratio(wait, self.contended as f64),
-            wait_max_cycles: self.wait_max as f64,
-            spin_cpu_pct: 100.0 * ratio(wait, cycles as f64 * cpus as f64),
+            wait_max_cycles: self.wait_max.max(self.open_wait_max) as f64,
+            spin_cpu_pct: 100.0 * ratio(spun, cycles as f64 * cpus as f64),
         }
     }
 }
@@ -320,6 +327,14 @@ mod tests {
         assert_eq!((f.wait_mean_cycles, f.wait_max_cycles), (60.0, 90.0));
         assert_eq!(f.spin_cpu_pct, 6.0);
         assert_eq!(LockStat::default().figures(0, 1), LockFigures::default());
+        // Still open at the end: a hold of 300 and two waits of 100 and 700 so far.
+        s.open_hold = 300;
+        s.open_wait = 800;
+        s.open_wait_max = 700;
+        let f = s.figures(1000, 2);
+        assert_eq!((f.util_pct, f.spin_cpu_pct), (70.0, 46.0));
+        assert_eq!((f.hold_max_cycles, f.wait_max_cycles), (300.0, 700.0));
+        assert_eq!((f.hold_mean_cycles, f.wait_mean_cycles), (100.0, 60.0));
     }
 
     #[test]

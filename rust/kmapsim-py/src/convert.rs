@@ -246,10 +246,15 @@ fn lock_stats<'py>(py: Python<'py>, r: &RunReport) -> PyResult<Bound<'py, PyList
         d.set_item("hold_max", s.hold_max)?;
         d.set_item("wait_sum", s.wait_sum)?;
         d.set_item("wait_max", s.wait_max)?;
+        d.set_item("open_hold", s.open_hold)?;
+        d.set_item("open_wait", s.open_wait)?;
+        d.set_item("open_wait_max", s.open_wait_max)?;
         d.set_item("contended_pct", f.contended_pct)?;
         d.set_item("util_pct", f.util_pct)?;
         d.set_item("hold_mean_cycles", f.hold_mean_cycles)?;
+        d.set_item("hold_max_cycles", f.hold_max_cycles)?;
         d.set_item("wait_mean_cycles", f.wait_mean_cycles)?;
+        d.set_item("wait_max_cycles", f.wait_max_cycles)?;
         d.set_item("spin_cpu_pct", f.spin_cpu_pct)?;
         out.append(d)?;
     }

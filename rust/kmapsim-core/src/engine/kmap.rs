@@ -78,6 +78,12 @@ impl Engine {
                 sc.kmap_local_cycles + sc.tlb_invlpg_cycles,
                 Phase::LocalMapped,
             ))
+        } else if sc.strategy == Strategy::Lazy && cpu.generation < self.flush_gen {
+            // `lazy` checks its generation before taking kmap_lock and catches up there, so
+            // that the catch-ups after a flush do not queue behind the lock (docs/model.md,
+            // 12.4); the check under the lock stays, and is rarely behind.
+            let f = self.catch_up(c, t);
+            Ok(go(C::LocalFlush, f, Phase::KmapRetry))
         } else {
             Ok(self.kmap_lock_request(c, t))
         }
@@ -128,7 +134,9 @@ impl Engine {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         cpu.scan_check_current = false;
-        if sc.strategy.uses_generations() && cpu.generation < self.flush_gen {
+        let behind = sc.strategy.uses_generations() && cpu.generation < self.flush_gen;
+        cpu.behind = behind && sc.strategy == Strategy::Lazy;
+        if behind && sc.strategy == Strategy::Guarded {
             // A flush happened since this CPU's TLB was last clean: catch up first.
             let f = self.catch_up(c, t);
             go(C::LocalFlush, f, Phase::KmapMapped)
@@ -150,7 +158,7 @@ impl Engine {
             }
             self.hold_slot(c, t, slot, true);
             self.counters.map_hits += 1;
-            let cost = self.sc.kmap_hit_cycles + self.line_contention();
+            let cost = self.sc.kmap_hit_cycles + self.line_contention() + self.invlpg_if_behind(c);
             go(C::KmapLocked, cost, Phase::MapSet)
         } else {
             cpu.scan_left = sc.last_pkmap as u32;
@@ -179,11 +187,27 @@ impl Engine {
                 self.hold_slot(c, t, slot, false);
                 self.counters.new_mappings += 1;
                 let cost = cost + self.sc.kmap_new_cycles + self.line_contention();
+                let cost = cost + self.invlpg_if_behind(c);
                 go(C::KmapLocked, cost, Phase::MapSet)
             }
             ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
             ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),
         }
+    }
+
+    /// `lazy`, behind the flush generation under the lock: invalidate the one slot it obtained
+    /// (its cost); the full catch-up waits for the next check outside the lock (docs/model.md,
+    /// 12.4).
+    #[inline]
+    fn invlpg_if_behind(&mut self, c: usize) -> u64 {
+        let cpu = &mut self.cpus[c];
+        if !cpu.behind {
+            return 0;
+        }
+        cpu.behind = false;
+        cpu.tlb.invalidate(cpu.t.slot);
+        self.counters.invlpgs += 1;
+        self.sc.tlb_invlpg_cycles
     }
 
     /// CPU `c` now holds `slot` for its page, a shared one or a new mapping.

@@ -5,6 +5,7 @@
 use super::Engine;
 use crate::cpu::Wait;
 use crate::lock::{KMAP_LOCK, LockId, hold_class};
+use crate::stats::LockStat;
 use crate::trace::EventKind as E;
 use crate::trace::trace;
 
@@ -28,6 +29,7 @@ impl Engine {
         let lock = &mut self.locks[l as usize];
         debug_assert_eq!(lock.holder, Some(c as u32));
         lock.holder = None;
+        lock.held_since = None;
         let waiters = !lock.waiters.is_empty();
         // From the holder's first cycle under the lock (not the grant) to this release.
         let hold = t - self.cpus[c].hold_start[hold_class(l)];
@@ -86,7 +88,26 @@ impl Engine {
         if l == KMAP_LOCK {
             self.hist.kmap_lock_wait.record(wait);
         }
-        self.locks[l as usize].stat.acquired(contended, wait);
+        let lock = &mut self.locks[l as usize];
+        lock.stat.acquired(contended, wait);
+        lock.held_since = Some(t);
+    }
+
+    /// Lock `l`'s sums with the hold and the waits still open now (`LockStat::open_*`): the
+    /// spinners, and a new holder still in a contended hand-off.
+    pub(super) fn lock_stat_now(&self, l: usize) -> LockStat {
+        let (lock, now) = (&self.locks[l], self.now);
+        let mut s = lock.stat;
+        s.open_hold = lock.held_since.map_or(0, |since| now - since);
+        let handing_off = lock
+            .holder
+            .filter(|&h| lock.held_since.is_none() && self.cpus[h as usize].lock_contended);
+        for w in lock.waiters.iter().copied().chain(handing_off) {
+            let wait = now - self.cpus[w as usize].lock_req_at;
+            s.open_wait += wait as u128;
+            s.open_wait_max = s.open_wait_max.max(wait);
+        }
+        s
     }
 
     /// The extra cycles of a `kmap_lock` section for the CPUs spinning on the lock now: the

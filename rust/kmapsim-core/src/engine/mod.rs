@@ -593,7 +593,9 @@ impl Engine {
             breakdown,
             task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),
             histograms: self.hist.clone(),
-            lock_stats: self.locks.iter().map(|l| l.stat).collect(),
+            lock_stats: (0..self.locks.len())
+                .map(|l| self.lock_stat_now(l))
+                .collect(),
             violations: self.violations.clone(),
             trace: self
                 .trace

@@ -352,6 +352,29 @@ fn lazy_sends_no_ipi_and_catches_up_at_kmap() {
 }
 
 #[test]
+fn lazy_catches_up_outside_kmap_lock_and_only_invalidates_one_slot_under_it() {
+    // With a 2-million-cycle flush, any full flush under kmap_lock would make a hold of at least
+    // 2^20 cycles: only the flusher's own flushes may (one per flush), never a catch-up.
+    let sc = Scenario {
+        strategy: Strategy::Lazy,
+        tlb_flush_cycles: 2_000_000,
+        ..small(6)
+    };
+    let r = run_to_end(&sc, 60_000_000, 3, Mode::Skip).unwrap();
+    let c = &r.counters;
+    let long_holds: u64 = r.histograms.kmap_lock_hold.counts[21..].iter().sum();
+    assert!(c.flushes > 2 && c.gen_flushes > c.flushes, "{c:?}");
+    assert!(
+        long_holds <= c.flushes,
+        "{long_holds} long holds, {} flushes",
+        c.flushes
+    );
+    // CPUs that fell behind while spinning invalidated the slot they obtained instead.
+    assert!(c.invlpgs > 0);
+    assert_eq!(c.stale_accesses, 0);
+}
+
+#[test]
 fn targeted_sends_fewer_ipis_than_sync() {
     let base = Scenario {
         tlb_evict_rate: 0.0,
