@@ -8,8 +8,19 @@ from hypothesis import strategies as st
 import kmapsim
 from kmapsim import Scenario
 
-STRATEGIES = ["sync", "async", "guarded", "lazy", "targeted", "local"]
-SAFE_STRATEGIES = ["sync", "guarded", "lazy", "targeted", "local"]
+STRATEGIES = [
+    "sync",
+    "async",
+    "guarded",
+    "lazy",
+    "targeted",
+    "local",
+    "broadcast",
+    "concurrent",
+    "early-ack",
+    "ranged",
+]
+SAFE_STRATEGIES = [s for s in STRATEGIES if s != "async"]
 
 
 def assert_same_result(a: kmapsim.RunResult, b: kmapsim.RunResult) -> None:

@@ -397,6 +397,7 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "python docs/scripts/freelist.py": validation_script("freelist.py"),
     "python docs/scripts/tasks.py": validation_script("tasks.py"),
     "python docs/scripts/lockmeter.py": validation_script("lockmeter.py"),
+    "python docs/scripts/designs.py": validation_script("designs.py"),
     "python docs/scripts/lockmeter.py --seeds 5 --questions": validation_script(
         "lockmeter.py --seeds 5 --questions"
     ),
@@ -447,7 +448,7 @@ def _fresh(name: str) -> str | None:
     scripts = ROOT / "docs" / "scripts"
     if name in ("calibration",):
         return r.output(py, str(scripts / "calibration.py"))
-    if name in ("scaling", "safety", "freelist", "tasks"):
+    if name in ("scaling", "safety", "freelist", "tasks", "designs"):
         return r.demote(r.output(py, str(scripts / f"{name}.py")))
     if name == "corner":
         scaling = r.output(py, str(scripts / "scaling.py"))

@@ -33,6 +33,8 @@ ADDED_COUNTERS = (
     "task_switches",
     "migrations",
     "tlb_refills",
+    "broadcast_flushes",
+    "range_flushes",
 )
 ADDED_KEYS = ("task_breakdown", "calls", "lock_stats")
 #: The model versions whose results the corpus pins. Version 4 added lock statistics (left out

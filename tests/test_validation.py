@@ -72,7 +72,8 @@ def test_the_race_is_not_a_one_off() -> None:
 
 
 @pytest.mark.parametrize(
-    "script", ["safety.py", "scaling.py", "freelist.py", "calibration.py", "lockmeter.py"]
+    "script",
+    ["safety.py", "scaling.py", "freelist.py", "calibration.py", "lockmeter.py", "designs.py"],
 )
 def test_validation_scripts_run(script: str) -> None:
     args = [sys.executable, str(SCRIPTS / script)]

@@ -50,6 +50,7 @@ def main() -> None:
     splice(validation, "tasks", demote(output(py, str(SCRIPTS / "tasks.py"))))
     lockmeter = output(py, str(SCRIPTS / "lockmeter.py"), "--seeds", "5", "--questions")
     splice(validation, "lockmeter", lockmeter)
+    splice(validation, "designs", demote(output(py, str(SCRIPTS / "designs.py"))))
 
     splice(ROOT / "docs" / "errors.md", "fields", output("kmapsim", "fields", "--markdown"))
 

@@ -142,6 +142,10 @@ STRATEGY_DOCS = {
     "lazy": ("safe", "no IPI: each CPU catches up with the flush generation at kmap/switch"),
     "targeted": ("safe", "sync, but only to CPUs that may hold pkmap entries"),
     "local": ("safe", "kmap_local: per-CPU slots, no global lock, local invlpg, no IPI"),
+    "broadcast": ("safe", "hardware broadcast invalidation (INVLPGB, TLBI IS): no IPI, no handler"),
+    "concurrent": ("safe", "sync, with the local flush done while the IPIs are in flight"),
+    "early-ack": ("safe", "sync, each target acks on handler entry, before it flushes"),
+    "ranged": ("safe", "sync, flushing only the cleared slots (invlpg each) up to a ceiling"),
 }
 
 

@@ -114,6 +114,8 @@ class Scenario(_Origin):
     tlb_miss_cycles: int = 30
     tlb_flush_cycles: int = 200
     tlb_refill_cycles: int = 0
+    tlb_broadcast_cycles: int = 700
+    tlb_flush_ceiling: int = 33
     tlb_invlpg_cycles: int = 100
     kmap_local_cycles: int = 20
     ipi_latency: int = 1400
@@ -218,9 +220,12 @@ class Scenario(_Origin):
         that a sweep can compare a custom program with the built-in workloads."""
         _check_names(changes)
         changes = dict(changes)
+        workload = changes.get("workload", CUSTOM)
         if "workload" not in changes and changes.get("program") is not None:
             changes["workload"] = CUSTOM
-        elif "program" not in changes and changes.get("workload", CUSTOM) != CUSTOM:
+        elif "program" not in changes and not (isinstance(workload, str) and workload == CUSTOM):
+            # Compared only as a string: any other value (an array, say) is validation's to
+            # refuse with a ScenarioError, not a comparison's to raise on.
             changes["program"] = None
         new = dataclasses.replace(self, **cast(dict[str, Any], changes))
         return new._from_preset(self.preset_name)

@@ -50,6 +50,17 @@ choice! {
         Targeted = "targeted",
         /// `kmap_local`: per-CPU slots, no global lock.
         Local = "local",
+        /// Hardware broadcast invalidation (AMD INVLPGB + TLBSYNC, Arm TLBI IS + DSB): every
+        /// TLB is invalidated without interrupting its CPU.
+        Broadcast = "broadcast",
+        /// Sync, with the flusher's own flush done while its IPIs are in flight (Amit, 2019).
+        Concurrent = "concurrent",
+        /// Sync, with each target acknowledging on entry to its handler, before it flushes
+        /// (Amit, Tai and Wei, EuroSys 2020).
+        EarlyAck = "early-ack",
+        /// Sync with `flush_tlb_kernel_range()` over the cleared slots: one invlpg each up to
+        /// `tlb_flush_ceiling`, a full flush beyond (Mackerras, Arcangeli, LKML 2002).
+        Ranged = "ranged",
     }
 }
 
@@ -57,6 +68,15 @@ impl Strategy {
     /// Whether CPUs check a flush generation at kmap and context switch.
     pub fn uses_generations(self) -> bool {
         matches!(self, Self::Guarded | Self::Lazy)
+    }
+
+    /// Whether the flusher sends the flush IPIs through `smp_call_function()` and waits for
+    /// every ack under `call_lock` (2.4's `flush_tlb_all()` and its variants).
+    pub fn waits_for_acks(self) -> bool {
+        matches!(
+            self,
+            Self::Sync | Self::Targeted | Self::Concurrent | Self::EarlyAck | Self::Ranged
+        )
     }
 }
 
@@ -263,6 +283,8 @@ scenario! {
         tlb_miss_cycles: 0, BIG, 30, "cycles", "page walk on a TLB miss";
         tlb_flush_cycles: 0, BIG, 200, "cycles", "a full local TLB flush, global pages included";
         tlb_refill_cycles: 0, BIG, 0, "cycles", "refilling the rest of a CPU's working set after a full TLB flush, paid at the start of its next work (0: free)";
+        tlb_broadcast_cycles: 0, BIG, 700, "cycles", "broadcast: one hardware-broadcast invalidation of every TLB and the wait for its completion (INVLPGB + TLBSYNC)";
+        tlb_flush_ceiling: 0, 65536, 33, "slots", "ranged: most cleared slots flushed one invlpg each; more take a full flush (x86's tlb_single_page_flush_ceiling)";
         tlb_invlpg_cycles: 0, BIG, 100, "cycles", "invalidating one TLB entry (invlpg), as kmap_atomic / kmap_local do";
         kmap_local_cycles: 1, BIG, 20, "cycles", "setting (or clearing) a per-CPU kmap_local page table entry";
         ipi_latency: 1, BIG, 1400, "cycles", "from sending an IPI to its arrival at the target's APIC";

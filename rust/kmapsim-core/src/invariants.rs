@@ -36,7 +36,7 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     let deadlock = match res {
         Ok(()) => false,
         Err(SimError::Deadlock(rep)) => {
-            let waits = matches!(sc.strategy, Strategy::Sync | Strategy::Targeted);
+            let waits = sc.strategy.waits_for_acks();
             if !(rep.pool_exhausted || waits && misused(sc)) {
                 return Err(format!(
                     "deadlock without the misuse switch or a pool exhaustion under {:?}",

@@ -18,6 +18,10 @@ pub enum Phase {
     FlushScanDone,
     CallLockGranted,
     IpiSent,
+    /// `concurrent`: the flusher's own flush, done while its IPIs are in flight, is over.
+    ConcurrentFlushed,
+    /// `broadcast`: the hardware invalidation has completed everywhere.
+    BroadcastDone,
     AsyncSent,
     AcksDone,
     LocalFlushDone,

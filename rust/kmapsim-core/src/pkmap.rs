@@ -50,6 +50,8 @@ pub struct Pkmap {
     pub dirty_len: u32,
     /// Slots with count 0, kept up to date for the trace and samples.
     pub free_count: u32,
+    /// The slots the last `flush_clear` cleared, in order (`ranged` invalidates just these).
+    pub cleared: Vec<u32>,
     /// How free slots are found and unused ones recycled.
     alloc: SlotAlloc,
 }
@@ -72,6 +74,7 @@ impl Pkmap {
             dirty_head: NONE,
             dirty_len: 0,
             free_count: slots,
+            cleared: Vec::with_capacity(slots as usize),
             alloc,
         }
     }
@@ -141,6 +144,7 @@ impl Pkmap {
     /// loop walked (the scan walks the whole pool, the freelist only its dirty list), or the
     /// slot whose entry was already clear (a kernel BUG).
     pub fn flush_clear(&mut self, now: u64, cpu: u32) -> Result<(u64, u64), u32> {
+        self.cleared.clear();
         match self.alloc {
             SlotAlloc::Scan => Ok((self.clear_unused(now, cpu)?, self.slots() as u64)),
             SlotAlloc::Freelist => {
@@ -217,6 +221,7 @@ impl Pkmap {
             debug_assert_eq!(self.count[s as usize], 1);
             self.unmap(s as usize, now, cpu)?;
             self.free.push(s);
+            self.cleared.push(s);
             n += 1;
         }
         self.dirty_len = 0;
@@ -285,6 +290,7 @@ impl Pkmap {
                 continue;
             }
             self.unmap(s, now, cpu)?;
+            self.cleared.push(s as u32);
             cleared += 1;
         }
         Ok(cleared)

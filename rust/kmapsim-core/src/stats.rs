@@ -94,6 +94,8 @@ counters! {
     task_switches,
     migrations,
     tlb_refills,
+    broadcast_flushes,
+    range_flushes,
 }
 
 /// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.

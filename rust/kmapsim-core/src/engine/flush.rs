@@ -55,7 +55,11 @@ impl Engine {
         self.counters.flushes += 1;
         let others = self.cpus.len() as u64 - 1;
         match sc.strategy {
-            Strategy::Sync | Strategy::Targeted => {
+            Strategy::Sync
+            | Strategy::Targeted
+            | Strategy::Concurrent
+            | Strategy::EarlyAck
+            | Strategy::Ranged => {
                 let targets = if sc.strategy == Strategy::Targeted {
                     self.cpus
                         .iter()
@@ -67,7 +71,7 @@ impl Engine {
                 };
                 if targets == 0 {
                     // smp_call_function() returns at once when there is no target.
-                    go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
+                    go(C::LocalFlush, self.tlb_flush_cost(), Phase::LocalFlushDone)
                 } else {
                     self.request_lock(c, CALL_LOCK, t);
                     Next::Block {
@@ -92,7 +96,59 @@ impl Engine {
                 self.flush_gen += 1;
                 go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
             }
+            Strategy::Broadcast => {
+                // INVLPGB + TLBSYNC (or TLBI IS + DSB): no interrupt, no call_lock.
+                go(C::LocalFlush, sc.tlb_broadcast_cycles, Phase::BroadcastDone)
+            }
             Strategy::Local => unreachable!("kmap_local never flushes the pkmap pool"),
+        }
+    }
+
+    /// `broadcast`: the hardware invalidation has completed on every CPU, the flusher's own
+    /// TLB included, without running anything on them (docs/model.md, 12.7).
+    #[inline(never)]
+    pub(super) fn broadcast_done(&mut self, c: usize, t: u64) -> Next {
+        let refill = self.sc.tlb_refill_cycles;
+        for (d, cpu) in self.cpus.iter_mut().enumerate() {
+            if d != c {
+                cpu.full_flush(refill);
+                self.counters.broadcast_flushes += 1;
+            }
+        }
+        self.local_flush_done(c, t)
+    }
+
+    /// What a flush of one TLB costs: a full flush, or under `ranged` with few cleared slots one
+    /// invlpg per cleared slot (`flush_tlb_kernel_range()`, docs/model.md 12.10).
+    pub(super) fn tlb_flush_cost(&self) -> u64 {
+        let n = self.pk.cleared.len() as u64;
+        if self.ranged_flush() {
+            n * self.sc.tlb_invlpg_cycles
+        } else {
+            self.sc.tlb_flush_cycles
+        }
+    }
+
+    /// Whether the current flush invalidates the cleared slots one by one.
+    #[inline]
+    fn ranged_flush(&self) -> bool {
+        self.sc.strategy == Strategy::Ranged
+            && self.pk.cleared.len() as u64 <= self.sc.tlb_flush_ceiling
+    }
+
+    /// CPU `c`'s TLB is flushed by the current flush: every entry, or the cleared slots' only.
+    pub(super) fn flush_tlb_of(&mut self, c: usize) {
+        if self.ranged_flush() {
+            let cpu = &mut self.cpus[c];
+            for &s in &self.pk.cleared {
+                cpu.tlb.invalidate(s);
+            }
+            cpu.may_hold = false;
+            self.counters.range_flushes += 1;
+            self.counters.invlpgs += self.pk.cleared.len() as u64;
+        } else {
+            self.cpus[c].full_flush(self.sc.tlb_refill_cycles);
+            self.counters.tlb_flushes += 1;
         }
     }
 
@@ -109,6 +165,26 @@ impl Engine {
     /// The IPIs are sent: wait for every target's ack.
     #[inline]
     pub(super) fn ipi_sent(&mut self, t: u64) -> Next {
+        if self.sc.strategy == Strategy::Concurrent {
+            // Flush the local TLB while the IPIs are in flight (docs/model.md, 12.8).
+            return go(
+                C::LocalFlush,
+                self.sc.tlb_flush_cycles,
+                Phase::ConcurrentFlushed,
+            );
+        }
+        self.wait_for_acks(t)
+    }
+
+    /// `concurrent`: the flusher's own flush is done; now wait for the acks.
+    #[inline(never)]
+    pub(super) fn concurrent_flushed(&mut self, c: usize, t: u64) -> Next {
+        self.own_flush(c, t);
+        self.wait_for_acks(t)
+    }
+
+    /// Wait until every target has acked (at once if they all have).
+    fn wait_for_acks(&mut self, t: u64) -> Next {
         if self.call.finished == self.call.targets {
             // Every handler is done; the last ack may still be queued on the shared line.
             let left = self.call.acks_done_at.saturating_sub(t);
@@ -128,11 +204,11 @@ impl Engine {
     #[inline(never)]
     pub(super) fn acks_done(&mut self, c: usize, t: u64) -> Next {
         self.release_lock(CALL_LOCK, c, t);
-        go(
-            C::LocalFlush,
-            self.sc.tlb_flush_cycles,
-            Phase::LocalFlushDone,
-        )
+        if self.sc.strategy == Strategy::Concurrent {
+            // Its own flush was done while the IPIs were in flight.
+            return self.shootdown_done(c, t);
+        }
+        go(C::LocalFlush, self.tlb_flush_cost(), Phase::LocalFlushDone)
     }
 
     /// `async`/`guarded`: the IPIs are sent; flush the local TLB without waiting for acks.
@@ -146,8 +222,13 @@ impl Engine {
     // Rare (a flush or a sleep per hundreds of kmaps): kept out of the hot loop.
     #[inline(never)]
     pub(super) fn local_flush_done(&mut self, c: usize, t: u64) -> Next {
-        let refill = self.sc.tlb_refill_cycles;
-        self.cpus[c].full_flush(refill);
+        self.own_flush(c, t);
+        self.shootdown_done(c, t)
+    }
+
+    /// The flusher's own TLB flush takes effect.
+    fn own_flush(&mut self, c: usize, t: u64) {
+        self.flush_tlb_of(c);
         trace!(
             self,
             t,
@@ -156,9 +237,12 @@ impl Engine {
                 why: FlushWhy::Local
             }
         );
-        let cpu = &mut self.cpus[c];
-        cpu.generation = self.flush_gen;
-        self.counters.tlb_flushes += 1;
+        self.cpus[c].generation = self.flush_gen;
+    }
+
+    /// The shootdown is over: record it, and the scan resumes.
+    fn shootdown_done(&mut self, c: usize, t: u64) -> Next {
+        let cpu = &self.cpus[c];
         self.hist.flush_duration.record(t - cpu.flush_start);
         self.hist.shootdown.record(t - cpu.shootdown_start);
         self.resume_after_flush(c)

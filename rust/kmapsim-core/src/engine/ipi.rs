@@ -8,6 +8,7 @@
 //! modelled, since with wait=1 the sender waits for "finished", which implies it.
 
 use super::{Engine, Mode, Res};
+use crate::config::Strategy;
 use crate::cpu::{Ipi, NEVER, Phase, Saved, Wait};
 use crate::stats::Category;
 use crate::trace::trace;
@@ -126,8 +127,29 @@ impl Engine {
             }
         );
         self.set_cat(c, Category::IpiHandler, t);
-        let d = self.sc.ipi_handler_cycles + self.sc.tlb_flush_cycles;
+        if self.sc.strategy == Strategy::EarlyAck {
+            // The ack on entry, before the flush (docs/model.md, 12.9).
+            self.ack(c, ipi.call, t);
+        }
+        let d = self.sc.ipi_handler_cycles + self.tlb_flush_cost();
         self.set_until(c, t + d);
+    }
+
+    /// CPU `c` acks call `call`: a write to the call's shared line, where acks that land
+    /// together queue (`ipi_ack_per_target_cycles`, docs/model.md 18); the sender spinning on
+    /// `finished` sees the last ack one cycle after it lands.
+    fn ack(&mut self, c: usize, call: u64, t: u64) {
+        self.cpus[c].acked_call = call;
+        if call != self.call.id {
+            return;
+        }
+        self.call.finished += 1;
+        let line = self.call.acks_done_at.max(t) + self.sc.ipi_ack_per_target_cycles;
+        self.call.acks_done_at = line;
+        let s = self.call.sender as usize;
+        if self.call.finished == self.call.targets && self.cpus[s].wait == Wait::Acks(call) {
+            self.wake(s, t, line - t + 1);
+        }
     }
 
     /// The handler returns: the TLB is flushed, the sender sees the ack, the program resumes.
@@ -145,24 +167,12 @@ impl Engine {
                 why: FlushWhy::Handler
             }
         );
-        cpu.full_flush(self.sc.tlb_refill_cycles);
         cpu.generation = cpu.generation.max(cpu.handler_gen);
-        cpu.acked_call = cpu.handler_call;
         let call = cpu.handler_call;
-        self.counters.tlb_flushes += 1;
+        self.flush_tlb_of(c);
         self.counters.ipis_handled += 1;
-        if call == self.call.id {
-            self.call.finished += 1;
-            // The ack is a write to the call's shared line: acks landing together queue on it
-            // (`ipi_ack_per_target_cycles`, docs/model.md section 18).
-            self.call.acks_done_at =
-                self.call.acks_done_at.max(t) + self.sc.ipi_ack_per_target_cycles;
-            let s = self.call.sender as usize;
-            if self.call.finished == self.call.targets && self.cpus[s].wait == Wait::Acks(call) {
-                // The sender spinning on `finished` sees the last ack one cycle after it lands.
-                let delay = self.call.acks_done_at - t + 1;
-                self.wake(s, t, delay);
-            }
+        if self.sc.strategy != Strategy::EarlyAck {
+            self.ack(c, call, t);
         }
         let cpu = &mut self.cpus[c];
         cpu.phase = saved.phase;

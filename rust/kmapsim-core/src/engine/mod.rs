@@ -14,6 +14,8 @@
 mod copy;
 #[cfg(test)]
 mod cost_terms_tests;
+#[cfg(test)]
+mod designs_tests;
 mod flush;
 mod ipi;
 mod kmap;

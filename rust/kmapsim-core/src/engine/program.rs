@@ -122,6 +122,8 @@ impl Engine {
             Phase::FlushScanDone => self.flush_scan_done(c, t),
             Phase::CallLockGranted => self.call_lock_granted(c, t),
             Phase::IpiSent => self.ipi_sent(t),
+            Phase::ConcurrentFlushed => self.concurrent_flushed(c, t),
+            Phase::BroadcastDone => self.broadcast_done(c, t),
             Phase::AcksDone => self.acks_done(c, t),
             Phase::AsyncSent => self.async_sent(),
             Phase::LocalFlushDone => self.local_flush_done(c, t),

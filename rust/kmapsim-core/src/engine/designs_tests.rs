@@ -1,0 +1,122 @@
+//! The shootdown designs since 2001 (docs/model.md, sections 12.7-12.10): each one's shootdown
+//! costs what its rule says, by hand against `sync` on a quiet machine, and none reads stale.
+
+use crate::config::{Dist, Scenario, Strategy};
+use crate::engine::{Mode, run_to_end};
+use crate::error::SimError;
+
+/// No interrupts-off section and fixed work: every shootdown of a run takes the same time.
+fn quiet(strategy: Strategy, cpus: u64) -> Scenario {
+    Scenario {
+        strategy,
+        cpus,
+        last_pkmap: 16,
+        pages: 512,
+        hot_pages: 0,
+        work_cycles: 20_000,
+        work_dist: Dist::Fixed,
+        irq_section_prob: 0.0,
+        ctx_switch_prob: 0.0,
+        ipi_ack_per_target_cycles: 50,
+        ..Scenario::default()
+    }
+}
+
+/// The one shootdown latency of a quiet run, and the run's report.
+fn shootdown(sc: &Scenario) -> (u64, crate::report::RunReport) {
+    let r = run_to_end(sc, 4_000_000, 1, Mode::Skip).unwrap();
+    let h = &r.histograms.shootdown;
+    assert!(h.count > 3, "{:?}: too few shootdowns", sc.strategy);
+    assert_eq!(h.min, h.max, "{:?}: shootdowns vary", sc.strategy);
+    (h.min, r)
+}
+
+#[test]
+fn broadcast_invalidates_every_tlb_without_an_ipi() {
+    let sc = quiet(Strategy::Broadcast, 5);
+    let (latency, r) = shootdown(&sc);
+    assert_eq!(latency, sc.tlb_broadcast_cycles);
+    let k = &r.counters;
+    assert_eq!((k.ipis_sent, k.ipis_handled), (0, 0));
+    assert_eq!(k.broadcast_flushes, 4 * k.flushes);
+    assert_eq!(k.stale_accesses, 0);
+}
+
+#[test]
+fn broadcast_survives_the_interrupts_off_misuse_that_deadlocks_sync() {
+    let misuse = |strategy| Scenario {
+        strategy,
+        cpus: 4,
+        kmap_irqs_off_prob: 1.0,
+        ..Scenario::default()
+    };
+    let err = run_to_end(&misuse(Strategy::Sync), 50_000_000, 1, Mode::Skip).unwrap_err();
+    assert!(matches!(err, SimError::Deadlock(_)));
+    let r = run_to_end(&misuse(Strategy::Broadcast), 50_000_000, 1, Mode::Skip).unwrap();
+    assert!(r.counters.flushes > 0 && r.counters.kmaps > 1000);
+}
+
+#[test]
+fn concurrent_saves_exactly_the_local_flush() {
+    // The acks take longer than the local flush, so the flush is hidden entirely.
+    for cpus in [2, 4] {
+        let (sync, _) = shootdown(&quiet(Strategy::Sync, cpus));
+        let sc = quiet(Strategy::Concurrent, cpus);
+        let (concurrent, r) = shootdown(&sc);
+        assert_eq!(sync - concurrent, sc.tlb_flush_cycles, "{cpus} CPUs");
+        assert_eq!(
+            r.counters.tlb_flushes,
+            r.counters.ipis_handled + r.counters.flushes
+        );
+    }
+}
+
+#[test]
+fn early_ack_saves_the_targets_handler_and_flush() {
+    for cpus in [2, 4] {
+        let (sync, _) = shootdown(&quiet(Strategy::Sync, cpus));
+        let sc = quiet(Strategy::EarlyAck, cpus);
+        let (early, r) = shootdown(&sc);
+        assert_eq!(
+            sync - early,
+            sc.ipi_handler_cycles + sc.tlb_flush_cycles,
+            "{cpus} CPUs"
+        );
+        assert_eq!(r.counters.stale_accesses, 0);
+    }
+}
+
+#[test]
+fn ranged_invalidates_the_cleared_slots_up_to_the_ceiling() {
+    // A wrap of the 16-slot pool clears up to 16 slots: per page under a ceiling of 16 (one
+    // invlpg per cleared slot on each of the 3 CPUs instead of a full flush), a full flush
+    // under a ceiling of 15 once a wrap clears all 16.
+    let mut sc = quiet(Strategy::Ranged, 3);
+    sc.tlb_flush_ceiling = 16;
+    sc.tlb_refill_cycles = 1000;
+    let (sync, _) = shootdown(&Scenario {
+        strategy: Strategy::Sync,
+        ..sc.clone()
+    });
+    let r = run_to_end(&sc, 4_000_000, 1, Mode::Skip).unwrap();
+    let k = &r.counters;
+    assert!(k.flushes > 3);
+    assert_eq!(k.tlb_flushes, 0);
+    assert_eq!(k.range_flushes, k.ipis_handled + k.flushes);
+    assert_eq!(k.invlpgs, 3 * k.slots_cleared);
+    assert_eq!(k.tlb_refills, 0, "a ranged flush leaves nothing to refill");
+    // The longest shootdown cleared 16: two TLB flushes in a row (the last target's, then the
+    // flusher's own) of 16 invlpgs each instead of two full flushes.
+    let per_tlb = 16 * sc.tlb_invlpg_cycles;
+    assert_eq!(
+        sync + 2 * per_tlb,
+        r.histograms.shootdown.max + 2 * sc.tlb_flush_cycles
+    );
+    sc.tlb_flush_ceiling = 15;
+    let r = run_to_end(&sc, 4_000_000, 1, Mode::Skip).unwrap();
+    assert!(r.counters.tlb_flushes > 0 && r.counters.tlb_refills > 0);
+    assert_eq!(
+        r.histograms.shootdown.min, sync,
+        "a full flush costs what it costs under sync"
+    );
+}
