@@ -19,9 +19,10 @@ import argparse
 import time
 from pathlib import Path
 
+from safety import SEARCH_BASE
+
 import kmapsim
 from kmapsim import Scenario
-from safety import SEARCH_BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW = ["broadcast", "concurrent", "early-ack", "ranged"]
