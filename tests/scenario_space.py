@@ -19,6 +19,7 @@ STRATEGIES = [
     "concurrent",
     "early-ack",
     "ranged",
+    "defer",
 ]
 SAFE_STRATEGIES = [s for s in STRATEGIES if s != "async"]
 

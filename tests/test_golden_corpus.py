@@ -35,6 +35,7 @@ ADDED_COUNTERS = (
     "tlb_refills",
     "broadcast_flushes",
     "range_flushes",
+    "deferred_shootdowns",
 )
 ADDED_KEYS = ("task_breakdown", "calls", "lock_stats")
 #: The model versions whose results the corpus pins. Version 4 added lock statistics (left out

@@ -146,6 +146,7 @@ STRATEGY_DOCS = {
     "concurrent": ("safe", "sync, with the local flush done while the IPIs are in flight"),
     "early-ack": ("safe", "sync, each target acks on handler entry, before it flushes"),
     "ranged": ("safe", "sync, flushing only the cleared slots (invlpg each) up to a ceiling"),
+    "defer": ("safe", "no IPI at the wrap; IPIs to CPUs behind when a cleared slot is reused"),
 }
 
 

@@ -61,13 +61,17 @@ choice! {
         /// Sync with `flush_tlb_kernel_range()` over the cleared slots: one invlpg each up to
         /// `tlb_flush_ceiling`, a full flush beyond (Mackerras, Arcangeli, LKML 2002).
         Ranged = "ranged",
+        /// No IPI at the wrap: a cleared slot is handed out again only once every CPU has
+        /// flushed since it was cleared; CPUs flush at context switch, and the ones still behind
+        /// get an IPI when such a slot is about to be reused (migrc/LUF, LKML 2024).
+        Defer = "defer",
     }
 }
 
 impl Strategy {
     /// Whether CPUs check a flush generation at kmap and context switch.
     pub fn uses_generations(self) -> bool {
-        matches!(self, Self::Guarded | Self::Lazy)
+        matches!(self, Self::Guarded | Self::Lazy | Self::Defer)
     }
 
     /// Whether the flusher sends the flush IPIs through `smp_call_function()` and waits for
@@ -75,7 +79,12 @@ impl Strategy {
     pub fn waits_for_acks(self) -> bool {
         matches!(
             self,
-            Self::Sync | Self::Targeted | Self::Concurrent | Self::EarlyAck | Self::Ranged
+            Self::Sync
+                | Self::Targeted
+                | Self::Concurrent
+                | Self::EarlyAck
+                | Self::Ranged
+                | Self::Defer
         )
     }
 }

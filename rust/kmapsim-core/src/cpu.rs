@@ -86,6 +86,8 @@ pub struct Cpu {
     /// `lazy`: still behind the flush generation when `kmap_lock` was granted (a flush ran
     /// while it spun): only the slot it obtains is invalidated under the lock.
     pub behind: bool,
+    /// `defer`: the generation the slot being handed out was cleared in.
+    pub defer_gen: u64,
     /// The page of each per-CPU kmap_local slot (`local`, one per handle), and when it was set.
     /// Boxed: only `local` uses them, and the hot fields of every CPU stay close together.
     pub local: Box<LocalSlots>,
@@ -145,6 +147,7 @@ impl Cpu {
             generation: 0,
             may_hold: false,
             behind: false,
+            defer_gen: 0,
             local: Box::new(LocalSlots {
                 page: [0; MAX_HANDLES],
                 mapped_at: [0; MAX_HANDLES],

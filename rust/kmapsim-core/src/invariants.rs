@@ -179,9 +179,16 @@ fn check_mappings(
         }
     }
     let cpus = engine.cpus();
+    // A kmap between taking its slot and returning; under `defer` that includes the forced
+    // shootdown before a cleared slot is reused (its only use of call_lock and IPIs).
+    let defer = sc.strategy == Strategy::Defer;
     let taking = cpus
         .iter()
-        .filter(|c| matches!(next_phase(c), Phase::MapSet | Phase::LocalMapped))
+        .filter(|c| match next_phase(c) {
+            Phase::MapSet | Phase::LocalMapped | Phase::DeferReuse | Phase::DeferFlush => true,
+            Phase::CallLockGranted | Phase::IpiSent | Phase::AcksDone => defer,
+            _ => false,
+        })
         .count();
     let releasing = cpus
         .iter()

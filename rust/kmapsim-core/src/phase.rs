@@ -22,6 +22,10 @@ pub enum Phase {
     ConcurrentFlushed,
     /// `broadcast`: the hardware invalidation has completed everywhere.
     BroadcastDone,
+    /// `defer`: the slot to reuse was cleared in a generation some CPU may not have flushed.
+    DeferReuse,
+    /// `defer`: some other CPU has not: IPIs to them under `call_lock`.
+    DeferFlush,
     AsyncSent,
     AcksDone,
     LocalFlushDone,

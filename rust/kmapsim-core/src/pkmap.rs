@@ -52,6 +52,8 @@ pub struct Pkmap {
     pub free_count: u32,
     /// The slots the last `flush_clear` cleared, in order (`ranged` invalidates just these).
     pub cleared: Vec<u32>,
+    /// `defer`: the flush generation that cleared each slot (0: never cleared).
+    pub cleared_gen: Vec<u64>,
     /// How free slots are found and unused ones recycled.
     alloc: SlotAlloc,
 }
@@ -75,6 +77,7 @@ impl Pkmap {
             dirty_len: 0,
             free_count: slots,
             cleared: Vec::with_capacity(slots as usize),
+            cleared_gen: vec![0; slots as usize],
             alloc,
         }
     }

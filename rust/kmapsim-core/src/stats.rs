@@ -96,6 +96,7 @@ counters! {
     tlb_refills,
     broadcast_flushes,
     range_flushes,
+    deferred_shootdowns,
 }
 
 /// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.

@@ -1,7 +1,7 @@
 //! The shootdown designs since 2001 (docs/model.md, sections 12.7-12.10): each one's shootdown
 //! costs what its rule says, by hand against `sync` on a quiet machine, and none reads stale.
 
-use crate::config::{Dist, Scenario, Strategy};
+use crate::config::{Dist, Scenario, SlotAlloc, Strategy};
 use crate::engine::{Mode, run_to_end};
 use crate::error::SimError;
 
@@ -119,4 +119,47 @@ fn ranged_invalidates_the_cleared_slots_up_to_the_ceiling() {
         r.histograms.shootdown.min, sync,
         "a full flush costs what it costs under sync"
     );
+}
+
+#[test]
+fn defer_saves_no_ipi_on_the_2_4_allocators_which_reuse_a_cleared_slot_at_once() {
+    // The wrap clears every unused slot at once and the very next allocation takes one of
+    // them, before any CPU could flush at a switch: each wrap forces a shootdown of the CPUs
+    // still behind (docs/model.md, 12.11), so `defer` sends about as many IPIs as `sync`.
+    for alloc in [SlotAlloc::Scan, SlotAlloc::Freelist] {
+        let base = Scenario {
+            slot_alloc: alloc,
+            ..Scenario::default()
+        };
+        let sync = run_to_end(&base, 100_000_000, 1, Mode::Skip).unwrap();
+        let sc = Scenario {
+            strategy: Strategy::Defer,
+            ..base
+        };
+        let r = run_to_end(&sc, 100_000_000, 1, Mode::Skip).unwrap();
+        let k = &r.counters;
+        assert!(k.flushes > 5, "{alloc:?}");
+        assert!(k.deferred_shootdowns + 1 >= k.flushes, "{alloc:?}: {k:?}");
+        assert!(
+            10 * k.ipis_sent >= 8 * sync.counters.ipis_sent,
+            "{alloc:?}: {k:?}"
+        );
+        assert_eq!(k.stale_accesses, 0);
+    }
+}
+
+#[test]
+fn defer_shoots_down_the_cpus_still_behind_when_a_slot_is_reused() {
+    // No context switch at all: nobody catches up on its own, so reusing a cleared slot needs
+    // an IPI to every CPU that has not flushed since; the CPUs then are up to date.
+    let sc = Scenario {
+        ctx_switch_prob: 0.0,
+        ..quiet(Strategy::Defer, 4)
+    };
+    let r = run_to_end(&sc, 4_000_000, 1, Mode::Skip).unwrap();
+    let k = &r.counters;
+    assert!(k.deferred_shootdowns > 0 && k.ipis_sent > 0, "{k:?}");
+    assert!(k.ipis_sent <= 3 * k.deferred_shootdowns);
+    assert_eq!(k.stale_accesses, 0);
+    crate::invariants::check(&sc, 4_000_000, 1).unwrap();
 }

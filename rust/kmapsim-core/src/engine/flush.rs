@@ -4,6 +4,7 @@
 //! flush-generation catch-up of `guarded` and `lazy`. The only place that matches on `Strategy`
 //! for the shootdown.
 
+use super::ipi::Targets;
 use super::program::{Next, go};
 use super::{Engine, Res};
 use crate::config::{EmptyFlush, Strategy};
@@ -86,7 +87,7 @@ impl Engine {
                     self.flush_gen += 1;
                 }
                 let busy = if others > 0 {
-                    self.send_flush_ipis(c, t, false)
+                    self.send_flush_ipis(c, t, Targets::All)
                 } else {
                     0
                 };
@@ -94,6 +95,16 @@ impl Engine {
             }
             Strategy::Lazy => {
                 self.flush_gen += 1;
+                go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
+            }
+            Strategy::Defer => {
+                // No IPI: the cleared slots carry the new generation, and are reused only once
+                // every CPU has flushed since (docs/model.md, 12.11).
+                self.flush_gen += 1;
+                let g = self.flush_gen;
+                for &s in &self.pk.cleared {
+                    self.pk.cleared_gen[s as usize] = g;
+                }
                 go(C::LocalFlush, sc.tlb_flush_cycles, Phase::LocalFlushDone)
             }
             Strategy::Broadcast => {
@@ -158,7 +169,12 @@ impl Engine {
     pub(super) fn call_lock_granted(&mut self, c: usize, t: u64) -> Next {
         self.lock_running(c, CALL_LOCK, t);
         let sc = &self.sc;
-        let busy = self.send_flush_ipis(c, t, sc.strategy == Strategy::Targeted);
+        let targets = match sc.strategy {
+            Strategy::Targeted => Targets::MayHold,
+            Strategy::Defer => Targets::Behind(self.cpus[c].defer_gen),
+            _ => Targets::All,
+        };
+        let busy = self.send_flush_ipis(c, t, targets);
         go(C::IpiSend, busy, Phase::IpiSent)
     }
 
@@ -204,6 +220,10 @@ impl Engine {
     #[inline(never)]
     pub(super) fn acks_done(&mut self, c: usize, t: u64) -> Next {
         self.release_lock(CALL_LOCK, c, t);
+        if self.sc.strategy == Strategy::Defer {
+            // Every CPU has now flushed since the slot was cleared: map it.
+            return go(C::KmapLocked, 0, Phase::MapSet);
+        }
         if self.sc.strategy == Strategy::Concurrent {
             // Its own flush was done while the IPIs were in flight.
             return self.shootdown_done(c, t);
@@ -280,6 +300,50 @@ impl Engine {
             self.catch_up(c, t)
         } else {
             0
+        }
+    }
+
+    /// The lowest flush generation of any CPU. Generations only grow, so the cached value is a
+    /// lower bound, refreshed (one pass over the CPUs) only when a slot cleared later than it
+    /// is about to be reused.
+    pub(super) fn min_generation(&mut self) -> u64 {
+        self.min_gen = self.cpus.iter().map(|x| x.generation).min().unwrap_or(0);
+        self.min_gen
+    }
+
+    /// `defer`: the slot about to be handed out was cleared in generation `defer_gen`. If some CPU
+    /// has not flushed since, flush it first: the holder itself catches up, the others get an
+    /// IPI under `call_lock` and are waited for; then the mapping is set.
+    #[inline(never)]
+    pub(super) fn defer_reuse(&mut self, c: usize, t: u64) -> Next {
+        let g = self.cpus[c].defer_gen;
+        let own = if self.cpus[c].generation < g {
+            self.catch_up(c, t)
+        } else {
+            0
+        };
+        let behind = (0..self.cpus.len()).any(|d| d != c && self.cpus[d].generation < g);
+        if behind {
+            go(C::LocalFlush, own, Phase::DeferFlush)
+        } else {
+            go(C::LocalFlush, own, Phase::MapSet)
+        }
+    }
+
+    /// `defer`: take `call_lock` to send the IPIs to the CPUs still behind.
+    #[inline(never)]
+    pub(super) fn defer_flush(&mut self, c: usize, t: u64) -> Next {
+        let g = self.cpus[c].defer_gen;
+        if !(0..self.cpus.len()).any(|d| d != c && self.cpus[d].generation < g) {
+            // They caught up meanwhile (a context switch, a handler).
+            return go(C::KmapLocked, 0, Phase::MapSet);
+        }
+        self.counters.deferred_shootdowns += 1;
+        self.request_lock(c, CALL_LOCK, t);
+        Next::Block {
+            cat: C::CallLockSpin,
+            wait: Wait::Lock(CALL_LOCK),
+            phase: Phase::CallLockGranted,
         }
     }
 }

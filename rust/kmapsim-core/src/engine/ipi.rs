@@ -15,14 +15,30 @@ use crate::trace::trace;
 use crate::trace::{EventKind as E, FlushWhy};
 use std::cmp::Reverse;
 
+/// Which CPUs a flush IPI goes to.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Targets {
+    /// Every other CPU (`send_IPI_allbutself`).
+    All,
+    /// Those whose TLB may hold pkmap entries (`targeted`).
+    MayHold,
+    /// Those that have not flushed since generation `g` (`defer`).
+    Behind(u64),
+}
+
 impl Engine {
-    /// Send the flush IPI from CPU `c` to every other CPU (`send_IPI_allbutself`), or with
-    /// `only_maybe_holding` to those whose TLB may hold pkmap entries. Returns the sender's busy
-    /// time.
-    pub(super) fn send_flush_ipis(&mut self, c: usize, t: u64, only_maybe_holding: bool) -> u64 {
+    /// Send the flush IPI from CPU `c` to the other CPUs `targets` picks. Returns the sender's
+    /// busy time.
+    pub(super) fn send_flush_ipis(&mut self, c: usize, t: u64, targets: Targets) -> u64 {
         let n = self.cpus.len();
-        let wanted =
-            |d: usize, cpu: &crate::cpu::Cpu| d != c && (!only_maybe_holding || cpu.may_hold);
+        let wanted = |d: usize, cpu: &crate::cpu::Cpu| {
+            d != c
+                && match targets {
+                    Targets::All => true,
+                    Targets::MayHold => cpu.may_hold,
+                    Targets::Behind(g) => cpu.generation < g,
+                }
+        };
         let targets = self
             .cpus
             .iter()

@@ -188,7 +188,14 @@ impl Engine {
                 self.counters.new_mappings += 1;
                 let cost = cost + self.sc.kmap_new_cycles + self.line_contention();
                 let cost = cost + self.invlpg_if_behind(c);
-                go(C::KmapLocked, cost, Phase::MapSet)
+                let g = self.pk.cleared_gen[slot as usize];
+                let defer = self.sc.strategy == Strategy::Defer;
+                if defer && g > self.min_gen && g > self.min_generation() {
+                    self.cpus[c].defer_gen = g;
+                    go(C::KmapLocked, cost, Phase::DeferReuse)
+                } else {
+                    go(C::KmapLocked, cost, Phase::MapSet)
+                }
             }
             ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
             ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),

@@ -147,6 +147,8 @@ pub struct Engine {
     call: Call,
     /// Flush generation, bumped by every flush under `guarded` and `lazy`.
     flush_gen: u64,
+    /// `defer`: a lower bound of every CPU's flush generation (`flush::min_generation`).
+    min_gen: u64,
     counters: Counters,
     hist: Histograms,
     violations: Vec<StaleAccess>,
@@ -231,6 +233,7 @@ impl Engine {
             ipi_heap: BinaryHeap::with_capacity(4 * n),
             call: Call::default(),
             flush_gen: 0,
+            min_gen: 0,
             counters: Counters::default(),
             hist: Histograms::default(),
             violations: Vec::with_capacity(sc.max_violation_records as usize),

@@ -124,6 +124,8 @@ impl Engine {
             Phase::IpiSent => self.ipi_sent(t),
             Phase::ConcurrentFlushed => self.concurrent_flushed(c, t),
             Phase::BroadcastDone => self.broadcast_done(c, t),
+            Phase::DeferReuse => self.defer_reuse(c, t),
+            Phase::DeferFlush => self.defer_flush(c, t),
             Phase::AcksDone => self.acks_done(c, t),
             Phase::AsyncSent => self.async_sent(),
             Phase::LocalFlushDone => self.local_flush_done(c, t),
