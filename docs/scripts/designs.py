@@ -1,6 +1,6 @@
 """The shootdown designs since 2001, each beside the published figure closest to it.
 
-Run: ``python docs/scripts/designs.py`` (about twenty seconds; ``--quick`` for shorter runs).
+Run: ``python docs/scripts/designs.py`` (a few seconds; ``--quick`` for shorter runs).
 Prints the Markdown of docs/validation.md, section g. Seed 1 throughout.
 
 1. ``lazy`` with its catch-up outside ``kmap_lock`` against ``sync`` on ``modern-64core``

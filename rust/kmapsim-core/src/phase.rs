@@ -41,6 +41,8 @@ pub enum Phase {
     /// An idle CPU was given a task: switch it in.
     SwitchIn,
     KmapRetry,
+    /// `lazy`: caught up with the flush generation before `spin_lock(&kmap_lock)`.
+    CaughtUp,
     /// The IPI handler in progress ends (the interrupted program is in `Cpu::saved`).
     HandlerEnd,
 }

@@ -29,8 +29,12 @@ pub enum FlushWhy {
     Handler,
     /// The flusher's own TLB, after its IPIs (`do_flush_tlb_all_local`).
     Local,
-    /// Catching up with the flush generation (`guarded`, `lazy`).
+    /// Catching up with the flush generation (`guarded`, `lazy`, `defer`).
     Generation,
+    /// Invalidated by another CPU's hardware broadcast, without an interrupt (`broadcast`).
+    Broadcast,
+    /// Only the cleared slots, one invlpg each (`ranged`, up to its ceiling).
+    Range,
 }
 
 impl FlushWhy {
@@ -39,6 +43,8 @@ impl FlushWhy {
             FlushWhy::Handler => "handler",
             FlushWhy::Local => "local",
             FlushWhy::Generation => "generation",
+            FlushWhy::Broadcast => "broadcast",
+            FlushWhy::Range => "range",
         }
     }
 }

@@ -120,11 +120,11 @@ impl Engine {
     #[inline(never)]
     pub(super) fn broadcast_done(&mut self, c: usize, t: u64) -> Next {
         let refill = self.sc.tlb_refill_cycles;
-        for (d, cpu) in self.cpus.iter_mut().enumerate() {
-            if d != c {
-                cpu.full_flush(refill);
-                self.counters.broadcast_flushes += 1;
-            }
+        for d in (0..self.cpus.len()).filter(|&d| d != c) {
+            self.cpus[d].full_flush(refill);
+            self.counters.broadcast_flushes += 1;
+            let why = FlushWhy::Broadcast;
+            trace!(self, t, d, E::TlbFlush { why });
         }
         self.local_flush_done(c, t)
     }
@@ -137,6 +137,16 @@ impl Engine {
             n * self.sc.tlb_invlpg_cycles
         } else {
             self.sc.tlb_flush_cycles
+        }
+    }
+
+    /// How the current flush reaches a TLB for the trace: `full`, or `Range` when `ranged`
+    /// invalidates the cleared slots only.
+    pub(super) fn flush_why(&self, full: FlushWhy) -> FlushWhy {
+        if self.ranged_flush() {
+            FlushWhy::Range
+        } else {
+            full
         }
     }
 
@@ -248,15 +258,9 @@ impl Engine {
 
     /// The flusher's own TLB flush takes effect.
     fn own_flush(&mut self, c: usize, t: u64) {
+        let why = self.flush_why(FlushWhy::Local);
         self.flush_tlb_of(c);
-        trace!(
-            self,
-            t,
-            c,
-            E::TlbFlush {
-                why: FlushWhy::Local
-            }
-        );
+        trace!(self, t, c, E::TlbFlush { why });
         self.cpus[c].generation = self.flush_gen;
     }
 

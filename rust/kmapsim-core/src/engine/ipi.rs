@@ -175,14 +175,9 @@ impl Engine {
             .saved
             .take()
             .expect("HandlerEnd only while in a handler");
-        trace!(
-            self,
-            t,
-            c,
-            E::TlbFlush {
-                why: FlushWhy::Handler
-            }
-        );
+        let why = self.flush_why(FlushWhy::Handler);
+        trace!(self, t, c, E::TlbFlush { why });
+        let cpu = &mut self.cpus[c];
         cpu.generation = cpu.generation.max(cpu.handler_gen);
         let call = cpu.handler_call;
         self.flush_tlb_of(c);

@@ -83,7 +83,7 @@ impl Engine {
             // that the catch-ups after a flush do not queue behind the lock (docs/model.md,
             // 12.4); the check under the lock stays, and is rarely behind.
             let f = self.catch_up(c, t);
-            Ok(go(C::LocalFlush, f, Phase::KmapRetry))
+            Ok(go(C::LocalFlush, f, Phase::CaughtUp))
         } else {
             Ok(self.kmap_lock_request(c, t))
         }

@@ -114,7 +114,7 @@ impl Engine {
             Phase::Refilled => go(C::Work, self.cpus[c].t.op.work, Phase::WorkDone),
             Phase::IrqLockGranted => self.irq_lock_granted(c, t),
             Phase::IrqHoldDone => self.irq_hold_done(c, t),
-            Phase::KmapRetry => self.kmap_lock_request(c, t),
+            Phase::KmapRetry | Phase::CaughtUp => self.kmap_lock_request(c, t),
             Phase::KmapGranted => self.kmap_granted(c, t),
             Phase::KmapMapped => self.kmap_mapped(c, t)?,
             Phase::ScanResume => self.scan_resume(c, t),

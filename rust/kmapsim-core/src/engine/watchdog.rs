@@ -142,10 +142,13 @@ impl Engine {
             .find(|&d| !self.cpus[d].irqs_on)
             .or(missing.first().copied());
         let names: Vec<String> = missing.iter().map(|d| format!("cpu{d}")).collect();
-        let mut what = format!(
-            "waits in flush_tlb_all() for the IPI acks of {}",
-            names.join(", ")
-        );
+        // Under `defer` the only IPIs are the shootdown before a cleared slot is reused.
+        let place = if self.sc.strategy == crate::config::Strategy::Defer {
+            "before reusing a cleared slot (defer)"
+        } else {
+            "in flush_tlb_all()"
+        };
+        let mut what = format!("waits {place} for the IPI acks of {}", names.join(", "));
         if let Some(b) = blocker {
             if !self.cpus[b].irqs_on {
                 what += &format!(" (cpu{b} has interrupts disabled)");
