@@ -61,6 +61,11 @@ impl Engine {
             }
             k += 1;
             let arrival = base + k * self.sc.ipi_send_per_target_cycles;
+            if arrival - t >= self.sc.watchdog_cycles {
+                // A flight at least as long as the watchdog is one long stretch, waited out
+                // like a long work or hold (docs/model.md, section 8), not a stall.
+                self.long_stretch_end = self.long_stretch_end.max(arrival);
+            }
             let call = self.call.id;
             self.cpus[d].inflight.push_back(Ipi {
                 arrival,
