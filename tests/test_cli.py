@@ -159,3 +159,20 @@ def test_parse_value(text: str, value: object) -> None:
 def test_parse_value_nan_is_a_float() -> None:
     got = cli.parse_value("nan")
     assert isinstance(got, float) and math.isnan(got)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--set", "tlb_refill_cycles=\u0665"],  # Arabic-Indic 5
+        ["run", "--set", "cpus=\uff14"],  # fullwidth 4
+        ["run", "--cycles", "\uff11\uff10\uff10\uff10"],
+        ["run", "--seed", "\u0663"],
+        ["sweep", "--grid", "cpus=\u0662,\u0664", "--cycles", "1000"],
+    ],
+)
+def test_digits_of_other_scripts_are_not_numbers(args: list[str]) -> None:
+    # int() reads them; no scenario file, grid file or call list does, and neither does --set.
+    p = kmapsim_cli(*args)
+    assert p.returncode == 2, (args, p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr

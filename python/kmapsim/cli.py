@@ -154,7 +154,13 @@ STRATEGY_DOCS = {
 
 
 def parse_value(text: str) -> FieldValue:
-    """A ``--set`` value: an int if it reads as one, else a float, else the string itself."""
+    """A ``--set`` value: an int if it reads as one, else a float, else the string itself.
+
+    Only ASCII numerals are numbers: Python's int() and float() also read other scripts' digits
+    (Arabic-Indic, fullwidth), which no scenario file, grid file or call list accepts either, so
+    such text stays a string and is refused where a number is wanted."""
+    if not text.isascii():
+        return text
     try:
         return int(text)
     except ValueError:
