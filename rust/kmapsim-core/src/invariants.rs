@@ -91,17 +91,15 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     })
 }
 
-/// lockmeter's sums agree with the histograms and counters, and no lock is held or spun on
+/// lockmeter's sums agree with the counters, and no lock is held or spun on
 /// for more cycles than the run has: a lock has one holder at a time, each CPU spins on one lock.
 fn check_lock_stats(r: &crate::report::RunReport, cpus: u64) -> Result<(), String> {
     let kmap = &r.lock_stats[crate::lock::KMAP_LOCK as usize];
-    let (hold, wait) = (&r.histograms.kmap_lock_hold, &r.histograms.kmap_lock_wait);
-    if (kmap.hold_sum as u128, kmap.releases) != (hold.sum, hold.count)
-        || (kmap.wait_sum, kmap.acquisitions) != (wait.sum, wait.count)
-    {
-        return Err("kmap_lock's lock_stats disagree with its histograms".into());
-    }
+    // Its sums come from its histograms; the grants counted apart must agree with them.
     let acquires = r.counters.kmap_lock_acquires;
+    if kmap.contended > r.counters.kmap_lock_contended {
+        return Err("more contended kmap_lock acquisitions than contended grants".into());
+    }
     if kmap.acquisitions > acquires || acquires > kmap.acquisitions + cpus {
         return Err("kmap_lock acquisitions disagree with kmap_lock_acquires".into());
     }

@@ -273,6 +273,22 @@ impl LockStat {
         self.hold_max = self.hold_max.max(hold);
     }
 
+    /// The sums of a lock whose waits and holds are kept as histograms (`kmap_lock`): one wait
+    /// value per acquisition, 0 exactly for the uncontended ones (a contended wait includes the
+    /// hand-off, at least a cycle), and one hold value per release.
+    pub fn from_histograms(wait: &Histogram, hold: &Histogram) -> Self {
+        LockStat {
+            acquisitions: wait.count,
+            contended: wait.count - wait.counts[0],
+            releases: hold.count,
+            hold_sum: hold.sum as u64,
+            hold_max: hold.max,
+            wait_sum: wait.sum,
+            wait_max: wait.max,
+            ..LockStat::default()
+        }
+    }
+
     /// The figures over a run of `cycles` cycles on `cpus` CPUs; 0 where a ratio has no
     /// denominator (no cycle, no acquisition, no release, no contended acquisition).
     pub fn figures(&self, cycles: u64, cpus: u64) -> LockFigures {
@@ -338,6 +354,21 @@ mod tests {
         assert_eq!((f.util_pct, f.spin_cpu_pct), (70.0, 46.0));
         assert_eq!((f.hold_max_cycles, f.wait_max_cycles), (300.0, 700.0));
         assert_eq!((f.hold_mean_cycles, f.wait_mean_cycles), (100.0, 60.0));
+    }
+
+    #[test]
+    fn a_lock_kept_as_histograms_has_the_same_sums() {
+        let (mut wait, mut hold) = (Histogram::default(), Histogram::default());
+        let mut s = LockStat::default();
+        for (w, contended) in [(0, false), (30, true), (0, false), (90, true)] {
+            wait.record(w);
+            s.acquired(contended, w);
+        }
+        for h in [100, 50, 50] {
+            hold.record(h);
+            s.released(h);
+        }
+        assert_eq!(LockStat::from_histograms(&wait, &hold), s);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `flush_all_zero_pkmaps()` and the TLB shootdown of every strategy (docs/model.md, sections 4,
-//! 6 and 12): the clearing loop, then `flush_tlb_all()` (`sync`, `targeted`), the IPIs without
-//! waiting (`async`, `guarded`) or no IPI (`lazy`), then the flusher's local flush; and the
-//! flush-generation catch-up of `guarded` and `lazy`. The only place that matches on `Strategy`
+//! 6 and 12): the clearing loop, then `flush_tlb_all()` (`sync`, `targeted` and its variants
+//! `concurrent`, `early-ack`, `ranged`), the IPIs without waiting (`async`, `guarded`), no IPI
+//! (`lazy`, `defer`) or a hardware broadcast (`broadcast`), then the flusher's local flush; the
+//! flush-generation catch-up of `guarded`, `lazy` and `defer`, and `defer`'s shootdown before a
+//! cleared slot is reused. The only place that matches on `Strategy`
 //! for the shootdown.
 
 use super::ipi::Targets;
@@ -307,9 +309,9 @@ impl Engine {
         }
     }
 
-    /// The lowest flush generation of any CPU. Generations only grow, so the cached value is a
-    /// lower bound, refreshed (one pass over the CPUs) only when a slot cleared later than it
-    /// is about to be reused.
+    /// The lowest flush generation of any CPU, in one pass over the CPUs, kept in `min_gen`.
+    /// Generations only grow, so `min_gen` stays a lower bound: `scan_resume` calls this only
+    /// when a slot cleared later than `min_gen` is about to be reused.
     pub(super) fn min_generation(&mut self) -> u64 {
         self.min_gen = self.cpus.iter().map(|x| x.generation).min().unwrap_or(0);
         self.min_gen
@@ -326,19 +328,23 @@ impl Engine {
         } else {
             0
         };
-        let behind = (0..self.cpus.len()).any(|d| d != c && self.cpus[d].generation < g);
-        if behind {
+        if self.others_behind(c, g) {
             go(C::LocalFlush, own, Phase::DeferFlush)
         } else {
             go(C::LocalFlush, own, Phase::MapSet)
         }
     }
 
+    /// Whether a CPU other than `c` has not flushed since generation `g`.
+    fn others_behind(&self, c: usize, g: u64) -> bool {
+        (0..self.cpus.len()).any(|d| d != c && self.cpus[d].generation < g)
+    }
+
     /// `defer`: take `call_lock` to send the IPIs to the CPUs still behind.
     #[inline(never)]
     pub(super) fn defer_flush(&mut self, c: usize, t: u64) -> Next {
         let g = self.cpus[c].defer_gen;
-        if !(0..self.cpus.len()).any(|d| d != c && self.cpus[d].generation < g) {
+        if !self.others_behind(c, g) {
             // They caught up meanwhile (a context switch, a handler).
             return go(C::KmapLocked, 0, Phase::MapSet);
         }

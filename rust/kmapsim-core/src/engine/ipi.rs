@@ -4,8 +4,9 @@
 //! An IPI sent at cycle t reaches its target at t + `ipi_latency` (later for later targets when
 //! sending is serial). A CPU with interrupts enabled and no handler running takes it at once,
 //! suspending whatever it was doing; otherwise it stays pending in the APIC until interrupts come
-//! back on. The handler acks "finished" after its full TLB flush; 2.4's "started" ack is not
-//! modelled, since with wait=1 the sender waits for "finished", which implies it.
+//! back on. The handler acks "finished" after its TLB flush (under `early-ack`, on entry); 2.4's
+//! "started" ack is not modelled, since with wait=1 the sender waits for "finished", which
+//! implies it. Acks queue on the call's shared line (`ipi_ack_per_target_cycles`).
 
 use super::{Engine, Mode, Res};
 use crate::config::Strategy;

@@ -33,9 +33,11 @@ impl Engine {
         let waiters = !lock.waiters.is_empty();
         // From the holder's first cycle under the lock (not the grant) to this release.
         let hold = t - self.cpus[c].hold_start[hold_class(l)];
-        lock.stat.released(hold);
+        // kmap_lock's sums are its histograms' (`lock_stat_now`): recorded once.
         if l == KMAP_LOCK {
             self.hist.kmap_lock_hold.record(hold);
+        } else {
+            lock.stat.released(hold);
         }
         if waiters {
             self.mark_dirty(l);
@@ -85,11 +87,12 @@ impl Engine {
         let wait = cpu.lock_wait(t);
         cpu.hold_start[hold_class(l)] = t;
         let contended = cpu.lock_contended;
+        let lock = &mut self.locks[l as usize];
         if l == KMAP_LOCK {
             self.hist.kmap_lock_wait.record(wait);
+        } else {
+            lock.stat.acquired(contended, wait);
         }
-        let lock = &mut self.locks[l as usize];
-        lock.stat.acquired(contended, wait);
         lock.held_since = Some(t);
     }
 
@@ -97,7 +100,11 @@ impl Engine {
     /// spinners, and a new holder still in a contended hand-off.
     pub(super) fn lock_stat_now(&self, l: usize) -> LockStat {
         let (lock, now) = (&self.locks[l], self.now);
-        let mut s = lock.stat;
+        let mut s = if l == KMAP_LOCK as usize {
+            LockStat::from_histograms(&self.hist.kmap_lock_wait, &self.hist.kmap_lock_hold)
+        } else {
+            lock.stat
+        };
         s.open_hold = lock.held_since.map_or(0, |since| now - since);
         let handing_off = lock
             .holder
