@@ -20,6 +20,7 @@ STRATEGIES = [
     "early-ack",
     "ranged",
     "defer",
+    "split",
 ]
 SAFE_STRATEGIES = [s for s in STRATEGIES if s != "async"]
 

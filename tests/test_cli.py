@@ -76,7 +76,7 @@ def test_strategies_listing() -> None:
     assert verdicts["sync"] == "safe" and verdicts["async"] == "UNSAFE"
     # Every other strategy, the later designs included, is safe (docs/model.md, section 12).
     assert all(v == "safe" for s, v in verdicts.items() if s != "async"), verdicts
-    assert {"broadcast", "concurrent", "early-ack", "ranged", "defer"} <= set(verdicts)
+    assert {"broadcast", "concurrent", "early-ack", "ranged", "defer", "split"} <= set(verdicts)
 
 
 def test_fields_listing() -> None:

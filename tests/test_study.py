@@ -67,7 +67,10 @@ def test_the_verdicts_are_computed(study: Study) -> None:
     total = int(study.result.frame.query("strategy == 'async'")["stale_accesses"].sum())
     assert a.split("?  ")[1].startswith("NO: async read stale TLB entries")
     assert f"{total:,} in all" in a
-    assert "sync, guarded, lazy, targeted, local, broadcast, concurrent, early-ack, ranged and" in a
+    assert (
+        "sync, guarded, lazy, targeted, local, broadcast, concurrent, early-ack, ranged, defer and"
+        in a
+    )
     assert a.endswith("read none in any of their runs")
     assert "flush-bound" in b and "preset" in b
     f = study.result.frame.query("regime == 'flush-bound' and cpus == 8")

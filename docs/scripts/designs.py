@@ -11,7 +11,9 @@ Prints the Markdown of docs/validation.md, section g. Seed 1 throughout.
    ``modern-64core`` (Amit, LKML 2019: -14 % and -10 %);
 4. ``ranged`` on the NUMA-Q ``-aa`` workload of section f, with the collateral TLB refill on;
 5. ``defer`` against ``sync`` on the default preset: the shootdown IPIs (migrc: -91 %);
-6. the safety regime of section c: stale reads under every design.
+6. ``split`` (Bligh's split pool) against ``sync`` in the flush-bound corner and on the NUMA-Q
+   ``-aa`` workload of the 2002 thread it was proposed in, and under the 2024 misuse;
+7. the safety regime of section c: stale reads under every design.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import kmapsim
 from kmapsim import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-NEW = ["broadcast", "concurrent", "early-ack", "ranged", "defer"]
+NEW = ["broadcast", "concurrent", "early-ack", "ranged", "defer", "split"]
 #: The flush-bound corner of docs/validation.md section b (and README).
 CORNER = {"cpus": 8, "work_cycles": 2000, "last_pkmap": 64, "irq_hold_cycles": 30000}
 #: A quiet machine for shootdown latencies: no interrupts-off section, spaced-out fixed work,
@@ -62,11 +64,14 @@ def lazy_vs_sync(cycles: int) -> None:
 
 
 def flush_share(r: kmapsim.RunResult) -> tuple[float, float]:
-    """The flush's share of kmap_lock hold time, and the shootdown's alone (without the loop)."""
+    """The flush's share of kmap_lock hold time, and the shootdown's alone (without the loop).
+    Under ``split`` the shootdown runs with the lock dropped: only the clearing loop counts."""
     hold = r.histograms["kmap_lock_hold"].sum
     b = r.breakdown.sum()
     loop = float(b["flush_scan"])
     shoot = float(b[FLUSH_UNDER_LOCK].sum()) - loop
+    if r.scenario.strategy == "split":
+        shoot = 0.0
     return (loop + shoot) / hold, shoot / hold
 
 
@@ -85,10 +90,15 @@ def broadcast(cycles: int) -> None:
         print(
             f"| {s} | {shown} | {r.throughput:,.0f} | {100 * whole:.1f} % | {100 * shoot:.1f} % |"
         )
+    misuse("broadcast")
+
+
+def misuse(strategy: str) -> None:
+    """The 2024 interrupts-off kmap_lock misuse under sync and under ``strategy``."""
     print("\nThe 2024 misuse (`kmap_irqs_off_prob = 1`, 4 CPUs, `pIII-8way-2001`):\n")
     print("| strategy | outcome |")
     print("|---|---|")
-    for s in ("sync", "broadcast"):
+    for s in ("sync", strategy):
         sc = Scenario(cpus=4, strategy=s, kmap_irqs_off_prob=1.0)
         try:
             r = kmapsim.run(sc, cycles=50_000_000, seed=1)
@@ -156,23 +166,63 @@ def ranged(cycles: int) -> None:
 def defer(cycles: int) -> None:
     print("### 5. `defer` against `sync` (`pIII-8way-2001`)\n")
     print("migrc/LUF (LKML 2024): shootdown interrupts -91 %, runtime -5.7 %.\n")
-    print("| allocator | context switch chance | sync IPIs | defer IPIs | forced shootdowns |")
-    print("|---|---|---|---|---|")
+    print("| allocator | context switch chance | sync IPIs | defer IPIs | change |", end="")
+    print(" forced shootdowns | catch-ups at switches | defer vs sync kmaps | defer stale reads |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for alloc in ("scan", "freelist"):
-        for switch in (0.1, 1.0):
-            ipis = {}
-            forced = 0
-            for s in ("sync", "defer"):
-                sc = Scenario(strategy=s, slot_alloc=alloc, ctx_switch_prob=switch)
-                r = kmapsim.run(sc, cycles=cycles, seed=1)
-                ipis[s] = r.counters["ipis_sent"]
-                forced = r.counters["deferred_shootdowns"] if s == "defer" else forced
-            print(f"| {alloc} | {switch} | {ipis['sync']:,} | {ipis['defer']:,} | {forced:,} |")
+        for switch in (0.0, 0.01, 0.1, 1.0):
+            runs = {
+                s: kmapsim.run(
+                    Scenario(strategy=s, slot_alloc=alloc, ctx_switch_prob=switch),
+                    cycles=cycles,
+                    seed=1,
+                )
+                for s in ("sync", "defer")
+            }
+            sync, d = runs["sync"].counters, runs["defer"].counters
+            change = 100 * (d["ipis_sent"] - sync["ipis_sent"]) / sync["ipis_sent"]
+            kmaps = 100 * (d["kmaps"] - sync["kmaps"]) / sync["kmaps"]
+            print(
+                f"| {alloc} | {switch} | {sync['ipis_sent']:,} | {d['ipis_sent']:,} |"
+                f" {change:+.1f} % | {d['deferred_shootdowns']:,} | {d['gen_flushes']:,} |"
+                f" {kmaps:+.2f} % | {d['stale_accesses']} |"
+            )
     print()
 
 
+def split(cycles: int, aa_cycles: int) -> None:
+    print("### 6. `split`: Bligh's split pool\n")
+    print("Bligh, LKML March 2002 (a proposal, no measurement): take the flush out of `kmap_lock`")
+    print("by allocating from one half of the pool while the other half is flushed. His estimate")
+    print("of the amortised cost per allocation, about 1 + (1+F)/N for a flush cost F and a pool")
+    print("of N slots, becomes 1 + (1+F)/(N/2) of work, of which only the clearing loop of a half")
+    print("is under the lock. Flush share: of `kmap_lock` hold time (the clearing loop and, under")
+    print("`sync`, the shootdown).\n")
+    print("| workload | strategy | kmaps/Mcycle | UTIL % | CON % | flush share |", end="")
+    print(" flushes per 1k kmaps | kmaps that slept for the other half |")
+    print("|---|---|---|---|---|---|---|---|")
+    path = ROOT / "examples" / "lockmeter" / "numaq16-aa.toml"
+    setups = [
+        ("flush-bound corner", Scenario.preset("pIII-8way-2001", **CORNER), cycles),  # type: ignore[arg-type]
+        ("default preset", Scenario(), 5 * cycles),
+        (f"`{path.relative_to(ROOT)}`", Scenario.from_file(path), aa_cycles),
+    ]
+    for name, base, n in setups:
+        for s in ("sync", "split"):
+            r = kmapsim.run(base.replace(strategy=s), cycles=n, seed=1)
+            k = r.counters
+            lock = r.lock_stats.loc["kmap_lock"]
+            whole, _ = flush_share(r)
+            print(
+                f"| {name} | {s} | {r.throughput:,.1f} | {lock.util_pct:.1f} |"
+                f" {lock.contended_pct:.1f} | {100 * whole:.1f} % |"
+                f" {1000 * k['flushes'] / max(k['kmaps'], 1):.1f} | {k['split_waits']:,} |"
+            )
+    misuse("split")
+
+
 def safety(cycles: int) -> None:
-    print("### 6. Stale reads in the safety regime\n")
+    print("### 7. Stale reads in the safety regime\n")
     print("The `async` counterexample of section c (2 CPUs, 2 slots, slow IPIs), seeds 0-11:\n")
     sc = SEARCH_BASE.replace(last_pkmap=2, work_cycles=200, ipi_latency=1000)
     print("| strategy | runs with a stale read | stale reads |")
@@ -197,6 +247,7 @@ def main() -> None:
     latencies(40_000_000)
     ranged(int(41 * 700e6) // (8 * short))
     defer(100_000_000 // short)
+    split(20_000_000 // short, int(41 * 700e6) // (8 * short))
     safety(2_000_000)
     print(f"(script time {time.perf_counter() - start:.0f} s)")
 

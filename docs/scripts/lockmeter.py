@@ -147,6 +147,7 @@ DESIGNS = {
     "async": {"strategy": "async"},
     "guarded": {"strategy": "guarded"},
     "lazy": {"strategy": "lazy"},
+    "split (Bligh's proposal in the thread)": {"strategy": "split"},
     "sync + freelist": {"slot_alloc": "freelist"},
     "local (no pool)": {"strategy": "local"},
 }

@@ -146,7 +146,11 @@ STRATEGY_DOCS = {
     "concurrent": ("safe", "sync, with the local flush done while the IPIs are in flight"),
     "early-ack": ("safe", "sync, each target acks on handler entry, before it flushes"),
     "ranged": ("safe", "sync, flushing only the cleared slots (invlpg each) up to a ceiling"),
-    "defer": ("safe", "no IPI at the wrap; IPIs to CPUs behind when a cleared slot is reused"),
+    "defer": ("safe", "no IPI at the wrap; a half is reused a half-lap later, IPIs to CPUs behind"),
+    "split": (
+        "safe",
+        "Bligh's split pool: allocate from one half, flush the other outside the lock",
+    ),
 }
 
 

@@ -37,8 +37,10 @@ class Snapshot:
     cpus: pd.DataFrame
     #: One dict per lock: name, holder (CPU or None), waiters (CPUs, in arrival order).
     locks: list[dict[str, Any]]
-    #: Slot counts: free (0), unused (1), in_use (>= 2), and the allocation cursor.
-    slots: dict[str, int]
+    #: Slot counts: free (0), unused (1), in_use (>= 2); the allocation cursor; and in a split
+    #: pool (``split``, ``defer``) the active half and the half whose shootdown is running
+    #: (``half``, ``half_in_flight``: 0, 1 or None).
+    slots: dict[str, int | None]
     #: CPUs asleep on the pkmap wait queue.
     sleeping: list[int]
     flush_generation: int

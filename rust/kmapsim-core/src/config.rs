@@ -65,6 +65,9 @@ choice! {
         /// flushed since it was cleared; CPUs flush at context switch, and the ones still behind
         /// get an IPI when such a slot is about to be reused (migrc/LUF, LKML 2024).
         Defer = "defer",
+        /// Bligh's split pool (LKML, March 2002): allocate from one half of the pool while the
+        /// other half's shootdown (sync's IPIs and acks) runs with `kmap_lock` dropped.
+        Split = "split",
     }
 }
 
@@ -85,7 +88,15 @@ impl Strategy {
                 | Self::EarlyAck
                 | Self::Ranged
                 | Self::Defer
+                | Self::Split
         )
+    }
+
+    /// Whether the strategy lays the pkmap pool out in two halves allocated from in turn:
+    /// `split` flushes one while allocating from the other, `defer` reuses a half only a
+    /// half-lap after clearing it (docs/model.md, 12.11 and 12.12).
+    pub fn splits_pool(self) -> bool {
+        matches!(self, Self::Split | Self::Defer)
     }
 }
 

@@ -96,7 +96,9 @@ pub struct Cpu {
     // The operation in progress.
     pub irq_lock: LockId,
     pub scan_left: u32,
-    pub scan_check_current: bool,
+    /// Flushes (or skipped flushes) in the current `map_new_virtual()`: after one, the scan
+    /// resumes on the slot under the cursor (`Pkmap::allocate`, `Pkmap::loop_count`).
+    pub scan_flushes: u8,
     /// The access in progress: its next lookup, how many, over how many cycles, and whether
     /// it runs with interrupts disabled.
     pub lookup: u32,
@@ -155,7 +157,7 @@ impl Cpu {
             evict_carry: 0,
             irq_lock: 0,
             scan_left: 0,
-            scan_check_current: false,
+            scan_flushes: 0,
             lookup: 0,
             lookups: 1,
             access_q: 1,

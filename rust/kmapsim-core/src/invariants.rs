@@ -63,8 +63,12 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
     }
     check_mappings(sc, engine, k)?;
     check_tasks(r.cycles, engine)?;
+    check_split_pool(sc, engine)?;
     if engine.pkmap().free_count != snap.slots_free {
         return Err("the free-slot counter disagrees with the slot counts".into());
+    }
+    if engine.pkmap().unused_count != snap.slots_unused {
+        return Err("the unused-slot counter disagrees with the slot counts".into());
     }
     if snap.slots_free + snap.slots_unused + snap.slots_in_use != sc.last_pkmap as u32 {
         return Err("slot counts do not add up".into());
@@ -198,6 +202,54 @@ fn check_mappings(
         return Err(format!(
             "kmaps - kunmaps = {open} but {between} mappings are between a kmap and its kunmap"
         ));
+    }
+    Ok(())
+}
+
+/// `split`: a half in flight is the one the cursor is not in, exactly one CPU is running its
+/// shootdown (the only use of `call_lock` under `split`), and none of its slots was mapped since
+/// it was retired. Other strategies never split the pool.
+fn check_split_pool(sc: &Scenario, engine: &Engine) -> Result<(), String> {
+    let pk = engine.pkmap();
+    if pk.split() != sc.strategy.splits_pool() {
+        return Err("the pool is split under a strategy that does not split it".into());
+    }
+    let flushers: Vec<&crate::cpu::Cpu> = engine
+        .cpus()
+        .iter()
+        .filter(|c| {
+            sc.strategy == Strategy::Split
+                && matches!(
+                    next_phase(c),
+                    Phase::CallLockGranted
+                        | Phase::IpiSent
+                        | Phase::AcksDone
+                        | Phase::LocalFlushDone
+                )
+        })
+        .collect();
+    let Some(h) = pk.dirty_half() else {
+        return match flushers.len() {
+            0 => Ok(()),
+            n => Err(format!("{n} CPUs flush a half that is not dirty")),
+        };
+    };
+    if flushers.len() != 1 || pk.active_half() == h {
+        return Err(format!(
+            "half {h} is in flight with {} flushers and the cursor in half {}",
+            flushers.len(),
+            pk.active_half()
+        ));
+    }
+    let lap = pk.lap() as usize;
+    let retired = flushers[0].flush_start;
+    for s in h * lap..(h + 1) * lap {
+        if pk.pte[s] != crate::pkmap::NONE && pk.pte_changed_at[s] > retired {
+            return Err(format!(
+                "slot {s} of half {h}, in flight since cycle {retired}, was mapped at cycle {}",
+                pk.pte_changed_at[s]
+            ));
+        }
     }
     Ok(())
 }

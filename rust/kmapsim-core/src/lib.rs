@@ -19,7 +19,9 @@
 /// docs/model.md, section 18).
 /// 5: `lazy` catches up before taking `kmap_lock`, and under it only invalidates the slot it
 /// obtains (docs/model.md, 12.4); lock statistics count holds and waits still open at the end.
-pub const MODEL_VERSION: u32 = 5;
+/// 6: `defer` lays the pool out in two halves and reuses a cleared half only a half-lap later
+/// (docs/model.md, 12.11); the strategy `split` (12.12).
+pub const MODEL_VERSION: u32 = 6;
 
 pub mod calls;
 mod config;

@@ -23,6 +23,10 @@ pub enum ScanEnd {
     Wrapped,
     /// A whole lap found nothing free: the task must sleep on the wait queue.
     Exhausted,
+    /// `split`: the cursor reached the end of its half while the other half's shootdown is still
+    /// running: the task must sleep on the wait queue. The cursor is left on the half's last
+    /// slot, so the retry reaches the end again.
+    OtherHalfFlushing,
 }
 
 #[derive(Clone, Debug)]
@@ -42,24 +46,40 @@ pub struct Pkmap {
     /// CPUs asleep on `pkmap_map_wait`, in the order they went to sleep.
     pub waitq: Vec<u32>,
     /// `slot_alloc = "freelist"`: free and clean slots (a stack), and the slots with count 1
-    /// waiting for the next flush (an intrusive doubly linked list, O(1) both ways).
+    /// waiting for the next flush (an intrusive doubly linked list, O(1) both ways). In a split
+    /// pool, `free` is the active half's stack and `free_other` the other half's, and each half
+    /// has its own dirty list.
     pub free: Vec<u32>,
+    free_other: Vec<u32>,
     dirty_next: Vec<u32>,
     dirty_prev: Vec<u32>,
-    dirty_head: u32,
+    dirty_head: [u32; 2],
     pub dirty_len: u32,
+    /// The freelist's active half (the scan's is the cursor's).
+    half: u32,
     /// Slots with count 0, kept up to date for the trace and samples.
     pub free_count: u32,
+    /// Slots with count 1 (unused, maybe cached), kept up to date for a split pool's sleep rule.
+    pub unused_count: u32,
     /// The slots the last `flush_clear` cleared, in order (`ranged` invalidates just these).
     pub cleared: Vec<u32>,
     /// `defer`: the flush generation that cleared each slot (0: never cleared).
     pub cleared_gen: Vec<u64>,
     /// How free slots are found and unused ones recycled.
     alloc: SlotAlloc,
+    /// Slots in one lap of the cursor: the pool, or half of it when it is split (Bligh's split
+    /// pool under `split`, the reserve of `defer`; docs/model.md 12.11, 12.12). A lap ends where
+    /// the cursor's low bits wrap to 0, so the whole pool's lap ends at slot 0 as in 2.4.
+    lap: u32,
+    /// `split`: whether each half has been flushed since it was last cleared.
+    clean: [bool; 2],
 }
 
 impl Pkmap {
-    pub fn new(slots: u32, pages: u32, cpus: usize, alloc: SlotAlloc) -> Self {
+    /// A pool of `slots` (a power of two) for `pages` pages and `cpus` CPUs, whose cursor laps
+    /// over the whole pool, or over one half at a time when `halves`.
+    pub fn new(slots: u32, pages: u32, cpus: usize, alloc: SlotAlloc, halves: bool) -> Self {
+        let lap = if halves { slots / 2 } else { slots };
         Pkmap {
             count: vec![0; slots as usize],
             pte: vec![NONE; slots as usize],
@@ -69,16 +89,21 @@ impl Pkmap {
             cursor: 0,
             mask: slots - 1,
             waitq: Vec::with_capacity(cpus),
-            // Popped from the end: slot 0 first.
-            free: (0..slots).rev().collect(),
+            // Popped from the end: slot 0 first; in a split pool, half 0's slots first.
+            free: (0..lap).rev().collect(),
+            free_other: (lap..slots).rev().collect(),
             dirty_next: vec![NONE; slots as usize],
             dirty_prev: vec![NONE; slots as usize],
-            dirty_head: NONE,
+            dirty_head: [NONE; 2],
             dirty_len: 0,
+            half: 0,
             free_count: slots,
+            unused_count: 0,
             cleared: Vec::with_capacity(slots as usize),
             cleared_gen: vec![0; slots as usize],
             alloc,
+            lap,
+            clean: [true; 2],
         }
     }
 
@@ -94,32 +119,38 @@ impl Pkmap {
         let n = &mut self.count[slot as usize];
         *n += 1;
         let n = *n;
-        if n == 2 && self.alloc == SlotAlloc::Freelist {
-            self.remove_dirty(slot);
+        if n == 2 {
+            self.unused_count -= 1;
+            if self.alloc == SlotAlloc::Freelist {
+                self.remove_dirty(slot);
+            }
         }
         Some((slot, n))
     }
 
     /// `map_new_virtual()` for `page`, by the pool's policy: the cursor scan (see `scan`: `left`
-    /// and `after_flush` are its loop count and its resume-after-flush rule) or a freelist pop
-    /// (nothing free right after a flush: exhausted; else a flush is due). Returns how the
+    /// is its loop count; after a flush, `flushes` > 0, it resumes on the slot under the cursor)
+    /// or a freelist pop (nothing free right after the last flush a lap may run: exhausted; else
+    /// a flush is due). `flushes` counts this call's flushes (see `loop_count`). Returns how the
     /// stretch ended and how many slots it examined.
     #[inline]
     pub fn allocate(
         &mut self,
         page: u32,
         left: &mut u32,
-        after_flush: bool,
+        flushes: u8,
         now: u64,
         cpu: u32,
     ) -> (ScanEnd, u64) {
         match self.alloc {
-            SlotAlloc::Scan => self.scan(page, left, after_flush, now, cpu),
+            SlotAlloc::Scan => self.scan(page, left, flushes > 0, now, cpu),
             SlotAlloc::Freelist => match self.pop_free(page, now, cpu) {
                 Some(slot) => (ScanEnd::Mapped { slot }, 1),
-                // Nothing free even right after a flush: sleep.
-                None if after_flush => (ScanEnd::Exhausted, 1),
-                None => (ScanEnd::Wrapped, 1),
+                // Nothing free even right after the last flush a lap may run: sleep.
+                None if flushes > 0 && !self.may_lap_again(flushes) => (ScanEnd::Exhausted, 1),
+                // The end of the lap: a flush is due, if the half to switch to is clean.
+                None if self.clean[self.half as usize ^ 1] => (ScanEnd::Wrapped, 1),
+                None => (ScanEnd::OtherHalfFlushing, 1),
             },
         }
     }
@@ -136,8 +167,11 @@ impl Pkmap {
         let n = &mut self.count[slot as usize];
         *n -= 1;
         let count = *n;
-        if count == 1 && self.alloc == SlotAlloc::Freelist {
-            self.push_dirty(slot);
+        if count == 1 {
+            self.unused_count += 1;
+            if self.alloc == SlotAlloc::Freelist {
+                self.push_dirty(slot);
+            }
         }
         Some((slot, count))
     }
@@ -149,7 +183,7 @@ impl Pkmap {
     pub fn flush_clear(&mut self, now: u64, cpu: u32) -> Result<(u64, u64), u32> {
         self.cleared.clear();
         match self.alloc {
-            SlotAlloc::Scan => Ok((self.clear_unused(now, cpu)?, self.slots() as u64)),
+            SlotAlloc::Scan => Ok((self.clear_unused(now, cpu)?, self.lap as u64)),
             SlotAlloc::Freelist => {
                 let cleared = self.clear_dirty(now, cpu)?;
                 Ok((cleared, cleared))
@@ -174,6 +208,7 @@ impl Pkmap {
         }
         self.count[s] = 0;
         self.free_count += 1;
+        self.unused_count -= 1;
         self.pte[s] = NONE;
         self.pte_changed_at[s] = now;
         self.pte_changed_by[s] = cpu;
@@ -188,15 +223,22 @@ impl Pkmap {
         Some(s)
     }
 
+    /// The half slot `s` is in (0 while the pool is whole).
+    #[inline]
+    fn half_of(&self, s: u32) -> usize {
+        (s / self.lap) as usize & 1
+    }
+
     /// Freelist bookkeeping: slot `s` just dropped to count 1 (unused, maybe cached).
     fn push_dirty(&mut self, s: u32) {
-        let h = self.dirty_head;
+        let list = self.half_of(s);
+        let h = self.dirty_head[list];
         self.dirty_next[s as usize] = h;
         self.dirty_prev[s as usize] = NONE;
         if h != NONE {
             self.dirty_prev[h as usize] = s;
         }
-        self.dirty_head = s;
+        self.dirty_head[list] = s;
         self.dirty_len += 1;
     }
 
@@ -204,7 +246,8 @@ impl Pkmap {
     fn remove_dirty(&mut self, s: u32) {
         let (p, n) = (self.dirty_prev[s as usize], self.dirty_next[s as usize]);
         if p == NONE {
-            self.dirty_head = n;
+            let list = self.half_of(s);
+            self.dirty_head[list] = n;
         } else {
             self.dirty_next[p as usize] = n;
         }
@@ -214,25 +257,84 @@ impl Pkmap {
         self.dirty_len -= 1;
     }
 
-    /// Freelist flush: every dirty slot is cleared and becomes free. Returns how many, or the
-    /// slot whose entry was already clear (a kernel BUG).
+    /// Freelist flush: every dirty slot (of the active half, in a split pool) is cleared and
+    /// becomes free; a split pool then switches to its other half. Returns how many, or the slot
+    /// whose entry was already clear (a kernel BUG).
     fn clear_dirty(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
         let mut n = 0;
-        while self.dirty_head != NONE {
-            let s = self.dirty_head;
-            self.dirty_head = self.dirty_next[s as usize];
+        let list = self.half as usize;
+        while self.dirty_head[list] != NONE {
+            let s = self.dirty_head[list];
+            self.dirty_head[list] = self.dirty_next[s as usize];
             debug_assert_eq!(self.count[s as usize], 1);
             self.unmap(s as usize, now, cpu)?;
             self.free.push(s);
             self.cleared.push(s);
             n += 1;
         }
-        self.dirty_len = 0;
+        self.dirty_len -= n as u32;
+        if self.split() {
+            self.half ^= 1;
+            std::mem::swap(&mut self.free, &mut self.free_other);
+        }
         Ok(n)
     }
 
     fn slots(&self) -> u32 {
         self.mask + 1
+    }
+
+    /// Slots in one lap of the cursor: `map_new_virtual()`'s loop count (`LAST_PKMAP`, or half of
+    /// it in a split pool).
+    #[inline]
+    pub fn lap(&self) -> u32 {
+        self.lap
+    }
+
+    /// `map_new_virtual()`'s loop count after `flushes` flushes in this call: the slots one lap
+    /// may examine before the task sleeps. 2.4 sleeps when the lap after its flush finds
+    /// nothing, which is when every slot is in use. A split pool's flush clears only the half
+    /// just left, so while some slot is free or unused the lap may examine one slot more, reach
+    /// the end of the new half and retire that one too: a kmap sleeps only when every slot is
+    /// in use, as in 2.4 (at most three flushes: the half left, the new one, the first again).
+    #[inline]
+    pub fn loop_count(&self, flushes: u8) -> u32 {
+        self.lap + self.may_lap_again(flushes) as u32
+    }
+
+    /// Whether a lap after `flushes` flushes may still end in a flush: in a split pool, while
+    /// some slot is free or unused.
+    fn may_lap_again(&self, flushes: u8) -> bool {
+        self.split() && flushes > 0 && self.free_count + self.unused_count > 0
+    }
+
+    /// Whether the pool is split in two halves.
+    pub fn split(&self) -> bool {
+        self.lap < self.slots()
+    }
+
+    /// The half allocations come from: the cursor's, or the freelist's (0 while the pool is
+    /// whole).
+    pub fn active_half(&self) -> usize {
+        match self.alloc {
+            SlotAlloc::Scan => self.half_of(self.cursor),
+            SlotAlloc::Freelist => self.half as usize,
+        }
+    }
+
+    /// `split`: the half the cursor just left was cleared; it is dirty until its shootdown ends.
+    pub fn mark_flushing(&mut self) {
+        self.clean[self.active_half() ^ 1] = false;
+    }
+
+    /// `split`: the shootdown of the other half has ended: it may be allocated from again.
+    pub fn mark_clean(&mut self) {
+        self.clean = [true; 2];
+    }
+
+    /// `split`: the half whose shootdown is still running, if any.
+    pub fn dirty_half(&self) -> Option<usize> {
+        self.clean.iter().position(|&c| !c)
     }
 
     /// The freelist's dirty list, head first (most recently dirtied first): the count-1 slots
@@ -241,10 +343,12 @@ impl Pkmap {
     #[cfg(test)]
     pub(crate) fn dirty_slots(&self) -> Vec<u32> {
         let mut out = Vec::new();
-        let mut s = self.dirty_head;
-        while s != NONE {
-            out.push(s);
-            s = self.dirty_next[s as usize];
+        for &head in &self.dirty_head {
+            let mut s = head;
+            while s != NONE {
+                out.push(s);
+                s = self.dirty_next[s as usize];
+            }
         }
         out
     }
@@ -266,8 +370,8 @@ impl Pkmap {
             if !check_current {
                 self.cursor = (self.cursor + 1) & self.mask;
                 advanced += 1;
-                if self.cursor == 0 {
-                    return (ScanEnd::Wrapped, advanced);
+                if self.cursor & (self.lap - 1) == 0 {
+                    return (self.lap_end(), advanced);
                 }
             }
             check_current = false;
@@ -283,12 +387,26 @@ impl Pkmap {
         }
     }
 
+    /// The cursor has just entered a new lap: a flush is due, unless in a split pool the half it
+    /// enters is still being flushed (then it steps back onto the last slot of its half).
+    fn lap_end(&mut self) -> ScanEnd {
+        if self.clean[self.active_half()] {
+            ScanEnd::Wrapped
+        } else {
+            self.cursor = (self.cursor + self.mask) & self.mask;
+            ScanEnd::OtherHalfFlushing
+        }
+    }
+
     /// `flush_all_zero_pkmaps()` up to (not including) `flush_tlb_all()`: every slot with count 1
-    /// becomes free, its page table entry cleared and its page's `virtual` reset. Returns the number
-    /// of slots cleared, or the slot whose entry was already clear (a kernel BUG).
+    /// in the lap the cursor just left (the whole pool, or the half being retired) becomes free,
+    /// its page table entry cleared and its page's `virtual` reset. Returns the number of slots
+    /// cleared, or the slot whose entry was already clear (a kernel BUG).
     fn clear_unused(&mut self, now: u64, cpu: u32) -> Result<u64, u32> {
         let mut cleared = 0;
-        for s in 0..self.count.len() {
+        // The cursor is on the first slot of the new lap; the old lap is the one before it.
+        let first = ((self.cursor + self.mask + 1 - self.lap) & self.mask) as usize;
+        for s in first..first + self.lap as usize {
             if self.count[s] != 1 {
                 continue;
             }
@@ -309,14 +427,14 @@ mod tests {
     /// without advancing again.
     #[test]
     fn cursor_rules_by_hand() {
-        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan, false);
         for (page, want) in [(10, 1), (11, 2), (12, 3)] {
             let mut left = 4;
             assert_eq!(
                 p.scan(page, &mut left, false, 0, 0),
                 (ScanEnd::Mapped { slot: want }, 1)
             );
-            p.count[want as usize] -= 1; // kunmap
+            p.release(page); // kunmap
         }
         let mut left = 4;
         assert_eq!(p.scan(13, &mut left, false, 0, 0), (ScanEnd::Wrapped, 1));
@@ -333,7 +451,7 @@ mod tests {
 
     #[test]
     fn full_lap_exhausts() {
-        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan, false);
         p.count = vec![2, 2, 2, 2];
         p.cursor = 1;
         let mut left = 4;
@@ -348,16 +466,14 @@ mod tests {
 
     #[test]
     fn freelist_pops_and_recycles_dirty_slots() {
-        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Freelist, false);
         let got: Vec<u32> = (0..4).map(|pg| p.pop_free(pg, 0, 0).unwrap()).collect();
         assert_eq!(got, vec![0, 1, 2, 3]);
         assert_eq!(p.pop_free(9, 0, 0), None);
         for s in [1, 3, 2] {
-            p.count[s as usize] = 1;
-            p.push_dirty(s);
+            p.release(s); // page s is in slot s: count 1, on the dirty list
         }
-        p.count[3] = 2; // page 3 shared again before the flush
-        p.remove_dirty(3);
+        p.share(3); // page 3 shared again before the flush
         assert_eq!(p.dirty_len, 2);
         assert_eq!(p.clear_dirty(7, 0), Ok(2));
         assert_eq!((p.virt[1], p.virt[2], p.virt[3]), (NONE, NONE, 3));
@@ -365,9 +481,53 @@ mod tests {
         assert_eq!(p.free.len(), 2);
     }
 
+    /// A split pool of 8 slots, by hand: the cursor laps over half 0 (slots 0-3), then half 1
+    /// (4-7). Entering half 1 retires half 0: its flush clears slots 1-3 only, and the scan
+    /// resumes on slot 4 without advancing. While half 0 is in flight, reaching the end of half
+    /// 1 finds it dirty: the cursor steps back onto slot 7, so the retry reaches the end again.
+    #[test]
+    fn split_pool_laps_over_halves_by_hand() {
+        let mut p = Pkmap::new(8, 100, 1, SlotAlloc::Scan, true);
+        assert_eq!((p.lap(), p.split(), p.active_half()), (4, true, 0));
+        for (page, want) in [(10, 1), (11, 2), (12, 3)] {
+            let mut left = p.lap();
+            let end = p.scan(page, &mut left, false, 0, 0);
+            assert_eq!(end, (ScanEnd::Mapped { slot: want }, 1));
+            p.release(page); // kunmap: count 1, maybe cached
+        }
+        let mut left = p.lap();
+        assert_eq!(p.scan(13, &mut left, false, 0, 0), (ScanEnd::Wrapped, 1));
+        assert_eq!((p.cursor, p.active_half()), (4, 1));
+        // flush_clear walks the retired half only.
+        assert_eq!(p.flush_clear(5, 0), Ok((3, 4)));
+        assert_eq!(p.cleared, vec![1, 2, 3]);
+        p.mark_flushing();
+        assert_eq!(p.dirty_half(), Some(0));
+        let mut left = p.lap();
+        let end = p.scan(13, &mut left, true, 5, 0);
+        assert_eq!(end, (ScanEnd::Mapped { slot: 4 }, 0));
+        p.count[5] = 2;
+        p.count[6] = 2;
+        p.count[7] = 2;
+        // Slots 5-7 busy; the end of half 1 finds half 0 still in flight.
+        let mut left = p.lap();
+        let end = p.scan(14, &mut left, false, 6, 0);
+        assert_eq!(end, (ScanEnd::OtherHalfFlushing, 4));
+        assert_eq!(p.cursor, 7);
+        p.mark_clean();
+        let mut left = p.lap();
+        assert_eq!(p.scan(14, &mut left, false, 7, 0), (ScanEnd::Wrapped, 1));
+        assert_eq!(p.cursor, 0);
+        // Now half 1 is retired: its unused slots (none: 4-7 are in use) are cleared.
+        assert_eq!(p.flush_clear(8, 0), Ok((0, 4)));
+        let mut left = p.lap();
+        let end = p.scan(14, &mut left, true, 8, 0);
+        assert_eq!(end, (ScanEnd::Mapped { slot: 0 }, 0));
+    }
+
     #[test]
     fn clearing_an_unmapped_unused_slot_is_a_bug() {
-        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan);
+        let mut p = Pkmap::new(4, 100, 1, SlotAlloc::Scan, false);
         p.count[2] = 1;
         assert_eq!(p.clear_unused(0, 0), Err(2));
     }

@@ -110,11 +110,11 @@ fn kmap(pk: &mut Pkmap, last_pkmap: u32, page: u32, now: u64) -> Outcome {
         return hit(slot, count);
     }
     let mut left = last_pkmap;
-    let mut after_flush = false;
+    let mut flushes = 0;
     let mut examined = 0;
     let mut flushed = None;
     loop {
-        let (end, advanced) = pk.allocate(page, &mut left, after_flush, now, 0);
+        let (end, advanced) = pk.allocate(page, &mut left, flushes, now, 0);
         examined += advanced;
         match end {
             ScanEnd::Mapped { slot } => {
@@ -134,9 +134,10 @@ fn kmap(pk: &mut Pkmap, last_pkmap: u32, page: u32, now: u64) -> Outcome {
                     Err(_) => return Outcome::Bug(Bug::FlushNoPte),
                 }
                 left = last_pkmap;
-                after_flush = true;
+                flushes += 1;
             }
             ScanEnd::Exhausted => return Outcome::WouldSleep { examined, flushed },
+            ScanEnd::OtherHalfFlushing => unreachable!("these pools are whole"),
         }
     }
 }
@@ -156,6 +157,8 @@ fn check_pool(pk: &Pkmap, alloc: SlotAlloc) {
     let n = pk.count.len();
     let zero = pk.count.iter().filter(|&&c| c == 0).count() as u32;
     assert_eq!(pk.free_count, zero, "free_count");
+    let one = pk.count.iter().filter(|&&c| c == 1).count() as u32;
+    assert_eq!(pk.unused_count, one, "unused_count");
     for s in 0..n {
         let page = pk.pte[s];
         if pk.count[s] == 0 {
@@ -191,7 +194,7 @@ fn check_pool(pk: &Pkmap, alloc: SlotAlloc) {
 
 /// Replay `calls` on a fresh pool of `last_pkmap` slots; returns the outcomes and the pool.
 fn replay_pool(last_pkmap: u32, alloc: SlotAlloc, calls: &[Call]) -> (Vec<Outcome>, Pkmap) {
-    let mut pk = Pkmap::new(last_pkmap, PAGES, 1, alloc);
+    let mut pk = Pkmap::new(last_pkmap, PAGES, 1, alloc, false);
     let mut out = Vec::with_capacity(calls.len());
     for (i, &call) in calls.iter().enumerate() {
         let o = match call {

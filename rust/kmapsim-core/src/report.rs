@@ -105,6 +105,9 @@ pub struct Snapshot {
     pub slots_unused: u32,
     pub slots_in_use: u32,
     pub cursor: u32,
+    /// A split pool's active half, and the half whose shootdown is running (`split`).
+    pub half: Option<u32>,
+    pub half_in_flight: Option<u32>,
     pub flush_generation: u64,
     pub sleeping: Vec<u32>,
     pub counters: Counters,

@@ -97,6 +97,7 @@ counters! {
     broadcast_flushes,
     range_flushes,
     deferred_shootdowns,
+    split_waits,
 }
 
 /// Number of buckets: bucket 0 holds 0, bucket k >= 1 holds values in `[2^(k-1), 2^k)`.

@@ -356,6 +356,8 @@ pub fn snapshot<'py>(py: Python<'py>, s: &Snapshot) -> PyResult<Bound<'py, PyDic
     slots.set_item("unused", s.slots_unused)?;
     slots.set_item("in_use", s.slots_in_use)?;
     slots.set_item("cursor", s.cursor)?;
+    slots.set_item("half", s.half)?;
+    slots.set_item("half_in_flight", s.half_in_flight)?;
     d.set_item("slots", slots)?;
     d.set_item("flush_generation", s.flush_generation)?;
     d.set_item("sleeping", s.sleeping.clone())?;

@@ -11,7 +11,7 @@ use super::program::{Next, go};
 use super::{Engine, Res};
 use crate::config::{EmptyFlush, Strategy};
 use crate::cpu::{Phase, Wait};
-use crate::lock::CALL_LOCK;
+use crate::lock::{CALL_LOCK, KMAP_LOCK};
 use crate::stats::Category as C;
 use crate::trace::trace;
 use crate::trace::{EventKind as E, FlushWhy};
@@ -62,27 +62,17 @@ impl Engine {
             | Strategy::Targeted
             | Strategy::Concurrent
             | Strategy::EarlyAck
-            | Strategy::Ranged => {
-                let targets = if sc.strategy == Strategy::Targeted {
-                    self.cpus
-                        .iter()
-                        .enumerate()
-                        .filter(|&(d, x)| d != c && x.may_hold)
-                        .count()
-                } else {
-                    others as usize
-                };
-                if targets == 0 {
-                    // smp_call_function() returns at once when there is no target.
-                    go(C::LocalFlush, self.tlb_flush_cost(), Phase::LocalFlushDone)
-                } else {
-                    self.request_lock(c, CALL_LOCK, t);
-                    Next::Block {
-                        cat: C::CallLockSpin,
-                        wait: Wait::Lock(CALL_LOCK),
-                        phase: Phase::CallLockGranted,
-                    }
+            | Strategy::Ranged => self.call_shootdown(c, t),
+            Strategy::Split => {
+                // Bligh: the half just left stays dirty, and out of the cursor's way, until its
+                // shootdown ends; the shootdown runs with kmap_lock dropped (docs/model.md 12.12).
+                self.pk.mark_flushing();
+                let cpu = &mut self.cpus[c];
+                if cpu.t.misuse {
+                    cpu.irqs_on = !cpu.t.irqs_disabled;
                 }
+                self.release_lock(KMAP_LOCK, c, t);
+                self.call_shootdown(c, t)
             }
             Strategy::Async | Strategy::Guarded => {
                 if sc.strategy == Strategy::Guarded {
@@ -114,6 +104,32 @@ impl Engine {
                 go(C::LocalFlush, sc.tlb_broadcast_cycles, Phase::BroadcastDone)
             }
             Strategy::Local => unreachable!("kmap_local never flushes the pkmap pool"),
+        }
+    }
+
+    /// `flush_tlb_all()`'s `smp_call_function()`: take `call_lock` to send the IPIs (to every
+    /// other CPU, or under `targeted` to those that may hold pkmap entries), or with no target
+    /// just flush the local TLB.
+    fn call_shootdown(&mut self, c: usize, t: u64) -> Next {
+        let targets = if self.sc.strategy == Strategy::Targeted {
+            self.cpus
+                .iter()
+                .enumerate()
+                .filter(|&(d, x)| d != c && x.may_hold)
+                .count()
+        } else {
+            self.cpus.len() - 1
+        };
+        if targets == 0 {
+            // smp_call_function() returns at once when there is no target.
+            go(C::LocalFlush, self.tlb_flush_cost(), Phase::LocalFlushDone)
+        } else {
+            self.request_lock(c, CALL_LOCK, t);
+            Next::Block {
+                cat: C::CallLockSpin,
+                wait: Wait::Lock(CALL_LOCK),
+                phase: Phase::CallLockGranted,
+            }
         }
     }
 
@@ -266,19 +282,35 @@ impl Engine {
         self.cpus[c].generation = self.flush_gen;
     }
 
-    /// The shootdown is over: record it, and the scan resumes.
+    /// The shootdown is over: record it, and the scan resumes (under `split`, the kmap starts
+    /// again from `spin_lock(&kmap_lock)`).
     fn shootdown_done(&mut self, c: usize, t: u64) -> Next {
         let cpu = &self.cpus[c];
         self.hist.flush_duration.record(t - cpu.flush_start);
         self.hist.shootdown.record(t - cpu.shootdown_start);
+        if self.sc.strategy == Strategy::Split {
+            return self.split_flushed(c, t);
+        }
         self.resume_after_flush(c)
+    }
+
+    /// `split`: the retired half is clean again: the sleepers that found it dirty are woken, and
+    /// the flusher, which holds no lock now, retries its kmap from the top.
+    #[inline(never)]
+    fn split_flushed(&mut self, c: usize, t: u64) -> Next {
+        self.pk.mark_clean();
+        self.wake_sleepers(t);
+        // The scan resumes as right after a flush: it examines the slot under the cursor first.
+        let cpu = &mut self.cpus[c];
+        cpu.scan_flushes = cpu.scan_flushes.saturating_add(1);
+        self.kmap_lock_request(c, t)
     }
 
     /// After a flush (or a skipped one), map_new_virtual() examines the current slot again.
     pub(super) fn resume_after_flush(&mut self, c: usize) -> Next {
         let cpu = &mut self.cpus[c];
-        cpu.scan_left = self.sc.last_pkmap as u32;
-        cpu.scan_check_current = true;
+        cpu.scan_flushes = cpu.scan_flushes.saturating_add(1);
+        cpu.scan_left = self.pk.loop_count(cpu.scan_flushes);
         go(C::KmapLocked, 0, Phase::ScanResume)
     }
 

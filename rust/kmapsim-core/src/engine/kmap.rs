@@ -45,6 +45,7 @@ impl Engine {
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         cpu.t.handle = handle;
+        cpu.scan_flushes = 0;
         cpu.t.slept = false;
         cpu.t.flushed = false;
         cpu.t.misuse = cpu.t.op.irqs_off || cpu.t.irqs_disabled;
@@ -133,7 +134,6 @@ impl Engine {
         self.lock_running(c, KMAP_LOCK, t);
         let sc = &self.sc;
         let cpu = &mut self.cpus[c];
-        cpu.scan_check_current = false;
         let behind = sc.strategy.uses_generations() && cpu.generation < self.flush_gen;
         cpu.behind = behind && sc.strategy == Strategy::Lazy;
         if behind && sc.strategy == Strategy::Guarded {
@@ -149,7 +149,6 @@ impl Engine {
     /// `map_new_virtual()`.
     #[inline]
     pub(super) fn kmap_mapped(&mut self, c: usize, t: u64) -> Res<Next> {
-        let sc = &self.sc;
         let cpu = &mut self.cpus[c];
         Ok(if let Some((slot, n)) = self.pk.share(cpu.t.page) {
             // The page is mapped already: share the slot.
@@ -161,7 +160,8 @@ impl Engine {
             let cost = self.sc.kmap_hit_cycles + self.line_contention() + self.invlpg_if_behind(c);
             go(C::KmapLocked, cost, Phase::MapSet)
         } else {
-            cpu.scan_left = sc.last_pkmap as u32;
+            // Right after `split`'s shootdown, the scan resumes as after a flush.
+            cpu.scan_left = self.pk.loop_count(cpu.scan_flushes);
             go(C::KmapLocked, 0, Phase::ScanResume)
         })
     }
@@ -174,7 +174,7 @@ impl Engine {
         let (end, advanced) = self.pk.allocate(
             cpu.t.page,
             &mut cpu.scan_left,
-            cpu.scan_check_current,
+            cpu.scan_flushes,
             t,
             c as u32,
         );
@@ -199,6 +199,11 @@ impl Engine {
             }
             ScanEnd::Wrapped => go(C::KmapLocked, cost, Phase::FlushBegin),
             ScanEnd::Exhausted => go(C::KmapLocked, cost, Phase::SleepBegin),
+            ScanEnd::OtherHalfFlushing => {
+                // `split`: the other half's shootdown is still running: sleep until it ends.
+                self.counters.split_waits += 1;
+                go(C::KmapLocked, cost, Phase::SleepBegin)
+            }
         }
     }
 

@@ -23,6 +23,8 @@ impl Engine {
         trace!(self, t, c, E::Sleep);
         let id = self.cpus[c].task;
         self.cpus[c].t.slept = true;
+        // 2.4's `goto start` after the sleep: the retry advances the cursor first.
+        self.cpus[c].scan_flushes = 0;
         self.pk.waitq.push(id);
         self.release_lock(KMAP_LOCK, c, t);
         self.cpus[c].t.resume = Phase::KmapRetry;

@@ -55,6 +55,8 @@ impl Engine {
             slots_unused: count(|n| n == 1),
             slots_in_use: count(|n| n >= 2),
             cursor: self.pk.cursor,
+            half: self.pk.split().then_some(self.pk.active_half() as u32),
+            half_in_flight: self.pk.dirty_half().map(|h| h as u32),
             flush_generation: self.flush_gen,
             sleeping: self.pk.waitq.clone(),
             counters,
