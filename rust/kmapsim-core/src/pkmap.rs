@@ -73,6 +73,10 @@ pub struct Pkmap {
     lap: u32,
     /// `split`: whether each half has been flushed since it was last cleared.
     clean: [bool; 2],
+    /// The cursor has just entered a new lap and nobody has examined the slot under it yet:
+    /// the next scan examines it before advancing (2.4's flusher does so holding the lock; a
+    /// split pool's flusher drops the lock, and whoever scans next must not skip that slot).
+    fresh: bool,
 }
 
 impl Pkmap {
@@ -104,6 +108,7 @@ impl Pkmap {
             alloc,
             lap,
             clean: [true; 2],
+            fresh: false,
         }
     }
 
@@ -183,7 +188,10 @@ impl Pkmap {
     pub fn flush_clear(&mut self, now: u64, cpu: u32) -> Result<(u64, u64), u32> {
         self.cleared.clear();
         match self.alloc {
-            SlotAlloc::Scan => Ok((self.clear_unused(now, cpu)?, self.lap as u64)),
+            SlotAlloc::Scan => {
+                self.fresh = true;
+                Ok((self.clear_unused(now, cpu)?, self.lap as u64))
+            }
             SlotAlloc::Freelist => {
                 let cleared = self.clear_dirty(now, cpu)?;
                 Ok((cleared, cleared))
@@ -366,6 +374,7 @@ impl Pkmap {
         cpu: u32,
     ) -> (ScanEnd, u64) {
         let mut advanced = 0u64;
+        check_current |= std::mem::take(&mut self.fresh);
         loop {
             if !check_current {
                 self.cursor = (self.cursor + 1) & self.mask;
@@ -503,8 +512,10 @@ mod tests {
         assert_eq!(p.cleared, vec![1, 2, 3]);
         p.mark_flushing();
         assert_eq!(p.dirty_half(), Some(0));
+        // Whoever scans next (here not the flusher, which dropped the lock) examines slot 4
+        // before advancing: the first slot of a new half is not skipped.
         let mut left = p.lap();
-        let end = p.scan(13, &mut left, true, 5, 0);
+        let end = p.scan(13, &mut left, false, 5, 0);
         assert_eq!(end, (ScanEnd::Mapped { slot: 4 }, 0));
         p.count[5] = 2;
         p.count[6] = 2;

@@ -139,7 +139,8 @@ pub const WORKLOAD_DOCS: &[(&str, &str)] = &[
         "irqs-off-access",
         "a page kmapped and touched inside an interrupts-off section: local_irq_disable, kmap, \
          access, kunmap, local_irq_enable (what the 2001 proposal assumed never happens; \
-         deadlocks sync and targeted, as ARM's kmap_high did in 2024)",
+         deadlocks every strategy that waits for IPI acks holding kmap_lock, sync and targeted \
+         among them, as ARM's kmap_high did in 2024)",
     ),
     (
         "custom",

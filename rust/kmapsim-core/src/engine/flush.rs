@@ -294,12 +294,15 @@ impl Engine {
         self.resume_after_flush(c)
     }
 
-    /// `split`: the retired half is clean again: the sleepers that found it dirty are woken, and
-    /// the flusher, which holds no lock now, retries its kmap from the top.
+    /// `split`: the retired half is clean again: the sleepers are woken if some slot is free or
+    /// unused (else only a kunmap can help them, and wakes them, as in 2.4), and the flusher,
+    /// which holds no lock now, retries its kmap from the top.
     #[inline(never)]
     fn split_flushed(&mut self, c: usize, t: u64) -> Next {
         self.pk.mark_clean();
-        self.wake_sleepers(t);
+        if self.pk.free_count + self.pk.unused_count > 0 {
+            self.wake_sleepers(t);
+        }
         // The scan resumes as right after a flush: it examines the slot under the cursor first.
         let cpu = &mut self.cpus[c];
         cpu.scan_flushes = cpu.scan_flushes.saturating_add(1);

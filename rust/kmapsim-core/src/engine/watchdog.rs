@@ -59,7 +59,15 @@ impl Engine {
 
     /// Why the machine counts as stuck, in words.
     fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, sleepers: &[Sleeper]) -> String {
-        let held: usize = sleepers.iter().map(|(_, h)| h.len()).sum();
+        // Slots, not mappings: two tasks may share a slot (the same page), and a task may hold
+        // the same page twice.
+        let mut slots: Vec<u32> = sleepers
+            .iter()
+            .flat_map(|(_, h)| h.iter().map(|m| m.0))
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let held = slots.len();
         match why {
             Stuck::Frozen if pool_exhausted => format!(
                 "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
