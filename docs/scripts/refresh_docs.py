@@ -1,6 +1,8 @@
-"""Regenerate every measured table in README.md and docs/validation.md, and the README figure.
+"""Regenerate every measured table in README.md, docs/validation.md and docs/verification.md,
+and the README figure.
 
-Run: ``python docs/scripts/refresh_docs.py`` (about half a minute). Each generated block sits
+Run: ``python docs/scripts/refresh_docs.py`` (about seven minutes, five of them the checker's
+table). Each generated block sits
 between ``<!-- BEGIN name ... -->`` and ``<!-- END name -->`` markers and is replaced by the
 output of the command that produces it, so the documents never carry a number that no command
 printed. Run it after any change to the model.
@@ -51,6 +53,8 @@ def main() -> None:
     lockmeter = output(py, str(SCRIPTS / "lockmeter.py"), "--seeds", "5", "--questions")
     splice(validation, "lockmeter", lockmeter)
     splice(validation, "designs", demote(output(py, str(SCRIPTS / "designs.py"))))
+    verification = ROOT / "docs" / "verification.md"
+    splice(verification, "verification", output(py, str(SCRIPTS / "verification.py")))
 
     splice(ROOT / "docs" / "errors.md", "fields", output("kmapsim", "fields", "--markdown"))
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
 from kmapsim._core import CancelToken
+from kmapsim.checker import CheckResult, CheckStep, check
 from kmapsim.errors import (
     DeadlockError,
     InternalError,
@@ -87,6 +88,8 @@ __all__ = [
     "HISTOGRAMS",
     "TASK_STATES",
     "CancelToken",
+    "CheckResult",
+    "CheckStep",
     "DeadlockError",
     "Histogram",
     "InternalError",
@@ -107,6 +110,7 @@ __all__ = [
     "SweepResult",
     "WallClockExceeded",
     "__version__",
+    "check",
     "describe_preset",
     "perfetto",
     "plots",

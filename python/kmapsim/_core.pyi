@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "_panic_in_engine_for_tests",
     "cancel_running",
+    "check",
     "field_specs",
     "parse_program",
     "run",
@@ -131,6 +132,15 @@ def run(options: Options, cycles: int) -> RawResult:
     once (the one door into the engine).
 
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
+    """
+
+def check(options: Options, max_states: int, max_depth: int) -> dict[str, Any]:
+    """Explore every interleaving of ``options``' scenario (``kmapsim.check``), without the GIL.
+
+    Returns verdict, states, transitions, depth, message, seconds, steps (None, or one dict per
+    step of the counterexample: event, on, choices) and result (None, or the ``RawResult`` of
+    the counterexample replayed by the engine, step i at cycle i + 1). Raises ScenarioError,
+    WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
     """
 
 @final

@@ -1,5 +1,5 @@
-"""The ``kmapsim`` command line: the study, a sweep, a single run, a trace, and listings of
-presets, strategies, workloads and fields.
+"""The ``kmapsim`` command line: the study, a sweep, a single run, a trace, the checker, and
+listings of presets, strategies, workloads and fields.
 
 The rule: the command line never shows a traceback, and checks everything before it runs.
 Every argument, input file, output path and store is checked before the first simulated run,
@@ -24,6 +24,7 @@ Exit status (``EXIT_STATUS`` below; also at the end of ``kmapsim --help``):
   than `MAX_RUNS` runs in one command, or memory exhausted by what was asked for.
 - 3: the simulated machine failed: `DeadlockError` or `KernelBug` (a result, not a crash).
 - 4: a run exceeded its wall-clock limit (`WallClockExceeded`).
+- 5: ``kmapsim check`` reached its bound (states or depth) before a verdict.
 - 130: interrupted (Ctrl-C); a sweep keeps its finished runs in its store.
 - 141: the reader of the output went away (``kmapsim presets | head``), as for SIGPIPE.
 
@@ -84,6 +85,7 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_SIMULATION_FAILED = 3
 EXIT_WALL_CLOCK = 4
+EXIT_BOUND = 5
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -93,8 +95,10 @@ EXIT_STATUS: Mapping[int, str] = {
     EXIT_INTERNAL: "internal error, a bug in kmapsim: please report it",
     EXIT_BAD_INPUT: "bad input (an argument, file, output path or store) or an output that "
     "cannot be written",
-    EXIT_SIMULATION_FAILED: "the simulated machine deadlocked or hit a kernel BUG",
+    EXIT_SIMULATION_FAILED: "the simulated machine deadlocked or hit a kernel BUG (kmapsim "
+    "check: a counterexample was found)",
     EXIT_WALL_CLOCK: "a run exceeded its wall-clock limit",
+    EXIT_BOUND: "kmapsim check reached its bound before a verdict",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     EXIT_BROKEN_PIPE: "the reader of the output went away",
 }
@@ -517,6 +521,59 @@ def build_parser() -> argparse.ArgumentParser:
         "TLB entry (safe or UNSAFE).",
     )
     p.set_defaults(func=_cmd_strategies)
+
+    p = sub.add_parser(
+        "check",
+        help="explore every interleaving of a small machine: prove a strategy safe within a "
+        "bound, or print its shortest counterexample",
+        description="Explore every interleaving of a small machine with the simulator's own "
+        "transition rules, breadth-first: from each state any CPU's stretch may end, any IPI "
+        "in flight may arrive, any block may end, any free lock may be granted, and every "
+        "random choice branches. Prints the verdict (safe, stale access, deadlock, bug, or "
+        "bound reached) and a shortest counterexample step by step. The machine is the "
+        "checker's default (no hot pages, no interrupts-off sections or context switches, one "
+        "lookup per copy, no unrelated TLB evictions) or a --scenario file, then --strategy, "
+        "--cpus, --slots, --pages, --tasks, --set and --program change it "
+        "(docs/verification.md). Exit status 0 safe, 3 counterexample, 5 bound reached.",
+    )
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="start the machine from a scenario file (.toml or .json) instead of the "
+        "checker's default",
+    )
+    _add_field_options(p)
+    p.add_argument("--slots", type=_count, help="pkmap slots, last_pkmap (default 2)")
+    p.add_argument("--pages", type=_count, help="highmem pages (default 3)")
+    p.add_argument("--tasks", type=_count, help="tasks (default 0: one per CPU)")
+    p.add_argument(
+        "--max-states",
+        type=_count,
+        default=2_000_000,
+        metavar="N",
+        help="stop with 'bound reached' after N distinct states (default 2_000_000)",
+    )
+    p.add_argument(
+        "--max-depth",
+        type=_count,
+        default=10_000,
+        metavar="N",
+        help="explore paths of at most N events (default 10_000)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        metavar="S",
+        help="stop (exit status 4) after S seconds of wall time",
+    )
+    p.add_argument(
+        "--trace",
+        metavar="FILE.json",
+        help="write the counterexample, replayed by the engine, as a Perfetto trace (one "
+        "cycle per step)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser(
         "fields",
@@ -1080,6 +1137,65 @@ def _trace_phases(path: Path) -> dict[str, int]:
             # wholly in them, so nothing is counted twice.
             tail = data[-7:]
     return counts
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from kmapsim.checker import check, check_machine
+
+    base = Scenario.from_file(args.scenario) if args.scenario is not None else check_machine()
+    changes = _overrides(args)
+    for option, name in (("slots", "last_pkmap"), ("pages", "pages"), ("tasks", "tasks")):
+        value = getattr(args, option)
+        if value is not None:
+            if name in changes:
+                raise ScenarioError.of(name, f"given by --{option} and --set", "one of them")
+            changes[name] = value
+    trace = None
+    if args.trace is not None:
+        trace = _output_file("--trace", args.trace, TRACE_SUFFIXES, "a .json file")
+    result = check(
+        base.replace(**changes) if changes else base,
+        max_states=args.max_states,
+        max_depth=args.max_depth,
+        max_wall_seconds=args.max_seconds,
+    )
+    if trace is not None and result.run is not None:
+        from kmapsim.perfetto import write
+
+        with _writing("--trace", trace), _replacing(trace) as tmp:
+            write(result.run, tmp)
+    if args.json:
+        print(json.dumps(_check_json(result), allow_nan=False))
+    else:
+        print(result.summary())
+        if trace is not None:
+            what = f"wrote {trace}" if result.run is not None else f"no counterexample: {trace}"
+            print(f"\n{what}" + ("" if result.run is not None else " not written"))
+    if result.verdict == "safe":
+        return EXIT_OK
+    return EXIT_BOUND if result.verdict == "bound reached" else EXIT_SIMULATION_FAILED
+
+
+def _check_json(result: Any) -> dict[str, Any]:
+    """`kmapsim check --json`: the verdict, the search's size, the bounds and the steps."""
+    steps = None
+    if result.counterexample is not None:
+        steps = [
+            dict(event=s.event, on=s.on, label=s.label, choices=list(s.choices), text=s.describe())
+            for s in result.counterexample
+        ]
+    return dict(
+        strategy=result.scenario.strategy,
+        verdict=result.verdict,
+        states=result.states,
+        transitions=result.transitions,
+        depth=result.depth,
+        seconds=result.seconds,
+        bound=result.bound,
+        message=result.message,
+        counterexample=steps,
+        scenario=result.scenario.to_dict(),
+    )
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@
 pub const MODEL_VERSION: u32 = 6;
 
 pub mod calls;
+pub mod check;
 mod config;
 mod cpu;
 mod engine;

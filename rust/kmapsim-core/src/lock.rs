@@ -66,6 +66,11 @@ impl SpinLock {
         }
     }
 
+    /// Make the lock's arbitration read the thread's script (the checker).
+    pub fn script(&mut self) {
+        self.rng.script();
+    }
+
     /// Whether the engine must arbitrate this lock now.
     #[inline]
     pub fn wants_grant(&self) -> bool {

@@ -396,6 +396,34 @@ impl Pkmap {
         }
     }
 
+    /// The checker's key (`engine/explore.rs`): counts, entries, `virtual`s, the cursor, the wait
+    /// queue, the free lists in order, the halves, the last cleared slots and each slot's
+    /// clearing generation renumbered by `generation`; change times are left out.
+    pub fn abstract_key(&self, generation: &dyn Fn(u64) -> u64, k: &mut Vec<u64>) {
+        k.push(u64::MAX - 4);
+        k.extend(self.count.iter().map(|&n| n as u64));
+        k.extend(self.pte.iter().map(|&p| p as u64));
+        k.extend(self.virt.iter().map(|&s| s as u64));
+        k.extend([self.cursor as u64, self.half as u64, self.fresh as u64]);
+        k.extend(self.clean.iter().map(|&c| c as u64));
+        k.push(u64::MAX);
+        k.extend(self.waitq.iter().map(|&id| id as u64));
+        for list in [&self.free, &self.free_other, &self.cleared] {
+            k.push(u64::MAX);
+            k.extend(list.iter().map(|&s| s as u64));
+        }
+        for &head in &self.dirty_head {
+            k.push(u64::MAX);
+            let mut s = head;
+            while s != NONE {
+                k.push(s as u64);
+                s = self.dirty_next[s as usize];
+            }
+        }
+        k.push(u64::MAX);
+        k.extend(self.cleared_gen.iter().map(|&g| generation(g)));
+    }
+
     /// The cursor has just entered a new lap: a flush is due, unless in a split pool the half it
     /// enters is still being flushed (then it steps back onto the last slot of its half).
     fn lap_end(&mut self) -> ScanEnd {

@@ -9,6 +9,7 @@
 
 use rand::RngExt;
 use rand_pcg::Pcg64;
+use std::cell::RefCell;
 
 /// SplitMix64: a bijective mixer that spreads nearby seeds far apart.
 fn splitmix64(x: &mut u64) -> u64 {
@@ -26,7 +27,10 @@ fn stream(seed: u64, id: u128) -> Stream {
     let mut word = || splitmix64(&mut x) as u128;
     let state = (word() << 64) | word();
     let inc = (word() << 64) | word();
-    Stream(Pcg64::new(state, inc))
+    Stream {
+        pcg: Pcg64::new(state, inc),
+        scripted: false,
+    }
 }
 
 /// The random stream of task `task` (its program's draws). Stream id `task`: with one task per
@@ -41,33 +45,97 @@ pub fn lock_stream(seed: u64, lock: u32) -> Stream {
 }
 
 /// A random stream with the few draws the model needs.
+///
+/// A *scripted* stream (the checker's, `check.rs`) draws nothing: each choice with more than one
+/// outcome is read from this thread's `Script`, so that the checker can branch over every
+/// outcome; durations are their mean (time is abstracted away there).
 #[derive(Clone, Debug)]
-pub struct Stream(Pcg64);
+pub struct Stream {
+    pcg: Pcg64,
+    scripted: bool,
+}
+
+/// The choices scripted streams make during one transition: the outcomes given in advance
+/// (`given`), then outcome 0 for every further choice; `made` records every choice made, as
+/// (outcome, number of outcomes), so that the checker can run the transition again with each
+/// other outcome of each choice past the given ones.
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    pub given: Vec<u32>,
+    pub made: Vec<(u32, u32)>,
+}
+
+thread_local! {
+    static SCRIPT: RefCell<Script> = RefCell::new(Script::default());
+}
+
+/// Run `f` with `given` as this thread's script; returns its result and the choices it made.
+pub fn with_script<R>(given: &[u32], f: impl FnOnce() -> R) -> (R, Vec<(u32, u32)>) {
+    SCRIPT.with(|s| {
+        let mut s = s.borrow_mut();
+        s.given.clear();
+        s.given.extend_from_slice(given);
+        s.made.clear();
+    });
+    let r = f();
+    (r, SCRIPT.with(|s| std::mem::take(&mut s.borrow_mut().made)))
+}
+
+/// The scripted outcome of a choice among `n` (>= 2): the next given one, else 0.
+fn scripted_choice(n: u64) -> u64 {
+    SCRIPT.with(|s| {
+        let mut s = s.borrow_mut();
+        let n = n.min(u32::MAX as u64) as u32;
+        let k = s.given.get(s.made.len()).copied().unwrap_or(0);
+        debug_assert!(k < n, "scripted choice {k} of {n}");
+        s.made.push((k, n));
+        k as u64
+    })
+}
 
 impl Stream {
+    /// Make this stream read the thread's script instead of drawing.
+    pub fn script(&mut self) {
+        self.scripted = true;
+    }
+
     /// Uniform in [0, 1).
     #[inline]
     pub fn unit(&mut self) -> f64 {
-        self.0.random::<f64>()
+        self.pcg.random::<f64>()
     }
 
     /// `true` with probability `p`. Always one draw, even when `p` is 0 or 1, so that a
     /// probability's value never shifts the draws after it (other parameters, such as a `fixed`
-    /// distribution, do change which draws are made).
+    /// distribution, do change which draws are made). Scripted: a choice only if 0 < p < 1.
     #[inline]
     pub fn chance(&mut self, p: f64) -> bool {
+        if self.scripted {
+            return p >= 1.0 || (p > 0.0 && scripted_choice(2) == 0);
+        }
         self.unit() < p
     }
 
     /// Uniform integer in [lo, hi). `hi > lo`.
     #[inline]
     pub fn below(&mut self, lo: u64, hi: u64) -> u64 {
-        self.0.random_range(lo..hi)
+        if self.scripted {
+            return lo
+                + if hi - lo > 1 {
+                    scripted_choice(hi - lo)
+                } else {
+                    0
+                };
+        }
+        self.pcg.random_range(lo..hi)
     }
 
-    /// Exponential with mean `mean`, rounded down, at least 1.
+    /// Exponential with mean `mean`, rounded down, at least 1 (scripted: the mean).
     #[inline]
     pub fn exponential(&mut self, mean: u64) -> u64 {
+        if self.scripted {
+            return mean.max(1);
+        }
         let u = self.unit();
         let x = -(1.0 - u).ln() * mean as f64;
         // `as` saturates, so a huge draw cannot wrap.

@@ -85,6 +85,15 @@ impl Tlb {
         n
     }
 
+    /// The checker's key (`engine/explore.rs`): the entries from least to most recently used,
+    /// as (slot, page); load times and the use clock are left out.
+    pub fn abstract_key(&self, k: &mut Vec<u64>) {
+        let mut order: Vec<&Entry> = self.entries.iter().collect();
+        order.sort_unstable_by_key(|e| e.last_use);
+        k.push(u64::MAX - 3);
+        k.extend(order.iter().map(|e| (e.slot as u64) << 32 | e.page as u64));
+    }
+
     fn lru(&self) -> usize {
         let mut best = 0;
         for (i, e) in self.entries.iter().enumerate() {

@@ -5,9 +5,11 @@
 //! - `simulation`: `Simulation` and `run`, the one door into the engine;
 //! - `runner`: the engine factory, the GIL-free advance and its stop checks, the panic guard;
 //! - `result`: `RawResult`; `convert`: Python values in and out; `errors`: the exceptions;
-//! - `cancel`: `CancelToken` and `cancel_running`.
+//! - `cancel`: `CancelToken` and `cancel_running`;
+//! - `check`: the checker (`kmapsim_core::check`) and its counterexample's replay.
 
 mod cancel;
+mod check;
 mod convert;
 mod errors;
 mod options;
@@ -52,6 +54,8 @@ mod _core {
     use super::{_panic_in_engine_for_tests, field_specs, parse_program, validate};
     #[pymodule_export]
     use crate::cancel::{CancelToken, cancel_running};
+    #[pymodule_export]
+    use crate::check::check;
     #[pymodule_export]
     use crate::options::Options;
     #[pymodule_export]

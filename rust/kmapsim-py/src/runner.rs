@@ -4,7 +4,7 @@
 use crate::cancel::CANCEL_EPOCH;
 use crate::errors;
 use crate::options::Options;
-use kmapsim_core::{ConfigError, Engine, StopReason};
+use kmapsim_core::{ConfigError, Engine, SimError, StopReason};
 use pyo3::prelude::*;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,6 +44,20 @@ enum Stop {
 /// Advance `e` to cycle `end` without the GIL, stopping on Ctrl-C, the caller's `CancelToken`,
 /// `cancel_running()` or the wall-clock limit.
 pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) -> PyResult<()> {
+    let now = e.now();
+    polled(py, opts, "cycle", now, |poll| e.advance_to(end, poll))
+}
+
+/// Run `work` without the GIL with a poll function that stops it on Ctrl-C, the caller's
+/// `CancelToken`, `cancel_running()` or the wall-clock limit; the stop becomes the matching
+/// Python exception, which says at which `unit` (`cycle`, or the checker's `depth`) it stopped.
+pub(crate) fn polled<T: Send>(
+    py: Python<'_>,
+    opts: &Options,
+    unit: &str,
+    now: u64,
+    work: impl FnOnce(&mut dyn FnMut() -> Option<StopReason>) -> Result<T, SimError> + Send,
+) -> PyResult<T> {
     let mut stop: Option<Stop> = None;
     let epoch = CANCEL_EPOCH.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -52,8 +66,7 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
     // A token cancelled before the run raises at once, however short the run.
     if token.as_ref().is_some_and(|t| t.load(Ordering::Relaxed)) {
         return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(format!(
-            "cancelled by its CancelToken before cycle {}",
-            e.now()
+            "cancelled by its CancelToken before {unit} {now}"
         )));
     }
     let outcome = guarded(py, opts, || {
@@ -85,23 +98,23 @@ pub(crate) fn advance(py: Python<'_>, e: &mut Engine, end: u64, opts: &Options) 
                 }
             }
         };
-        e.advance_to(end, &mut poll)
+        work(&mut poll)
     })?;
     outcome.map_err(|err| {
-        let cycle = match err {
-            kmapsim_core::SimError::Interrupted { cycle, .. } => cycle,
+        let at = match err {
+            SimError::Interrupted { cycle, .. } => cycle,
             _ => return errors::sim_error(py, err),
         };
         match stop.take() {
             Some(Stop::WallClock(secs)) => {
                 let msg = format!(
-                    "stopped at cycle {cycle} after {secs:.3} s of wall time \
+                    "stopped at {unit} {at} after {secs:.3} s of wall time \
                      (max_wall_seconds = {limit})"
                 );
-                errors::raise(py, "WallClockExceeded", (msg, cycle, secs))
+                errors::raise(py, "WallClockExceeded", (msg, at, secs))
             }
             Some(Stop::Cancelled(why)) => {
-                pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("{why} at cycle {cycle}"))
+                pyo3::exceptions::PyKeyboardInterrupt::new_err(format!("{why} at {unit} {at}"))
             }
             Some(Stop::Signal(e)) => e,
             None => errors::sim_error(py, err),

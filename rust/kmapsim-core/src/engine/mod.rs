@@ -16,6 +16,7 @@ mod copy;
 mod cost_terms_tests;
 #[cfg(test)]
 mod designs_tests;
+mod explore;
 mod flush;
 mod ipi;
 mod kmap;
@@ -52,6 +53,8 @@ use crate::workload::Step;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use watchdog::Stuck;
+
+pub use explore::Event;
 
 /// What a transition returns when the simulation must stop: boxed, so that the `Result` of every
 /// transition stays as small as its `Next` (the error path is rare; the hot path is not).
@@ -120,8 +123,10 @@ struct Call {
     acks_done_at: u64,
 }
 
+#[derive(Clone)]
 pub struct Engine {
-    sc: Scenario,
+    /// Shared, never changed: a clone of the engine (the checker's) copies a pointer.
+    sc: std::sync::Arc<Scenario>,
     seed: u64,
     mode: Mode,
     /// The next cycle to process.
@@ -136,7 +141,7 @@ pub struct Engine {
     /// Blocked tasks by the cycle their block ends (then task id).
     timers: BinaryHeap<Reverse<(u64, u32)>>,
     /// The compiled program every task runs.
-    program: Vec<Step>,
+    program: std::sync::Arc<[Step]>,
     locks: Vec<SpinLock>,
     /// Locks to arbitrate in phase 3 (skip mode; step mode looks at every lock).
     dirty: Vec<LockId>,
@@ -176,6 +181,10 @@ pub struct Engine {
     /// The error that ended the simulation (a deadlock, a kernel BUG, the record budget or
     /// memory): the state is final, and every later `advance_to` returns it again.
     stopped: Option<SimError>,
+    /// Tests of the checker only: `guarded` with its generation check before `kmap_lock`, the
+    /// variant docs/model.md 12.3 argues is unsafe.
+    #[cfg(test)]
+    pub(crate) guarded_checks_before_lock: bool,
 }
 
 impl Engine {
@@ -215,7 +224,7 @@ impl Engine {
         let nlocks = IRQ_LOCK_BASE + sc.irq_locks as u32;
         let locks = (0..nlocks).map(|l| SpinLock::new(seed, l, n)).collect();
         let mut e = Engine {
-            sc: sc.clone(),
+            sc: std::sync::Arc::new(sc.clone()),
             seed,
             mode,
             now: 0,
@@ -224,7 +233,7 @@ impl Engine {
             sched,
             runq,
             timers: BinaryHeap::new(),
-            program,
+            program: program.into(),
             locks,
             dirty: Vec::with_capacity(nlocks as usize),
             dirty_spare: Vec::with_capacity(nlocks as usize),
@@ -256,6 +265,8 @@ impl Engine {
             recorded_ops: 0,
             scheduled: n.min(ntasks),
             stopped: None,
+            #[cfg(test)]
+            guarded_checks_before_lock: false,
         };
         if mode == Mode::Skip {
             for c in 0..n.min(ntasks) as u32 {

@@ -114,7 +114,7 @@ impl Engine {
         }
         dbench_only(&self.sc, "replay_calls")?;
         let (steps, starts) = crate::calls::compile(&self.sc, &lists)?;
-        self.program = steps;
+        self.program = steps.into();
         for (id, &start) in starts.iter().enumerate() {
             match self.sched[id].cpu {
                 crate::pkmap::NONE => self.tasks[id].pc = start,
