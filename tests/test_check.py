@@ -112,3 +112,40 @@ def test_the_command_line_json_and_the_perfetto_trace(tmp_path: Path) -> None:
     assert out.returncode == 3 and "wait-for cycle" in out.stdout
     events = json.loads(trace.read_text())["traceEvents"]
     assert any(e.get("ph") == "X" for e in events)
+
+
+def test_symmetry_reduction_applies_where_cpus_are_interchangeable() -> None:
+    on = kmapsim.check(strategy="sync", pages=2)
+    off = kmapsim.check(strategy="sync", pages=2, symmetry=False)
+    assert on.symmetric and not off.symmetric
+    assert on.verdict == off.verdict == "safe" and on.states < off.states
+    assert "up to a renaming of the CPUs" in on.summary()
+    # Each task's own pages make the CPUs distinguishable: no reduction.
+    own = kmapsim.check(check_machine("sync", pages=4, workload="pte-highmem"), max_states=1000)
+    assert not own.symmetric
+    with pytest.raises(kmapsim.ScenarioError, match="symmetry"):
+        kmapsim.check(strategy="sync", symmetry=1)  # type: ignore[arg-type]
+    out = kmapsim_cli("check", "--pages", "2", "--no-symmetry", "--json")
+    assert json.loads(out.stdout)["symmetric"] is False
+
+
+def test_a_kernel_bug_is_a_verdict_and_a_big_machine_a_clear_error() -> None:
+    leak = check_machine("sync", workload="custom", program="kmap handle=src; access handle=src")
+    r = kmapsim.check(leak)
+    assert r.verdict == "bug" and r.counterexample is not None
+    assert "at step 6" in r.message and "leak" in r.message
+    assert r.run is not None and r.run.cycles == len(r.counterexample)
+    out = kmapsim_cli("check", "--program", "kmap handle=src; access handle=src")
+    assert out.returncode == 3 and "sync: bug" in out.stdout
+    with pytest.raises(kmapsim.ScenarioError, match="cpus: 4096 is more than the checker"):
+        kmapsim.check(cpus=4096)
+    big = kmapsim_cli("check", "--pages", "100000")
+    assert big.returncode == 2 and "pages" in big.stderr and "Traceback" not in big.stderr
+
+
+def test_more_tasks_than_cpus_all_run_on_the_default_machine() -> None:
+    sc = check_machine("sync", cpus=1, pages=2, tasks=2)
+    assert 0 < sc.ctx_switch_prob < 1
+    two = kmapsim.check(sc)
+    one = kmapsim.check(check_machine("sync", cpus=1, pages=2))
+    assert two.verdict == one.verdict == "safe" and two.states > one.states

@@ -312,7 +312,7 @@ def async_counterexample(tmp: Path) -> None:
         "kmapsim check --strategy async", shell=True, cwd=tmp, capture_output=True, text=True
     )
     assert p.returncode == 3, p.stderr
-    assert "async: stale access" in p.stdout and "6,118 states" in p.stdout
+    assert "async: stale access" in p.stdout and "3,099 states" in p.stdout
     assert "shortest counterexample, 23 steps" in p.stdout
 
 
@@ -409,10 +409,10 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "python docs/scripts/lockmeter.py": validation_script("lockmeter.py"),
     "python docs/scripts/designs.py": validation_script("designs.py"),
     "kmapsim check --strategy sync --pages 2": listing(
-        "kmapsim check --strategy sync --pages 2", "sync: safe", "30,592 states"
+        "kmapsim check --strategy sync --pages 2", "sync: safe", "15,297 states"
     ),
     "kmapsim check --help": listing("kmapsim check --help", "--max-states", "bound reached"),
-    "kmapsim check": listing("kmapsim check", "sync: safe", "813,574 states"),
+    "kmapsim check": listing("kmapsim check", "sync: safe", "406,788 states"),
     "kmapsim check --strategy async": async_counterexample,
     "python docs/scripts/lockmeter.py --seeds 5 --questions": validation_script(
         "lockmeter.py --seeds 5 --questions"

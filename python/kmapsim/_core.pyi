@@ -134,13 +134,14 @@ def run(options: Options, cycles: int) -> RawResult:
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
     """
 
-def check(options: Options, max_states: int, max_depth: int) -> dict[str, Any]:
-    """Explore every interleaving of ``options``' scenario (``kmapsim.check``), without the GIL.
+def check(options: Options, max_states: int, max_depth: int, symmetry: bool) -> dict[str, Any]:
+    """Explore every interleaving of ``options``' scenario (``kmapsim.check``), without the GIL,
+    up to a renaming of the CPUs if ``symmetry`` and the machine allows it.
 
-    Returns verdict, states, transitions, depth, message, seconds, steps (None, or one dict per
-    step of the counterexample: event, on, choices) and result (None, or the ``RawResult`` of
-    the counterexample replayed by the engine, step i at cycle i + 1). Raises ScenarioError,
-    WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
+    Returns verdict, states, transitions, depth, symmetric, message, seconds, steps (None, or
+    one dict per step of the counterexample: event, on, label, choices) and result (None, or the
+    ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1). Raises
+    ScenarioError, WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
     """
 
 @final

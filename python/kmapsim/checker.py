@@ -33,7 +33,7 @@ VERDICTS: dict[str, str] = {
     "safe": "every reachable state was explored: no stale access, no deadlock, no kernel BUG",
     "stale access": "some interleaving reads through a stale TLB entry",
     "deadlock": "some interleaving reaches a state where nothing can happen and work is left",
-    "bug": "some interleaving hits a kernel BUG (corrupt slot counts)",
+    "bug": "some interleaving hits a kernel BUG (corrupt slot counts, a leaked mapping)",
     "bound reached": "the state or depth bound was reached first; nothing found so far",
 }
 #: Default bounds: distinct states, and events on a path.
@@ -80,9 +80,10 @@ class CheckStep:
 class CheckResult:
     """What `check` established.
 
-    ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached, ``transitions``
-    the transitions run, ``depth`` the breadth-first levels completed (with a counterexample,
-    its length), ``seconds`` the wall time; ``bound`` the machine and search bounds;
+    ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached (up to a renaming
+    of the CPUs if ``symmetric``), ``transitions`` the transitions run, ``depth`` the
+    breadth-first levels completed (with a counterexample, its length), ``seconds`` the wall
+    time; ``bound`` the machine and search bounds;
     ``scenario`` the machine explored. With a counterexample: ``counterexample`` its steps,
     ``message`` what went wrong at its end (the stale access, or the deadlock report with its
     wait-for chain), and ``run`` the path replayed by the engine with its trace (step i at
@@ -94,6 +95,7 @@ class CheckResult:
     depth: int
     seconds: float
     bound: dict[str, int]
+    symmetric: bool
     scenario: Scenario = field(repr=False)
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
     message: str = ""
@@ -109,16 +111,23 @@ class CheckResult:
         b = self.bound
         lines = [
             f"{self.scenario.strategy}: {self.verdict} ({VERDICTS[self.verdict]})",
-            f"  machine: {b['cpus']} CPUs, {b['slots']} slots, {b['pages']} pages, "
-            f"{b['tasks']} tasks; bounds: {b['max_states']:,} states, depth {b['max_depth']:,}",
-            f"  explored: {self.states:,} states, {self.transitions:,} transitions, "
-            f"depth {self.depth:,}, in {self.seconds:.2f} s",
+            f"  machine: {_n(b['cpus'], 'CPU')}, {_n(b['slots'], 'slot')}, "
+            f"{_n(b['pages'], 'page')}, {_n(b['tasks'], 'task')}; bounds: "
+            f"{b['max_states']:,} states, depth {b['max_depth']:,}",
+            f"  explored: {self.states:,} states"
+            + (" (up to a renaming of the CPUs)" if self.symmetric else "")
+            + f", {self.transitions:,} transitions, depth {self.depth:,}, in "
+            f"{self.seconds:.2f} s",
         ]
         if self.counterexample is not None:
             lines.append(f"  what went wrong: {self.message}")
             lines.append(f"  shortest counterexample, {len(self.counterexample)} steps:")
             lines.extend("  " + s.describe() for s in self.counterexample)
         return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def check_machine(
@@ -131,9 +140,11 @@ def check_machine(
     **fields: Any,
 ) -> Scenario:
     """The checker's default machine: the `Scenario` defaults with ``strategy``, ``cpus``,
-    ``slots`` (``last_pkmap``), ``pages`` and ``tasks``, no hot pages, no interrupts-off
-    sections or context switches, one lookup per copy and no unrelated TLB evictions (which
-    the checker cannot explore); ``fields`` set any other field."""
+    ``slots`` (``last_pkmap``), ``pages`` and ``tasks``, no hot pages (and so no draw between
+    hot and cold), no interrupts-off sections, one lookup per copy and no unrelated TLB
+    evictions (which the checker cannot explore). Context switches only with more tasks than
+    CPUs, so that every task runs (any chance strictly between 0 and 1 explores both outcomes);
+    ``fields`` set any other field."""
     base: dict[str, Any] = dict(
         strategy=strategy,
         cpus=cpus,
@@ -141,8 +152,9 @@ def check_machine(
         pages=pages,
         tasks=tasks,
         hot_pages=0,
+        shared_page_prob=0.0,
         irq_section_prob=0.0,
-        ctx_switch_prob=0.0,
+        ctx_switch_prob=0.5 if tasks > cpus else 0.0,
         copy_lookups=1,
         tlb_evict_rate=0.0,
     )
@@ -160,6 +172,7 @@ def check(
     tasks: int | None = None,
     max_states: int = MAX_STATES,
     max_depth: int = MAX_DEPTH,
+    symmetry: bool = True,
     max_wall_seconds: float | None = None,
     cancel: _core.CancelToken | None = None,
 ) -> CheckResult:
@@ -169,10 +182,15 @@ def check(
     ``slots`` (``last_pkmap``), ``pages`` and ``tasks`` replaced where given. Its workload
     (a built-in or a custom ``program``) runs forever; durations do not matter, only the
     order of events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound
-    reached`` past either). Raises ScenarioError for a bad field or argument (a scenario with
-    ``tlb_evict_rate`` > 0 included: the checker does not explore unrelated evictions),
-    WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on Ctrl-C or a cancelled
-    ``cancel`` token. Cost: about 30,000-70,000 states per second on one core.
+    reached`` past either). With ``symmetry`` (the default) states that differ by a renaming of
+    the CPUs, each with its task, count once when the machine allows it (one task per CPU, no
+    per-task page source; ``CheckResult.symmetric`` says). Raises ScenarioError for a bad field
+    or argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
+    unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
+    slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
+    Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the
+    verdict ``bug``, not an exception. Cost: tens of thousands of states per second on one
+    core, and about 2 KB of memory per state (``max_states`` bounds both).
     """
     changes: dict[str, Any] = {
         k: v
@@ -191,7 +209,7 @@ def check(
         raise ScenarioError.of(
             "tlb_evict_rate",
             f"{quote(sc.tlb_evict_rate)}: the checker does not explore unrelated evictions",
-            "0 for check",
+            "0 for check (set tlb_evict_rate = 0; the simulator's default is not 0)",
         )
     states = _int_arg("max_states", max_states, 1, 2**63 - 1)
     depth = _int_arg("max_depth", max_depth, 1, 2**32 - 1)
@@ -200,7 +218,9 @@ def check(
         _wall_limit(max_wall_seconds), _cancel_token(cancel), None, False,
     )  # fmt: skip
     started = time.perf_counter()
-    raw = _core.check(opts, states, depth)
+    if not isinstance(symmetry, bool):
+        raise ScenarioError.of("symmetry", f"got {type(symmetry).__name__}", "True or False")
+    raw = _core.check(opts, states, depth, symmetry)
     return _result(sc, raw, states, depth, time.perf_counter() - started)
 
 
@@ -243,6 +263,7 @@ def _result(
         depth=int(raw["depth"]),
         seconds=max(seconds, float(raw["seconds"])),
         bound=bound,
+        symmetric=bool(raw["symmetric"]),
         scenario=sc,
         counterexample=steps,
         message=str(raw["message"]),

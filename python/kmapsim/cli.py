@@ -551,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=2_000_000,
         metavar="N",
-        help="stop with 'bound reached' after N distinct states (default 2_000_000)",
+        help="stop with 'bound reached' after N distinct states (default 2_000_000; about 2 KB "
+        "of memory each)",
     )
     p.add_argument(
         "--max-depth",
@@ -571,6 +572,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.json",
         help="write the counterexample, replayed by the engine, as a Perfetto trace (one "
         "cycle per step)",
+    )
+    p.add_argument(
+        "--no-symmetry",
+        action="store_true",
+        help="count states that differ only by a renaming of the CPUs separately (by default "
+        "they count once when every CPU runs one task with the same pages)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_check)
@@ -1157,6 +1164,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         base.replace(**changes) if changes else base,
         max_states=args.max_states,
         max_depth=args.max_depth,
+        symmetry=not args.no_symmetry,
         max_wall_seconds=args.max_seconds,
     )
     if trace is not None and result.run is not None:
@@ -1190,6 +1198,7 @@ def _check_json(result: Any) -> dict[str, Any]:
         states=result.states,
         transitions=result.transitions,
         depth=result.depth,
+        symmetric=result.symmetric,
         seconds=result.seconds,
         bound=result.bound,
         message=result.message,

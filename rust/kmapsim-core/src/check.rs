@@ -6,12 +6,15 @@
 //! 128-bit fingerprint of their abstract key (hash compaction: two distinct states share one
 //! with probability below n^2 / 2^129 for n states). Breadth-first order makes the first
 //! counterexample found a shortest one. A state with no enabled event and work left is a
-//! deadlock, reported with the simulator's wait-for chain.
+//! deadlock, reported with the simulator's wait-for chain. Under symmetry reduction a state
+//! stands for all its renamings of the CPUs (`Engine::canonical_key`); they are as far from the
+//! start as it is, so a counterexample found is still a shortest one, and its path is the real
+//! one that reached the state first.
 
 use crate::config::Scenario;
 use crate::engine::Engine;
 pub use crate::engine::Event;
-use crate::error::{SimError, StopReason};
+use crate::error::{ConfigError, SimError, StopReason};
 use crate::rng;
 use std::collections::HashMap;
 
@@ -22,6 +25,9 @@ pub struct Bounds {
     pub max_states: u64,
     /// Events on a path at most.
     pub max_depth: u32,
+    /// Identify states that differ by a renaming of the CPUs (with their tasks) when the
+    /// machine allows it (`Engine::cpus_symmetric`): symmetry reduction.
+    pub symmetry: bool,
 }
 
 /// What the search established.
@@ -67,6 +73,8 @@ pub struct CheckReport {
     pub transitions: u64,
     /// The deepest breadth-first level completed (or, with a counterexample, its length).
     pub depth: u32,
+    /// Whether states were identified up to a renaming of the CPUs (symmetry reduction).
+    pub symmetric: bool,
     /// The shortest path to the violation, from the initial state.
     pub counterexample: Option<Vec<Step>>,
     /// What went wrong at the path's end (the deadlock report, the BUG, the stale access).
@@ -116,6 +124,9 @@ struct Search {
     parent: Vec<Option<(u32, Step)>>,
     transitions: u64,
     key: Vec<u64>,
+    scratch: Vec<u64>,
+    /// Whether keys are taken up to a renaming of the CPUs.
+    symmetric: bool,
 }
 
 /// A violation found on the step from state `from`.
@@ -138,10 +149,19 @@ impl Search {
         out
     }
 
+    /// The fingerprint of `e`'s key (up to a renaming of the CPUs, under symmetry reduction).
+    fn fingerprint(&mut self, e: &Engine) -> u128 {
+        if self.symmetric {
+            e.canonical_key(&mut self.key, &mut self.scratch);
+        } else {
+            e.abstract_key(&mut self.key);
+        }
+        fingerprint(&self.key)
+    }
+
     /// Record `child`, reached from `from` by `step`; its index if it is new.
     fn admit(&mut self, child: &Engine, from: u32, step: Step) -> Option<u32> {
-        child.abstract_key(&mut self.key);
-        let fp = fingerprint(&self.key);
+        let fp = self.fingerprint(child);
         if self.seen.contains_key(&fp) {
             return None;
         }
@@ -183,7 +203,7 @@ impl Search {
             };
             if let Err(err) = res {
                 // A kernel BUG (corrupt counts); nothing else can stop a transition here.
-                return Err(found(Verdict::Bug, err.to_string(), step));
+                return Err(found(Verdict::Bug, in_steps(err.to_string()), step));
             }
             if child.stale_accesses() > 0 {
                 let msg = child
@@ -199,6 +219,11 @@ impl Search {
         }
         Ok(())
     }
+
+    /// Whether the state bound is reached.
+    fn full(&self, bounds: &Bounds) -> bool {
+        self.parent.len() as u64 >= bounds.max_states
+    }
 }
 
 /// Explore every interleaving of `sc` (which sets the machine: CPUs, slots, pages, tasks,
@@ -209,7 +234,43 @@ pub fn check(
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<CheckReport, SimError> {
+    small_enough(sc)?;
     search(Engine::explorer(sc)?, bounds, poll)
+}
+
+/// The largest machine the checker takes, field by field: every state is a copy of the whole
+/// machine, and a state has a successor per CPU and per choice, so a large machine would fill
+/// the memory before its first level is done.
+pub const LIMITS: [(&str, u64); 4] = [
+    ("cpus", 8),
+    ("tasks", 32),
+    ("last_pkmap", 256),
+    ("pages", 1024),
+];
+
+/// `sc` is within `LIMITS`, or the error naming the first field past its limit.
+fn small_enough(sc: &Scenario) -> Result<(), ConfigError> {
+    for (field, max) in LIMITS {
+        let value = match field {
+            "cpus" => sc.cpus,
+            "tasks" => sc.task_count(),
+            "last_pkmap" => sc.last_pkmap,
+            _ => sc.pages,
+        };
+        if value > max {
+            return Err(ConfigError::new(
+                field,
+                format!("{value} is more than the checker explores"),
+                format!("at most {max} for check (every state is a copy of the machine)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A message of the engine in the checker's terms: its cycles are steps.
+fn in_steps(message: String) -> String {
+    message.replacen("at cycle ", "at step ", 1)
 }
 
 /// The breadth-first search from `root` (`check`).
@@ -223,9 +284,11 @@ fn search(
         parent: vec![None],
         transitions: 0,
         key: Vec::with_capacity(256),
+        scratch: Vec::with_capacity(256),
+        symmetric: bounds.symmetry && root.cpus_symmetric(),
     };
-    root.abstract_key(&mut s.key);
-    s.seen.insert(fingerprint(&s.key), 0);
+    let fp = s.fingerprint(&root);
+    s.seen.insert(fp, 0);
     let mut frontier = vec![(0u32, root)];
     let mut events = Vec::new();
     let mut depth = 0;
@@ -239,6 +302,7 @@ fn search(
             states: s.parent.len() as u64,
             transitions: s.transitions,
             depth: counterexample.as_ref().map_or(depth, |p| p.len() as u32),
+            symmetric: s.symmetric,
             counterexample,
             message,
         }
@@ -251,7 +315,7 @@ fn search(
         for (idx, e) in &mut frontier {
             e.enabled(&mut events);
             if events.is_empty() && !e.finished() {
-                let message = e.deadlock_now().to_string();
+                let message = in_steps(e.deadlock_now().to_string());
                 let f = Found {
                     verdict: Verdict::Deadlock,
                     from: *idx,
@@ -265,11 +329,10 @@ fn search(
                     let v = f.verdict;
                     return Ok(report(&s, v, depth, Some(f)));
                 }
-            }
-            if s.parent.len() as u64 >= bounds.max_states {
-                return Ok(report(&s, Verdict::BoundReached, depth, None));
-            }
-            if s.transitions % 4096 < events.len() as u64 {
+                // Between events too: one state of a large machine has many successors.
+                if s.full(bounds) {
+                    return Ok(report(&s, Verdict::BoundReached, depth, None));
+                }
                 if let Some(reason) = poll() {
                     let cycle = depth as u64;
                     return Err(SimError::Interrupted { cycle, reason });
@@ -283,20 +346,25 @@ fn search(
 }
 
 /// Run `path` from the initial state of `sc`'s checker machine: the engine after it (for a
-/// trace, a snapshot or the stale access it ends in).
+/// trace, a snapshot or the stale access it ends in). A kernel BUG at the last step (where a
+/// `bug` counterexample ends) is not an error; anywhere else it is.
 pub fn replay_path(sc: &Scenario, path: &[Step], trace: Option<usize>) -> Result<Engine, SimError> {
     let mut e = Engine::explorer(sc)?;
     if let Some(cap) = trace {
         e.enable_trace(cap)?;
     }
-    for step in path {
+    for (i, step) in path.iter().enumerate() {
         let (res, made) = rng::with_script(&step.choices, || e.fire(step.event));
-        res?;
         debug_assert_eq!(
             made.len(),
             step.choices.len(),
             "a step's choices replay exactly"
         );
+        match res {
+            // A `bug` counterexample ends in the kernel BUG: the engine as the BUG left it.
+            Err(SimError::KernelBug { .. }) if i + 1 == path.len() => break,
+            other => other?,
+        }
     }
     Ok(e)
 }

@@ -26,6 +26,7 @@ fn machine(strategy: Strategy, cpus: u64, slots: u64, pages: u64) -> Scenario {
 const BOUNDS: Bounds = Bounds {
     max_states: 2_000_000,
     max_depth: 10_000,
+    symmetry: true,
 };
 
 #[test]
@@ -98,9 +99,67 @@ fn a_bound_stops_the_search_and_says_so() {
     let sc = machine(Strategy::Sync, 2, 2, 3);
     let small = Bounds {
         max_states: 1_000,
-        max_depth: 10_000,
+        ..BOUNDS
     };
     let r = check(&sc, &small, &mut || None).unwrap();
     assert_eq!(r.verdict, Verdict::BoundReached);
     assert!(r.states >= 1_000 && r.counterexample.is_none());
+}
+
+#[test]
+fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
+    // Renaming the CPUs with their tasks maps runs to runs: with and without the reduction the
+    // verdicts and the shortest counterexamples' lengths agree, with fewer states with it.
+    let plain = Bounds {
+        symmetry: false,
+        ..BOUNDS
+    };
+    for (strategy, pages) in [
+        (Strategy::Async, 3),
+        (Strategy::Sync, 2),
+        (Strategy::Lazy, 2),
+        (Strategy::Defer, 2),
+    ] {
+        let sc = machine(strategy, 2, 2, pages);
+        let a = check(&sc, &plain, &mut || None).unwrap();
+        let b = check(&sc, &BOUNDS, &mut || None).unwrap();
+        assert!(b.symmetric && !a.symmetric);
+        assert_eq!(a.verdict, b.verdict, "{strategy:?}");
+        assert_eq!(a.depth, b.depth, "{strategy:?}");
+        assert!(
+            b.states < a.states,
+            "{strategy:?}: {} >= {}",
+            b.states,
+            a.states
+        );
+        if let Some(path) = &b.counterexample {
+            let e = replay_path(&sc, path, None).unwrap();
+            assert!(e.stale_accesses() > 0);
+        }
+    }
+    // Per-task pages break the symmetry: no reduction then.
+    let mut sc = machine(Strategy::Sync, 2, 2, 4);
+    sc.workload = crate::config::Workload::PteHighmem;
+    assert!(!Engine::explorer(&sc).unwrap().cpus_symmetric());
+}
+
+#[test]
+fn a_kernel_bug_is_a_verdict_with_its_path_and_a_big_machine_is_refused() {
+    // A program that kmaps into a handle it still holds: the engine's BUG, found and replayed
+    // up to the BUG.
+    let mut sc = machine(Strategy::Sync, 2, 2, 3);
+    sc.workload = crate::config::Workload::Custom;
+    sc.program =
+        Some(crate::workload::from_text("kmap handle=0 page=cold; access handle=0").unwrap());
+    let r = check(&sc, &BOUNDS, &mut || None).unwrap();
+    assert_eq!(r.verdict, Verdict::Bug, "{r:?}");
+    assert!(
+        r.message.contains("at step") && r.message.contains("leak"),
+        "{}",
+        r.message
+    );
+    replay_path(&sc, r.counterexample.as_ref().unwrap(), None).unwrap();
+    let big = machine(Strategy::Sync, 9, 2, 3);
+    let err = check(&big, &BOUNDS, &mut || None).unwrap_err();
+    assert!(err.to_string().contains("cpus"), "{err}");
 }

@@ -397,9 +397,15 @@ impl Pkmap {
     }
 
     /// The checker's key (`engine/explore.rs`): counts, entries, `virtual`s, the cursor, the wait
-    /// queue, the free lists in order, the halves, the last cleared slots and each slot's
-    /// clearing generation renumbered by `generation`; change times are left out.
-    pub fn abstract_key(&self, generation: &dyn Fn(u64) -> u64, k: &mut Vec<u64>) {
+    /// queue (its tasks renamed by `task`), the free lists in order, the halves, the last
+    /// cleared slots and each slot's clearing generation renumbered by `generation`; change
+    /// times are left out.
+    pub fn abstract_key(
+        &self,
+        generation: &dyn Fn(u64) -> u64,
+        task: &dyn Fn(u32) -> u64,
+        k: &mut Vec<u64>,
+    ) {
         k.push(u64::MAX - 4);
         k.extend(self.count.iter().map(|&n| n as u64));
         k.extend(self.pte.iter().map(|&p| p as u64));
@@ -407,7 +413,7 @@ impl Pkmap {
         k.extend([self.cursor as u64, self.half as u64, self.fresh as u64]);
         k.extend(self.clean.iter().map(|&c| c as u64));
         k.push(u64::MAX);
-        k.extend(self.waitq.iter().map(|&id| id as u64));
+        k.extend(self.waitq.iter().map(|&id| task(id)));
         for list in [&self.free, &self.free_other, &self.cleared] {
             k.push(u64::MAX);
             k.extend(list.iter().map(|&s| s as u64));

@@ -13,8 +13,9 @@ use std::time::Instant;
 /// Events kept in the counterexample's trace at most.
 const TRACE_CAP: usize = 100_000;
 
-/// Explore every interleaving of `options`' scenario within the bounds. Returns a dict:
-/// verdict, states, transitions, depth, message, seconds, and for a counterexample `steps`
+/// Explore every interleaving of `options`' scenario within the bounds (up to a renaming of the
+/// CPUs if `symmetry` and the machine allows it). Returns a dict: verdict, states, transitions,
+/// depth, symmetric, message, seconds, and for a counterexample `steps`
 /// (one dict per step: event, on, choices, trace) and `result` (the `RawResult` of the path
 /// replayed by the engine, with its trace).
 #[pyfunction]
@@ -23,11 +24,13 @@ pub(crate) fn check<'py>(
     options: Py<Options>,
     max_states: u64,
     max_depth: u32,
+    symmetry: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = options.get();
     let bounds = Bounds {
         max_states,
         max_depth,
+        symmetry,
     };
     let started = Instant::now();
     let report = polled(py, opts, "depth", 0, |poll| {
@@ -39,6 +42,7 @@ pub(crate) fn check<'py>(
     d.set_item("states", report.states)?;
     d.set_item("transitions", report.transitions)?;
     d.set_item("depth", report.depth)?;
+    d.set_item("symmetric", report.symmetric)?;
     d.set_item("message", &report.message)?;
     d.set_item("seconds", seconds)?;
     match &report.counterexample {

@@ -172,42 +172,123 @@ impl Engine {
         self.counters.stale_accesses
     }
 
-    /// The state the checker hashes (module docs): words appended to `k`.
+    /// The state the checker hashes (module docs), in `k`.
     pub fn abstract_key(&self, k: &mut Vec<u64>) {
+        let identity: Vec<u32> = (0..self.cpus.len() as u32).collect();
+        self.key_renamed(&identity, k);
+    }
+
+    /// Whether CPUs are interchangeable, each with its task: one task per CPU (task i always
+    /// runs on CPU i: a woken task goes back to its idle CPU), the same program for all, and no
+    /// page source that depends on the task (`private`, `sequential`). Then renaming CPUs and
+    /// their tasks together maps every run to a run (no rule looks at a CPU's number but to
+    /// break ties, and the checker's events never tie), so a state and its renamings have the
+    /// same futures up to the renaming.
+    pub fn cpus_symmetric(&self) -> bool {
+        use crate::workload::{Instr, PageSource};
+        self.tasks.len() == self.cpus.len()
+            && self.replay.is_none()
+            && self.program.iter().all(|s| {
+                !matches!(
+                    s.instr,
+                    Instr::Kmap {
+                        source: PageSource::Private | PageSource::Sequential,
+                        ..
+                    }
+                )
+            })
+    }
+
+    /// The least key over every renaming of the CPUs (and their tasks), in `k` (symmetry
+    /// reduction: one state stands for all its renamings). `scratch` is working space.
+    pub fn canonical_key(&self, k: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+        let n = self.cpus.len();
+        let mut ren: Vec<u32> = (0..n as u32).collect();
+        self.key_renamed(&ren, k);
+        // Heap's algorithm: every permutation, one swap apart.
+        let mut c = vec![0usize; n];
+        let mut i = 1;
+        while i < n {
+            if c[i] < i {
+                let j = if i % 2 == 0 { 0 } else { c[i] };
+                ren.swap(j, i);
+                self.key_renamed(&ren, scratch);
+                if *scratch < *k {
+                    std::mem::swap(k, scratch);
+                }
+                c[i] += 1;
+                i = 1;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+    }
+
+    /// The key with CPU (and task) `x` renamed `ren[x]`; blocks in the new order.
+    fn key_renamed(&self, ren: &[u32], k: &mut Vec<u64>) {
         k.clear();
+        let n = self.cpus.len();
+        let renamed = self.tasks.len() == n;
+        let cpu = |x: u32| {
+            if x == NONE {
+                NONE as u64
+            } else {
+                ren[x as usize] as u64
+            }
+        };
+        let task = |x: u32| {
+            if x == NONE || !renamed {
+                x as u64
+            } else {
+                ren[x as usize] as u64
+            }
+        };
+        let mut order = vec![0usize; n];
+        for (old, &new) in ren.iter().enumerate() {
+            order[new as usize] = old;
+        }
         let norm = Norm::new(self);
         k.push(norm.generation(self.flush_gen));
-        k.extend([
-            self.call.sender as u64,
-            self.call.targets as u64,
-            self.call.finished as u64,
-        ]);
-        for c in 0..self.cpus.len() {
-            self.cpu_key(c, &norm, k);
+        // A call's sender and counts are read only while acks are still due.
+        let call = &self.call;
+        if call.finished < call.targets {
+            k.extend([cpu(call.sender), call.targets as u64, call.finished as u64]);
+        } else {
+            k.extend([NONE as u64, 0, 0]);
         }
-        for (id, s) in self.sched.iter().enumerate() {
-            k.extend([s.state as u64, s.cpu as u64, s.last_cpu as u64]);
+        for &c in &order {
+            self.cpu_key(c, &norm, &task, k);
+        }
+        let tasks: Vec<usize> = if renamed {
+            order.clone()
+        } else {
+            (0..self.tasks.len()).collect()
+        };
+        for id in tasks {
+            let s = &self.sched[id];
+            k.extend([s.state as u64, cpu(s.cpu), cpu(s.last_cpu)]);
             if s.cpu == NONE {
-                task_key(&self.tasks[id], &self.sc, k);
+                task_key(&self.tasks[id], &self.sc, &task, k);
             }
         }
         k.push(u64::MAX);
-        k.extend(self.runq.iter().map(|&id| id as u64));
-        let mut blocked: Vec<u64> = self.timers.iter().map(|r| r.0.1 as u64).collect();
+        k.extend(self.runq.iter().map(|&id| task(id)));
+        let mut blocked: Vec<u64> = self.timers.iter().map(|r| task(r.0.1)).collect();
         blocked.sort_unstable();
         k.push(u64::MAX);
         k.extend(blocked);
         for lock in &self.locks {
             k.push(u64::MAX);
-            k.push(lock.holder.map_or(NONE as u64, |h| h as u64));
-            k.extend(lock.waiters.iter().map(|&w| w as u64));
+            k.push(lock.holder.map_or(NONE as u64, cpu));
+            k.extend(lock.waiters.iter().map(|&w| cpu(w)));
         }
-        self.pk.abstract_key(&|g| norm.generation(g), k);
+        self.pk.abstract_key(&|g| norm.generation(g), &task, k);
         k.push(self.done_tasks as u64);
     }
 
     /// CPU `c`'s part of the key.
-    fn cpu_key(&self, c: usize, norm: &Norm, k: &mut Vec<u64>) {
+    fn cpu_key(&self, c: usize, norm: &Norm, task: &dyn Fn(u32) -> u64, k: &mut Vec<u64>) {
         let cpu = &self.cpus[c];
         let wait = match cpu.wait {
             crate::cpu::Wait::None => 0,
@@ -245,7 +326,7 @@ impl Engine {
             norm.generation(cpu.handler_gen),
             norm.call(cpu.acked_call),
             norm.call(cpu.targeted_by_call),
-            cpu.task as u64,
+            task(cpu.task),
             idle_rank,
             norm.generation(cpu.generation),
             cpu.may_hold as u64,
@@ -268,16 +349,16 @@ impl Engine {
         k.extend(cpu.local.page.iter().map(|&p| p as u64));
         cpu.tlb.abstract_key(k);
         if cpu.task != NONE {
-            task_key(&cpu.t, &self.sc, k);
+            task_key(&cpu.t, &self.sc, task, k);
         }
     }
 }
 
 /// A task's program state in the key: no durations, its sequential cursor modulo its pages.
-fn task_key(t: &TaskCtx, sc: &Scenario, k: &mut Vec<u64>) {
+fn task_key(t: &TaskCtx, sc: &Scenario, task: &dyn Fn(u32) -> u64, k: &mut Vec<u64>) {
     let own = crate::workload::private_pages(sc).max(1);
     k.push(u64::MAX - 2);
-    k.extend([t.id as u64, t.pc as u64, t.cursor % own, t.resume as u64]);
+    k.extend([task(t.id), t.pc as u64, t.cursor % own, t.resume as u64]);
     k.extend(t.loops.iter().map(|&n| n as u64));
     k.extend(
         t.handles
