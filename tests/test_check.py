@@ -149,3 +149,17 @@ def test_more_tasks_than_cpus_all_run_on_the_default_machine() -> None:
     two = kmapsim.check(sc)
     one = kmapsim.check(check_machine("sync", cpus=1, pages=2))
     assert two.verdict == one.verdict == "safe" and two.states > one.states
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--max-states", "0"), "--max-states"),
+        (("--max-depth", "0"), "--max-depth"),
+        (("--max-seconds", "nan"), "--max-seconds"),
+        (("--max-seconds", "-1"), "--max-seconds"),
+    ],
+)
+def test_the_command_line_names_its_own_options(args: tuple[str, ...], option: str) -> None:
+    out = kmapsim_cli("check", *args)
+    assert out.returncode == 2 and f"error: {option}:" in out.stderr, out.stderr

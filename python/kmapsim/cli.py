@@ -1149,6 +1149,15 @@ def _trace_phases(path: Path) -> dict[str, int]:
 def _cmd_check(args: argparse.Namespace) -> int:
     from kmapsim.checker import check, check_machine
 
+    for option, value, hi in (
+        ("--max-states", args.max_states, 2**63 - 1),
+        ("--max-depth", args.max_depth, 2**32 - 1),
+    ):
+        if not 1 <= value <= hi:
+            raise ScenarioError.of(option, f"{_big(value)} is out of range", int_range(1, hi))
+    if args.max_seconds is not None and not 0 < args.max_seconds < math.inf:
+        allowed = "a positive, finite number of seconds"
+        raise ScenarioError.of("--max-seconds", f"got {quote(args.max_seconds)}", allowed)
     base = Scenario.from_file(args.scenario) if args.scenario is not None else check_machine()
     changes = _overrides(args)
     for option, name in (("slots", "last_pkmap"), ("pages", "pages"), ("tasks", "tasks")):
