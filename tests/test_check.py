@@ -163,3 +163,19 @@ def test_more_tasks_than_cpus_all_run_on_the_default_machine() -> None:
 def test_the_command_line_names_its_own_options(args: tuple[str, ...], option: str) -> None:
     out = kmapsim_cli("check", *args)
     assert out.returncode == 2 and f"error: {option}:" in out.stderr, out.stderr
+
+
+def test_the_randomised_mode_finds_async_and_states_its_probability_bound() -> None:
+    r = kmapsim.check(strategy="async", pct_runs=2000, pct_steps=60, seed=1)
+    assert r.verdict == "stale access" and r.pct is not None and r.pct["miss_chance"] == 0.0
+    assert r.run is not None and r.run.counters["stale_accesses"] == 1
+    assert "not always the shortest" in r.summary()
+    s = kmapsim.check(strategy="sync", pct_runs=300, pct_steps=60, pct_depth=3)
+    assert s.verdict == "bound reached" and s.pct is not None
+    p = 1 / (2 * 60**2)  # PCT: 1 / (n k^(d-1))
+    assert s.pct["chance_per_run"] == pytest.approx(p)
+    assert s.pct["miss_chance"] == pytest.approx((1 - p) ** 300)
+    with pytest.raises(kmapsim.ScenarioError, match="pct_depth"):
+        kmapsim.check(strategy="sync", pct_runs=10, pct_depth=0)
+    out = kmapsim_cli("check", "--strategy", "async", "--pct", "2000", "--pct-steps", "60")
+    assert out.returncode == 3 and "randomised (PCT)" in out.stdout

@@ -37,6 +37,7 @@ __all__ = [
     "check",
     "field_specs",
     "parse_program",
+    "pct",
     "run",
     "validate",
 ]
@@ -143,6 +144,10 @@ def check(options: Options, max_states: int, max_depth: int, symmetry: bool) -> 
     ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1). Raises
     ScenarioError, WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
     """
+
+def pct(options: Options, runs: int, steps: int, depth: int, seed: int) -> dict[str, Any]:
+    """``runs`` randomised runs (PCT) of ``steps`` steps hunting bugs of depth ``depth``: the
+    dict of ``check`` plus ``chance_per_run``, PCT's lower bound on one run's chance."""
 
 @final
 class RawResult:

@@ -14,6 +14,7 @@ abstraction keeps and drops, and the verdict of every strategy, are in docs/veri
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -100,6 +101,10 @@ class CheckResult:
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
     message: str = ""
     run: RunResult | None = field(default=None, repr=False)
+    #: With ``pct_runs``: runs, steps, depth, seed, PCT's lower bound on one run's chance of
+    #: finding a bug of that depth (``chance_per_run``) and the bound on the chance that all
+    #: runs missed it (``miss_chance``); None for the exhaustive search.
+    pct: dict[str, float] | None = None
 
     @property
     def found(self) -> bool:
@@ -119,9 +124,24 @@ class CheckResult:
             + f", {self.transitions:,} transitions, depth {self.depth:,}, in "
             f"{self.seconds:.2f} s",
         ]
+        kind = "shortest counterexample"
+        if self.pct is not None:
+            p = self.pct
+            kind = "counterexample (a randomised run's: not always the shortest)"
+            lines[1] = lines[1][: lines[1].index("; bounds:")]
+            lines[2] = (
+                f"  randomised (PCT): {int(p['runs']):,} runs of {int(p['steps']):,} steps for "
+                f"bugs of depth {int(p['depth'])}, seed {int(p['seed'])}, in {self.seconds:.2f} s"
+            )
+            if self.counterexample is None:
+                lines.append(
+                    f"  a bug of depth {int(p['depth'])} is found by one run with chance >= "
+                    f"{p['chance_per_run']:.3g} (times that of its random choices); all runs "
+                    f"missed one with chance <= {p['miss_chance']:.3g}"
+                )
         if self.counterexample is not None:
             lines.append(f"  what went wrong: {self.message}")
-            lines.append(f"  shortest counterexample, {len(self.counterexample)} steps:")
+            lines.append(f"  {kind}, {len(self.counterexample)} steps:")
             lines.extend("  " + s.describe() for s in self.counterexample)
         return "\n".join(lines)
 
@@ -173,6 +193,10 @@ def check(
     max_states: int = MAX_STATES,
     max_depth: int = MAX_DEPTH,
     symmetry: bool = True,
+    pct_runs: int | None = None,
+    pct_steps: int = 100,
+    pct_depth: int = 3,
+    seed: int = 0,
     max_wall_seconds: float | None = None,
     cancel: _core.CancelToken | None = None,
 ) -> CheckResult:
@@ -184,7 +208,11 @@ def check(
     order of events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound
     reached`` past either). With ``symmetry`` (the default) states that differ by a renaming of
     the CPUs, each with its task, count once when the machine allows it (one task per CPU, no
-    per-task page source; ``CheckResult.symmetric`` says). Raises ScenarioError for a bad field
+    per-task page source; ``CheckResult.symmetric`` says). With ``pct_runs``, the machine is
+    tested instead by that many randomised runs of ``pct_steps`` steps each (PCT, Burckhardt et
+    al., ASPLOS 2010, hunting bugs of depth ``pct_depth``, from ``seed``): a counterexample
+    found is real and replays, but "bound reached" is no proof; ``CheckResult.pct`` gives PCT's
+    probability bound. Raises ScenarioError for a bad field
     or argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
     unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
     slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
@@ -220,8 +248,27 @@ def check(
     started = time.perf_counter()
     if not isinstance(symmetry, bool):
         raise ScenarioError.of("symmetry", f"got {type(symmetry).__name__}", "True or False")
+    if pct_runs is not None:
+        return _pct(sc, opts, pct_runs, pct_steps, pct_depth, seed)
     raw = _core.check(opts, states, depth, symmetry)
     return _result(sc, raw, states, depth, time.perf_counter() - started)
+
+
+def _pct(
+    sc: Scenario, opts: _core.Options, runs: object, steps: object, depth: object, seed: object
+) -> CheckResult:
+    """`check` with ``pct_runs``: randomised runs instead of the exhaustive search."""
+    r = _int_arg("pct_runs", runs, 1, 2**63 - 1)
+    k = _int_arg("pct_steps", steps, 1, 2**32 - 1)
+    d = _int_arg("pct_depth", depth, 1, 64)
+    s = _int_arg("seed", seed, 0, 2**64 - 1)
+    started = time.perf_counter()
+    raw = _core.pct(opts, r, k, d, s)
+    result = _result(sc, raw, r * k, k, time.perf_counter() - started)
+    p = float(raw["chance_per_run"])
+    miss = (1.0 - p) ** r if result.counterexample is None else 0.0
+    info = dict(runs=r, steps=k, depth=d, seed=s, chance_per_run=p, miss_chance=miss)
+    return dataclasses.replace(result, symmetric=False, pct=info)
 
 
 def _result(

@@ -579,6 +579,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="count states that differ only by a renaming of the CPUs separately (by default "
         "they count once when every CPU runs one task with the same pages)",
     )
+    p.add_argument(
+        "--pct",
+        type=_count,
+        metavar="RUNS",
+        help="for machines too big to enumerate: RUNS randomised runs (PCT, with its "
+        "probability bound) instead of the exhaustive search",
+    )
+    p.add_argument(
+        "--pct-steps", type=_count, default=100, metavar="K", help="steps a PCT run (default 100)"
+    )
+    p.add_argument(
+        "--pct-depth",
+        type=_count,
+        default=3,
+        metavar="D",
+        help="the bug depth PCT's bound is for (default 3)",
+    )
+    p.add_argument("--seed", type=_count, default=0, help="PCT's random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_check)
 
@@ -1149,12 +1167,16 @@ def _trace_phases(path: Path) -> dict[str, int]:
 def _cmd_check(args: argparse.Namespace) -> int:
     from kmapsim.checker import check, check_machine
 
-    for option, value, hi in (
-        ("--max-states", args.max_states, 2**63 - 1),
-        ("--max-depth", args.max_depth, 2**32 - 1),
+    for option, value, lo, hi in (
+        ("--max-states", args.max_states, 1, 2**63 - 1),
+        ("--max-depth", args.max_depth, 1, 2**32 - 1),
+        ("--pct", 1 if args.pct is None else args.pct, 1, 2**63 - 1),
+        ("--pct-steps", args.pct_steps, 1, 2**32 - 1),
+        ("--pct-depth", args.pct_depth, 1, 64),
+        ("--seed", args.seed, 0, 2**64 - 1),
     ):
-        if not 1 <= value <= hi:
-            raise ScenarioError.of(option, f"{_big(value)} is out of range", int_range(1, hi))
+        if not lo <= value <= hi:
+            raise ScenarioError.of(option, f"{_big(value)} is out of range", int_range(lo, hi))
     if args.max_seconds is not None and not 0 < args.max_seconds < math.inf:
         allowed = "a positive, finite number of seconds"
         raise ScenarioError.of("--max-seconds", f"got {quote(args.max_seconds)}", allowed)
@@ -1174,6 +1196,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         max_states=args.max_states,
         max_depth=args.max_depth,
         symmetry=not args.no_symmetry,
+        pct_runs=args.pct,
+        pct_steps=args.pct_steps,
+        pct_depth=args.pct_depth,
+        seed=args.seed,
         max_wall_seconds=args.max_seconds,
     )
     if trace is not None and result.run is not None:
@@ -1208,6 +1234,7 @@ def _check_json(result: Any) -> dict[str, Any]:
         transitions=result.transitions,
         depth=result.depth,
         symmetric=result.symmetric,
+        pct=result.pct,
         seconds=result.seconds,
         bound=result.bound,
         message=result.message,

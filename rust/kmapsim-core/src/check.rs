@@ -100,7 +100,7 @@ fn fingerprint(words: &[u64]) -> u128 {
 }
 
 /// A stale access in the checker's terms: its cycles are step numbers.
-fn stale_message(v: &crate::stats::StaleAccess) -> String {
+pub(crate) fn stale_message(v: &crate::stats::StaleAccess) -> String {
     let by = v
         .remapped_by
         .map_or(String::new(), |c| format!(" by cpu{c}"));
@@ -249,7 +249,7 @@ pub const LIMITS: [(&str, u64); 4] = [
 ];
 
 /// `sc` is within `LIMITS`, or the error naming the first field past its limit.
-fn small_enough(sc: &Scenario) -> Result<(), ConfigError> {
+pub(crate) fn small_enough(sc: &Scenario) -> Result<(), ConfigError> {
     for (field, max) in LIMITS {
         let value = match field {
             "cpus" => sc.cpus,
@@ -269,7 +269,7 @@ fn small_enough(sc: &Scenario) -> Result<(), ConfigError> {
 }
 
 /// A message of the engine in the checker's terms: its cycles are steps.
-fn in_steps(message: String) -> String {
+pub(crate) fn in_steps(message: String) -> String {
     message.replacen("at cycle ", "at step ", 1)
 }
 

@@ -5,7 +5,8 @@ use crate::errors;
 use crate::options::Options;
 use crate::result::raw_result;
 use crate::runner::polled;
-use kmapsim_core::check::{Bounds, Event, Step, check as explore, replay_path};
+use kmapsim_core::check::{Bounds, CheckReport, Event, Step, check as explore, replay_path};
+use kmapsim_core::pct::{Pct, pct as run_pct};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::time::Instant;
@@ -36,7 +37,42 @@ pub(crate) fn check<'py>(
     let report = polled(py, opts, "depth", 0, |poll| {
         explore(&opts.scenario, &bounds, poll)
     })?;
-    let seconds = started.elapsed().as_secs_f64();
+    report_dict(py, opts, &report, started.elapsed().as_secs_f64())
+}
+
+/// `runs` PCT runs of `steps` steps hunting bugs of depth `depth` from `seed`
+/// (`kmapsim_core::pct`): the same dict as `check`, plus `chance_per_run`, PCT's lower bound on
+/// one run's chance of finding a bug of that depth.
+#[pyfunction]
+pub(crate) fn pct<'py>(
+    py: Python<'py>,
+    options: Py<Options>,
+    runs: u64,
+    steps: u32,
+    depth: u32,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts = options.get();
+    let p = Pct {
+        runs,
+        steps,
+        depth,
+        seed,
+    };
+    let started = Instant::now();
+    let report = polled(py, opts, "run", 0, |poll| run_pct(&opts.scenario, &p, poll))?;
+    let d = report_dict(py, opts, &report, started.elapsed().as_secs_f64())?;
+    d.set_item("chance_per_run", p.chance_per_run(opts.scenario.cpus))?;
+    Ok(d)
+}
+
+/// A search's report as the dict `check` and `pct` return.
+fn report_dict<'py>(
+    py: Python<'py>,
+    opts: &Options,
+    report: &CheckReport,
+    seconds: f64,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("verdict", report.verdict.name())?;
     d.set_item("states", report.states)?;

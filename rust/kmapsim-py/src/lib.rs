@@ -55,7 +55,7 @@ mod _core {
     #[pymodule_export]
     use crate::cancel::{CancelToken, cancel_running};
     #[pymodule_export]
-    use crate::check::check;
+    use crate::check::{check, pct};
     #[pymodule_export]
     use crate::options::Options;
     #[pymodule_export]

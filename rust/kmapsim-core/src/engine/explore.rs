@@ -155,6 +155,30 @@ impl Engine {
         }
     }
 
+    /// The number of CPUs.
+    pub fn cpu_count(&self) -> usize {
+        self.cpus.len()
+    }
+
+    /// The CPU an event belongs to, for PCT's priorities (`pct.rs`): a CPU's own stretch and
+    /// IPIs are its; a block's end is its task's last CPU's; a grant is its highest-priority
+    /// spinner's.
+    pub fn event_owner(&self, ev: Event, prio: &[u64]) -> usize {
+        match ev {
+            Event::Act(c) | Event::Deliver(c) => c as usize,
+            Event::Unblock(t) => match self.sched[t as usize].last_cpu {
+                NONE => 0,
+                c => c as usize,
+            },
+            Event::Grant(l) => self.locks[l as usize]
+                .waiters
+                .iter()
+                .map(|&w| w as usize)
+                .max_by_key(|&w| prio[w])
+                .unwrap_or(0),
+        }
+    }
+
     /// Whether every task's work is over (a replayed list that ended): nothing can happen.
     pub fn finished(&self) -> bool {
         self.done_tasks == self.tasks.len()
