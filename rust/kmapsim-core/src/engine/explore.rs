@@ -358,7 +358,8 @@ impl Engine {
             norm.generation(cpu.defer_gen),
             cpu.irq_lock as u64,
             cpu.scan_left as u64,
-            cpu.scan_flushes as u64,
+            // Only whether the kmap has flushed yet is read (`Pkmap::allocate`, `loop_count`).
+            (cpu.scan_flushes > 0) as u64,
             cpu.lookup as u64,
             cpu.lookups,
             cpu.access_irqs_off as u64,
