@@ -371,4 +371,4 @@ pub fn replay_path(sc: &Scenario, path: &[Step], trace: Option<usize>) -> Result
 
 #[cfg(test)]
 #[path = "check_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -7,14 +7,16 @@ use crate::config::{Scenario, Strategy};
 use crate::engine::Engine;
 
 /// A small machine: `cpus` x `slots` x `pages`, one task a CPU, the `dbench` loop without
-/// interrupts-off sections or switches, one lookup a copy, no unrelated TLB evictions.
-fn machine(strategy: Strategy, cpus: u64, slots: u64, pages: u64) -> Scenario {
+/// interrupts-off sections or switches, one lookup a copy, no unrelated TLB evictions (the
+/// Python `check_machine`'s defaults; `pct.rs`'s tests use it too).
+pub(crate) fn machine(strategy: Strategy, cpus: u64, slots: u64, pages: u64) -> Scenario {
     Scenario {
         strategy,
         cpus,
         last_pkmap: slots,
         pages,
         hot_pages: 0,
+        shared_page_prob: 0.0,
         irq_section_prob: 0.0,
         ctx_switch_prob: 0.0,
         tlb_evict_rate: 0.0,

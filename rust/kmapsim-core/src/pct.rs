@@ -160,19 +160,7 @@ mod tests {
     use crate::config::Strategy;
 
     fn machine(strategy: Strategy) -> Scenario {
-        Scenario {
-            strategy,
-            cpus: 2,
-            last_pkmap: 2,
-            pages: 3,
-            hot_pages: 0,
-            shared_page_prob: 0.0,
-            irq_section_prob: 0.0,
-            ctx_switch_prob: 0.0,
-            tlb_evict_rate: 0.0,
-            copy_lookups: 1,
-            ..Scenario::default()
-        }
+        crate::check::tests::machine(strategy, 2, 2, 3)
     }
 
     const RUNS: Pct = Pct {
