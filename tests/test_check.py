@@ -37,27 +37,60 @@ def test_sync_is_proved_safe_and_the_summary_says_what_was_explored() -> None:
     text = r.summary()
     assert "sync: safe" in text and f"{r.states:,} states" in text
     assert r.bound == dict(
-        cpus=2, slots=2, pages=2, tasks=2, max_states=2_000_000, max_depth=10_000
-    )
+        cpus=2, slots=2, pages=2, tasks=2, max_states=2_000_000, max_depth=10_000,
+        max_frontier=100_000, max_ipis=None,
+    )  # fmt: skip
+    assert r.symmetry == ("cpus", "pages") and r.shortest and r.depth_first_from is None
 
 
-def test_two_tasks_a_cpu_each_holding_two_mappings() -> None:
-    # 2 CPUs x 2 tasks each holding up to 2 mappings: the checker explores the scheduler's
-    # choices too; sync on a pool of 4 for 4 tasks x 2 mappings can exhaust it for good.
-    sc = check_machine(
-        "sync",
-        cpus=2,
-        slots=4,
-        pages=3,
-        tasks=4,
-        workload="custom",
-        program="kmap handle=0 page=cold; kmap handle=1 page=cold; access handle=1; "
-        "kunmap handle=1; kunmap handle=0; yield",
-    )
-    r = kmapsim.check(sc, max_states=300_000)
-    assert r.verdict in ("deadlock", "bound reached"), r.summary()
-    if r.verdict == "deadlock":
-        assert "pkmap pool is exhausted" in r.message
+TWO_MAPPINGS = (
+    "kmap handle=0 page=cold; kmap handle=1 page=cold; access handle=0; access handle=1; "
+    "kunmap handle=1; kunmap handle=0"
+)
+
+
+def test_tasks_holding_two_mappings_on_a_pool_of_two_deadlock_with_their_chain() -> None:
+    # Each task holds a slot and sleeps for a second one: the 2.4 two-kmap deadlock, found by
+    # the search with the wait-for chain of the engine's own report.
+    sc = check_machine("sync", cpus=2, slots=2, pages=3, workload="custom", program=TWO_MAPPINGS)
+    r = kmapsim.check(sc)
+    assert r.verdict == "deadlock" and r.shortest, r.summary()
+    assert "pkmap pool is exhausted" in r.message and "task0 -> task1 -> task0" in r.message
+    assert r.run is not None and len(r.counterexample or ()) == r.depth
+
+
+def test_tasks_holding_two_mappings_are_proved_safe_where_the_pool_suffices() -> None:
+    # Four slots for two tasks holding two each, and three pages: every page keeps its slot.
+    sc = check_machine("sync", cpus=2, slots=4, pages=3, workload="custom", program=TWO_MAPPINGS)
+    r = kmapsim.check(sc)
+    assert r.verdict == "safe" and r.symmetry == ("cpus", "pages"), r.summary()
+    assert r.states > 100_000 and r.depth_first_from is None
+
+
+def test_past_max_frontier_the_search_goes_depth_first_over_the_same_states() -> None:
+    wide = kmapsim.check(strategy="defer", pages=2)
+    deep = kmapsim.check(strategy="defer", pages=2, max_frontier=10)
+    assert wide.verdict == deep.verdict == "safe"
+    assert (wide.states, wide.transitions) == (deep.states, deep.transitions)
+    assert wide.depth_first_from is None and deep.depth_first_from is not None
+    assert "then depth-first" in deep.summary()
+    found = kmapsim.check(strategy="async", max_frontier=20, max_ipis=1)
+    assert found.verdict == "stale access" and not found.shortest
+    assert "not known to be the shortest" in found.summary()
+    assert found.run is not None and found.run.counters["stale_accesses"] == 1
+
+
+def test_the_ipi_bound_is_stated_with_the_transitions_it_pruned() -> None:
+    r = kmapsim.check(strategy="guarded", max_ipis=1, max_states=20_000)
+    assert r.pruned > 0 and r.bound["max_ipis"] == 1
+    assert "1 IPI a CPU" in r.summary() and "transitions not taken" in r.summary()
+    assert kmapsim.check(strategy="guarded", max_states=20_000).pruned == 0
+    with pytest.raises(kmapsim.ScenarioError, match="max_ipis"):
+        kmapsim.check(strategy="guarded", max_ipis=0)
+    with pytest.raises(kmapsim.ScenarioError, match="max_frontier"):
+        kmapsim.check(strategy="guarded", max_frontier=0)
+    out = kmapsim_cli("check", "--strategy", "guarded", "--max-ipis", "1", "--max-states", "20000")
+    assert out.returncode == 5 and "transitions not taken" in out.stdout, out.stdout
 
 
 def test_a_bound_is_reported_as_such() -> None:
@@ -156,6 +189,8 @@ def test_more_tasks_than_cpus_all_run_on_the_default_machine() -> None:
     [
         (("--max-states", "0"), "--max-states"),
         (("--max-depth", "0"), "--max-depth"),
+        (("--max-frontier", "0"), "--max-frontier"),
+        (("--max-ipis", "0"), "--max-ipis"),
         (("--max-seconds", "nan"), "--max-seconds"),
         (("--max-seconds", "-1"), "--max-seconds"),
     ],
@@ -179,3 +214,40 @@ def test_the_randomised_mode_finds_async_and_states_its_probability_bound() -> N
         kmapsim.check(strategy="sync", pct_runs=10, pct_depth=0)
     out = kmapsim_cli("check", "--strategy", "async", "--pct", "2000", "--pct-steps", "60")
     assert out.returncode == 3 and "randomised (PCT)" in out.stdout
+
+
+def test_a_stale_access_has_a_timed_witness_that_the_simulator_replays(tmp_path: Path) -> None:
+    r = kmapsim.check(strategy="async")
+    w = r.witness
+    assert w is not None and r.witness_note == "", r.summary()
+    assert list(w.calls.columns) == ["task", "op", "page", "work"]
+    assert w.calls["op"].iloc[0] == "kmap" and (w.calls["work"] >= 1).all()
+    assert "timed witness" in r.summary()
+    # The ordinary timed simulation, driven by the calls, reads the same stale entry.
+    assert r.run is not None
+    want, got = r.run.violations[0], w.run().violations
+    same = [(v.cpu, v.slot, v.expected_page, v.actual_page) for v in got]
+    assert (want.cpu, want.slot, want.expected_page, want.actual_page) in same
+    # On the command line: the files and the command that replays them.
+    out = kmapsim_cli("check", "--strategy", "async", "--witness", str(tmp_path / "w"))
+    assert out.returncode == 3 and "wrote" in out.stdout, out.stdout
+    command = out.stdout.strip().splitlines()[-1].split(": ", 1)[1]
+    replay = kmapsim_cli(*command.split()[1:])
+    assert replay.returncode == 0 and "stale accesses      1" in replay.stdout, replay.stdout
+    assert kmapsim.check(strategy="async", witness_tries=0).witness is None
+
+
+def test_a_deadlock_has_a_witness_and_the_misuse_says_why_it_has_none() -> None:
+    sc = check_machine("sync", cpus=2, slots=2, pages=3, workload="custom", program=TWO_MAPPINGS)
+    w = kmapsim.check(sc).witness
+    assert w is not None
+    with pytest.raises(kmapsim.DeadlockError, match="pkmap pool is exhausted"):
+        w.run()
+    misuse = kmapsim.check(check_machine("sync", kmap_irqs_off_prob=1.0))
+    assert misuse.verdict == "deadlock" and misuse.witness is None
+    assert "interrupts disabled" in misuse.witness_note
+    assert "no timed witness" in misuse.summary()
+    with pytest.raises(kmapsim.ScenarioError, match="witness_tries"):
+        kmapsim.check(strategy="async", witness_tries=-1)
+    out = kmapsim_cli("check", "--witness", "somewhere", "--witness-tries", "0")
+    assert out.returncode == 2 and "--witness" in out.stderr

@@ -4,8 +4,8 @@ Run: ``python docs/scripts/verification.py`` (a few minutes; ``--quick`` for sma
 Prints the Markdown of docs/verification.md's generated section: for each strategy and
 allocator, the verdict of `kmapsim.check` on the checker's default machine (one task a CPU,
 the `dbench` loop without interrupts-off sections or context switches), with the states
-explored, the breadth-first depth reached and the wall time; then the misuse switch's
-deadlock and a machine whose tasks hold two mappings each.
+explored, the breadth-first depth reached and the wall time; then `guarded` and `async` under
+an IPI bound, the misuse switch's deadlock, and machines whose tasks hold two mappings each.
 """
 
 from __future__ import annotations
@@ -25,14 +25,19 @@ TWO_MAPPINGS = (
 )
 
 
-def row(label: str, alloc: str, sc: kmapsim.Scenario, max_states: int) -> str:
-    r = kmapsim.check(sc, max_states=max_states)
+def row(
+    label: str, alloc: str, sc: kmapsim.Scenario, max_states: int, max_ipis: int | None = None
+) -> str:
+    r = kmapsim.check(sc, max_states=max_states, max_ipis=max_ipis)
     b = r.bound
     machine = f"{b['cpus']} x {b['slots']} x {b['pages']}, {b['tasks']} tasks"
-    return (
-        f"| {label} | {alloc} | {machine} | {r.verdict} | {r.states:,} | {r.depth:,} |"
-        f" {r.seconds:.2f} |"
-    )
+    if max_ipis is not None:
+        machine += f", at most {max_ipis} IPI a CPU"
+    verdict = r.verdict + (f" ({r.pruned:,} pruned)" if r.pruned else "")
+    if r.depth_first_from is not None:
+        verdict += f", depth-first from level {r.depth_first_from}"
+    numbers = f"{r.states:,} | {r.depth:,} | {r.seconds:.2f}"
+    return f"| {label} | {alloc} | {machine} | {verdict} | {numbers} |"
 
 
 def table(max_states: int) -> None:
@@ -53,6 +58,10 @@ def special(max_states: int) -> None:
     )
     print(" seconds |")
     print("|---|---|---|---|---|---:|---:|---:|")
+    for s in ("guarded", "async"):
+        for alloc in ("scan", "freelist"):
+            sc = check_machine(s, cpus=2, slots=2, pages=3, slot_alloc=alloc)
+            print("| the IPI bound " + row(s, alloc, sc, max_states, max_ipis=1))
     cases = [
         ("misuse: kmap with interrupts off", "sync", dict(kmap_irqs_off_prob=1.0)),
         ("misuse: kmap with interrupts off", "broadcast", dict(kmap_irqs_off_prob=1.0)),
@@ -61,16 +70,14 @@ def special(max_states: int) -> None:
     for name, s, fields in cases:
         sc = check_machine(s, cpus=2, slots=2, pages=3, **fields)
         print(f"| {name} " + row(s, "scan", sc, max_states))
-    for s in ("sync", "async", "lazy"):
-        sc = check_machine(
-            s, cpus=2, slots=4, pages=3, tasks=2, workload="custom", program=TWO_MAPPINGS
-        )
+    for s, slots in (("sync", 2), ("async", 2), ("sync", 4)):
+        sc = check_machine(s, cpus=2, slots=slots, pages=3, workload="custom", program=TWO_MAPPINGS)
         print("| two mappings a task " + row(s, "scan", sc, max_states))
     print()
 
 
 #: The state bound of each row.
-MAX_STATES = 1_200_000
+MAX_STATES = 5_000_000
 
 
 def main() -> None:

@@ -135,17 +135,30 @@ def run(options: Options, cycles: int) -> RawResult:
     Raises ScenarioError, DeadlockError, KernelBug, or KeyboardInterrupt on Ctrl-C.
     """
 
-def check(options: Options, max_states: int, max_depth: int, symmetry: bool) -> dict[str, Any]:
+def check(
+    options: Options,
+    bounds: tuple[int, int, int, int],
+    symmetry: bool,
+    witness_tries: int,
+) -> dict[str, Any]:
     """Explore every interleaving of ``options``' scenario (``kmapsim.check``), without the GIL,
-    up to a renaming of the CPUs if ``symmetry`` and the machine allows it.
+    within ``bounds`` (max_states, max_depth, max_frontier, max_ipis), up to a renaming of the
+    CPUs and pages if ``symmetry`` and the machine allows it; depth-first once a breadth-first
+    level would hold more than ``max_frontier`` machines; a transition that leaves more than
+    ``max_ipis`` IPIs outstanding at a CPU is not taken.
 
-    Returns verdict, states, transitions, depth, symmetric, message, seconds, steps (None, or
-    one dict per step of the counterexample: event, on, label, choices) and result (None, or the
-    ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1). Raises
-    ScenarioError, WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
+    Returns verdict, states, transitions, pruned, depth, symmetry (the renamings used: "cpus",
+    "pages"), shortest, depth_first_from, message, seconds, steps (None, or
+    one dict per step of the counterexample: event, on, label, choices), result (None, or the
+    ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1), witness
+    (None, or the timed witness found within ``witness_tries`` timings: scenario dict, calls as
+    (task, op, page, work) rows, seed, cycles, tries) and witness_note (why there is none).
+    Raises ScenarioError, WallClockExceeded, or KeyboardInterrupt on Ctrl-C.
     """
 
-def pct(options: Options, runs: int, steps: int, depth: int, seed: int) -> dict[str, Any]:
+def pct(
+    options: Options, runs: int, steps: int, depth: int, seed: int, witness_tries: int
+) -> dict[str, Any]:
     """``runs`` randomised runs (PCT) of ``steps`` steps hunting bugs of depth ``depth``: the
     dict of ``check`` plus ``chance_per_run``, PCT's lower bound on one run's chance."""
 

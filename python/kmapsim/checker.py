@@ -4,8 +4,10 @@ The engine's transitions run in an order of events instead of in time: from each
 CPU's current stretch may end next, any IPI in flight may arrive, any block may end, any free
 lock with spinners may be granted, and each random choice of the workload or of a lock's
 arbitration (a page, an interrupts-off section, a context switch, a winner) is a branch over
-its outcomes. The search is breadth-first, so a counterexample is a shortest one. What the
-abstraction keeps and drops, and the verdict of every strategy, are in docs/verification.md.
+its outcomes. The search is breadth-first, so a counterexample is a shortest one; when a level
+would hold more machines than ``max_frontier``, it goes on depth-first (the same states, in far
+less memory). What the abstraction keeps and drops, and the verdict of every strategy, are in
+docs/verification.md.
 
 >>> r = check(strategy="async", cpus=2, slots=2, pages=3)
 >>> r.verdict, r.counterexample is not None
@@ -15,18 +17,24 @@ abstraction keeps and drops, and the verdict of every strategy, are in docs/veri
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.runner import _cancel_token, _int_arg, _wall_limit
+from kmapsim.runner import run as _run
 from kmapsim.scenario import Scenario
 
-__all__ = ["CheckResult", "CheckStep", "check", "check_machine"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CheckResult", "CheckStep", "Witness", "check", "check_machine"]
 
 Verdict = Literal["safe", "stale access", "deadlock", "bug", "bound reached"]
 #: The verdicts, and what each means.
@@ -37,9 +45,15 @@ VERDICTS: dict[str, str] = {
     "bug": "some interleaving hits a kernel BUG (corrupt slot counts, a leaked mapping)",
     "bound reached": "the state or depth bound was reached first; nothing found so far",
 }
-#: Default bounds: distinct states, and events on a path.
+#: Default bounds: distinct states, events on a path, and machines held for the next
+#: breadth-first level (about 8 KB each).
 MAX_STATES = 2_000_000
 MAX_DEPTH = 10_000
+MAX_FRONTIER = 100_000
+#: Default bound on the IPIs sent to one CPU and not handled yet (None: no bound).
+MAX_IPIS: int | None = None
+#: Default number of timings the witness search draws for a counterexample.
+WITNESS_TRIES = 1000
 
 
 @dataclass(frozen=True)
@@ -77,14 +91,63 @@ class CheckStep:
         return head + (": " + "; ".join(done) if done else "")
 
 
+@dataclass(frozen=True, eq=False)
+class Witness:
+    """A timed witness of a counterexample: per-task kernel calls whose timings make the
+    ordinary timed simulation reach the same violation (the same stale read: CPU, slot and both
+    pages; or a deadlock; or a kernel BUG).
+
+    ``calls`` has the columns of `kmapsim.calls` (task, op, page, work), what
+    ``run(replay_calls=...)`` and ``kmapsim run --replay-calls`` replay; ``scenario`` is the
+    checked machine with its program replaced by the calls; a run of ``cycles`` cycles from
+    ``seed`` reaches the violation (`run`). The checker's path fixes the calls and pages; the
+    work before each call was drawn, ``tries`` timings in all, until one reached it."""
+
+    scenario: Scenario
+    calls: pd.DataFrame = field(repr=False)
+    seed: int
+    cycles: int
+    tries: int
+
+    def run(self) -> RunResult:
+        """The timed run. A stale-access witness returns its result (``violations`` holds the
+        stale read); a deadlock witness raises DeadlockError, a BUG witness KernelBug."""
+        return _run(self.scenario, cycles=self.cycles, seed=self.seed, replay_calls=self.calls)
+
+    def save(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
+        """Write ``scenario.toml`` and ``calls.csv`` into ``directory`` (created if missing);
+        returns their paths."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        scenario, calls = d / "scenario.toml", d / "calls.csv"
+        self.scenario.to_file(scenario)
+        self.calls.to_csv(calls, index=False)
+        return scenario, calls
+
+    def command(self, directory: str | os.PathLike[str]) -> str:
+        """The command line that replays the witness saved in ``directory`` (`save`)."""
+        d = Path(directory)
+        return (
+            f"kmapsim run --scenario {d / 'scenario.toml'} --replay-calls {d / 'calls.csv'} "
+            f"--seed {self.seed} --cycles {self.cycles}"
+        )
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What `check` established.
 
-    ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached (up to a renaming
-    of the CPUs if ``symmetric``), ``transitions`` the transitions run, ``depth`` the
-    breadth-first levels completed (with a counterexample, its length), ``seconds`` the wall
-    time; ``bound`` the machine and search bounds;
+    ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached (up to the
+    renamings in ``symmetry``: ``"cpus"``, each with its task, and ``"pages"``, within their
+    class), ``transitions`` the transitions run, ``depth`` the breadth-first levels completed
+    (after a switch to depth-first, one more than the deepest level reached; with a
+    counterexample, its length), ``seconds`` the wall time; ``bound`` the machine and search
+    bounds; ``depth_first_from`` the level at which the search went depth-first (None if it
+    did not), and ``shortest`` whether a counterexample found is known to be a shortest one
+    (one found after the switch to depth-first is real but may not be; a larger
+    ``max_frontier`` gives a shortest one); ``pruned`` the
+    transitions not taken because they would pass ``max_ipis`` (when not 0, ``safe`` holds
+    for the runs within that bound);
     ``scenario`` the machine explored. With a counterexample: ``counterexample`` its steps,
     ``message`` what went wrong at its end (the stale access, or the deadlock report with its
     wait-for chain), and ``run`` the path replayed by the engine with its trace (step i at
@@ -95,8 +158,8 @@ class CheckResult:
     transitions: int
     depth: int
     seconds: float
-    bound: dict[str, int]
-    symmetric: bool
+    bound: dict[str, Any]
+    symmetry: tuple[str, ...]
     scenario: Scenario = field(repr=False)
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
     message: str = ""
@@ -105,6 +168,18 @@ class CheckResult:
     #: finding a bug of that depth (``chance_per_run``) and the bound on the chance that all
     #: runs missed it (``miss_chance``); None for the exhaustive search.
     pct: dict[str, float] | None = None
+    shortest: bool = True
+    depth_first_from: int | None = None
+    pruned: int = 0
+    #: The counterexample's timed witness (None without a counterexample, or if none was
+    #: found: ``witness_note`` says why).
+    witness: Witness | None = field(default=None, repr=False)
+    witness_note: str = ""
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether states were identified up to some renaming (``symmetry`` is not empty)."""
+        return bool(self.symmetry)
 
     @property
     def found(self) -> bool:
@@ -118,12 +193,24 @@ class CheckResult:
             f"{self.scenario.strategy}: {self.verdict} ({VERDICTS[self.verdict]})",
             f"  machine: {_n(b['cpus'], 'CPU')}, {_n(b['slots'], 'slot')}, "
             f"{_n(b['pages'], 'page')}, {_n(b['tasks'], 'task')}; bounds: "
-            f"{b['max_states']:,} states, depth {b['max_depth']:,}",
+            f"{b['max_states']:,} states, depth {b['max_depth']:,}"
+            + ("" if b.get("max_ipis") is None else f", {_n(int(b['max_ipis']), 'IPI')} a CPU"),
             f"  explored: {self.states:,} states"
-            + (" (up to a renaming of the CPUs)" if self.symmetric else "")
+            + (f" (up to a renaming of the {_renamed(self.symmetry)})" if self.symmetry else "")
             + f", {self.transitions:,} transitions, depth {self.depth:,}, in "
             f"{self.seconds:.2f} s",
         ]
+        if self.pruned:
+            lines.append(
+                f"  {self.pruned:,} transitions not taken: each would leave more than "
+                f"{_n(int(b['max_ipis']), 'IPI')} sent to a CPU and not handled yet; what was "
+                "explored is the runs within that bound"
+            )
+        if self.depth_first_from is not None:
+            lines.append(
+                f"  breadth-first to level {self.depth_first_from:,}, then depth-first (a level "
+                f"held more than {b['max_frontier']:,} machines)"
+            )
         kind = "shortest counterexample"
         if self.pct is not None:
             p = self.pct
@@ -139,11 +226,29 @@ class CheckResult:
                     f"{p['chance_per_run']:.3g} (times that of its random choices); all runs "
                     f"missed one with chance <= {p['miss_chance']:.3g}"
                 )
+        elif not self.shortest:
+            kind = (
+                "counterexample (found depth-first: real, not known to be the shortest; a "
+                "larger max_frontier gives a shortest one)"
+            )
         if self.counterexample is not None:
             lines.append(f"  what went wrong: {self.message}")
+            w = self.witness
+            if w is not None:
+                lines.append(
+                    f"  timed witness: {len(w.calls):,} kernel calls that the timed simulation "
+                    f"replays to the same end (seed {w.seed}, {w.cycles:,} cycles; found in "
+                    f"{w.tries:,} tries)"
+                )
+            elif self.witness_note:
+                lines.append(f"  no timed witness: {self.witness_note}")
             lines.append(f"  {kind}, {len(self.counterexample)} steps:")
             lines.extend("  " + s.describe() for s in self.counterexample)
         return "\n".join(lines)
+
+
+def _renamed(symmetry: tuple[str, ...]) -> str:
+    return " and of the ".join({"cpus": "CPUs", "pages": "pages"}.get(x, x) for x in symmetry)
 
 
 def _n(count: int, noun: str) -> str:
@@ -192,33 +297,45 @@ def check(
     tasks: int | None = None,
     max_states: int = MAX_STATES,
     max_depth: int = MAX_DEPTH,
+    max_frontier: int = MAX_FRONTIER,
+    max_ipis: int | None = MAX_IPIS,
     symmetry: bool = True,
     pct_runs: int | None = None,
     pct_steps: int = 100,
     pct_depth: int = 3,
     seed: int = 0,
+    witness_tries: int = WITNESS_TRIES,
     max_wall_seconds: float | None = None,
     cancel: _core.CancelToken | None = None,
 ) -> CheckResult:
     """Explore every interleaving of a small machine and return a frozen `CheckResult`.
 
     The machine is ``scenario`` (default: `check_machine`) with ``strategy``, ``cpus``,
-    ``slots`` (``last_pkmap``), ``pages`` and ``tasks`` replaced where given. Its workload
-    (a built-in or a custom ``program``) runs forever; durations do not matter, only the
-    order of events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound
-    reached`` past either). With ``symmetry`` (the default) states that differ by a renaming of
-    the CPUs, each with its task, count once when the machine allows it (one task per CPU, no
-    per-task page source; ``CheckResult.symmetric`` says). With ``pct_runs``, the machine is
-    tested instead by that many randomised runs of ``pct_steps`` steps each (PCT, Burckhardt et
-    al., ASPLOS 2010, hunting bugs of depth ``pct_depth``, from ``seed``): a counterexample
-    found is real and replays, but "bound reached" is no proof; ``CheckResult.pct`` gives PCT's
-    probability bound. Raises ScenarioError for a bad field
-    or argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
+    ``slots`` (``last_pkmap``), ``pages`` and ``tasks`` replaced where given. Its workload (a
+    built-in or a custom ``program``) runs forever; durations do not matter, only the order of
+    events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound reached`` past
+    either). The search is breadth-first while a level holds at most ``max_frontier`` machines,
+    then depth-first: the same states, with memory for one path instead of a level. ``max_ipis``
+    bounds the IPIs sent to one CPU and not handled yet (in flight or pending): a strategy whose
+    flusher does not wait for its IPIs (``async``, ``guarded``) has infinitely many states
+    without it, since in an order of events nothing stops a flusher from lapping an IPI that has
+    not landed. Transitions past the bound are not taken; ``CheckResult.pruned`` counts them,
+    and when it is not 0 a ``safe`` verdict holds for the runs within the bound. With
+    ``symmetry`` (the default) states that differ by a renaming of the CPUs, each with its task,
+    count once when the machine allows it (one task per CPU, no per-task page source), and so do
+    states that differ by a renaming of the pages within their class (hot or cold) when every
+    kmap draws its page from a class (``CheckResult.symmetry`` says which). With ``pct_runs``,
+    the machine is tested instead by that many randomised runs of ``pct_steps`` steps each (PCT,
+    Burckhardt et al., ASPLOS 2010, hunting bugs of depth ``pct_depth``, from ``seed``): a
+    counterexample found is real and replays, but "bound reached" is no proof;
+    ``CheckResult.pct`` gives PCT's probability bound. Raises ScenarioError for a bad field or
+    argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
     unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
     slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
     Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the
-    verdict ``bug``, not an exception. Cost: tens of thousands of states per second on one
-    core, and about 2 KB of memory per state (``max_states`` bounds both).
+    verdict ``bug``, not an exception. Cost: a few hundred thousand states per second on one
+    core; memory of about 100 bytes a state seen, plus 8 KB a machine held (up to
+    ``max_frontier`` of them, or one a step of the depth-first path).
     """
     changes: dict[str, Any] = {
         k: v
@@ -241,6 +358,8 @@ def check(
         )
     states = _int_arg("max_states", max_states, 1, 2**63 - 1)
     depth = _int_arg("max_depth", max_depth, 1, 2**32 - 1)
+    frontier = _int_arg("max_frontier", max_frontier, 1, 2**63 - 1)
+    ipis = 2**32 - 1 if max_ipis is None else _int_arg("max_ipis", max_ipis, 1, 2**32 - 2)
     opts = _core.Options(
         sc.to_dict(), 0, "step", None, None, None, False,
         _wall_limit(max_wall_seconds), _cancel_token(cancel), None, False,
@@ -248,14 +367,23 @@ def check(
     started = time.perf_counter()
     if not isinstance(symmetry, bool):
         raise ScenarioError.of("symmetry", f"got {type(symmetry).__name__}", "True or False")
+    tries = _int_arg("witness_tries", witness_tries, 0, 2**32 - 1)
     if pct_runs is not None:
-        return _pct(sc, opts, pct_runs, pct_steps, pct_depth, seed)
-    raw = _core.check(opts, states, depth, symmetry)
-    return _result(sc, raw, states, depth, time.perf_counter() - started)
+        return _pct(sc, opts, pct_runs, pct_steps, pct_depth, seed, tries)
+    raw = _core.check(opts, (states, depth, frontier, ipis), symmetry, tries)
+    result = _result(sc, raw, states, depth, time.perf_counter() - started)
+    bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)
+    return dataclasses.replace(result, bound=bound)
 
 
 def _pct(
-    sc: Scenario, opts: _core.Options, runs: object, steps: object, depth: object, seed: object
+    sc: Scenario,
+    opts: _core.Options,
+    runs: object,
+    steps: object,
+    depth: object,
+    seed: object,
+    tries: int,
 ) -> CheckResult:
     """`check` with ``pct_runs``: randomised runs instead of the exhaustive search."""
     r = _int_arg("pct_runs", runs, 1, 2**63 - 1)
@@ -263,12 +391,12 @@ def _pct(
     d = _int_arg("pct_depth", depth, 1, 64)
     s = _int_arg("seed", seed, 0, 2**64 - 1)
     started = time.perf_counter()
-    raw = _core.pct(opts, r, k, d, s)
+    raw = _core.pct(opts, r, k, d, s, tries)
     result = _result(sc, raw, r * k, k, time.perf_counter() - started)
     p = float(raw["chance_per_run"])
     miss = (1.0 - p) ** r if result.counterexample is None else 0.0
     info = dict(runs=r, steps=k, depth=d, seed=s, chance_per_run=p, miss_chance=miss)
-    return dataclasses.replace(result, symmetric=False, pct=info)
+    return dataclasses.replace(result, pct=info)
 
 
 def _result(
@@ -310,9 +438,30 @@ def _result(
         depth=int(raw["depth"]),
         seconds=max(seconds, float(raw["seconds"])),
         bound=bound,
-        symmetric=bool(raw["symmetric"]),
+        symmetry=tuple(str(x) for x in raw["symmetry"]),
+        shortest=bool(raw["shortest"]),
+        pruned=int(raw["pruned"]),
+        depth_first_from=None if raw["depth_first_from"] is None else int(raw["depth_first_from"]),
         scenario=sc,
         counterexample=steps,
         message=str(raw["message"]),
         run=run,
+        witness=_witness(raw["witness"]),
+        witness_note=str(raw["witness_note"]),
+    )
+
+
+def _witness(raw: dict[str, Any] | None) -> Witness | None:
+    if raw is None:
+        return None
+    import pandas as pd
+
+    from kmapsim.calls import CALL_COLUMNS
+
+    return Witness(
+        scenario=Scenario(**raw["scenario"]),
+        calls=pd.DataFrame(raw["calls"], columns=list(CALL_COLUMNS)),
+        seed=int(raw["seed"]),
+        cycles=int(raw["cycles"]),
+        tries=int(raw["tries"]),
     )

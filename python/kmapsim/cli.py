@@ -527,11 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="explore every interleaving of a small machine: prove a strategy safe within a "
         "bound, or print its shortest counterexample",
         description="Explore every interleaving of a small machine with the simulator's own "
-        "transition rules, breadth-first: from each state any CPU's stretch may end, any IPI "
-        "in flight may arrive, any block may end, any free lock may be granted, and every "
-        "random choice branches. Prints the verdict (safe, stale access, deadlock, bug, or "
-        "bound reached) and a shortest counterexample step by step. The machine is the "
-        "checker's default (no hot pages, no interrupts-off sections or context switches, one "
+        "transition rules, breadth-first (depth-first past --max-frontier): from each state "
+        "any CPU's stretch may end, any IPI in flight may arrive, any block may end, any free "
+        "lock may be granted, and every random choice branches. Prints the verdict (safe, stale "
+        "access, deadlock, bug, or bound reached) and a counterexample step by step (a "
+        "shortest one unless found depth-first). The machine is the checker's default (no hot "
+        "pages, no interrupts-off sections or context switches, one "
         "lookup per copy, no unrelated TLB evictions) or a --scenario file, then --strategy, "
         "--cpus, --slots, --pages, --tasks, --set and --program change it "
         "(docs/verification.md). Exit status 0 safe, 3 counterexample, 5 bound reached.",
@@ -551,8 +552,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=2_000_000,
         metavar="N",
-        help="stop with 'bound reached' after N distinct states (default 2_000_000; about 2 KB "
-        "of memory each)",
+        help="stop with 'bound reached' after N distinct states (default 2_000_000; about 100 "
+        "bytes of memory each)",
+    )
+    p.add_argument(
+        "--max-frontier",
+        type=_count,
+        default=100_000,
+        metavar="N",
+        help="go on depth-first once a breadth-first level would hold more than N machines "
+        "(default 100_000; about 8 KB each): the same states in less memory, but a "
+        "counterexample found depth-first is not known to be a shortest one",
     )
     p.add_argument(
         "--max-depth",
@@ -560,6 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         metavar="N",
         help="explore paths of at most N events (default 10_000)",
+    )
+    p.add_argument(
+        "--max-ipis",
+        type=_count,
+        metavar="N",
+        help="do not take a transition that leaves more than N IPIs sent to a CPU and not "
+        "handled yet (default: no bound); async and guarded have infinitely many states "
+        "without one, and a safe verdict then holds within it",
     )
     p.add_argument(
         "--max-seconds",
@@ -574,10 +592,25 @@ def build_parser() -> argparse.ArgumentParser:
         "cycle per step)",
     )
     p.add_argument(
+        "--witness",
+        metavar="DIR",
+        help="write the counterexample's timed witness into DIR: scenario.toml and calls.csv, "
+        "which 'kmapsim run --replay-calls' replays to the same violation (the command is "
+        "printed)",
+    )
+    p.add_argument(
+        "--witness-tries",
+        type=_count,
+        default=1000,
+        metavar="N",
+        help="timings to draw in search of a timed witness (default 1000; 0: no search)",
+    )
+    p.add_argument(
         "--no-symmetry",
         action="store_true",
-        help="count states that differ only by a renaming of the CPUs separately (by default "
-        "they count once when every CPU runs one task with the same pages)",
+        help="count states that differ only by a renaming of the CPUs or of the pages "
+        "separately (by default they count once when the machine allows it: every CPU runs "
+        "one task with the same pages; every kmap draws its page from a class)",
     )
     p.add_argument(
         "--pct",
@@ -1170,10 +1203,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for option, value, lo, hi in (
         ("--max-states", args.max_states, 1, 2**63 - 1),
         ("--max-depth", args.max_depth, 1, 2**32 - 1),
+        ("--max-frontier", args.max_frontier, 1, 2**63 - 1),
+        ("--max-ipis", 1 if args.max_ipis is None else args.max_ipis, 1, 2**32 - 2),
         ("--pct", 1 if args.pct is None else args.pct, 1, 2**63 - 1),
         ("--pct-steps", args.pct_steps, 1, 2**32 - 1),
         ("--pct-depth", args.pct_depth, 1, 64),
         ("--seed", args.seed, 0, 2**64 - 1),
+        ("--witness-tries", args.witness_tries, 0, 2**32 - 1),
     ):
         if not lo <= value <= hi:
             raise ScenarioError.of(option, f"{_big(value)} is out of range", int_range(lo, hi))
@@ -1191,17 +1227,34 @@ def _cmd_check(args: argparse.Namespace) -> int:
     trace = None
     if args.trace is not None:
         trace = _output_file("--trace", args.trace, TRACE_SUFFIXES, "a .json file")
+    witness_dir = None
+    if args.witness is not None:
+        if args.witness_tries == 0:
+            raise ScenarioError.of("--witness", "given with --witness-tries 0", "tries >= 1")
+        witness_dir = _output_dir("--witness", args.witness, ("scenario.toml", "calls.csv"))
     result = check(
         base.replace(**changes) if changes else base,
         max_states=args.max_states,
         max_depth=args.max_depth,
+        max_frontier=args.max_frontier,
+        max_ipis=args.max_ipis,
         symmetry=not args.no_symmetry,
         pct_runs=args.pct,
         pct_steps=args.pct_steps,
         pct_depth=args.pct_depth,
         seed=args.seed,
+        witness_tries=args.witness_tries,
         max_wall_seconds=args.max_seconds,
     )
+    witness_line = None
+    if witness_dir is not None:
+        if result.witness is not None:
+            with _writing("--witness", witness_dir):
+                result.witness.save(witness_dir)
+            witness_line = f"wrote {witness_dir}: {result.witness.command(witness_dir)}"
+        else:
+            why = result.witness_note or "no counterexample"
+            witness_line = f"no witness written to {witness_dir}: {why}"
     if trace is not None and result.run is not None:
         from kmapsim.perfetto import write
 
@@ -1214,6 +1267,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if trace is not None:
             what = f"wrote {trace}" if result.run is not None else f"no counterexample: {trace}"
             print(f"\n{what}" + ("" if result.run is not None else " not written"))
+        if witness_line is not None:
+            print(f"\n{witness_line}")
     if result.verdict == "safe":
         return EXIT_OK
     return EXIT_BOUND if result.verdict == "bound reached" else EXIT_SIMULATION_FAILED
@@ -1234,6 +1289,19 @@ def _check_json(result: Any) -> dict[str, Any]:
         transitions=result.transitions,
         depth=result.depth,
         symmetric=result.symmetric,
+        symmetry=list(result.symmetry),
+        shortest=result.shortest,
+        pruned=result.pruned,
+        depth_first_from=result.depth_first_from,
+        witness=None
+        if result.witness is None
+        else dict(
+            calls=result.witness.calls.to_dict(orient="records"),
+            seed=result.witness.seed,
+            cycles=result.witness.cycles,
+            tries=result.witness.tries,
+        ),
+        witness_note=result.witness_note,
         pct=result.pct,
         seconds=result.seconds,
         bound=result.bound,

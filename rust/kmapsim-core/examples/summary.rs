@@ -4,16 +4,6 @@
 use kmapsim_core::{Category, Mode, Scenario, Value, run_to_end};
 use std::time::Instant;
 
-fn parse(v: &str) -> Value {
-    if let Ok(i) = v.parse::<i128>() {
-        Value::Int(i)
-    } else if let Ok(f) = v.parse::<f64>() {
-        Value::Float(f)
-    } else {
-        Value::Str(v.to_string())
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize, d: u64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
@@ -24,7 +14,7 @@ fn main() {
             eprintln!("expected field=value, got {a:?}");
             std::process::exit(2);
         };
-        pairs.push((k.to_string(), parse(v)));
+        pairs.push((k.to_string(), Value::from_text(v)));
     }
     let sc = match Scenario::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))) {
         Ok(sc) => sc,

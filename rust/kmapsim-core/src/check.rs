@@ -1,22 +1,27 @@
-//! `kmapsim check`: every interleaving of a small machine, explored breadth-first with the
-//! simulator's own transition rules (`engine/explore.rs`; docs/verification.md).
+//! `kmapsim check`: every interleaving of a small machine, explored with the simulator's own
+//! transition rules (`engine/explore.rs`; docs/verification.md).
 //!
 //! From each state every enabled event may happen next, and every random choice of the
 //! workload or of a lock arbitration is a branch over its outcomes. States are identified by a
 //! 128-bit fingerprint of their abstract key (hash compaction: two distinct states share one
-//! with probability below n^2 / 2^129 for n states). Breadth-first order makes the first
-//! counterexample found a shortest one. A state with no enabled event and work left is a
-//! deadlock, reported with the simulator's wait-for chain. Under symmetry reduction a state
-//! stands for all its renamings of the CPUs (`Engine::canonical_key`); they are as far from the
-//! start as it is, so a counterexample found is still a shortest one, and its path is the real
-//! one that reached the state first.
+//! with probability about n^2 / 2^129 for n states, if the hashes behave like random
+//! functions). The search is breadth-first, which makes the first counterexample found a
+//! shortest one, until a level would hold more than `Bounds::max_frontier` machines; then it
+//! goes on depth-first (`check_dfs.rs`) over the same set of states. A state with no enabled
+//! event and work left is a deadlock, reported with the simulator's wait-for chain. Under
+//! symmetry reduction a state stands for all its renamings of the CPUs and of the pages
+//! (`engine/key.rs`); they are as far from the start as it is, so a counterexample found
+//! breadth-first is still a shortest one, and its path is the real one that reached the state
+//! first. A transition that would leave more than `Bounds::max_ipis` IPIs outstanding at a CPU
+//! is not taken (and counted). A counterexample's timed witness is `witness.rs`'s.
 
 use crate::config::Scenario;
-use crate::engine::Engine;
 pub use crate::engine::Event;
+pub use crate::engine::Symmetry;
+use crate::engine::{Engine, KeySpace};
 use crate::error::{ConfigError, SimError, StopReason};
 use crate::rng;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// How far the search may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +30,17 @@ pub struct Bounds {
     pub max_states: u64,
     /// Events on a path at most.
     pub max_depth: u32,
-    /// Identify states that differ by a renaming of the CPUs (with their tasks) when the
-    /// machine allows it (`Engine::cpus_symmetric`): symmetry reduction.
+    /// States held in memory for the breadth-first search's next level at most (each is a
+    /// whole machine); past it the search goes on depth-first, holding one path.
+    pub max_frontier: u64,
+    /// IPIs sent to one CPU and not handled yet (in flight or pending) at most: a transition
+    /// past it is not taken (`CheckReport::pruned`). Without such a bound a strategy whose
+    /// flusher does not wait for its IPIs has infinitely many states, since nothing in an
+    /// order of events stops a flusher from lapping an IPI that has not landed. `u32::MAX`:
+    /// no bound.
+    pub max_ipis: u32,
+    /// Identify states that differ by a renaming of the CPUs (with their tasks) or of the
+    /// pages when the machine allows it (`Engine::symmetry`): symmetry reduction.
     pub symmetry: bool,
 }
 
@@ -71,31 +85,60 @@ pub struct CheckReport {
     /// Distinct states reached (the initial one included) and transitions run.
     pub states: u64,
     pub transitions: u64,
-    /// The deepest breadth-first level completed (or, with a counterexample, its length).
+    /// The breadth-first levels completed; after a switch to depth-first, one more than the
+    /// deepest level reached; with a counterexample, its length.
     pub depth: u32,
-    /// Whether states were identified up to a renaming of the CPUs (symmetry reduction).
-    pub symmetric: bool,
+    /// The renamings states were identified up to (symmetry reduction).
+    pub symmetry: Symmetry,
+    /// Transitions not taken because they would pass `Bounds::max_ipis`: when nonzero, a
+    /// `safe` verdict holds for the runs within that bound.
+    pub pruned: u64,
+    /// Whether the counterexample, if any, is known to be a shortest one (found breadth-first).
+    pub shortest: bool,
+    /// The level at which the search went on depth-first (`Bounds::max_frontier`), if it did.
+    pub depth_first_from: Option<u32>,
     /// The shortest path to the violation, from the initial state.
     pub counterexample: Option<Vec<Step>>,
     /// What went wrong at the path's end (the deadlock report, the BUG, the stale access).
     pub message: String,
 }
 
-/// A 128-bit fingerprint of a key (two independent multiply-xorshift hashes).
+/// A 128-bit fingerprint of a key: two independent multiply-xorshift hashes of every word, each
+/// run as two chains (even and odd words) so that the four chains overlap in the CPU; each
+/// hash's chains are folded together at the end.
 fn fingerprint(words: &[u64]) -> u128 {
-    let mix = |mut h: u64, m: u64| {
-        for &w in words {
-            h = (h ^ w).wrapping_mul(m);
-            h ^= h >> 29;
-        }
-        h ^= h >> 32;
-        h.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ (h >> 31)
-    };
-    let a = mix(0x243F_6A88_85A3_08D3, 0x9E37_79B9_7F4A_7C15);
-    let b = mix(
-        0x1319_8A2E_0370_7344 ^ words.len() as u64,
-        0xC2B2_AE3D_27D4_EB4F,
-    );
+    const M: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F];
+    #[inline(always)]
+    fn step(h: u64, w: u64, m: u64) -> u64 {
+        let h = (h ^ w).wrapping_mul(m);
+        h ^ h >> 29
+    }
+    #[inline(always)]
+    fn fin(h: u64) -> u64 {
+        let h = h ^ h >> 32;
+        h.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ h >> 31
+    }
+    let n = words.len() as u64;
+    // Chains: hash a on even and odd words, hash b on even and odd words.
+    let mut c = [
+        0x243F_6A88_85A3_08D3,
+        0x1319_8A2E_0370_7344,
+        0xA409_3822_299F_31D0 ^ n,
+        0x082E_FA98_EC4E_6C89 ^ n,
+    ];
+    let mut pairs = words.chunks_exact(2);
+    for p in &mut pairs {
+        c[0] = step(c[0], p[0], M[0]);
+        c[1] = step(c[1], p[1], M[0]);
+        c[2] = step(c[2], p[0], M[1]);
+        c[3] = step(c[3], p[1], M[1]);
+    }
+    if let [w] = pairs.remainder() {
+        c[0] = step(c[0], *w, M[0]);
+        c[2] = step(c[2], *w, M[1]);
+    }
+    let a = fin(step(c[0], fin(c[1]), M[0]));
+    let b = fin(step(c[2], fin(c[3]), M[1]));
     (a as u128) << 64 | b as u128
 }
 
@@ -117,30 +160,103 @@ pub(crate) fn stale_message(v: &crate::stats::StaleAccess) -> String {
     )
 }
 
-/// The search in progress: the states seen and how each was first reached.
-struct Search {
-    seen: HashMap<u128, u32>,
-    /// For each state (by index): its parent's index and the step from it (the root: None).
-    parent: Vec<Option<(u32, Step)>>,
-    transitions: u64,
-    key: Vec<u64>,
-    scratch: Vec<u64>,
-    /// Whether keys are taken up to a renaming of the CPUs.
-    symmetric: bool,
+/// A hasher for fingerprints, which are already uniform: their low word is the hash.
+#[derive(Default)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128`s are hashed here (`write_u128`); any other key still hashes soundly.
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01B3);
+        }
+    }
+
+    fn write_u128(&mut self, fp: u128) {
+        self.0 = fp as u64;
+    }
 }
 
-/// A violation found on the step from state `from`.
-struct Found {
+/// The fingerprints of the states seen (16 bytes each: a path is found through `parent`).
+type Seen = HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
+
+/// The search in progress: the states seen and how each was first reached.
+struct Search {
+    seen: Seen,
+    /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`).
+    spare: Vec<Box<Engine>>,
+    /// For each breadth-first state (by index): its parent's index and the step from it (the
+    /// root: None). Depth-first states have no entry: their path is the search's stack.
+    parent: Vec<Option<(u32, Step)>>,
+    /// Whether new states get an entry in `parent` (breadth-first) or not (depth-first).
+    indexed: bool,
+    transitions: u64,
+    /// Transitions not taken (past `Bounds::max_ipis`), and that bound.
+    pruned: u64,
+    max_ipis: u32,
+    space: KeySpace,
+    /// The renamings keys are taken up to.
+    symmetry: Symmetry,
+    /// Working space for the events enabled in a state.
+    events: Vec<Event>,
+}
+
+/// Spare machines kept at most: enough for every successor of a state and a path's rebuilds;
+/// beyond, a machine no longer needed is freed (after a level, a whole frontier is).
+const SPARE: usize = 1024;
+
+/// The index of a depth-first state (it has no entry in `Search::parent`).
+const UNINDEXED: u32 = u32::MAX;
+
+/// A transition still to run: its event and the outcomes of its first choices.
+type Todo = (Event, Vec<u32>);
+
+/// A new state: its index (or `UNINDEXED`), the step that reached it, and the machine.
+struct Child {
+    idx: u32,
+    step: Step,
+    engine: Box<Engine>,
+}
+
+/// A violation met on a step (`None`: in the state itself, a deadlock).
+struct Failure {
     verdict: Verdict,
-    from: u32,
     step: Option<Step>,
     message: String,
 }
 
+/// How a search ended.
+enum End {
+    Done(Verdict),
+    Found(Vec<Step>, Failure),
+}
+
 impl Search {
-    /// The path from the root to state `idx`, then `last` if given.
-    fn path(&self, mut idx: u32, last: Option<Step>) -> Vec<Step> {
-        let mut out: Vec<Step> = last.into_iter().collect();
+    fn new(root: &Engine, bounds: &Bounds) -> Self {
+        let mut s = Search {
+            seen: Seen::default(),
+            spare: Vec::new(),
+            parent: vec![None],
+            indexed: true,
+            transitions: 0,
+            pruned: 0,
+            max_ipis: bounds.max_ipis,
+            space: KeySpace::default(),
+            symmetry: root.symmetry(bounds.symmetry),
+            events: Vec::new(),
+        };
+        let fp = s.fingerprint(root);
+        s.seen.insert(fp);
+        s
+    }
+
+    /// The path from the root to breadth-first state `idx`.
+    fn path(&self, mut idx: u32) -> Vec<Step> {
+        let mut out = Vec::new();
         while let Some((p, step)) = &self.parent[idx as usize] {
             out.push(step.clone());
             idx = *p;
@@ -149,81 +265,151 @@ impl Search {
         out
     }
 
-    /// The fingerprint of `e`'s key (up to a renaming of the CPUs, under symmetry reduction).
+    /// The fingerprint of `e`'s key (up to the renamings of `symmetry`).
     fn fingerprint(&mut self, e: &Engine) -> u128 {
-        if self.symmetric {
-            e.canonical_key(&mut self.key, &mut self.scratch);
-        } else {
-            e.abstract_key(&mut self.key);
-        }
-        fingerprint(&self.key)
+        fingerprint(e.key(self.symmetry, &mut self.space))
     }
 
     /// Record `child`, reached from `from` by `step`; its index if it is new.
-    fn admit(&mut self, child: &Engine, from: u32, step: Step) -> Option<u32> {
+    fn admit(&mut self, child: &Engine, from: u32, step: &Step) -> Option<u32> {
         let fp = self.fingerprint(child);
-        if self.seen.contains_key(&fp) {
+        if !self.seen.insert(fp) {
             return None;
         }
-        let idx = self.parent.len() as u32;
-        self.seen.insert(fp, idx);
-        self.parent.push(Some((from, step)));
+        let idx = if self.indexed {
+            self.parent.push(Some((from, step.clone())));
+            self.parent.len() as u32 - 1
+        } else {
+            UNINDEXED
+        };
         Some(idx)
     }
 
-    /// Every successor of state `idx` by event `ev`, one per outcome of its random choices.
-    fn successors(
+    /// Keep `e`'s buffers for a later copy, unless enough machines are kept already.
+    fn recycle(&mut self, e: Box<Engine>) {
+        if self.spare.len() < SPARE {
+            self.spare.push(e);
+        }
+    }
+
+    /// A copy of `e`, into the buffers of a spare machine if there is one.
+    fn copy(&mut self, e: &Engine) -> Box<Engine> {
+        match self.spare.pop() {
+            Some(mut c) => {
+                (*c).clone_from(e);
+                c
+            }
+            None => Box::new(e.clone()),
+        }
+    }
+
+    /// Every new successor of state `e` (index `idx`), by every enabled event and every
+    /// outcome of its random choices, into `out`; a deadlock, a stale access or a BUG met.
+    fn expand(
         &mut self,
-        e: &Engine,
+        e: &mut Engine,
         idx: u32,
-        ev: Event,
-        next: &mut Vec<(u32, Engine)>,
-    ) -> Result<(), Found> {
-        // Each run makes outcome 0 of every choice past its prefix; the other outcomes of those
-        // choices are the prefixes still to run (every combination exactly once).
-        let mut prefixes: Vec<Vec<u32>> = vec![Vec::new()];
-        while let Some(prefix) = prefixes.pop() {
-            let mut child = e.clone();
-            let (res, made) = rng::with_script(&prefix, || child.fire(ev));
-            self.transitions += 1;
-            let choices: Vec<u32> = made.iter().map(|&(k, _)| k).collect();
-            for (j, &(_, n)) in made.iter().enumerate().skip(prefix.len()) {
-                for v in 1..n {
-                    let mut p = choices[..j].to_vec();
-                    p.push(v);
-                    prefixes.push(p);
-                }
-            }
-            let step = Step { event: ev, choices };
-            let found = |verdict, message: String, step: Step| Found {
-                verdict,
-                from: idx,
-                step: Some(step),
-                message,
-            };
-            if let Err(err) = res {
-                // A kernel BUG (corrupt counts); nothing else can stop a transition here.
-                return Err(found(Verdict::Bug, in_steps(err.to_string()), step));
-            }
-            if child.stale_accesses() > 0 {
-                let msg = child
-                    .report()
-                    .violations
-                    .first()
-                    .map_or("a stale TLB entry was used".into(), stale_message);
-                return Err(found(Verdict::StaleAccess, msg, step));
-            }
-            if let Some(c) = self.admit(&child, idx, step) {
-                next.push((c, child));
+        todo: &mut Vec<Todo>,
+        out: &mut Vec<Child>,
+    ) -> Result<(), Failure> {
+        self.transitions_from(e, todo)?;
+        while let Some(t) = todo.pop() {
+            if let Some(child) = self.transition(e, idx, t, todo)? {
+                out.push(child);
             }
         }
         Ok(())
     }
 
+    /// The transitions to run from state `e` (each event, its choices still open), pushed onto
+    /// `todo` so that they pop in the events' order; the deadlock if nothing is enabled and
+    /// work is left.
+    fn transitions_from(&mut self, e: &mut Engine, todo: &mut Vec<Todo>) -> Result<(), Failure> {
+        e.enabled(&mut self.events);
+        if self.events.is_empty() && !e.finished() {
+            return Err(Failure {
+                verdict: Verdict::Deadlock,
+                step: None,
+                message: in_steps(e.deadlock_now().to_string()),
+            });
+        }
+        todo.extend(self.events.iter().rev().map(|&ev| (ev, Vec::new())));
+        Ok(())
+    }
+
+    /// Run transition `t` from state `e` (index `idx`): its event, with outcome `t.1[j]` for
+    /// choice j and outcome 0 for every choice past those. The other outcomes of the choices
+    /// past `t.1` go onto `todo` as transitions of their own, so that every combination of
+    /// outcomes runs exactly once. The new state, or None if it was seen before; the stale
+    /// access or BUG the transition meets.
+    fn transition(
+        &mut self,
+        e: &Engine,
+        idx: u32,
+        (ev, prefix): Todo,
+        todo: &mut Vec<Todo>,
+    ) -> Result<Option<Child>, Failure> {
+        let mut child = self.copy(e);
+        let (res, made) = rng::with_script(&prefix, || child.fire(ev));
+        self.transitions += 1;
+        let choices: Vec<u32> = made.iter().map(|&(k, _)| k).collect();
+        for (j, &(_, n)) in made.iter().enumerate().skip(prefix.len()) {
+            for v in 1..n {
+                let mut p = choices[..j].to_vec();
+                p.push(v);
+                todo.push((ev, p));
+            }
+        }
+        let step = Step { event: ev, choices };
+        if res.is_ok() && child.ipis_outstanding() > self.max_ipis as usize {
+            self.pruned += 1;
+            self.recycle(child);
+            return Ok(None);
+        }
+        if let Err(err) = res {
+            // A kernel BUG (corrupt counts); nothing else can stop a transition here.
+            let message = in_steps(err.to_string());
+            return Err(Failure {
+                verdict: Verdict::Bug,
+                step: Some(step),
+                message,
+            });
+        }
+        if child.stale_accesses() > 0 {
+            let message = child
+                .report()
+                .violations
+                .first()
+                .map_or("a stale TLB entry was used".into(), stale_message);
+            return Err(Failure {
+                verdict: Verdict::StaleAccess,
+                step: Some(step),
+                message,
+            });
+        }
+        Ok(match self.admit(&child, idx, &step) {
+            Some(idx) => Some(Child {
+                idx,
+                step,
+                engine: child,
+            }),
+            None => {
+                self.recycle(child);
+                None
+            }
+        })
+    }
+
     /// Whether the state bound is reached.
     fn full(&self, bounds: &Bounds) -> bool {
-        self.parent.len() as u64 >= bounds.max_states
+        self.seen.len() as u64 >= bounds.max_states
     }
+}
+
+/// `path`, then the failing step if any.
+fn ending(mut path: Vec<Step>, f: &Failure) -> Vec<Step> {
+    path.extend(f.step.clone());
+    path
 }
 
 /// Explore every interleaving of `sc` (which sets the machine: CPUs, slots, pages, tasks,
@@ -273,76 +459,77 @@ pub(crate) fn in_steps(message: String) -> String {
     message.replacen("at cycle ", "at step ", 1)
 }
 
-/// The breadth-first search from `root` (`check`).
+/// The report of search `s`, ended by `end` at level `depth`.
+fn report(s: &Search, end: End, depth: u32, depth_first_from: Option<u32>) -> CheckReport {
+    let (verdict, counterexample, message) = match end {
+        End::Done(v) => (v, None, String::new()),
+        End::Found(path, f) => (f.verdict, Some(path), f.message),
+    };
+    CheckReport {
+        verdict,
+        states: s.seen.len() as u64,
+        transitions: s.transitions,
+        pruned: s.pruned,
+        depth: counterexample.as_ref().map_or(depth, |p| p.len() as u32),
+        symmetry: s.symmetry,
+        shortest: depth_first_from.is_none(),
+        depth_first_from,
+        counterexample,
+        message,
+    }
+}
+
+/// The search from `root` (`check`): breadth-first while the states held for the next level
+/// fit `max_frontier`, then depth-first from every state held (`dfs.rs`). A counterexample
+/// found depth-first is real but need not be a shortest one (`CheckReport::shortest`): the
+/// levels before the switch hold none, and a shortest one needs a larger `max_frontier`.
 fn search(
     root: Engine,
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<CheckReport, SimError> {
-    let mut s = Search {
-        seen: HashMap::new(),
-        parent: vec![None],
-        transitions: 0,
-        key: Vec::with_capacity(256),
-        scratch: Vec::with_capacity(256),
-        symmetric: bounds.symmetry && root.cpus_symmetric(),
-    };
-    let fp = s.fingerprint(&root);
-    s.seen.insert(fp, 0);
-    let mut frontier = vec![(0u32, root)];
-    let mut events = Vec::new();
+    let mut s = Search::new(&root, bounds);
+    let mut frontier = vec![(0u32, Box::new(root))];
+    let mut todo = Vec::new();
+    let mut kids = Vec::new();
     let mut depth = 0;
-    let report = |s: &Search, verdict, depth, found: Option<Found>| {
-        let (counterexample, message) = match found {
-            Some(f) => (Some(s.path(f.from, f.step)), f.message),
-            None => (None, String::new()),
-        };
-        CheckReport {
-            verdict,
-            states: s.parent.len() as u64,
-            transitions: s.transitions,
-            depth: counterexample.as_ref().map_or(depth, |p| p.len() as u32),
-            symmetric: s.symmetric,
-            counterexample,
-            message,
-        }
-    };
     while !frontier.is_empty() {
         if depth >= bounds.max_depth {
-            return Ok(report(&s, Verdict::BoundReached, depth, None));
+            return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
         }
-        let mut next = Vec::new();
-        for (idx, e) in &mut frontier {
-            e.enabled(&mut events);
-            if events.is_empty() && !e.finished() {
-                let message = in_steps(e.deadlock_now().to_string());
-                let f = Found {
-                    verdict: Verdict::Deadlock,
-                    from: *idx,
-                    step: None,
-                    message,
-                };
-                return Ok(report(&s, Verdict::Deadlock, depth, Some(f)));
+        let mut at = 0;
+        while at < frontier.len() {
+            if kids.len() as u64 > bounds.max_frontier {
+                // The states not expanded yet, at this level and the next, go depth-first.
+                let mut roots: Vec<dfs::Root> = frontier
+                    .drain(at..)
+                    .map(|(idx, e)| (depth, idx, e))
+                    .collect();
+                roots.extend(kids.drain(..).map(|c: Child| (depth + 1, c.idx, c.engine)));
+                let end = dfs::depth_first(&mut s, roots, bounds, poll)?;
+                return Ok(report(&s, end.end, end.deepest, Some(depth)));
             }
-            for &ev in &events {
-                if let Err(f) = s.successors(e, *idx, ev, &mut next) {
-                    let v = f.verdict;
-                    return Ok(report(&s, v, depth, Some(f)));
-                }
-                // Between events too: one state of a large machine has many successors.
-                if s.full(bounds) {
-                    return Ok(report(&s, Verdict::BoundReached, depth, None));
-                }
-                if let Some(reason) = poll() {
-                    let cycle = depth as u64;
-                    return Err(SimError::Interrupted { cycle, reason });
-                }
+            let (idx, e) = &mut frontier[at];
+            if let Err(f) = s.expand(e, *idx, &mut todo, &mut kids) {
+                let path = ending(s.path(*idx), &f);
+                return Ok(report(&s, End::Found(path, f), depth, None));
             }
+            if s.full(bounds) {
+                return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
+            }
+            if let Some(reason) = poll() {
+                let cycle = depth as u64;
+                return Err(SimError::Interrupted { cycle, reason });
+            }
+            at += 1;
         }
-        frontier = next;
+        for (_, e) in frontier.drain(..) {
+            s.recycle(e);
+        }
+        frontier.extend(kids.drain(..).map(|c| (c.idx, c.engine)));
         depth += 1;
     }
-    Ok(report(&s, Verdict::Safe, depth, None))
+    Ok(report(&s, End::Done(Verdict::Safe), depth, None))
 }
 
 /// Run `path` from the initial state of `sc`'s checker machine: the engine after it (for a
@@ -368,6 +555,9 @@ pub fn replay_path(sc: &Scenario, path: &[Step], trace: Option<usize>) -> Result
     }
     Ok(e)
 }
+
+#[path = "check_dfs.rs"]
+mod dfs;
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

@@ -2,7 +2,7 @@
 //! (found, shortest, replayed), proofs on small bounds, a broken `guarded` found unsafe, and the
 //! misuse switch's deadlock with its chain.
 
-use super::{Bounds, Verdict, check, replay_path, search};
+use super::{Bounds, Symmetry, Verdict, check, replay_path, search};
 use crate::config::{Scenario, Strategy};
 use crate::engine::Engine;
 
@@ -25,9 +25,11 @@ pub(crate) fn machine(strategy: Strategy, cpus: u64, slots: u64, pages: u64) -> 
     }
 }
 
-const BOUNDS: Bounds = Bounds {
+pub(crate) const BOUNDS: Bounds = Bounds {
     max_states: 2_000_000,
     max_depth: 10_000,
+    max_frontier: 1_000_000,
+    max_ipis: u32::MAX,
     symmetry: true,
 };
 
@@ -127,7 +129,8 @@ fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
         let sc = machine(strategy, 2, 2, pages);
         let a = check(&sc, &plain, &mut || None).unwrap();
         let b = check(&sc, &BOUNDS, &mut || None).unwrap();
-        assert!(b.symmetric && !a.symmetric);
+        assert!(b.symmetry.cpus && b.symmetry.pages == Some(0));
+        assert_eq!(a.symmetry, Symmetry::NONE);
         assert_eq!(a.verdict, b.verdict, "{strategy:?}");
         assert_eq!(a.depth, b.depth, "{strategy:?}");
         assert!(
@@ -144,7 +147,8 @@ fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
     // Per-task pages break the symmetry: no reduction then.
     let mut sc = machine(Strategy::Sync, 2, 2, 4);
     sc.workload = crate::config::Workload::PteHighmem;
-    assert!(!Engine::explorer(&sc).unwrap().cpus_symmetric());
+    let sym = Engine::explorer(&sc).unwrap().symmetry(true);
+    assert_eq!(sym, Symmetry::NONE);
 }
 
 #[test]
@@ -166,4 +170,104 @@ fn a_kernel_bug_is_a_verdict_with_its_path_and_a_big_machine_is_refused() {
     let big = machine(Strategy::Sync, 9, 2, 3);
     let err = check(&big, &BOUNDS, &mut || None).unwrap_err();
     assert!(err.to_string().contains("cpus"), "{err}");
+}
+
+#[test]
+fn symmetry_over_pages_keeps_their_classes_apart() {
+    // Hot and cold pages are interchangeable only among themselves: with one hot page the
+    // verdict and the counterexample's length agree with and without the reduction.
+    let plain = Bounds {
+        symmetry: false,
+        ..BOUNDS
+    };
+    let mut sc = machine(Strategy::Async, 2, 2, 3);
+    sc.hot_pages = 1;
+    sc.shared_page_prob = 0.5;
+    let a = check(&sc, &plain, &mut || None).unwrap();
+    let b = check(&sc, &BOUNDS, &mut || None).unwrap();
+    assert_eq!(b.symmetry.pages, Some(1));
+    assert_eq!((a.verdict, a.depth), (b.verdict, b.depth));
+    assert_eq!(a.verdict, Verdict::StaleAccess);
+    assert!(b.states < a.states, "{} >= {}", b.states, a.states);
+    // A fixed page tells pages apart: no renaming of pages, the CPUs' still.
+    sc.workload = crate::config::Workload::Custom;
+    sc.program = Some(
+        crate::workload::from_text(
+            "kmap handle=0 page=2; access handle=0; kunmap handle=0; \
+             kmap handle=0 page=cold; access handle=0; kunmap handle=0",
+        )
+        .unwrap(),
+    );
+    let sym = Engine::explorer(&sc).unwrap().symmetry(true);
+    assert_eq!((sym.cpus, sym.pages), (true, None));
+}
+
+#[test]
+fn the_depth_first_continuation_explores_the_same_states() {
+    // Past `max_frontier` the search goes on depth-first over the same states; its paths are
+    // longer than the last 256 states, which keep their machines, so states below are rebuilt
+    // from checkpoints.
+    let deep = Bounds {
+        max_frontier: 10,
+        ..BOUNDS
+    };
+    for strategy in [Strategy::Sync, Strategy::Defer] {
+        let sc = machine(strategy, 2, 2, 2);
+        let wide = check(&sc, &BOUNDS, &mut || None).unwrap();
+        let d = check(&sc, &deep, &mut || None).unwrap();
+        assert_eq!((wide.verdict, d.verdict), (Verdict::Safe, Verdict::Safe));
+        assert_eq!((wide.states, wide.transitions), (d.states, d.transitions));
+        assert!(wide.depth_first_from.is_none() && wide.shortest);
+        assert!(d.depth_first_from.is_some() && d.depth > 300, "{d:?}");
+        let rebuilt = Bounds {
+            max_frontier: 10,
+            max_depth: 280,
+            ..BOUNDS
+        };
+        // A path bound past the window, and a rebuild: the states within it are still found.
+        let r = check(&sc, &rebuilt, &mut || None).unwrap();
+        assert!(
+            r.states <= d.states && r.verdict == Verdict::BoundReached,
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn a_counterexample_found_depth_first_is_real_and_not_called_shortest() {
+    let sc = machine(Strategy::Async, 2, 2, 3);
+    let deep = Bounds {
+        max_frontier: 20,
+        max_ipis: 1,
+        ..BOUNDS
+    };
+    let r = check(&sc, &deep, &mut || None).unwrap();
+    assert_eq!(r.verdict, Verdict::StaleAccess);
+    assert!(!r.shortest && r.depth_first_from.is_some());
+    let path = r.counterexample.unwrap();
+    assert!(path.len() > 23, "longer than the shortest: {}", path.len());
+    let e = replay_path(&sc, &path, None).unwrap();
+    assert!(e.stale_accesses() > 0);
+    let e = replay_path(&sc, &path[..path.len() - 1], None).unwrap();
+    assert_eq!(e.stale_accesses(), 0);
+}
+
+#[test]
+fn the_ipi_bound_prunes_the_transitions_past_it() {
+    // `guarded`'s flusher does not wait for its IPIs: some interleavings pile them up, and
+    // with a bound of 1 those transitions are not taken (and counted). `async`'s stale read
+    // needs one IPI in flight: found as before.
+    let sc = machine(Strategy::Guarded, 2, 2, 3);
+    let first = |max_ipis| Bounds {
+        max_states: 20_000,
+        max_ipis,
+        ..BOUNDS
+    };
+    let free = check(&sc, &first(u32::MAX), &mut || None).unwrap();
+    let one = check(&sc, &first(1), &mut || None).unwrap();
+    assert_eq!(free.pruned, 0);
+    assert!(one.pruned > 0, "{one:?}");
+    let sc = machine(Strategy::Async, 2, 2, 3);
+    let r = check(&sc, &first(1), &mut || None).unwrap();
+    assert_eq!((r.verdict, r.depth), (Verdict::StaleAccess, 23));
 }

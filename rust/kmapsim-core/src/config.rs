@@ -172,6 +172,20 @@ pub enum Value {
     Str(String),
 }
 
+impl Value {
+    /// A value written as text (a command line's `field=value`): an integer if it reads as
+    /// one, else a float if it reads as one, else the text.
+    pub fn from_text(v: &str) -> Value {
+        if let Ok(i) = v.parse::<i128>() {
+            Value::Int(i)
+        } else if let Ok(f) = v.parse::<f64>() {
+            Value::Float(f)
+        } else {
+            Value::Str(v.to_string())
+        }
+    }
+}
+
 /// The kind and range of one field, for validation and documentation.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {

@@ -52,7 +52,7 @@ pub struct Saved {
     pub cat: Category,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Cpu {
     pub phase: Phase,
     /// Cycle of the next action, or NEVER.
@@ -124,6 +124,49 @@ pub struct Cpu {
     /// start of the next work.
     pub refill_debt: u64,
 }
+
+crate::reuse::clone_reusing!(Cpu {
+    phase,
+    until,
+    wait,
+    cat,
+    since,
+    cycles,
+    irqs_on,
+    saved,
+    handler_call,
+    handler_gen,
+    inflight,
+    pending,
+    acked_call,
+    targeted_by_call,
+    task,
+    t,
+    idle_since,
+    tlb,
+    generation,
+    may_hold,
+    behind,
+    defer_gen,
+    local,
+    evict_carry,
+    irq_lock,
+    scan_left,
+    scan_flushes,
+    lookup,
+    lookups,
+    access_q,
+    access_r,
+    access_irqs_off,
+    need_wakeup,
+    lock_req_at,
+    lock_contended,
+    hold_start,
+    flush_start,
+    shootdown_start,
+    flush_cleared,
+    refill_debt
+});
 
 impl Cpu {
     pub fn new(t: TaskCtx, task: u32, tlb_entries: usize) -> Self {

@@ -38,12 +38,14 @@ mod pkmap;
 #[cfg(test)]
 mod pkmap_calls_tests;
 mod report;
+mod reuse;
 pub mod rng;
 mod scenario;
 mod stats;
 pub mod task;
 mod tlb;
 pub mod trace;
+pub mod witness;
 pub mod workload;
 
 /// Operation lists: the `Op` a replay list is made of, and the check of a list against a

@@ -31,7 +31,7 @@ pub fn lock_name(id: LockId) -> String {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SpinLock {
     pub holder: Option<u32>,
     /// Spinners in arrival order (ties in CPU order, as CPUs act in index order).
@@ -45,6 +45,15 @@ pub struct SpinLock {
     pub held_since: Option<u64>,
     rng: Stream,
 }
+
+crate::reuse::clone_reusing!(SpinLock {
+    holder,
+    waiters,
+    dirty,
+    stat,
+    held_since,
+    rng
+});
 
 /// The outcome of an arbitration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 //! 1 / (n · k^(depth-1)) for n CPUs and k steps, times the chance that the random choices it
 //! needs come out right.
 
-use crate::check::{CheckReport, Step, Verdict};
+use crate::check::{CheckReport, Step, Symmetry, Verdict};
 use crate::config::Scenario;
 use crate::engine::{Engine, Event};
 use crate::error::{SimError, StopReason};
@@ -57,8 +57,12 @@ pub fn pct(
                 verdict,
                 states: steps,
                 transitions,
+                pruned: 0,
                 depth: path.len() as u32,
-                symmetric: false,
+                symmetry: Symmetry::NONE,
+                // A random run's path: real and replayable, not always a shortest one.
+                shortest: false,
+                depth_first_from: None,
                 counterexample: Some(path),
                 message,
             });
@@ -68,8 +72,11 @@ pub fn pct(
         verdict: Verdict::BoundReached,
         states: steps,
         transitions,
+        pruned: 0,
         depth: pct.steps,
-        symmetric: false,
+        symmetry: Symmetry::NONE,
+        shortest: true,
+        depth_first_from: None,
         counterexample: None,
         message: String::new(),
     })

@@ -29,7 +29,7 @@ pub enum ScanEnd {
     OtherHalfFlushing,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Pkmap {
     /// `pkmap_count[]`: 0 free and clean, 1 unused but maybe cached in a TLB, n >= 2 in use.
     pub count: Vec<u32>,
@@ -78,6 +78,32 @@ pub struct Pkmap {
     /// split pool's flusher drops the lock, and whoever scans next must not skip that slot).
     fresh: bool,
 }
+
+crate::reuse::clone_reusing!(Pkmap {
+    count,
+    pte,
+    pte_changed_at,
+    pte_changed_by,
+    virt,
+    cursor,
+    mask,
+    waitq,
+    free,
+    free_other,
+    dirty_next,
+    dirty_prev,
+    dirty_head,
+    dirty_len,
+    half,
+    free_count,
+    unused_count,
+    cleared,
+    cleared_gen,
+    alloc,
+    lap,
+    clean,
+    fresh
+});
 
 impl Pkmap {
     /// A pool of `slots` (a power of two) for `pages` pages and `cpus` CPUs, whose cursor laps
@@ -396,7 +422,7 @@ impl Pkmap {
         }
     }
 
-    /// The checker's key (`engine/explore.rs`): counts, entries, `virtual`s, the cursor, the wait
+    /// The checker's key (`engine/explore.rs`): counts, entries (pages renamed by `page`), the cursor, the wait
     /// queue (its tasks renamed by `task`), the free lists in order, the halves, the last
     /// cleared slots and each slot's clearing generation renumbered by `generation`; change
     /// times are left out.
@@ -404,12 +430,26 @@ impl Pkmap {
         &self,
         generation: &dyn Fn(u64) -> u64,
         task: &dyn Fn(u32) -> u64,
+        page: &mut dyn FnMut(u32) -> u64,
         k: &mut Vec<u64>,
     ) {
         k.push(u64::MAX - 4);
         k.extend(self.count.iter().map(|&n| n as u64));
-        k.extend(self.pte.iter().map(|&p| p as u64));
-        k.extend(self.virt.iter().map(|&s| s as u64));
+        k.extend(self.pte.iter().map(|&p| page(p)));
+        // `virtual` is the inverse of the entries (`map`, `unmap`): the entries say it all, and
+        // leaving it out keeps the key free of page-indexed parts (symmetry over pages).
+        debug_assert!(
+            self.virt
+                .iter()
+                .enumerate()
+                .all(|(p, &s)| { s == NONE || self.pte[s as usize] == p as u32 })
+        );
+        debug_assert!(
+            self.pte
+                .iter()
+                .enumerate()
+                .all(|(s, &p)| p == NONE || self.virt[p as usize] == s as u32)
+        );
         k.extend([self.cursor as u64, self.half as u64, self.fresh as u64]);
         k.extend(self.clean.iter().map(|&c| c as u64));
         k.push(u64::MAX);

@@ -39,6 +39,11 @@ pub fn task_stream(seed: u64, task: u32) -> Stream {
     stream(seed, task as u128)
 }
 
+/// The stream the checker's witness search draws its timings from (`witness.rs`).
+pub fn witness_stream(seed: u64) -> Stream {
+    stream(seed, 2u128 << 64)
+}
+
 /// The random stream of spinlock `lock` (test-and-set arbitration).
 pub fn lock_stream(seed: u64, lock: u32) -> Stream {
     stream(seed, (1u128 << 64) | lock as u128)

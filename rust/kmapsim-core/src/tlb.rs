@@ -16,12 +16,18 @@ pub struct Entry {
 
 /// A per-CPU TLB. Lookups scan a short array: pkmap TLB shares are tens of entries, where a scan
 /// of contiguous slots beats any index structure.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Tlb {
     capacity: usize,
     entries: Vec<Entry>,
     clock: u64,
 }
+
+crate::reuse::clone_reusing!(Tlb {
+    capacity,
+    entries,
+    clock
+});
 
 impl Tlb {
     pub fn new(capacity: usize) -> Self {
@@ -85,13 +91,27 @@ impl Tlb {
         n
     }
 
-    /// The checker's key (`engine/explore.rs`): the entries from least to most recently used,
-    /// as (slot, page); load times and the use clock are left out.
-    pub fn abstract_key(&self, k: &mut Vec<u64>) {
+    /// The checker's key (`engine/explore.rs`): the entries as (slot, page), from least to
+    /// most recently used if `lru_read` (an eviction may still come), else by slot: when the
+    /// TLB holds every slot at once and nothing evicts, no transition reads the use order.
+    /// `page` renames pages (the checker's symmetry over pages). Load times and the use clock
+    /// are left out.
+    pub fn abstract_key(&self, lru_read: bool, page: &mut dyn FnMut(u32) -> u64, k: &mut Vec<u64>) {
         let mut order: Vec<&Entry> = self.entries.iter().collect();
-        order.sort_unstable_by_key(|e| e.last_use);
+        if lru_read {
+            order.sort_unstable_by_key(|e| e.last_use);
+        } else {
+            order.sort_unstable_by_key(|e| e.slot);
+        }
         k.push(u64::MAX - 3);
-        k.extend(order.iter().map(|e| (e.slot as u64) << 32 | e.page as u64));
+        for e in order {
+            k.extend([e.slot as u64, page(e.page)]);
+        }
+    }
+
+    /// How many entries it holds at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     fn lru(&self) -> usize {

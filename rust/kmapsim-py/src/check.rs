@@ -7,6 +7,7 @@ use crate::result::raw_result;
 use crate::runner::polled;
 use kmapsim_core::check::{Bounds, CheckReport, Event, Step, check as explore, replay_path};
 use kmapsim_core::pct::{Pct, pct as run_pct};
+use kmapsim_core::witness::{self, Witness};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::time::Instant;
@@ -14,30 +15,92 @@ use std::time::Instant;
 /// Events kept in the counterexample's trace at most.
 const TRACE_CAP: usize = 100_000;
 
-/// Explore every interleaving of `options`' scenario within the bounds (up to a renaming of the
-/// CPUs if `symmetry` and the machine allows it). Returns a dict: verdict, states, transitions,
-/// depth, symmetric, message, seconds, and for a counterexample `steps`
-/// (one dict per step: event, on, choices, trace) and `result` (the `RawResult` of the path
-/// replayed by the engine, with its trace).
+/// Explore every interleaving of `options`' scenario within `bounds` (max_states, max_depth,
+/// max_frontier, max_ipis), up to a renaming of the CPUs and pages if `symmetry` and the
+/// machine allows it, depth-first past `max_frontier` machines held. Returns a dict: verdict,
+/// states, transitions, pruned, depth, symmetry (the renamings used), shortest,
+/// depth_first_from, message, seconds; for a counterexample `steps` (one dict per step: event,
+/// on, choices, trace) and `result` (the `RawResult` of the path replayed by the engine, with
+/// its trace); `witness` and `witness_note` (`witness_items`).
 #[pyfunction]
 pub(crate) fn check<'py>(
     py: Python<'py>,
     options: Py<Options>,
-    max_states: u64,
-    max_depth: u32,
+    bounds: (u64, u32, u64, u32),
     symmetry: bool,
+    witness_tries: u32,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = options.get();
+    let (max_states, max_depth, max_frontier, max_ipis) = bounds;
     let bounds = Bounds {
         max_states,
         max_depth,
+        max_frontier,
+        max_ipis,
         symmetry,
     };
     let started = Instant::now();
-    let report = polled(py, opts, "depth", 0, |poll| {
-        explore(&opts.scenario, &bounds, poll)
+    let (report, witness) = polled(py, opts, "depth", 0, |poll| {
+        let report = explore(&opts.scenario, &bounds, poll)?;
+        let witness = with_witness(opts, &report, witness_tries, poll)?;
+        Ok((report, witness))
     })?;
-    report_dict(py, opts, &report, started.elapsed().as_secs_f64())
+    let d = report_dict(py, opts, &report, started.elapsed().as_secs_f64())?;
+    witness_items(py, &d, witness)?;
+    Ok(d)
+}
+
+/// The timed witness of `report`'s counterexample, if it has one and `tries` > 0
+/// (`kmapsim_core::witness`).
+fn with_witness(
+    opts: &Options,
+    report: &CheckReport,
+    tries: u32,
+    poll: &mut dyn FnMut() -> Option<kmapsim_core::StopReason>,
+) -> Result<Option<Result<Witness, String>>, kmapsim_core::SimError> {
+    match &report.counterexample {
+        Some(path) if tries > 0 => Ok(Some(witness::find(&opts.scenario, path, tries, 0, poll)?)),
+        _ => Ok(None),
+    }
+}
+
+/// `witness` (None, or scenario, calls as (task, op, page, work) rows, seed, cycles, tries)
+/// and `witness_note` (why there is none) in `d`.
+fn witness_items(
+    py: Python<'_>,
+    d: &Bound<'_, PyDict>,
+    witness: Option<Result<Witness, String>>,
+) -> PyResult<()> {
+    let (w, note) = match witness {
+        None => (None, String::new()),
+        Some(Err(why)) => (None, why),
+        Some(Ok(w)) => (Some(w), String::new()),
+    };
+    d.set_item("witness_note", note)?;
+    let Some(w) = w else {
+        return d.set_item("witness", py.None());
+    };
+    let rows = PyList::empty(py);
+    for (task, list) in w.lists.iter().enumerate() {
+        for c in list {
+            let page = if c.page == kmapsim_core::calls::NONE {
+                -1
+            } else {
+                i64::from(c.page)
+            };
+            rows.append((task, c.op.name(), page, c.work))?;
+        }
+    }
+    let wd = PyDict::new(py);
+    wd.set_item(
+        "scenario",
+        crate::convert::scenario_to_dict(py, &w.scenario)?,
+    )?;
+    wd.set_item("calls", rows)?;
+    wd.set_item("seed", w.seed)?;
+    wd.set_item("cycles", w.cycles)?;
+    wd.set_item("tries", w.tries)?;
+    d.set_item("witness", wd)
 }
 
 /// `runs` PCT runs of `steps` steps hunting bugs of depth `depth` from `seed`
@@ -51,6 +114,7 @@ pub(crate) fn pct<'py>(
     steps: u32,
     depth: u32,
     seed: u64,
+    witness_tries: u32,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = options.get();
     let p = Pct {
@@ -60,8 +124,13 @@ pub(crate) fn pct<'py>(
         seed,
     };
     let started = Instant::now();
-    let report = polled(py, opts, "run", 0, |poll| run_pct(&opts.scenario, &p, poll))?;
+    let (report, witness) = polled(py, opts, "run", 0, |poll| {
+        let report = run_pct(&opts.scenario, &p, poll)?;
+        let witness = with_witness(opts, &report, witness_tries, poll)?;
+        Ok((report, witness))
+    })?;
     let d = report_dict(py, opts, &report, started.elapsed().as_secs_f64())?;
+    witness_items(py, &d, witness)?;
     d.set_item("chance_per_run", p.chance_per_run(opts.scenario.cpus))?;
     Ok(d)
 }
@@ -78,7 +147,10 @@ fn report_dict<'py>(
     d.set_item("states", report.states)?;
     d.set_item("transitions", report.transitions)?;
     d.set_item("depth", report.depth)?;
-    d.set_item("symmetric", report.symmetric)?;
+    d.set_item("symmetry", report.symmetry.names())?;
+    d.set_item("pruned", report.pruned)?;
+    d.set_item("shortest", report.shortest)?;
+    d.set_item("depth_first_from", report.depth_first_from)?;
     d.set_item("message", &report.message)?;
     d.set_item("seconds", seconds)?;
     match &report.counterexample {

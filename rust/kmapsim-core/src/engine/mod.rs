@@ -19,6 +19,7 @@ mod designs_tests;
 mod explore;
 mod flush;
 mod ipi;
+mod key;
 mod kmap;
 mod kunmap;
 mod locks;
@@ -55,6 +56,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use watchdog::Stuck;
 
 pub use explore::Event;
+pub use key::{KeySpace, Symmetry};
 
 /// What a transition returns when the simulation must stop: boxed, so that the `Result` of every
 /// transition stays as small as its `Next` (the error path is rare; the hot path is not).
@@ -123,10 +125,9 @@ struct Call {
     acks_done_at: u64,
 }
 
-#[derive(Clone)]
 pub struct Engine {
     /// Shared, never changed: a clone of the engine (the checker's) copies a pointer.
-    sc: std::sync::Arc<Scenario>,
+    sc: crate::reuse::Shared<Scenario>,
     seed: u64,
     mode: Mode,
     /// The next cycle to process.
@@ -141,7 +142,7 @@ pub struct Engine {
     /// Blocked tasks by the cycle their block ends (then task id).
     timers: BinaryHeap<Reverse<(u64, u32)>>,
     /// The compiled program every task runs.
-    program: std::sync::Arc<[Step]>,
+    program: crate::reuse::Shared<[Step]>,
     locks: Vec<SpinLock>,
     /// Locks to arbitrate in phase 3 (skip mode; step mode looks at every lock).
     dirty: Vec<LockId>,
@@ -171,6 +172,9 @@ pub struct Engine {
     recorded: Option<Vec<Vec<Op>>>,
     /// Every completed kmap and kunmap, when calls are recorded.
     calls: Option<Vec<crate::calls::CallRecord>>,
+    /// Every kernel call started (task, call, page), when the checker's witness asks
+    /// (`witness.rs`).
+    started: Option<Vec<(u32, crate::calls::CallOp, u32)>>,
     /// Tasks whose replayed list has ended (when all have, nothing can happen any more).
     done_tasks: usize,
     /// CPUs with a stretch ahead (`until != NEVER`): the machine can only be frozen when this
@@ -186,6 +190,47 @@ pub struct Engine {
     #[cfg(test)]
     pub(crate) guarded_checks_before_lock: bool,
 }
+
+crate::reuse::clone_reusing!(Engine {
+    sc,
+    seed,
+    mode,
+    now,
+    cpus,
+    tasks,
+    sched,
+    runq,
+    timers,
+    program,
+    locks,
+    dirty,
+    dirty_spare,
+    pk,
+    cpu_heap,
+    ipi_heap,
+    call,
+    flush_gen,
+    min_gen,
+    counters,
+    hist,
+    violations,
+    events,
+    last_progress,
+    long_stretch_end,
+    evict_per_cycle,
+    trace,
+    sampler,
+    replay,
+    recorded,
+    calls,
+    started,
+    done_tasks,
+    scheduled,
+    recorded_ops,
+    stopped,
+    #[cfg(test)]
+    guarded_checks_before_lock
+});
 
 impl Engine {
     /// A machine at cycle 0: every CPU about to start its first stretch of work.
@@ -224,7 +269,7 @@ impl Engine {
         let nlocks = IRQ_LOCK_BASE + sc.irq_locks as u32;
         let locks = (0..nlocks).map(|l| SpinLock::new(seed, l, n)).collect();
         let mut e = Engine {
-            sc: std::sync::Arc::new(sc.clone()),
+            sc: crate::reuse::Shared(std::sync::Arc::new(sc.clone())),
             seed,
             mode,
             now: 0,
@@ -233,7 +278,7 @@ impl Engine {
             sched,
             runq,
             timers: BinaryHeap::new(),
-            program: program.into(),
+            program: crate::reuse::Shared(program.into()),
             locks,
             dirty: Vec::with_capacity(nlocks as usize),
             dirty_spare: Vec::with_capacity(nlocks as usize),
@@ -261,6 +306,7 @@ impl Engine {
             replay: None,
             recorded: None,
             calls: None,
+            started: None,
             done_tasks: 0,
             recorded_ops: 0,
             scheduled: n.min(ntasks),

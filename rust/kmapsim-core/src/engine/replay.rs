@@ -114,7 +114,7 @@ impl Engine {
         }
         dbench_only(&self.sc, "replay_calls")?;
         let (steps, starts) = crate::calls::compile(&self.sc, &lists)?;
-        self.program = steps.into();
+        self.program = crate::reuse::Shared(steps.into());
         for (id, &start) in starts.iter().enumerate() {
             match self.sched[id].cpu {
                 crate::pkmap::NONE => self.tasks[id].pc = start,
@@ -127,6 +127,17 @@ impl Engine {
     /// Keep every completed kmap and kunmap from now on (`RECORD_COLUMNS`).
     pub fn enable_call_recording(&mut self) {
         self.calls.get_or_insert_with(Vec::new);
+    }
+
+    /// Keep every kernel call started from now on, with its task and page (the checker's
+    /// witness, `witness.rs`).
+    pub fn record_started_calls(&mut self) {
+        self.started.get_or_insert_with(Vec::new);
+    }
+
+    /// The calls started so far (task, call, page), if recording them.
+    pub fn started_calls(&self) -> Option<&[(u32, crate::calls::CallOp, u32)]> {
+        self.started.as_deref()
     }
 
     /// The calls recorded so far, if recording.

@@ -4,9 +4,11 @@
 
 use super::program::{Next, go};
 use super::{Engine, Res};
+use crate::calls::CallOp;
 use crate::cpu::{Phase, Wait};
 use crate::error::SimError;
 use crate::op::Op;
+use crate::pkmap::NONE;
 use crate::stats::Category as C;
 use crate::task::TaskState;
 use crate::trace::EventKind as E;
@@ -42,6 +44,10 @@ impl Engine {
                 // A yield draws its own chance: it ends a dbench iteration, taken or not.
                 Instr::Yield => {
                     if let Some(next) = self.yield_cpu(c, t, step.prob.get())? {
+                        let id = self.cpus[c].t.id;
+                        if let Some(list) = self.started.as_mut() {
+                            list.push((id, CallOp::Yield, NONE));
+                        }
                         return Ok(next);
                     }
                 }
@@ -108,6 +114,38 @@ impl Engine {
     /// Run one step (a `repeat` is a jump, taken by `next_step`).
     #[inline(always)]
     fn run_step(&mut self, c: usize, t: u64, instr: Instr) -> Res<Next> {
+        if self.started.is_none() {
+            return self.start_step(c, t, instr);
+        }
+        // The checker's witness (`witness.rs`): the call and its page, once the step has begun
+        // (a kmap draws its page as it begins; an access or a kunmap names a page it holds).
+        let held = match instr {
+            Instr::Access { handle, .. } | Instr::Kunmap { handle, .. } => {
+                self.cpus[c].t.handles[handle as usize].page
+            }
+            _ => NONE,
+        };
+        let next = self.start_step(c, t, instr)?;
+        let task = &self.cpus[c].t;
+        let call = match instr {
+            Instr::Kmap { .. } => Some((CallOp::Kmap, task.op.page)),
+            Instr::Access { .. } => Some((CallOp::Access, held)),
+            Instr::Kunmap { .. } => Some((CallOp::Kunmap, held)),
+            Instr::Block { .. } => Some((CallOp::Block, NONE)),
+            Instr::IrqSection { .. } => {
+                Some((CallOp::IrqSection, task.op.irq_lock.unwrap_or(NONE)))
+            }
+            _ => None,
+        };
+        if let (Some((op, page)), Some(list)) = (call, self.started.as_mut()) {
+            list.push((task.id, op, page));
+        }
+        Ok(next)
+    }
+
+    /// Begin step `instr` of CPU `c`'s task.
+    #[inline(always)]
+    fn start_step(&mut self, c: usize, t: u64, instr: Instr) -> Res<Next> {
         Ok(match instr {
             Instr::Work { dist, cycles } => return self.work_step(c, t, dist, cycles),
             Instr::IrqSection { lock, dist, cycles } => self.irq_section(c, t, lock, dist, cycles),

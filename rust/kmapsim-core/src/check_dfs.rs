@@ -1,0 +1,155 @@
+//! The checker's depth-first continuation (`check.rs`): when a breadth-first level would hold
+//! more machines than `Bounds::max_frontier`, every state held is explored depth-first instead,
+//! with the same set of states seen. Memory then grows with the states seen (a fingerprint
+//! each) and the length of the current path, not with the width of a level. Every reachable
+//! state is still explored (it is reachable from a state held, or was seen before), so `safe`
+//! is as sound; only a counterexample found this way is not always a shortest one.
+//!
+//! A depth-first path in these machines gets long (millions of steps for tens of millions of
+//! states), so the path does not keep a machine for every state on it: only for the last
+//! `WINDOW` states and for every `EVERY`-th one below. The transitions still to run are one
+//! stack for the whole path. A state whose machine was dropped is
+//! rebuilt, when the search backs up to it, from the checkpoint below by running the path's
+//! steps again (the transitions are deterministic given their choices), and so are the states
+//! between, which are then the last ones of the path.
+
+use super::{Bounds, End, Failure, Search, Step, Todo, Verdict, ending};
+use crate::engine::Engine;
+use crate::error::{SimError, StopReason};
+
+/// A state to explore from: its level, its breadth-first index, the machine.
+pub(super) type Root = (u32, u32, Box<Engine>);
+
+/// How the depth-first search ended, and one more than the deepest level it reached.
+pub(super) struct DfsEnd {
+    pub end: End,
+    pub deepest: u32,
+}
+
+/// The states at the end of the path that keep their machine.
+const WINDOW: usize = 256;
+/// Below them, every `EVERY`-th state on the path keeps its machine (a checkpoint). Not more
+/// than `WINDOW`, so that the states a rebuild restores are all in the window.
+const EVERY: usize = 256;
+
+/// One state on the path: the step that reached it, the machine (None if dropped, see the
+/// module docs), and where its transitions still to run begin in the search's todo stack
+/// (they end where the next state's begin). A state takes some 50 bytes besides.
+struct Frame {
+    step: Option<Step>,
+    engine: Option<Box<Engine>>,
+    todo_from: usize,
+}
+
+/// Drop the machine of the state that has just left the window, unless it is a checkpoint.
+fn thin(s: &mut Search, stack: &mut [Frame]) {
+    let n = stack.len();
+    if n > WINDOW && (n - 1 - WINDOW) % EVERY != 0 {
+        if let Some(e) = stack[n - 1 - WINDOW].engine.take() {
+            s.recycle(e);
+        }
+    }
+}
+
+/// Rebuild the machines of the states on the path above the last checkpoint that lack one.
+fn rebuild(s: &mut Search, stack: &mut [Frame]) {
+    let top = stack.len() - 1;
+    let base = top - top % EVERY;
+    for i in base + 1..=top {
+        if stack[i].engine.is_some() {
+            continue;
+        }
+        let mut e = s.copy(stack[i - 1].engine.as_ref().expect("rebuilt in order"));
+        let step = stack[i].step.as_ref().expect("not a root");
+        let (res, _) = crate::rng::with_script(&step.choices, || e.fire(step.event));
+        debug_assert!(res.is_ok(), "the step ran without error the first time");
+        stack[i].engine = Some(e);
+    }
+}
+
+/// The path from the breadth-first state `idx` along `stack`, then `last`, then `f`'s step.
+fn path(s: &Search, idx: u32, stack: &[Frame], last: Option<Step>, f: &Failure) -> Vec<Step> {
+    let mut path = s.path(idx);
+    path.extend(stack.iter().filter_map(|fr| fr.step.clone()));
+    path.extend(last);
+    ending(path, f)
+}
+
+/// Explore everything reachable from `roots` depth-first (module docs).
+pub(super) fn depth_first(
+    s: &mut Search,
+    mut roots: Vec<Root>,
+    bounds: &Bounds,
+    poll: &mut dyn FnMut() -> Option<StopReason>,
+) -> Result<DfsEnd, SimError> {
+    s.indexed = false;
+    let mut deepest = 0;
+    let mut cut = false;
+    // The transitions still to run, of every state on the path, the last state's on top.
+    let mut todo: Vec<Todo> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let found = |end, deepest| Ok(DfsEnd { end, deepest });
+    // Roots are taken from the end: the next level's states first, each one's subtree whole.
+    while let Some((level, idx, mut engine)) = roots.pop() {
+        if let Err(f) = s.transitions_from(&mut engine, &mut todo) {
+            return found(End::Found(path(s, idx, &[], None, &f), f), level + 1);
+        }
+        stack.push(Frame {
+            step: None,
+            engine: Some(engine),
+            todo_from: 0,
+        });
+        while let Some(top) = stack.last_mut() {
+            if todo.len() == top.todo_from {
+                let done = stack.pop().expect("a frame");
+                if let Some(e) = done.engine {
+                    s.recycle(e);
+                }
+                continue;
+            }
+            if top.engine.is_none() {
+                rebuild(s, &mut stack);
+                continue;
+            }
+            let t = todo.pop().expect("a transition to run");
+            let here = top.engine.as_ref().expect("rebuilt");
+            let child = match s.transition(here, idx, t, &mut todo) {
+                Ok(Some(child)) => child,
+                Ok(None) => continue,
+                Err(f) => return found(End::Found(path(s, idx, &stack, None, &f), f), deepest),
+            };
+            let child_level = level + stack.len() as u32;
+            deepest = deepest.max(child_level + 1);
+            if child_level >= bounds.max_depth {
+                cut = true;
+                s.recycle(child.engine);
+                continue;
+            }
+            let mut engine = child.engine;
+            let todo_from = todo.len();
+            if let Err(f) = s.transitions_from(&mut engine, &mut todo) {
+                let p = path(s, idx, &stack, Some(child.step), &f);
+                return found(End::Found(p, f), deepest);
+            }
+            stack.push(Frame {
+                step: Some(child.step),
+                engine: Some(engine),
+                todo_from,
+            });
+            thin(s, &mut stack);
+            if s.full(bounds) {
+                return found(End::Done(Verdict::BoundReached), deepest);
+            }
+            if let Some(reason) = poll() {
+                let cycle = deepest as u64;
+                return Err(SimError::Interrupted { cycle, reason });
+            }
+        }
+    }
+    let verdict = if cut {
+        Verdict::BoundReached
+    } else {
+        Verdict::Safe
+    };
+    found(End::Done(verdict), deepest)
+}

@@ -1,0 +1,435 @@
+//! The state the checker hashes (`check.rs`, docs/verification.md): everything a later
+//! transition can read, without times, statistics or records, with flush generations and IPI
+//! call numbers renumbered, and up to the machine's symmetries.
+//!
+//! Generations and call numbers only ever grow, and the transitions only compare them (`<`,
+//! `max`, `==`): generations are replaced by their rank among the generations present (all
+//! those at or below every CPU's being alike), and a call number by whether it is the current
+//! call. Two states that differ only in such numbers have the same futures, and the key is
+//! finite.
+//!
+//! Symmetry reduction: when no rule tells two CPUs (with their tasks) apart but by their
+//! numbers, or two pages of one class, a state and its renamings have the same futures up to
+//! the renaming, so the checker keeps one of them. The key is taken for every renaming of the
+//! CPUs (`n!` of them, `n <= 8`); within each, pages are renamed in the order they first appear
+//! in the key, class by class, which is the least renaming of the pages for that order of the
+//! CPUs, since the key's layout does not depend on page numbers. The least key wins.
+
+use super::Engine;
+use crate::cpu::Ipi;
+use crate::pkmap::NONE;
+use crate::task::TaskCtx;
+use crate::workload::{Instr, PageSource};
+
+/// The symmetries a machine has (`Engine::symmetry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Symmetry {
+    /// CPUs are interchangeable, each with its task.
+    pub cpus: bool,
+    /// Pages are interchangeable within their class: the hot pages `0..hot` and the cold ones.
+    pub pages: Option<u32>,
+}
+
+impl Symmetry {
+    /// No reduction: states are told apart by every number.
+    pub const NONE: Symmetry = Symmetry {
+        cpus: false,
+        pages: None,
+    };
+
+    /// The names of the reductions in force, for reports ("cpus", "pages").
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.cpus {
+            out.push("cpus");
+        }
+        if self.pages.is_some() {
+            out.push("pages");
+        }
+        out
+    }
+}
+
+/// Working space for keys, kept from one state to the next so that a key allocates nothing.
+#[derive(Default)]
+pub struct KeySpace {
+    best: Vec<u64>,
+    candidate: Vec<u64>,
+    gens: Vec<u64>,
+    ren: Vec<u32>,
+    order: Vec<usize>,
+    heap: Vec<usize>,
+    blocked: Vec<u64>,
+    pages: Pages,
+}
+
+/// The renaming of pages under construction: first appearance, class by class.
+#[derive(Default)]
+struct Pages {
+    on: bool,
+    hot: u32,
+    names: Vec<u32>,
+    next: [u32; 2],
+}
+
+impl Pages {
+    fn reset(&mut self, sym: Option<u32>, pages: usize) {
+        self.on = sym.is_some();
+        if let Some(hot) = sym {
+            self.hot = hot;
+            self.names.clear();
+            self.names.resize(pages, NONE);
+            self.next = [0, hot];
+        }
+    }
+
+    fn name(&mut self, p: u32) -> u64 {
+        if !self.on || p == NONE {
+            return p as u64;
+        }
+        let n = &mut self.names[p as usize];
+        if *n == NONE {
+            let class = (p >= self.hot) as usize;
+            *n = self.next[class];
+            self.next[class] += 1;
+        }
+        *n as u64
+    }
+}
+
+/// The renumbering of flush generations and IPI calls in a key.
+struct Norm<'a> {
+    /// The generations present, sorted, at or above the lowest CPU's (`generation` maps a
+    /// value to its rank here; lower ones to 0).
+    gens: &'a [u64],
+    /// The IPI call in progress (or the last one): only whether a call is this one matters.
+    call: u64,
+}
+
+impl Norm<'_> {
+    fn collect(e: &Engine, gens: &mut Vec<u64>) {
+        gens.clear();
+        let base = e.cpus.iter().map(|c| c.generation).min().unwrap_or(0);
+        gens.extend([base, e.flush_gen]);
+        for c in &e.cpus {
+            gens.extend([c.generation, c.handler_gen, c.defer_gen]);
+            gens.extend(c.inflight.iter().chain(&c.pending).map(|i| i.generation));
+        }
+        gens.extend(e.pk.cleared_gen.iter().copied());
+        gens.retain(|&g| g >= base);
+        gens.sort_unstable();
+        gens.dedup();
+    }
+
+    fn generation(&self, g: u64) -> u64 {
+        self.gens.partition_point(|&x| x < g) as u64
+    }
+
+    fn call(&self, id: u64) -> u64 {
+        (id == self.call) as u64
+    }
+
+    fn ipi(&self, i: &Ipi) -> u64 {
+        self.call(i.call) | self.generation(i.generation) << 1
+    }
+}
+
+impl Engine {
+    /// The symmetries of this machine the checker may reduce by (none unless `wanted`).
+    pub fn symmetry(&self, wanted: bool) -> Symmetry {
+        if !wanted || self.replay.is_some() {
+            return Symmetry::NONE;
+        }
+        Symmetry {
+            cpus: self.cpus_symmetric(),
+            pages: self.pages_symmetric(),
+        }
+    }
+
+    /// Whether CPUs are interchangeable, each with its task: one task per CPU (task i always
+    /// runs on CPU i: a woken task goes back to its idle CPU), the same program for all, and no
+    /// page source that depends on the task (`private`, `sequential`). Then renaming CPUs and
+    /// their tasks together maps every run to a run (no rule looks at a CPU's number but to
+    /// break ties, and the checker's events never tie).
+    fn cpus_symmetric(&self) -> bool {
+        self.tasks.len() == self.cpus.len()
+            && !self.program.iter().any(|s| {
+                matches!(
+                    s.instr,
+                    Instr::Kmap {
+                        source: PageSource::Private | PageSource::Sequential,
+                        ..
+                    }
+                )
+            })
+    }
+
+    /// Whether pages are interchangeable within their class, and the class boundary: every
+    /// kmap draws its page uniformly from the hot pages, the cold ones, or either
+    /// (`mixed`, `hot`, `cold`), and the checker branches over every page drawn. No rule reads
+    /// a page's number but to index `page->virtual` or to compare it with another page's, so
+    /// renaming pages within a class maps every run to a run. A task's own pages and a fixed
+    /// page (`private`, `sequential`, `page N`) tell pages apart.
+    fn pages_symmetric(&self) -> Option<u32> {
+        let uniform = self.program.iter().all(|s| match s.instr {
+            Instr::Kmap { source, .. } => matches!(
+                source,
+                PageSource::Mixed | PageSource::Hot | PageSource::Cold
+            ),
+            _ => true,
+        });
+        uniform.then_some(self.sc.hot_pages as u32)
+    }
+
+    /// The state's key up to `sym` (module docs), in `space`: the least key over every
+    /// renaming the symmetries allow.
+    pub fn key<'s>(&self, sym: Symmetry, space: &'s mut KeySpace) -> &'s [u64] {
+        let KeySpace {
+            best,
+            candidate,
+            gens,
+            ren,
+            order,
+            heap,
+            blocked,
+            pages,
+        } = space;
+        Norm::collect(self, gens);
+        let norm = Norm {
+            gens,
+            call: self.call.id,
+        };
+        let n = self.cpus.len();
+        ren.clear();
+        ren.extend(0..n as u32);
+        let mut parts = Parts {
+            e: self,
+            norm: &norm,
+            ren,
+            order,
+            blocked,
+            pages,
+            sym,
+        };
+        parts.key(best);
+        if !sym.cpus {
+            return best;
+        }
+        // Heap's algorithm: every permutation of the CPUs, one swap apart.
+        heap.clear();
+        heap.resize(n, 0);
+        let mut i = 1;
+        while i < n {
+            if heap[i] < i {
+                let j = if i % 2 == 0 { 0 } else { heap[i] };
+                parts.ren.swap(j, i);
+                parts.key(candidate);
+                if *candidate < *best {
+                    std::mem::swap(best, candidate);
+                }
+                heap[i] += 1;
+                i = 1;
+            } else {
+                heap[i] = 0;
+                i += 1;
+            }
+        }
+        best
+    }
+}
+
+/// One renaming's key in the making: CPU (and task) `x` is renamed `ren[x]`, pages as they
+/// first appear.
+struct Parts<'a> {
+    e: &'a Engine,
+    norm: &'a Norm<'a>,
+    ren: &'a mut Vec<u32>,
+    order: &'a mut Vec<usize>,
+    blocked: &'a mut Vec<u64>,
+    pages: &'a mut Pages,
+    sym: Symmetry,
+}
+
+impl Parts<'_> {
+    fn cpu(&self, x: u32) -> u64 {
+        if x == NONE {
+            NONE as u64
+        } else {
+            self.ren[x as usize] as u64
+        }
+    }
+
+    fn task(&self, x: u32) -> u64 {
+        if x == NONE || !self.sym.cpus {
+            x as u64
+        } else {
+            self.ren[x as usize] as u64
+        }
+    }
+
+    /// The whole key, in `k`: CPUs and tasks in their new order.
+    fn key(&mut self, k: &mut Vec<u64>) {
+        let e = self.e;
+        k.clear();
+        self.pages.reset(self.sym.pages, e.sc.pages as usize);
+        self.order.clear();
+        self.order.resize(e.cpus.len(), 0);
+        for (old, &new) in self.ren.iter().enumerate() {
+            self.order[new as usize] = old;
+        }
+        k.push(self.norm.generation(e.flush_gen));
+        // A call's sender and counts are read only while acks are still due.
+        let call = &e.call;
+        if call.finished < call.targets {
+            k.extend([
+                self.cpu(call.sender),
+                call.targets as u64,
+                call.finished as u64,
+            ]);
+        } else {
+            k.extend([NONE as u64, 0, 0]);
+        }
+        for i in 0..e.cpus.len() {
+            self.cpu_key(self.order[i], k);
+        }
+        for i in 0..e.tasks.len() {
+            // Under symmetry there is one task a CPU, renamed with it.
+            let id = if self.sym.cpus { self.order[i] } else { i };
+            let s = &e.sched[id];
+            k.extend([s.state as u64, self.cpu(s.cpu), self.cpu(s.last_cpu)]);
+            if s.cpu == NONE {
+                self.task_key(&e.tasks[id], k);
+            }
+        }
+        k.push(u64::MAX);
+        k.extend(e.runq.iter().map(|&id| self.task(id)));
+        self.blocked.clear();
+        for r in &e.timers {
+            let id = self.task(r.0.1);
+            self.blocked.push(id);
+        }
+        self.blocked.sort_unstable();
+        k.push(u64::MAX);
+        k.extend(self.blocked.iter().copied());
+        for lock in &e.locks {
+            k.push(u64::MAX);
+            k.push(lock.holder.map_or(NONE as u64, |h| self.cpu(h)));
+            k.extend(lock.waiters.iter().map(|&w| self.cpu(w)));
+        }
+        let norm = self.norm;
+        let ren = &*self.ren;
+        let cpus = self.sym.cpus;
+        let task = |x: u32| {
+            if x == NONE || !cpus {
+                x as u64
+            } else {
+                ren[x as usize] as u64
+            }
+        };
+        let pages = &mut *self.pages;
+        e.pk.abstract_key(&|g| norm.generation(g), &task, &mut |p| pages.name(p), k);
+        k.push(e.done_tasks as u64);
+    }
+
+    /// CPU `c`'s part of the key.
+    fn cpu_key(&mut self, c: usize, k: &mut Vec<u64>) {
+        let e = self.e;
+        let norm = self.norm;
+        let cpu = &e.cpus[c];
+        let wait = match cpu.wait {
+            crate::cpu::Wait::None => 0,
+            crate::cpu::Wait::Lock(l) => 1 | (l as u64) << 8,
+            crate::cpu::Wait::Acks(call) => 2 | norm.call(call) << 8,
+            crate::cpu::Wait::Sleep => 3,
+            crate::cpu::Wait::Done => 4,
+            crate::cpu::Wait::Idle => 5,
+        };
+        let saved = cpu.saved.map_or(0, |s| {
+            let left = match s.remaining {
+                crate::cpu::NEVER => 1,
+                0 => 2,
+                _ => 3,
+            };
+            1 + s.phase as u64 * 4 + left
+        });
+        // Which idle CPU a woken task goes to depends on how long each has idled.
+        let idle_rank = if cpu.idle() {
+            e.cpus
+                .iter()
+                .filter(|d| d.idle() && d.idle_since < cpu.idle_since)
+                .count() as u64
+        } else {
+            u64::MAX
+        };
+        k.push(u64::MAX - 1);
+        k.extend([
+            cpu.phase as u64,
+            (cpu.until != crate::cpu::NEVER) as u64,
+            wait,
+            cpu.irqs_on as u64,
+            saved,
+            norm.call(cpu.handler_call),
+            norm.generation(cpu.handler_gen),
+            norm.call(cpu.acked_call),
+            norm.call(cpu.targeted_by_call),
+            self.task(cpu.task),
+            idle_rank,
+            norm.generation(cpu.generation),
+            cpu.may_hold as u64,
+            cpu.behind as u64,
+            norm.generation(cpu.defer_gen),
+            cpu.irq_lock as u64,
+            cpu.scan_left as u64,
+            // Only whether the kmap has flushed yet is read (`Pkmap::allocate`, `loop_count`).
+            (cpu.scan_flushes > 0) as u64,
+            cpu.lookup as u64,
+            cpu.lookups,
+            cpu.access_irqs_off as u64,
+            cpu.need_wakeup as u64,
+            cpu.flush_cleared,
+            (cpu.refill_debt > 0) as u64,
+        ]);
+        k.extend(cpu.inflight.iter().map(|i| norm.ipi(i)));
+        k.push(u64::MAX);
+        k.extend(cpu.pending.iter().map(|i| norm.ipi(i)));
+        k.push(u64::MAX);
+        for &p in &cpu.local.page {
+            k.push(self.pages.name(p));
+        }
+        // The use order of the TLB is read only by an eviction: when the TLB has room for every
+        // slot and nothing evicts, it holds a set.
+        let lru_read = e.evict_per_cycle > 0 || cpu.tlb.capacity() < e.pk.count.len();
+        let pages = &mut *self.pages;
+        cpu.tlb.abstract_key(lru_read, &mut |p| pages.name(p), k);
+        if cpu.task != NONE {
+            self.task_key(&cpu.t, k);
+        }
+    }
+
+    /// A task's program state in the key: no durations, its sequential cursor modulo its pages.
+    fn task_key(&mut self, t: &TaskCtx, k: &mut Vec<u64>) {
+        let own = crate::workload::private_pages(&self.e.sc).max(1);
+        k.push(u64::MAX - 2);
+        k.extend([
+            self.task(t.id),
+            t.pc as u64,
+            t.cursor % own,
+            t.resume as u64,
+        ]);
+        k.extend(t.loops.iter().map(|&n| n as u64));
+        for h in &t.handles {
+            k.extend([self.pages.name(h.page), h.slot as u64]);
+        }
+        let op = &t.op;
+        k.extend([
+            self.pages.name(op.page),
+            op.irq_lock.map_or(NONE as u64, |l| l as u64),
+            op.irqs_off as u64 | (op.switch as u64) << 1 | (t.op_open as u64) << 2,
+            t.handle as u64,
+            self.pages.name(t.page),
+            t.slot as u64,
+            t.misuse as u64 | (t.irqs_disabled as u64) << 1 | (t.slept as u64) << 2,
+            t.flushed as u64,
+        ]);
+    }
+}

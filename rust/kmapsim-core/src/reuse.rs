@@ -1,0 +1,48 @@
+//! `Clone` with a `clone_from` that reuses the target's allocations. The checker copies a whole
+//! machine per transition (`check.rs`); copying into a machine it no longer needs, buffer by
+//! buffer, saves every allocation. The field list is checked by exhaustive patterns: a field
+//! added to a struct and not to its list here is a compile error.
+
+/// `clone_reusing!(Type { field, ... })`: `Clone` for `Type`, field by field, both ways.
+macro_rules! clone_reusing {
+    ($ty:ident { $($(#[$m:meta])* $f:ident),* $(,)? }) => {
+        impl Clone for $ty {
+            fn clone(&self) -> Self {
+                let $ty { $($(#[$m])* $f),* } = self;
+                $ty { $($(#[$m])* $f: Clone::clone($f)),* }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                let $ty { $($(#[$m])* $f),* } = self;
+                $($(#[$m])* Clone::clone_from($f, &source.$f);)*
+            }
+        }
+    };
+}
+
+pub(crate) use clone_reusing;
+
+/// A value shared by every copy of a machine (its scenario, its program): `clone_from` between
+/// two copies that already share it touches no reference count.
+#[derive(Debug)]
+pub struct Shared<T: ?Sized>(pub std::sync::Arc<T>);
+
+impl<T: ?Sized> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        if !std::sync::Arc::ptr_eq(&self.0, &source.0) {
+            self.0 = source.0.clone();
+        }
+    }
+}
+
+impl<T: ?Sized> std::ops::Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
