@@ -251,3 +251,38 @@ def test_a_deadlock_has_a_witness_and_the_misuse_says_why_it_has_none() -> None:
         kmapsim.check(strategy="async", witness_tries=-1)
     out = kmapsim_cli("check", "--witness", "somewhere", "--witness-tries", "0")
     assert out.returncode == 2 and "--witness" in out.stderr
+
+
+def test_the_witness_command_quotes_its_paths_and_an_empty_directory_is_refused(
+    tmp_path: Path,
+) -> None:
+    w = kmapsim.check(strategy="async").witness
+    assert w is not None
+    odd = tmp_path / "my dir;x"
+    w.save(odd)
+    command = w.command(odd)
+    assert f"'{odd / 'scenario.toml'}'" in command
+    with pytest.raises(kmapsim.ScenarioError, match="empty path"):
+        w.save("")
+    out = kmapsim_cli("check", "--strategy", "async", "--witness", "")
+    assert out.returncode == 2 and "--witness: an empty path" in out.stderr, out.stderr
+
+
+def test_summaries_carry_the_ipi_bound_plurals_and_cut_long_paths() -> None:
+    r = kmapsim.check(strategy="guarded", max_ipis=1, max_states=20_000)
+    assert r.pruned > 0
+    safe = kmapsim.check(strategy="guarded", pages=2, max_ipis=1)
+    assert safe.verdict == "safe" and safe.pruned == 0
+    assert "safe within the IPI bound" not in safe.summary()
+    # (guarded on 3 pages is proved so in 3 million states: the wording, on a result that
+    # pruned some transitions)
+    pruned = dataclasses.replace(safe, pruned=5)
+    assert pruned.summary().startswith("guarded: safe within the IPI bound (every state")
+    sc = check_machine("sync", cpus=2, slots=2, pages=3, workload="custom", program=TWO_MAPPINGS)
+    assert "found in 1 try)" in kmapsim.check(sc).summary()
+    deep = kmapsim.check(strategy="async", max_frontier=10, max_depth=1000, witness_tries=0)
+    assert deep.counterexample is not None and len(deep.counterexample) > 200
+    text = deep.summary()
+    assert "steps not shown" in text and len(text.splitlines()) < 220
+    with pytest.raises(kmapsim.ScenarioError, match="None"):
+        kmapsim.check(strategy="sync", max_ipis=0)

@@ -87,7 +87,7 @@ def _bad_values(action: argparse.Action, command: str) -> list[str]:
     if dest in STORES:
         return ["{tmp}/garbage.sqlite", "{tmp}/adir", "{tmp}/nodir/s.sqlite"]
     if action.metavar == "DIR":
-        return ["{tmp}/afile.txt", "{tmp}/nodir/sub", "{tmp}/adir/afile.txt"]
+        return ["{tmp}/afile.txt", "{tmp}/nodir/sub", "{tmp}/adir/afile.txt", ""]
     if dest in OUTPUT_FILES:
         suffix = ".parquet" if command == "sweep" else OUTPUT_FILES[dest]
         return ["{tmp}/adir", "{tmp}/nodir/x" + suffix, "{tmp}/x.xlsx", "", "{tmp}/afile.txt/x"]

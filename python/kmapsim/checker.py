@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ MAX_FRONTIER = 100_000
 MAX_IPIS: int | None = None
 #: Default number of timings the witness search draws for a counterexample.
 WITNESS_TRIES = 1000
+#: A long counterexample's summary shows its first and last this many steps.
+SHOWN_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,10 @@ class Witness:
 
     def save(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``scenario.toml`` and ``calls.csv`` into ``directory`` (created if missing);
-        returns their paths."""
+        returns their paths. Raises ScenarioError for an empty path, OSError if the files
+        cannot be written."""
+        if not os.fspath(directory):
+            raise ScenarioError.of("directory", "an empty path", "a directory to write into")
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         scenario, calls = d / "scenario.toml", d / "calls.csv"
@@ -127,8 +133,9 @@ class Witness:
     def command(self, directory: str | os.PathLike[str]) -> str:
         """The command line that replays the witness saved in ``directory`` (`save`)."""
         d = Path(directory)
+        scenario, calls = shlex.quote(str(d / "scenario.toml")), shlex.quote(str(d / "calls.csv"))
         return (
-            f"kmapsim run --scenario {d / 'scenario.toml'} --replay-calls {d / 'calls.csv'} "
+            f"kmapsim run --scenario {scenario} --replay-calls {calls} "
             f"--seed {self.seed} --cycles {self.cycles}"
         )
 
@@ -181,6 +188,16 @@ class CheckResult:
         """Whether states were identified up to some renaming (``symmetry`` is not empty)."""
         return bool(self.symmetry)
 
+    def _headline(self) -> str:
+        if self.verdict == "safe" and self.pruned:
+            n = _n(int(self.bound["max_ipis"]), "IPI")
+            return (
+                f"safe within the IPI bound (every state reachable with at most {n} sent to a "
+                "CPU and not handled yet was explored: no stale access, no deadlock, no kernel "
+                "BUG)"
+            )
+        return f"{self.verdict} ({VERDICTS[self.verdict]})"
+
     @property
     def found(self) -> bool:
         """Whether a counterexample was found (a stale access, a deadlock or a BUG)."""
@@ -190,7 +207,7 @@ class CheckResult:
         """The verdict and the search's size, then the counterexample step by step."""
         b = self.bound
         lines = [
-            f"{self.scenario.strategy}: {self.verdict} ({VERDICTS[self.verdict]})",
+            f"{self.scenario.strategy}: {self._headline()}",
             f"  machine: {_n(b['cpus'], 'CPU')}, {_n(b['slots'], 'slot')}, "
             f"{_n(b['pages'], 'page')}, {_n(b['tasks'], 'task')}; bounds: "
             f"{b['max_states']:,} states, depth {b['max_depth']:,}"
@@ -236,14 +253,24 @@ class CheckResult:
             w = self.witness
             if w is not None:
                 lines.append(
-                    f"  timed witness: {len(w.calls):,} kernel calls that the timed simulation "
-                    f"replays to the same end (seed {w.seed}, {w.cycles:,} cycles; found in "
-                    f"{w.tries:,} tries)"
+                    f"  timed witness: {_n(len(w.calls), 'kernel call')} that the timed "
+                    f"simulation replays to the same end (seed {w.seed}, {w.cycles:,} cycles; "
+                    f"found in {_n(w.tries, 'try', 'tries')})"
                 )
             elif self.witness_note:
                 lines.append(f"  no timed witness: {self.witness_note}")
-            lines.append(f"  {kind}, {len(self.counterexample)} steps:")
-            lines.extend("  " + s.describe() for s in self.counterexample)
+            steps = self.counterexample
+            lines.append(f"  {kind}, {_n(len(steps), 'step')}:")
+            if len(steps) > 2 * SHOWN_STEPS:
+                left_out = len(steps) - 2 * SHOWN_STEPS
+                shown = [s.describe() for s in steps[:SHOWN_STEPS]]
+                shown.append(
+                    f"  ... {left_out:,} steps not shown (CheckResult.counterexample has all)"
+                )
+                shown.extend(s.describe() for s in steps[-SHOWN_STEPS:])
+                lines.extend("  " + line for line in shown)
+            else:
+                lines.extend("  " + s.describe() for s in steps)
         return "\n".join(lines)
 
 
@@ -251,8 +278,8 @@ def _renamed(symmetry: tuple[str, ...]) -> str:
     return " and of the ".join({"cpus": "CPUs", "pages": "pages"}.get(x, x) for x in symmetry)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count:,} " + (noun if count == 1 else plural or noun + "s")
 
 
 def check_machine(
@@ -359,14 +386,20 @@ def check(
     states = _int_arg("max_states", max_states, 1, 2**63 - 1)
     depth = _int_arg("max_depth", max_depth, 1, 2**32 - 1)
     frontier = _int_arg("max_frontier", max_frontier, 1, 2**63 - 1)
-    ipis = 2**32 - 1 if max_ipis is None else _int_arg("max_ipis", max_ipis, 1, 2**32 - 2)
+    ipis = 2**32 - 1 if max_ipis is None else _ipi_bound(max_ipis)
     opts = _core.Options(
         sc.to_dict(), 0, "step", None, None, None, False,
         _wall_limit(max_wall_seconds), _cancel_token(cancel), None, False,
     )  # fmt: skip
     started = time.perf_counter()
     if not isinstance(symmetry, bool):
-        raise ScenarioError.of("symmetry", f"got {type(symmetry).__name__}", "True or False")
+        kind = type(symmetry)
+        name = (
+            kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        raise ScenarioError.of("symmetry", f"got {name} {quote(symmetry)}", "True or False")
     tries = _int_arg("witness_tries", witness_tries, 0, 2**32 - 1)
     if pct_runs is not None:
         return _pct(sc, opts, pct_runs, pct_steps, pct_depth, seed, tries)
@@ -374,6 +407,13 @@ def check(
     result = _result(sc, raw, states, depth, time.perf_counter() - started)
     bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)
     return dataclasses.replace(result, bound=bound)
+
+
+def _ipi_bound(value: object) -> int:
+    try:
+        return _int_arg("max_ipis", value, 1, 2**32 - 2)
+    except ScenarioError as e:
+        raise ScenarioError.of("max_ipis", e.problem, f"None (no bound), or {e.allowed}") from None
 
 
 def _pct(

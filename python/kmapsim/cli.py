@@ -749,6 +749,8 @@ def _writable_dir(option: str, directory: Path, target: str) -> None:
 def _output_file(option: str, path: str, suffixes: Sequence[str], allowed: str) -> Path:
     """The file an option names, checked: not a directory, a known suffix (``suffixes``, in
     lower case), in a writable directory, and writable if it exists."""
+    if not path:
+        raise ScenarioError.of(option, "an empty path", allowed)
     p = Path(path)
     try:
         if path.endswith(("/", os.sep)) or p.is_dir():
@@ -782,6 +784,8 @@ def _output_dir(option: str, path: str, files: Sequence[str]) -> Path:
     """The directory an option names, checked: a writable directory, or a new one in a writable
     directory; none of the ``files`` it will write into it is a directory."""
     allowed = "a writable directory, or a new one in an existing directory"
+    if not path:
+        raise ScenarioError.of(option, "an empty path", allowed)
     p = Path(path)
     try:
         if p.exists() and not p.is_dir():

@@ -1,6 +1,9 @@
 //! The checker's state rate with no Python: `cargo run --release -p kmapsim-core --example
-//! check_rate -- [max_states] [field=value ...]` (the fields of a scenario, as for `summary`;
-//! the machine defaults to the checker's own: 2 CPUs x 2 slots x 3 pages, `sync`).
+//! check_rate -- [max_states] [field=value ...]` (the fields of a scenario, as for `summary`,
+//! and `program=STEPS` for a custom program; the machine defaults to the checker's own: 2 CPUs
+//! x 2 slots x 3 pages, `sync`). The environment's `MAX_FRONTIER` (default 200,000),
+//! `MAX_DEPTH` (100,000) and `MAX_IPIS` (no bound) set the other bounds. docs/verification.md
+//! quotes its run of tasks holding two mappings on 4 slots and 5 pages.
 
 use kmapsim_core::check::{Bounds, check};
 use kmapsim_core::{Scenario, Value};

@@ -112,6 +112,15 @@ pub fn find(
         return Ok(Err(why));
     }
     let want = target(sc, path)?;
+    if want == Target::Bug {
+        // The engine's BUGs come from a handle kmapped while still held or used unheld; a call
+        // list names pages and takes a free handle for each kmap.
+        return Ok(Err(
+            "a call list names pages and takes a free handle for each kmap, so it \
+                       cannot misuse a handle the way this kernel BUG needs"
+                .into(),
+        ));
+    }
     let calls = calls_along(sc, path)?;
     let timed = Scenario {
         workload: Workload::Dbench,
@@ -222,10 +231,44 @@ mod tests {
         let w = find(&sc, &r.counterexample.unwrap(), 500, 1, &mut || None)
             .unwrap()
             .unwrap();
+        assert_deadlocks(&w);
+    }
+
+    /// The witness's timed run ends in a deadlock.
+    fn assert_deadlocks(w: &Witness) {
         let mut e = Engine::new(&w.scenario, w.seed, Mode::Skip).unwrap();
         e.set_call_replay(w.lists.clone()).unwrap();
         let err = e.advance_to(w.cycles, &mut || None).unwrap_err();
         assert!(matches!(err, SimError::Deadlock(_)), "{err}");
+    }
+
+    #[test]
+    fn a_block_switches_its_task_out_and_the_witness_still_names_it() {
+        // `two-page-copy` blocks holding its source mapping: a deadlock on 4 pages, and the
+        // calls after a block belong to the task that blocked, not to the CPU's next one.
+        let mut sc = machine(Strategy::Sync, 2, 2, 4);
+        sc.workload = Workload::TwoPageCopy;
+        let r = check(&sc, &BOUNDS, &mut || None).unwrap();
+        assert_eq!(r.verdict, Verdict::Deadlock);
+        let path = r.counterexample.unwrap();
+        let calls = calls_along(&sc, &path).unwrap();
+        assert!(calls.iter().flatten().any(|c| c.op == CallOp::Block));
+        let w = find(&sc, &path, 500, 1, &mut || None).unwrap().unwrap();
+        assert_deadlocks(&w);
+    }
+
+    #[test]
+    fn a_kernel_bug_has_no_call_list_and_says_why() {
+        let mut sc = machine(Strategy::Sync, 2, 2, 3);
+        sc.workload = Workload::Custom;
+        sc.program =
+            Some(crate::workload::from_text("kmap handle=0 page=cold; access handle=0").unwrap());
+        let r = check(&sc, &BOUNDS, &mut || None).unwrap();
+        assert_eq!(r.verdict, Verdict::Bug);
+        let why = find(&sc, &r.counterexample.unwrap(), 10, 1, &mut || None)
+            .unwrap()
+            .unwrap_err();
+        assert!(why.contains("handle"), "{why}");
     }
 
     #[test]

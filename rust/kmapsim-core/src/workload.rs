@@ -341,8 +341,9 @@ fn check_pages(steps: &[Step], sc: &Scenario) -> Result<(), ConfigError> {
             PageSource::Hot if sc.hot_pages == 0 => Some("\"hot\" with hot_pages = 0".to_string()),
             PageSource::Cold if cold == 0 => Some("\"cold\" with no cold page".into()),
             PageSource::Private | PageSource::Sequential if private_pages(sc) == 0 => {
+                let pages = if cold == 1 { "page" } else { "pages" };
                 Some(format!(
-                    "the task's own pages with {cold} cold pages for {} tasks",
+                    "the task's own pages with {cold} cold {pages} for {} tasks",
                     sc.task_count()
                 ))
             }

@@ -11,9 +11,12 @@
 //! Symmetry reduction: when no rule tells two CPUs (with their tasks) apart but by their
 //! numbers, or two pages of one class, a state and its renamings have the same futures up to
 //! the renaming, so the checker keeps one of them. The key is taken for every renaming of the
-//! CPUs (`n!` of them, `n <= 8`); within each, pages are renamed in the order they first appear
-//! in the key, class by class, which is the least renaming of the pages for that order of the
-//! CPUs, since the key's layout does not depend on page numbers. The least key wins.
+//! CPUs (`n!` of them) up to `ALL_ORDERS_UP_TO` CPUs, and for one order beyond; within each,
+//! pages are renamed in the order they first appear in the key, class by class, which is the
+//! least renaming of the pages for that order of the CPUs, since the key's layout does not
+//! depend on page numbers. The least key wins. Any key computed so is the key of a renaming of
+//! the state, so two states with one key are renamings of each other: the reduction is sound
+//! even where it does not find every renaming.
 
 use super::Engine;
 use crate::cpu::Ipi;
@@ -211,8 +214,17 @@ impl Engine {
             pages,
             sym,
         };
+        if sym.cpus && n > ALL_ORDERS_UP_TO {
+            // One renaming: the CPUs in the order of their own state (then of their numbers).
+            heap.clear();
+            heap.extend(0..n);
+            heap.sort_by_key(|&c| (self.cpu_signature(c), c));
+            for (new, &old) in heap.iter().enumerate() {
+                parts.ren[old] = new as u32;
+            }
+        }
         parts.key(best);
-        if !sym.cpus {
+        if !sym.cpus || n > ALL_ORDERS_UP_TO {
             return best;
         }
         // Heap's algorithm: every permutation of the CPUs, one swap apart.
@@ -235,6 +247,42 @@ impl Engine {
             }
         }
         best
+    }
+}
+
+/// Up to this many CPUs the key is the least over every order of the CPUs (n! keys a state).
+/// Beyond, it is the key of one order, the CPUs sorted by a summary of their own state
+/// (`cpu_signature`): still a renaming of the state, so two states with the same key are still
+/// renamings of each other, but fewer renamings are found to be one state.
+const ALL_ORDERS_UP_TO: usize = 4;
+
+impl Engine {
+    /// What CPU `c` is doing, without any CPU, task, page, generation or call number (so that
+    /// a renaming does not change it): its sort key when the CPUs are too many to try every
+    /// order.
+    fn cpu_signature(&self, c: usize) -> [u64; 10] {
+        let cpu = &self.cpus[c];
+        let wait = match cpu.wait {
+            crate::cpu::Wait::None => 0,
+            crate::cpu::Wait::Lock(l) => 1 + (l as u64) * 8,
+            crate::cpu::Wait::Acks(_) => 2,
+            crate::cpu::Wait::Sleep => 3,
+            crate::cpu::Wait::Done => 4,
+            crate::cpu::Wait::Idle => 5,
+        };
+        let held = cpu.t.handles.iter().filter(|h| h.held()).count() as u64;
+        [
+            cpu.phase as u64,
+            (cpu.until != crate::cpu::NEVER) as u64,
+            wait,
+            cpu.irqs_on as u64 | (cpu.saved.is_some() as u64) << 1,
+            cpu.inflight.len() as u64,
+            cpu.pending.len() as u64,
+            cpu.tlb.len() as u64,
+            (cpu.task != NONE) as u64,
+            cpu.t.pc as u64,
+            held,
+        ]
     }
 }
 
@@ -420,9 +468,10 @@ impl Parts<'_> {
         for h in &t.handles {
             k.extend([self.pages.name(h.page), h.slot as u64]);
         }
+        // The op's page is left out: only recording reads it (`record_op`, off here) once
+        // `kmap_step` has copied it into `t.page`.
         let op = &t.op;
         k.extend([
-            self.pages.name(op.page),
             op.irq_lock.map_or(NONE as u64, |l| l as u64),
             op.irqs_off as u64 | (op.switch as u64) << 1 | (t.op_open as u64) << 2,
             t.handle as u64,

@@ -43,8 +43,8 @@ impl Engine {
                 }
                 // A yield draws its own chance: it ends a dbench iteration, taken or not.
                 Instr::Yield => {
+                    let id = self.cpus[c].t.id;
                     if let Some(next) = self.yield_cpu(c, t, step.prob.get())? {
-                        let id = self.cpus[c].t.id;
                         if let Some(list) = self.started.as_mut() {
                             list.push((id, CallOp::Yield, NONE));
                         }
@@ -119,6 +119,8 @@ impl Engine {
         }
         // The checker's witness (`witness.rs`): the call and its page, once the step has begun
         // (a kmap draws its page as it begins; an access or a kunmap names a page it holds).
+        // The task, before the step: a block or a sleep switches it out of the CPU.
+        let id = self.cpus[c].t.id;
         let held = match instr {
             Instr::Access { handle, .. } | Instr::Kunmap { handle, .. } => {
                 self.cpus[c].t.handles[handle as usize].page
@@ -126,7 +128,7 @@ impl Engine {
             _ => NONE,
         };
         let next = self.start_step(c, t, instr)?;
-        let task = &self.cpus[c].t;
+        let task = self.task_ctx(id as usize);
         let call = match instr {
             Instr::Kmap { .. } => Some((CallOp::Kmap, task.op.page)),
             Instr::Access { .. } => Some((CallOp::Access, held)),
@@ -138,7 +140,7 @@ impl Engine {
             _ => None,
         };
         if let (Some((op, page)), Some(list)) = (call, self.started.as_mut()) {
-            list.push((task.id, op, page));
+            list.push((id, op, page));
         }
         Ok(next)
     }
