@@ -499,7 +499,7 @@ def _witness(raw: dict[str, Any] | None) -> Witness | None:
     from kmapsim.calls import CALL_COLUMNS
 
     return Witness(
-        scenario=Scenario(**raw["scenario"]),
+        scenario=Scenario.from_dict(raw["scenario"]),
         calls=pd.DataFrame(raw["calls"], columns=list(CALL_COLUMNS)),
         seed=int(raw["seed"]),
         cycles=int(raw["cycles"]),

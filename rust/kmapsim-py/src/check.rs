@@ -39,9 +39,27 @@ pub(crate) fn check<'py>(
         max_ipis,
         symmetry,
     };
+    searched(py, opts, "depth", witness_tries, |poll| {
+        explore(&opts.scenario, &bounds, poll)
+    })
+}
+
+/// Run `search` without the GIL with the run's stop checks (`unit` names what an interruption
+/// counts), then its counterexample's timed witness: the dict of `report_dict` and
+/// `witness_items`.
+fn searched<'py>(
+    py: Python<'py>,
+    opts: &Options,
+    unit: &str,
+    witness_tries: u32,
+    search: impl FnOnce(
+        &mut dyn FnMut() -> Option<kmapsim_core::StopReason>,
+    ) -> Result<CheckReport, kmapsim_core::SimError>
+    + Send,
+) -> PyResult<Bound<'py, PyDict>> {
     let started = Instant::now();
-    let (report, witness) = polled(py, opts, "depth", 0, |poll| {
-        let report = explore(&opts.scenario, &bounds, poll)?;
+    let (report, witness) = polled(py, opts, unit, 0, |poll| {
+        let report = search(poll)?;
         let witness = with_witness(opts, &report, witness_tries, poll)?;
         Ok((report, witness))
     })?;
@@ -123,14 +141,9 @@ pub(crate) fn pct<'py>(
         depth,
         seed,
     };
-    let started = Instant::now();
-    let (report, witness) = polled(py, opts, "run", 0, |poll| {
-        let report = run_pct(&opts.scenario, &p, poll)?;
-        let witness = with_witness(opts, &report, witness_tries, poll)?;
-        Ok((report, witness))
+    let d = searched(py, opts, "run", witness_tries, |poll| {
+        run_pct(&opts.scenario, &p, poll)
     })?;
-    let d = report_dict(py, opts, &report, started.elapsed().as_secs_f64())?;
-    witness_items(py, &d, witness)?;
     d.set_item("chance_per_run", p.chance_per_run(opts.scenario.cpus))?;
     Ok(d)
 }
