@@ -107,6 +107,10 @@ pub struct Cpu {
     pub access_q: u64,
     pub access_r: u64,
     pub access_irqs_off: bool,
+    /// `skip` mode, while the rest of an access runs as one stretch (`engine/fold.rs`): the
+    /// cycle the access would have begun at had every lookup hit, so that lookup j falls at
+    /// `fold_base + offset(j)`; NEVER when no fold is in progress.
+    pub fold_base: u64,
     pub need_wakeup: bool,
     /// When the CPU last asked for a lock (`spin_lock()` entered).
     pub lock_req_at: u64,
@@ -158,6 +162,7 @@ crate::reuse::clone_reusing!(Cpu {
     access_q,
     access_r,
     access_irqs_off,
+    fold_base,
     need_wakeup,
     lock_req_at,
     lock_contended,
@@ -206,6 +211,7 @@ impl Cpu {
             access_q: 1,
             access_r: 0,
             access_irqs_off: false,
+            fold_base: NEVER,
             need_wakeup: false,
             lock_req_at: 0,
             lock_contended: false,

@@ -29,8 +29,13 @@ pub fn check(sc: &Scenario, cycles: u64, seed: u64) -> Result<Features, String> 
         outs.push((res, e.report(), e.snapshot(), e));
     }
     let (skip, step) = (&outs[1], &outs[0]);
-    if skip.0 != step.0 || skip.1 != step.1 || skip.2 != step.2 {
-        return Err("step and skip differ".into());
+    let differ = [
+        (skip.0 != step.0, "outcome"),
+        (skip.1 != step.1, "report"),
+        (skip.2 != step.2, "snapshot"),
+    ];
+    if let Some((_, what)) = differ.iter().find(|d| d.0) {
+        return Err(format!("step and skip differ in their {what}"));
     }
     let (res, r, snap, engine) = skip;
     let deadlock = match res {

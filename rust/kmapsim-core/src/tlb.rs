@@ -52,6 +52,27 @@ impl Tlb {
         Some(*e)
     }
 
+    /// The cached entry for `slot`, left as it is (no use is counted).
+    #[inline]
+    pub fn peek(&self, slot: u32) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.slot == slot)
+    }
+
+    /// `n` more lookups of `slot`, which is cached: the same state as `n` calls of `lookup`.
+    #[inline]
+    pub fn touch(&mut self, slot: u32, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.clock += n;
+        let clock = self.clock;
+        if let Some(e) = self.entries.iter_mut().find(|e| e.slot == slot) {
+            e.last_use = clock;
+        } else {
+            debug_assert!(false, "touch() of slot {slot}, which is not cached");
+        }
+    }
+
     /// Cache a translation loaded by a page walk, evicting the least recently used when full.
     pub fn insert(&mut self, slot: u32, page: u32, now: u64) {
         self.clock += 1;

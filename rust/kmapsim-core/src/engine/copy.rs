@@ -21,7 +21,10 @@ impl Engine {
 
     /// The stretch of copy up to the next lookup.
     #[inline]
-    pub(super) fn copy_run(&mut self, c: usize) -> Next {
+    pub(super) fn copy_run(&mut self, c: usize, t: u64) -> Next {
+        if let Some(rest) = self.fold(c, t) {
+            return go(C::Copy, rest, Phase::CopyStepDone);
+        }
         let cpu = &mut self.cpus[c];
         // Lookup i happens at offset floor(i * L / N) into the access (L cycles, N lookups).
         // With L = qN + r that is iq + floor(ir / N), so segment i lasts q cycles plus
@@ -39,7 +42,11 @@ impl Engine {
     /// A stretch of copy done: the next lookup, or the next step (interrupts back on after an
     /// interrupts-off access).
     #[inline]
-    pub(super) fn copy_step_done(&mut self, c: usize) -> Next {
+    pub(super) fn copy_step_done(&mut self, c: usize, t: u64) -> Next {
+        if self.cpus[c].fold_base != crate::cpu::NEVER {
+            // The end of a folded access: its last lookup was the one before this cycle.
+            self.unfold(c, t);
+        }
         let cpu = &mut self.cpus[c];
         cpu.lookup += 1;
         if cpu.lookup as u64 == cpu.lookups {

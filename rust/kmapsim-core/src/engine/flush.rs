@@ -139,6 +139,7 @@ impl Engine {
     pub(super) fn broadcast_done(&mut self, c: usize, t: u64) -> Next {
         let refill = self.sc.tlb_refill_cycles;
         for d in (0..self.cpus.len()).filter(|&d| d != c) {
+            self.unfold_before_remote(d, t, c);
             self.cpus[d].full_flush(refill);
             self.counters.broadcast_flushes += 1;
             let why = FlushWhy::Broadcast;

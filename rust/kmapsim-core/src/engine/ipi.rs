@@ -124,6 +124,11 @@ impl Engine {
     /// Enter the handler for the oldest pending IPI; the program resumes `remaining` cycles after
     /// the handler returns (NEVER: it goes back to waiting).
     pub(super) fn start_handler(&mut self, c: usize, t: u64, remaining: u64) {
+        let remaining = match self.cpus[c].fold_base {
+            NEVER => remaining,
+            // A folded access resumes lookup by lookup: the handler's flush reaches the next.
+            _ => self.unfold(c, t) - t,
+        };
         let cpu = &mut self.cpus[c];
         let ipi = cpu
             .pending

@@ -14,10 +14,14 @@
 mod copy;
 #[cfg(test)]
 mod cost_terms_tests;
+mod deadlines;
 #[cfg(test)]
 mod designs_tests;
 mod explore;
 mod flush;
+mod fold;
+#[cfg(test)]
+mod fold_tests;
 mod ipi;
 mod key;
 mod kmap;
@@ -148,7 +152,8 @@ pub struct Engine {
     dirty: Vec<LockId>,
     dirty_spare: Vec<LockId>,
     pk: Pkmap,
-    cpu_heap: BinaryHeap<Reverse<u64>>,
+    /// Skip mode: every CPU's `until` as a heap key (`deadlines.rs`).
+    deadlines: deadlines::Deadlines,
     ipi_heap: BinaryHeap<Reverse<u64>>,
     call: Call,
     /// Flush generation, bumped by every flush under `guarded` and `lazy`.
@@ -206,7 +211,7 @@ crate::reuse::clone_reusing!(Engine {
     dirty,
     dirty_spare,
     pk,
-    cpu_heap,
+    deadlines,
     ipi_heap,
     call,
     flush_gen,
@@ -289,7 +294,7 @@ impl Engine {
                 sc.slot_alloc,
                 sc.strategy.splits_pool(),
             ),
-            cpu_heap: BinaryHeap::with_capacity(4 * n),
+            deadlines: deadlines::Deadlines::new(n),
             ipi_heap: BinaryHeap::with_capacity(4 * n),
             call: Call::default(),
             flush_gen: 0,
@@ -316,7 +321,7 @@ impl Engine {
         };
         if mode == Mode::Skip {
             for c in 0..n.min(ntasks) as u32 {
-                e.cpu_heap.push(Reverse(key(0, c as usize)));
+                e.deadlines.set(c as usize, key(0, c as usize));
             }
         }
         Ok(e)
@@ -504,9 +509,9 @@ impl Engine {
         loop {
             let deadline = self.deadline();
             let mut t = deadline;
-            if let Some(&Reverse(k)) = self.cpu_heap.peek() {
-                let ct = unkey(k).0;
-                t = t.min(ct);
+            let first = self.deadlines.first();
+            if first != deadlines::IDLE {
+                t = t.min(unkey(first).0);
             }
             if let Some(&Reverse(k)) = self.ipi_heap.peek() {
                 let it = unkey(k).0;
@@ -539,15 +544,17 @@ impl Engine {
                 }
             }
             self.fire_timers(t);
-            while let Some(&Reverse(k)) = self.cpu_heap.peek() {
+            loop {
+                let k = self.deadlines.first();
                 let (ct, c) = unkey(k);
-                if ct != t {
+                if k == deadlines::IDLE || ct != t {
                     break;
                 }
-                self.cpu_heap.pop();
-                // Entries are never removed when a deadline changes; a stale one is skipped.
-                if self.cpus[c].until == t {
-                    self.act(c, t).map_err(|e| *e)?;
+                self.act(c, t).map_err(|e| *e)?;
+                // An action always leaves its CPU a later stretch or none; this keeps the loop
+                // finite if one ever did not (as a popped heap entry did).
+                if self.deadlines.get(c) == k {
+                    self.deadlines.set(c, deadlines::IDLE);
                 }
             }
             if !self.dirty.is_empty() {
@@ -600,7 +607,7 @@ impl Engine {
         }
         self.cpus[c].until = at;
         if self.mode == Mode::Skip {
-            self.cpu_heap.push(Reverse(key(at, c)));
+            self.deadlines.set(c, key(at, c));
         }
     }
 
@@ -609,6 +616,9 @@ impl Engine {
     fn set_never(&mut self, c: usize) {
         if self.cpus[c].until != crate::cpu::NEVER {
             self.scheduled -= 1;
+            if self.mode == Mode::Skip {
+                self.deadlines.set(c, deadlines::IDLE);
+            }
         }
         self.cpus[c].until = crate::cpu::NEVER;
     }
@@ -638,6 +648,14 @@ impl Engine {
         }
     }
 
+    /// The counters as of cycle `now()`, with the hits of folded accesses (`fold.rs`).
+    fn counters_now(&self) -> Counters {
+        let mut counters = self.counters.clone();
+        counters.tlb_hits += self.folded_hits();
+        counters.ipis_pending = counters.ipis_sent - counters.ipis_handled;
+        counters
+    }
+
     /// Everything measured so far, as of cycle `now()`.
     pub fn report(&self) -> RunReport {
         let breakdown = self
@@ -651,12 +669,11 @@ impl Engine {
                 row
             })
             .collect();
-        let mut counters = self.counters.clone();
-        counters.ipis_pending = counters.ipis_sent - counters.ipis_handled;
+        let counters = self.counters_now();
         RunReport {
             cycles: self.now,
             seed: self.seed,
-            events: self.events,
+            events: self.events + self.folded_hits(),
             counters,
             breakdown,
             task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),

@@ -27,7 +27,7 @@ impl Engine {
                     Wait::Done => Some("nothing (its task's replayed list ended)".into()),
                     Wait::Idle => Some("a runnable task (idle)".into()),
                 },
-                next_action: (cpu.until != NEVER).then_some(cpu.until),
+                next_action: (cpu.until != NEVER).then(|| self.unfolded_until(c)),
                 pending_ipis: cpu.pending.len() as u32,
                 inflight_ipis: cpu.inflight.len() as u32,
                 holds: cpu.t.held().next().map(|(_, page, slot)| (slot, page)),
@@ -45,8 +45,7 @@ impl Engine {
             })
             .collect();
         let count = |f: fn(u32) -> bool| self.pk.count.iter().filter(|&&n| f(n)).count() as u32;
-        let mut counters = self.counters.clone();
-        counters.ipis_pending = counters.ipis_sent - counters.ipis_handled;
+        let counters = self.counters_now();
         Snapshot {
             cycle: self.now,
             cpus,

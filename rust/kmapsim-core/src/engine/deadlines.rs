@@ -1,0 +1,86 @@
+//! The CPUs' next deadlines in `skip` mode: a tournament tree (a min-tree over one leaf per CPU).
+//!
+//! Each leaf holds its CPU's heap key `key(until, cpu)` (`u64::MAX` while the CPU has no stretch
+//! ahead), and each inner node the smaller of its two children, so the root is the next
+//! (cycle, CPU) to act. A deadline change walks one leaf-to-root path and stops as soon as a node
+//! keeps its value; nothing goes stale. A binary heap of keys (the engine's first queue) took a
+//! push per stretch and a pop per event, and held stale keys besides: its sift-down was the
+//! largest entry of the profile (docs/performance.md).
+
+/// A leaf's value while its CPU waits: above every key.
+pub(super) const IDLE: u64 = u64::MAX;
+
+#[derive(Clone, Debug)]
+pub(super) struct Deadlines {
+    /// Leaves from `leaves` to `2 * leaves - 1`, node `i`'s children at `2i` and `2i + 1`; node
+    /// 0 is unused.
+    tree: Vec<u64>,
+    leaves: usize,
+}
+
+impl Deadlines {
+    /// `cpus` leaves, every CPU waiting.
+    pub(super) fn new(cpus: usize) -> Self {
+        let leaves = cpus.max(1).next_power_of_two();
+        Deadlines {
+            tree: vec![IDLE; 2 * leaves],
+            leaves,
+        }
+    }
+
+    /// The smallest key: the next CPU to act and its cycle (IDLE when none has a stretch ahead).
+    #[inline(always)]
+    pub(super) fn first(&self) -> u64 {
+        self.tree[1]
+    }
+
+    /// CPU `c`'s key.
+    #[inline(always)]
+    pub(super) fn get(&self, c: usize) -> u64 {
+        self.tree[self.leaves + c]
+    }
+
+    /// Set CPU `c`'s key and restore the minimum along its path to the root.
+    #[inline(always)]
+    pub(super) fn set(&mut self, c: usize, k: u64) {
+        let mut i = self.leaves + c;
+        let tree = &mut self.tree[..];
+        tree[i] = k;
+        while i > 1 {
+            let m = tree[i].min(tree[i ^ 1]);
+            i >>= 1;
+            if tree[i] == m {
+                // The rest of the path already holds the minimum of an unchanged subtree.
+                return;
+            }
+            tree[i] = m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The root is the minimum of the leaves after any sequence of changes.
+    #[test]
+    fn root_is_the_smallest_leaf() {
+        let mut rng = crate::rng::task_stream(7, 0);
+        for n in [1usize, 2, 3, 5, 8, 64, 100] {
+            let mut d = Deadlines::new(n);
+            let mut leaves = vec![IDLE; n];
+            assert_eq!(d.first(), IDLE);
+            for _ in 0..2000 {
+                let c = rng.below(0, n as u64) as usize;
+                let k = match rng.chance(0.2) {
+                    true => IDLE,
+                    false => rng.below(0, 50),
+                };
+                d.set(c, k);
+                leaves[c] = k;
+                assert_eq!(d.first(), *leaves.iter().min().unwrap());
+                assert_eq!(d.get(c), k);
+            }
+        }
+    }
+}
