@@ -43,17 +43,23 @@ impl Deadlines {
     /// Set CPU `c`'s key and restore the minimum along its path to the root.
     #[inline(always)]
     pub(super) fn set(&mut self, c: usize, k: u64) {
-        let mut i = self.leaves + c;
+        assert!(c < self.leaves, "CPU {c} has no leaf");
         let tree = &mut self.tree[..];
-        tree[i] = k;
-        while i > 1 {
-            let m = tree[i].min(tree[i ^ 1]);
-            i >>= 1;
-            if tree[i] == m {
-                // The rest of the path already holds the minimum of an unchanged subtree.
-                return;
+        let mut i = self.leaves + c;
+        // SAFETY: `tree` has 2 * leaves entries (`new`), i starts below that and only halves,
+        // and i ^ 1 < 2 * leaves whenever i < 2 * leaves.
+        unsafe {
+            *tree.get_unchecked_mut(i) = k;
+            while i > 1 {
+                let m = (*tree.get_unchecked(i)).min(*tree.get_unchecked(i ^ 1));
+                i >>= 1;
+                let node = tree.get_unchecked_mut(i);
+                if *node == m {
+                    // The rest of the path already holds the minimum of an unchanged subtree.
+                    return;
+                }
+                *node = m;
             }
-            tree[i] = m;
         }
     }
 }

@@ -23,12 +23,20 @@ use crate::cpu::{Cpu, NEVER};
 /// schedule of `copy_run`: floor(j * cycles / lookups).
 #[inline]
 fn offset(cpu: &Cpu, j: u64) -> u64 {
-    j * cpu.access_q + j * cpu.access_r / cpu.lookups
+    match cpu.access_r {
+        0 => j * cpu.access_q,
+        r => j * cpu.access_q + j * r / cpu.lookups,
+    }
 }
 
 /// The first lookup of `cpu`'s folded access at or after cycle `t` (`lookups`: its end, when
 /// every lookup is before `t`), and its cycle.
 fn next_lookup(cpu: &Cpu, t: u64) -> (u64, u64) {
+    let end = cpu.fold_base + offset(cpu, cpu.lookups);
+    if t >= end {
+        // The access's end (`copy_step_done`): every lookup is behind.
+        return (cpu.lookups, end);
+    }
     let mut j = cpu.lookup as u64 + 1;
     while j < cpu.lookups && cpu.fold_base + offset(cpu, j) < t {
         j += 1;
