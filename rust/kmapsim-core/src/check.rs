@@ -21,7 +21,7 @@ pub use crate::engine::Symmetry;
 use crate::engine::{Engine, KeySpace};
 use crate::error::{ConfigError, SimError, StopReason};
 use crate::rng;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 /// How far the search may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,7 +187,10 @@ type Seen = HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
 /// The search in progress: the states seen and how each was first reached.
 struct Search {
     seen: Seen,
-    /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`).
+    /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`). Boxed,
+    /// like every machine of the search, so that moving one between the frontier, the spares
+    /// and the depth-first path moves a pointer, not a few kilobytes.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<Engine>>,
     /// For each breadth-first state (by index): its parent's index and the step from it (the
     /// root: None). Depth-first states have no entry: their path is the search's stack.
@@ -488,8 +491,10 @@ fn search(
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<CheckReport, SimError> {
+    let mut root = root;
+    root.drop_histograms();
     let mut s = Search::new(&root, bounds);
-    let mut frontier = vec![(0u32, Box::new(root))];
+    let mut frontier = VecDeque::from([(0u32, Box::new(root))]);
     let mut todo = Vec::new();
     let mut kids = Vec::new();
     let mut depth = 0;
@@ -497,23 +502,23 @@ fn search(
         if depth >= bounds.max_depth {
             return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
         }
-        let mut at = 0;
-        while at < frontier.len() {
+        while let Some((idx, mut e)) = frontier.pop_front() {
             if kids.len() as u64 > bounds.max_frontier {
                 // The states not expanded yet, at this level and the next, go depth-first.
-                let mut roots: Vec<dfs::Root> = frontier
-                    .drain(at..)
+                let mut roots: Vec<dfs::Root> = std::iter::once((idx, e))
+                    .chain(frontier.drain(..))
                     .map(|(idx, e)| (depth, idx, e))
                     .collect();
                 roots.extend(kids.drain(..).map(|c: Child| (depth + 1, c.idx, c.engine)));
                 let end = dfs::depth_first(&mut s, roots, bounds, poll)?;
                 return Ok(report(&s, end.end, end.deepest, Some(depth)));
             }
-            let (idx, e) = &mut frontier[at];
-            if let Err(f) = s.expand(e, *idx, &mut todo, &mut kids) {
-                let path = ending(s.path(*idx), &f);
+            if let Err(f) = s.expand(&mut e, idx, &mut todo, &mut kids) {
+                let path = ending(s.path(idx), &f);
                 return Ok(report(&s, End::Found(path, f), depth, None));
             }
+            // Its buffers go to the next level's machines.
+            s.recycle(e);
             if s.full(bounds) {
                 return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
             }
@@ -521,10 +526,6 @@ fn search(
                 let cycle = depth as u64;
                 return Err(SimError::Interrupted { cycle, reason });
             }
-            at += 1;
-        }
-        for (_, e) in frontier.drain(..) {
-            s.recycle(e);
         }
         frontier.extend(kids.drain(..).map(|c| (c.idx, c.engine)));
         depth += 1;

@@ -52,7 +52,8 @@ impl Engine {
         cpu.shootdown_start = t;
         if cpu.flush_cleared == 0 && sc.empty_flush == EmptyFlush::Skip {
             self.counters.flushes_skipped += 1;
-            self.hist.flush_duration.record(t - cpu.flush_start);
+            let took = t - cpu.flush_start;
+            self.record(|h| &mut h.flush_duration, took);
             return self.resume_after_flush(c);
         }
         self.counters.flushes += 1;
@@ -287,8 +288,9 @@ impl Engine {
     /// again from `spin_lock(&kmap_lock)`).
     fn shootdown_done(&mut self, c: usize, t: u64) -> Next {
         let cpu = &self.cpus[c];
-        self.hist.flush_duration.record(t - cpu.flush_start);
-        self.hist.shootdown.record(t - cpu.shootdown_start);
+        let (flush, shootdown) = (t - cpu.flush_start, t - cpu.shootdown_start);
+        self.record(|h| &mut h.flush_duration, flush);
+        self.record(|h| &mut h.shootdown, shootdown);
         if self.sc.strategy == Strategy::Split {
             return self.split_flushed(c, t);
         }

@@ -143,7 +143,7 @@ impl Engine {
         cpu.phase = Phase::HandlerEnd;
         cpu.handler_call = ipi.call;
         cpu.handler_gen = ipi.generation;
-        self.hist.ipi_pending.record(t - ipi.arrival);
+        self.record(|h| &mut h.ipi_pending, t - ipi.arrival);
         trace!(
             self,
             t,

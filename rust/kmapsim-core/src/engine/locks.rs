@@ -35,7 +35,7 @@ impl Engine {
         let hold = t - self.cpus[c].hold_start[hold_class(l)];
         // kmap_lock's sums are its histograms' (`lock_stat_now`): recorded once.
         if l == KMAP_LOCK {
-            self.hist.kmap_lock_hold.record(hold);
+            self.record(|h| &mut h.kmap_lock_hold, hold);
         } else {
             lock.stat.released(hold);
         }
@@ -87,13 +87,12 @@ impl Engine {
         let wait = cpu.lock_wait(t);
         cpu.hold_start[hold_class(l)] = t;
         let contended = cpu.lock_contended;
-        let lock = &mut self.locks[l as usize];
         if l == KMAP_LOCK {
-            self.hist.kmap_lock_wait.record(wait);
+            self.record(|h| &mut h.kmap_lock_wait, wait);
         } else {
-            lock.stat.acquired(contended, wait);
+            self.locks[l as usize].stat.acquired(contended, wait);
         }
-        lock.held_since = Some(t);
+        self.locks[l as usize].held_since = Some(t);
     }
 
     /// Lock `l`'s sums with the hold and the waits still open now (`LockStat::open_*`): the
@@ -101,7 +100,10 @@ impl Engine {
     pub(super) fn lock_stat_now(&self, l: usize) -> LockStat {
         let (lock, now) = (&self.locks[l], self.now);
         let mut s = if l == KMAP_LOCK as usize {
-            LockStat::from_histograms(&self.hist.kmap_lock_wait, &self.hist.kmap_lock_hold)
+            match self.hist.as_deref() {
+                Some(h) => LockStat::from_histograms(&h.kmap_lock_wait, &h.kmap_lock_hold),
+                None => LockStat::default(),
+            }
         } else {
             lock.stat
         };

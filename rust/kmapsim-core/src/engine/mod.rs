@@ -161,7 +161,9 @@ pub struct Engine {
     /// `defer`: a lower bound of every CPU's flush generation (`flush::min_generation`).
     min_gen: u64,
     counters: Counters,
-    hist: Histograms,
+    /// None in the checker's machines (`drop_histograms`): nothing there reads them, and
+    /// copying them was a third of the copy of a machine.
+    hist: Option<Box<Histograms>>,
     violations: Vec<StaleAccess>,
     events: u64,
     /// Last cycle at which some CPU completed a kmap or kunmap (the watchdog's reference).
@@ -300,7 +302,7 @@ impl Engine {
             flush_gen: 0,
             min_gen: 0,
             counters: Counters::default(),
-            hist: Histograms::default(),
+            hist: Some(Box::default()),
             violations: Vec::with_capacity(sc.max_violation_records as usize),
             events: 0,
             last_progress: 0,
@@ -623,6 +625,20 @@ impl Engine {
         self.cpus[c].until = crate::cpu::NEVER;
     }
 
+    /// Record `value` in the histogram `pick` chooses, if the machine keeps histograms.
+    #[inline]
+    fn record(&mut self, pick: fn(&mut Histograms) -> &mut crate::stats::Histogram, value: u64) {
+        if let Some(h) = self.hist.as_deref_mut() {
+            pick(h).record(value);
+        }
+    }
+
+    /// Keep no histograms from now on (the checker's machines, `check.rs`): a report then
+    /// has empty ones, and `kmap_lock`'s statistics, which are its histograms', are zero.
+    pub(crate) fn drop_histograms(&mut self) {
+        self.hist = None;
+    }
+
     /// Put CPU `c` in category `cat` from cycle `t` on.
     #[inline]
     fn set_cat(&mut self, c: usize, cat: Category, t: u64) {
@@ -677,7 +693,7 @@ impl Engine {
             counters,
             breakdown,
             task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),
-            histograms: self.hist.clone(),
+            histograms: self.hist.as_deref().cloned().unwrap_or_default(),
             lock_stats: (0..self.locks.len())
                 .map(|l| self.lock_stat_now(l))
                 .collect(),
