@@ -83,6 +83,9 @@ class Sizes:
     tasks_counts: tuple[int, ...] = (64, 4096)
     tasks_cycles: int = 100_000_000
     tasks_rounds: int = 5
+    #: The checker: `sync` on 2 CPUs x 2 slots x this many pages, rounds per search order.
+    check_pages: int = 3
+    check_rounds: int = 3
 
     @classmethod
     def full(cls) -> Sizes:
@@ -130,6 +133,8 @@ class Sizes:
             rss_cycles=(10**5, 10**6),
             tasks_cycles=1_000_000,
             tasks_rounds=1,
+            check_pages=2,
+            check_rounds=1,
         )
 
     @classmethod
@@ -343,6 +348,39 @@ def measure_tasks(tasks: int, bench: Any = None, sizes: Sizes | None = None) -> 
         "call_s": t.call,
         "ns_per_kmap": secs / max(r.counters["kmaps"], 1) * 1e9,
         "ns_per_event": secs / max(r.events, 1) * 1e9,
+    }
+
+
+# -- g. the checker's states per second ---------------------------------------------------------
+
+#: Frontier bounds of the two search orders: breadth-first throughout, and depth-first past a
+#: frontier of 100 machines (`kmapsim.check`'s ``max_frontier``).
+CHECK_FRONTIERS = {"breadth-first": 100_000, "depth-first": 100}
+
+
+def measure_check(bench: Any = None, sizes: Sizes | None = None) -> dict[str, Any]:
+    """`kmapsim.check` of `sync` on 2 CPUs x 2 slots x ``check_pages`` pages, breadth-first and
+    depth-first, one after the other each round; ``bench`` times the breadth-first search."""
+    z = sizes or Sizes.current()
+
+    def search(frontier: int) -> Timed:
+        return Timed(
+            lambda: kmapsim.check(strategy="sync", pages=z.check_pages, max_frontier=frontier)
+        )
+
+    bfs, dfs = (search(f) for f in CHECK_FRONTIERS.values())
+    drive(bench, bfs, z.check_rounds, other=dfs)
+    states = bfs.result.states
+    return {
+        "pages": z.check_pages,
+        "verdict": bfs.result.verdict,
+        "states": states,
+        "transitions": bfs.result.transitions,
+        "bfs_s": bfs.call,
+        "dfs_s": dfs.call,
+        "bfs_states_per_s": states / bfs.call,
+        "dfs_states_per_s": dfs.result.states / dfs.call,
+        "same_states": dfs.result.states == states,
     }
 
 

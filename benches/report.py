@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -30,6 +32,7 @@ from measure import (
     Sizes,
     fmt_s,
     measure_agreement,
+    measure_check,
     measure_memory,
     measure_scaling,
     measure_simpy_speed,
@@ -101,10 +104,181 @@ def _num(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def measure_all(z: Sizes) -> dict[str, Any]:
+    """Every measurement, as plain numbers (what ``--json`` writes and ``--before`` reads)."""
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    m: dict[str, Any] = {
+        "step": measure_step_vs_skip(sizes=z),
+        "speed": measure_simpy_speed(sizes=z),
+        "agree": measure_agreement(sizes=z),
+        "scaling": [measure_scaling(n, sizes=z) for n in z.scaling_cpus],
+        "sweep": measure_sweep(sizes=z),
+        "memory": measure_memory(sizes=z),
+        "tasks": [measure_tasks(n, sizes=z) for n in z.tasks_counts],
+        "check": measure_check(sizes=z),
+    }
+    m["meta"] = {
+        "date": dt.date.today().isoformat(),
+        "version": kmapsim.__version__,
+        "git": _git(),
+        "seconds": time.perf_counter() - started,
+        "load_before": load_before[0],
+        "load_after": os.getloadavg()[0],
+    }
+    return m
+
+
+def _at64(m: dict[str, Any]) -> dict[str, Any]:
+    return next((s for s in m["scaling"] if s["cpus"] == 64), m["scaling"][0])
+
+
+def _rss(m: dict[str, Any], engine_only: bool) -> dict[str, Any]:
+    big = max(r["cycles"] for r in m["memory"])
+    return next(r for r in m["memory"] if r["cycles"] == big and r["engine_only"] == engine_only)
+
+
+def _per_kmap_ns(s: dict[str, Any]) -> float:
+    return s["engine_s"] / s["kmaps"] * 1e9
+
+
+#: ns of engine time per simulated event the engine should stay under (issue "speed, second
+#: round"); with folded events, the same budget per kmap: this many ns times the model's events
+#: per kmap.
+NS_PER_EVENT = 20
+
+
+def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """The summary table: (item, what, scenario, measured, target, met) per row."""
+    step, speed, agree, sweep, check = (m[k] for k in ("step", "speed", "agree", "sweep", "check"))
+    at64, tasks = _at64(m), m["tasks"]
+    few, many = tasks[0], tasks[-1]
+    per_kmap = _per_kmap_ns(at64)
+    budget = NS_PER_EVENT * at64["events"] / at64["kmaps"]
+    task_ratio = many["ns_per_kmap"] / few["ns_per_kmap"]
+    event_ratio = many["ns_per_event"] / few["ns_per_event"]
+    pkg, eng = _rss(m, False), _rss(m, True)
+    c64 = f"64 CPUs, {_num(at64['cycles'])} cycles"
+    out = [
+        (
+            "a",
+            "`skip` against `step`, engine time",
+            f"64 CPUs, {_num(step['cycles'])} cycles",
+            f"step {fmt_s(step['step_engine_s'])}, skip {fmt_s(step['skip_engine_s'])}:"
+            f" **{step['ratio_engine']:.0f}x** (whole call: {step['ratio_call']:.0f}x)",
+            ">= 100x",
+            _at_least(step["ratio_engine"], 100),
+        ),
+        (
+            "b",
+            "kmapsim against the SimPy peer, whole call",
+            f"64 CPUs, {_num(speed['cycles'])} cycles",
+            f"SimPy {fmt_s(speed['simpy_s'])}, kmapsim {fmt_s(speed['kmapsim_call_s'])}:"
+            f" **{speed['ratio_call']:.0f}x** (against engine time"
+            f" {fmt_s(speed['kmapsim_engine_s'])}: {speed['ratio_engine']:.0f}x)",
+            ">= 300x",
+            _at_least(speed["ratio_call"], 300),
+        ),
+        (
+            "b",
+            f"SimPy counters against kmapsim's, mean of {agree['seeds']} seeds",
+            f"{agree['cpus']} CPUs, {_num(agree['cycles'])} cycles",
+            f"largest difference **{agree['worst_abs_diff']:.1%}** (table below)",
+            f"within {AGREE_TOLERANCE:.0%} (asserted)",
+            _met(agree["worst_abs_diff"] <= AGREE_TOLERANCE),
+        ),
+        (
+            "c",
+            "engine time per simulated event",
+            c64,
+            f"**{at64['ns_per_event']:.1f} ns** ({at64['events_per_s'] / 1e6:.1f} M events/s)",
+            f"<= {NS_PER_EVENT} ns",
+            _at_most(at64["ns_per_event"], NS_PER_EVENT),
+        ),
+        (
+            "c",
+            "`dbench` (the default), engine time per kmap",
+            c64,
+            f"**{per_kmap:.0f} ns** ({at64['events'] / at64['kmaps']:.1f} events per kmap)",
+            f"<= {NS_PER_EVENT} ns x events per kmap = {budget:.0f} ns",
+            _at_most(per_kmap, budget),
+        ),
+        (
+            "c",
+            "simulated CPU-cycles per host-core second",
+            c64,
+            f"**{at64['cpu_cycles_per_s']:.2e}**",
+            ">= 3e10",
+            _at_least(at64["cpu_cycles_per_s"], 3e10),
+        ),
+        (
+            "d",
+            f'`sweep` on {sweep["workers"]} cores against `executor="serial"`',
+            f"{sweep['runs']} runs x {sweep['cpus']} CPUs x {_num(sweep['cycles'])} cycles",
+            f"serial {fmt_s(sweep['serial_s'])}, parallel {fmt_s(sweep['parallel_s'])}:"
+            f" **{sweep['speedup']:.2f}x**",
+            ">= 1.8x",
+            _at_least(sweep["speedup"], 1.8),
+        ),
+        (
+            "e",
+            "peak RSS, no trace, through `import kmapsim`",
+            f"{pkg['cpus']} CPUs, {pkg['cycles']:.0e} cycles",
+            f"**{pkg['peak_mib']:.0f} MiB** (after the import alone: {pkg['floor_mib']:.0f} MiB)",
+            "< 100 MB",
+            _met(_mb(pkg["peak_mib"]) < 100),
+        ),
+        (
+            "e",
+            "peak RSS, no trace, the engine alone (`kmapsim._core`, no pandas)",
+            f"{eng['cpus']} CPUs, {eng['cycles']:.0e} cycles",
+            f"**{eng['peak_mib']:.0f} MiB** (after loading it: {eng['floor_mib']:.0f} MiB)",
+            "< 100 MB",
+            _met(_mb(eng["peak_mib"]) < 100),
+        ),
+        (
+            "f",
+            "`pte-highmem`, engine time per kmap: many tasks against one a CPU",
+            f"64 CPUs x {_num(many['tasks'])} and x {_num(few['tasks'])} tasks,"
+            f" {_num(many['cycles'])} cycles",
+            f"{many['ns_per_kmap']:,.0f} against {few['ns_per_kmap']:,.0f} ns:"
+            f" **{task_ratio:.1f}x** (per event: {event_ratio:.2f}x)",
+            "<= 2x",
+            _at_most(task_ratio, 2),
+        ),
+        (
+            "f",
+            "`pte-highmem`, engine time",
+            f"64 CPUs x {_num(many['tasks'])} tasks, {_num(many['cycles'])} cycles",
+            f"**{fmt_s(many['engine_s'])}** ({_num(many['kmaps'])} kmaps,"
+            f" {_num(many['sleeps'])} sleeps on the pool)",
+            "< 2 s",
+            _met(many["engine_s"] < 2),
+        ),
+        (
+            "g",
+            "`kmapsim check`, states per second (whole call)",
+            f"`sync`, 2 CPUs x 2 slots x {check['pages']} pages, {_num(check['states'])} states",
+            f"breadth-first **{check['bfs_states_per_s']:,.0f}**, depth-first"
+            f" {check['dfs_states_per_s']:,.0f}",
+            ">= 1,000,000",
+            _at_least(max(check["bfs_states_per_s"], check["dfs_states_per_s"]), 1e6),
+        ),
+    ]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="one short round of each measurement")
     ap.add_argument("--out", type=Path, help="also write the Markdown to this file")
+    ap.add_argument("--json", type=Path, help="also write every measured number to this file")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="a file written by --json with an earlier build: its figures become a 'before'"
+        " column of the summary table",
+    )
     ap.add_argument(
         "--write-doc",
         action="store_true",
@@ -112,95 +286,49 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     z = Sizes.smoke() if args.smoke else Sizes.full()
+    before = None
+    before_rows: list[tuple[str, str, str, str, str, str]] = []
+    if args.before is not None:
+        try:
+            before = json.loads(args.before.read_text())
+            before_rows = rows(before)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"--before {args.before}: not a report.py --json file ({e})") from e
 
-    started = time.perf_counter()
-    load_before = os.getloadavg()
-    step = measure_step_vs_skip(sizes=z)
-    speed = measure_simpy_speed(sizes=z)
-    agree = measure_agreement(sizes=z)
-    scaling = [measure_scaling(n, sizes=z) for n in z.scaling_cpus]
-    sweep = measure_sweep(sizes=z)
-    memory = measure_memory(sizes=z)
-    tasks = [measure_tasks(n, sizes=z) for n in z.tasks_counts]
-    load_after = os.getloadavg()
-    took = time.perf_counter() - started
-
-    at64 = next((s for s in scaling if s["cpus"] == 64), scaling[0])
-    big = max(z.rss_cycles)
-    pkg_big = next(r for r in memory if r["cycles"] == big and not r["engine_only"])
-    eng_big = next(r for r in memory if r["cycles"] == big and r["engine_only"])
+    m = measure_all(z)
+    if args.json is not None:
+        args.json.write_text(json.dumps(m, indent=1))
+    meta = m["meta"]
+    speed, agree = m["speed"], m["agree"]
+    scaling, memory, tasks = m["scaling"], m["memory"], m["tasks"]
 
     lines: list[str] = []
     say = lines.append
     say(
-        f"Measured {dt.date.today().isoformat()} with `python benches/report.py"
-        f"{' --smoke' if args.smoke else ''}` in {took:.0f} s: kmapsim {kmapsim.__version__}"
-        f" at `{_git()}`, Python {platform.python_version()}, {os.cpu_count()} cores"
-        f" ({_cpu_model()}), load average {load_before[0]:.2f} before and"
-        f" {load_after[0]:.2f} after. Preset `pIII-8way-2001`, seed 1, `sync`."
+        f"Measured {meta['date']} with `python benches/report.py"
+        f"{' --smoke' if args.smoke else ''}` in {meta['seconds']:.0f} s: kmapsim"
+        f" {meta['version']} at `{meta['git']}`, Python {platform.python_version()},"
+        f" {os.cpu_count()} cores ({_cpu_model()}), load average {meta['load_before']:.2f}"
+        f" before and {meta['load_after']:.2f} after. Preset `pIII-8way-2001`, seed 1, `sync`."
     )
+    if before is not None:
+        bm = before["meta"]
+        say(
+            f"The before column: the same script with kmapsim at `{bm['git']}`, measured"
+            f" {bm['date']} in {bm['seconds']:.0f} s (load average {bm['load_before']:.2f}"
+            f" before and {bm['load_after']:.2f} after)."
+        )
     say("")
-    say("| | what | scenario | measured | target | met |")
-    say("| --- | --- | --- | --- | --- | --- |")
-    say(
-        f"| a | `skip` against `step`, engine time | 64 CPUs, {_num(step['cycles'])} cycles"
-        f" | step {fmt_s(step['step_engine_s'])}, skip {fmt_s(step['skip_engine_s'])}:"
-        f" **{step['ratio_engine']:.0f}x** (whole call: {step['ratio_call']:.0f}x)"
-        f" | >= 100x | {_at_least(step['ratio_engine'], 100)} |"
-    )
-    say(
-        f"| b | kmapsim against the SimPy peer, whole call | 64 CPUs,"
-        f" {_num(speed['cycles'])} cycles | SimPy {fmt_s(speed['simpy_s'])}, kmapsim"
-        f" {fmt_s(speed['kmapsim_call_s'])}: **{speed['ratio_call']:.0f}x** (against engine time"
-        f" {fmt_s(speed['kmapsim_engine_s'])}: {speed['ratio_engine']:.0f}x)"
-        f" | >= 300x | {_at_least(speed['ratio_call'], 300)} |"
-    )
-    say(
-        f"| b | SimPy counters against kmapsim's, mean of {agree['seeds']} seeds | "
-        f"{agree['cpus']} CPUs, {_num(agree['cycles'])} cycles | largest difference"
-        f" **{agree['worst_abs_diff']:.1%}** (table below) | within {AGREE_TOLERANCE:.0%}"
-        f" (asserted) | {_met(agree['worst_abs_diff'] <= AGREE_TOLERANCE)} |"
-    )
-    say(
-        f"| c | engine time per processed event | 64 CPUs, {_num(at64['cycles'])} cycles"
-        f" | **{at64['ns_per_event']:.1f} ns** ({at64['events_per_s'] / 1e6:.1f} M events/s)"
-        f" | <= 50 ns | {_at_most(at64['ns_per_event'], 50)} |"
-    )
-    say(
-        f"| c | simulated CPU-cycles per host-core second | 64 CPUs,"
-        f" {_num(at64['cycles'])} cycles | **{at64['cpu_cycles_per_s']:.2e}**"
-        f" | >= 3e10 | {_at_least(at64['cpu_cycles_per_s'], 3e10)} |"
-    )
-    say(
-        f'| d | `sweep` on {sweep["workers"]} cores against `executor="serial"` |'
-        f" {sweep['runs']} runs x {sweep['cpus']} CPUs x {_num(sweep['cycles'])} cycles |"
-        f" serial {fmt_s(sweep['serial_s'])}, parallel {fmt_s(sweep['parallel_s'])}:"
-        f" **{sweep['speedup']:.2f}x** | >= 1.8x | {_at_least(sweep['speedup'], 1.8)} |"
-    )
-    say(
-        f"| e | peak RSS, no trace, through `import kmapsim` | {pkg_big['cpus']} CPUs,"
-        f" {big:.0e} cycles | **{pkg_big['peak_mib']:.0f} MiB** (after the import alone:"
-        f" {pkg_big['floor_mib']:.0f} MiB) | < 100 MB | {_met(_mb(pkg_big['peak_mib']) < 100)} |"
-    )
-    say(
-        f"| e | peak RSS, no trace, the engine alone (`kmapsim._core`, no pandas) |"
-        f" {eng_big['cpus']} CPUs, {big:.0e} cycles | **{eng_big['peak_mib']:.0f} MiB**"
-        f" (after loading it: {eng_big['floor_mib']:.0f} MiB) | < 100 MB |"
-        f" {_met(_mb(eng_big['peak_mib']) < 100)} |"
-    )
-    many = tasks[-1]
-    say(
-        f"| f | `pte-highmem`, engine time | 64 CPUs x {_num(many['tasks'])} tasks,"
-        f" {_num(many['cycles'])} cycles | **{fmt_s(many['engine_s'])}**"
-        f" ({_num(many['kmaps'])} kmaps, {_num(many['sleeps'])} sleeps on the pool)"
-        f" | < 2 s | {_met(many['engine_s'] < 2)} |"
-    )
-    say(
-        f"| f | `dbench` (the default), engine time per kmap | 64 CPUs,"
-        f" {_num(at64['cycles'])} cycles | **{at64['engine_s'] / at64['kmaps'] * 1e9:.0f} ns**"
-        " | within 10% of the engine before tasks (measured side by side below the table) | see"
-        " below |"
-    )
+    if before is None:
+        say("| | what | scenario | measured | target | met |")
+        say("| --- | --- | --- | --- | --- | --- |")
+        for r in rows(m):
+            say("| " + " | ".join(r) + " |")
+    else:
+        say("| | what | scenario | before | after | target | met (after) |")
+        say("| --- | --- | --- | --- | --- | --- | --- |")
+        for b, r in zip(before_rows, rows(m), strict=True):
+            say("| " + " | ".join((*r[:3], b[3], *r[3:])) + " |")
     say("")
     say(f"**Cost against CPUs** (c; engine time, median of {z.scaling_rounds} runs):")
     say("")
