@@ -274,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the Markdown to this file")
     ap.add_argument("--json", type=Path, help="also write every measured number to this file")
     ap.add_argument(
+        "--label",
+        help="what the measured build is, for the tables (default: `git describe` of this"
+        " repository, which is right unless kmapsim is imported from elsewhere)",
+    )
+    ap.add_argument(
         "--before",
         type=Path,
         help="a file written by --json with an earlier build: its figures become a 'before'"
@@ -286,18 +291,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     z = Sizes.smoke() if args.smoke else Sizes.full()
+    if args.json is not None and not args.json.parent.is_dir():
+        raise SystemExit(f"--json {args.json}: no folder {args.json.parent}")
     before = None
     before_rows: list[tuple[str, str, str, str, str, str]] = []
     if args.before is not None:
         try:
             before = json.loads(args.before.read_text())
             before_rows = rows(before)
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except OSError as e:
+            raise SystemExit(f"--before {args.before}: cannot read it ({e.strerror})") from e
+        except KeyError as e:
+            why = f"no {e.args[0]!r} in it"
+            raise SystemExit(f"--before {args.before}: not a report.py --json file ({why})") from e
+        except (ValueError, TypeError, IndexError) as e:
             raise SystemExit(f"--before {args.before}: not a report.py --json file ({e})") from e
 
     m = measure_all(z)
+    if args.label:
+        m["meta"]["git"] = args.label
     if args.json is not None:
-        args.json.write_text(json.dumps(m, indent=1))
+        try:
+            args.json.write_text(json.dumps(m, indent=1))
+        except OSError as e:
+            raise SystemExit(f"--json {args.json}: cannot write it ({e.strerror})") from e
     meta = m["meta"]
     speed, agree = m["speed"], m["agree"]
     scaling, memory, tasks = m["scaling"], m["memory"], m["tasks"]

@@ -355,6 +355,20 @@ def report(command: str) -> Callable[[Path], None]:
     return check
 
 
+def report_json(tmp: Path) -> None:
+    """`--json` writes every figure; `--before` shows one such file as a before column (the
+    harness makes the file in smoke mode, then shows it beside a second smoke run)."""
+    env = {"KMAPSIM_BENCH_SMOKE": "1"}
+    before = tmp / "before.json"
+    sh(f"python benches/report.py --smoke --label earlier --json {before}", ROOT, env)
+    figures = json.loads(before.read_text())
+    assert {"step", "speed", "scaling", "tasks", "check", "meta"} <= set(figures)
+    assert figures["meta"]["git"] == "earlier"
+    out = sh(f"python benches/report.py --smoke --before {before}", ROOT, env)
+    assert "| before | after |" in out and "kmapsim at `earlier`" in out, out
+    assert "--before" in sh("python benches/report.py --help", ROOT)
+
+
 def bench(command: str) -> Callable[[Path], None]:
     """The pytest-benchmark suite: the harness runs each documented form in smoke mode
     (KMAPSIM_BENCH_SMOKE=1, docs/performance.md), in a scratch copy of .benchmarks/."""
@@ -436,6 +450,8 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     ),
     "python benches/report.py": report("python benches/report.py"),
     "python benches/report.py --write-doc": report("python benches/report.py --write-doc"),
+    "python benches/report.py --json before.json": report_json,
+    "python benches/report.py --before before.json --write-doc": report_json,
     "python -m pytest benches --benchmark-save=mine": bench(
         "python -m pytest benches -q --benchmark-save=mine"
     ),
