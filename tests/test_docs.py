@@ -355,6 +355,23 @@ def report(command: str) -> Callable[[Path], None]:
     return check
 
 
+def profiling_build(tmp: Path) -> None:
+    """docs/performance.md's profiles: the `profiling` profile and both examples exist (the
+    build itself is a second fat-LTO build of the core, minutes of CI for a doc line; the
+    release build of the same examples is run by the `summary` check)."""
+    cargo = (ROOT / "Cargo.toml").read_text(encoding="utf-8")
+    assert "[profile.profiling]" in cargo and "debug = true" in cargo
+    for example in ("summary", "check_rate"):
+        assert (ROOT / "rust" / "kmapsim-core" / "examples" / f"{example}.rs").is_file()
+
+
+def verification_table(tmp: Path) -> None:
+    """The checker's table script, with its smaller bounds (the full one takes minutes)."""
+    out = sh("python docs/scripts/verification.py --quick", ROOT)
+    assert "| sync | scan | 2 x 2 x 2, 2 tasks | safe |" in out, out
+    assert "script time" in out
+
+
 def report_json(tmp: Path) -> None:
     """`--json` writes every figure; `--before` shows one such file as a before column (the
     harness makes the file in smoke mode, then shows it beside a second smoke run)."""
@@ -451,6 +468,10 @@ CHECKS: dict[str, Callable[[Path], None]] = {
     "python benches/report.py": report("python benches/report.py"),
     "python benches/report.py --write-doc": report("python benches/report.py --write-doc"),
     "python benches/report.py --json before.json": report_json,
+    "cargo build --profile profiling -p kmapsim-core --example summary --example check_rate": (
+        profiling_build
+    ),
+    "python docs/scripts/verification.py": verification_table,
     "python benches/report.py --before before.json --write-doc": report_json,
     "python -m pytest benches --benchmark-save=mine": bench(
         "python -m pytest benches -q --benchmark-save=mine"

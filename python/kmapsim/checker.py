@@ -47,7 +47,7 @@ VERDICTS: dict[str, str] = {
     "bound reached": "the state or depth bound was reached first; nothing found so far",
 }
 #: Default bounds: distinct states, events on a path, and machines held for the next
-#: breadth-first level (about 8 KB each).
+#: breadth-first level (a few KB each: about 5 KB on 2 CPUs).
 MAX_STATES = 2_000_000
 MAX_DEPTH = 10_000
 MAX_FRONTIER = 100_000
@@ -360,8 +360,9 @@ def check(
     unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
     slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
     Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the
-    verdict ``bug``, not an exception. Cost: a few hundred thousand states per second on one
-    core; memory of about 100 bytes a state seen, plus 8 KB a machine held (up to
+    verdict ``bug``, not an exception. Cost: about 340,000 states per second breadth-first and
+    470,000 depth-first on one core of this project's machine (docs/performance.md, row g);
+    memory of about 100 bytes a state seen, plus a few kilobytes a machine held (up to
     ``max_frontier`` of them, or one a step of the depth-first path).
     """
     changes: dict[str, Any] = {

@@ -561,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=100_000,
         metavar="N",
         help="go on depth-first once a breadth-first level would hold more than N machines "
-        "(default 100_000; about 8 KB each): the same states in less memory, but a "
+        "(default 100_000; a few KB each): the same states in less memory, but a "
         "counterexample found depth-first is not known to be a shortest one",
     )
     p.add_argument(

@@ -28,11 +28,15 @@ fn busy(strategy: Strategy, lookups: u64, workload: Workload) -> Scenario {
 }
 
 /// Advance both modes by `stride` cycles at a time and compare what a caller can see at every
-/// pause: the run's outcome, the report (counters, events, histograms) and the snapshot (each
-/// CPU's phase and next action). Returns how many pauses found a folded access in `skip` mode.
+/// pause: the run's outcome, the report (counters, events, histograms, the trace) and the
+/// snapshot (each CPU's phase and next action). Returns how many pauses found a folded access
+/// in `skip` mode.
 fn equal_at_every_pause(sc: &Scenario, cycles: u64, stride: u64, seed: u64) -> u64 {
     let mut step = Engine::new(sc, seed, Mode::Step).unwrap();
     let mut skip = Engine::new(sc, seed, Mode::Skip).unwrap();
+    // The trace too: its events (TLB fills, state changes, IPIs) must fall alike.
+    step.enable_trace(100_000).unwrap();
+    skip.enable_trace(100_000).unwrap();
     let mut folded = 0;
     let mut at = 0;
     while at < cycles {
