@@ -111,6 +111,10 @@ pub struct Cpu {
     /// cycle the access would have begun at had every lookup hit, so that lookup j falls at
     /// `fold_base + offset(j)`; NEVER when no fold is in progress.
     pub fold_base: u64,
+    /// A folded access that began with a TLB miss: the cycle its page walk ends (the CPU is in
+    /// `tlb_miss` until then, in `copy` after); NEVER once that is behind or when there was
+    /// none.
+    pub fold_miss_end: u64,
     pub need_wakeup: bool,
     /// When the CPU last asked for a lock (`spin_lock()` entered).
     pub lock_req_at: u64,
@@ -163,6 +167,7 @@ crate::reuse::clone_reusing!(Cpu {
     access_r,
     access_irqs_off,
     fold_base,
+    fold_miss_end,
     need_wakeup,
     lock_req_at,
     lock_contended,
@@ -212,6 +217,7 @@ impl Cpu {
             access_r: 0,
             access_irqs_off: false,
             fold_base: NEVER,
+            fold_miss_end: NEVER,
             need_wakeup: false,
             lock_req_at: 0,
             lock_contended: false,

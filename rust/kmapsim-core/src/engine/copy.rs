@@ -15,8 +15,13 @@ impl Engine {
     #[inline]
     pub(super) fn copy_lookup(&mut self, c: usize, t: u64) -> Res<Next> {
         let extra = self.tlb_lookup(c, t)?;
-        let cat = if extra > 0 { C::TlbMiss } else { C::Copy };
-        Ok(go(cat, extra, Phase::CopyRun))
+        if extra == 0 {
+            return Ok(go(C::Copy, 0, Phase::CopyRun));
+        }
+        if let Some(rest) = self.fold_after_miss(c, t, extra) {
+            return Ok(go(C::TlbMiss, rest, Phase::CopyStepDone));
+        }
+        Ok(go(C::TlbMiss, extra, Phase::CopyRun))
     }
 
     /// The stretch of copy up to the next lookup.

@@ -32,11 +32,25 @@ fn busy(strategy: Strategy, lookups: u64, workload: Workload) -> Scenario {
 /// snapshot (each CPU's phase and next action). Returns how many pauses found a folded access
 /// in `skip` mode.
 fn equal_at_every_pause(sc: &Scenario, cycles: u64, stride: u64, seed: u64) -> u64 {
+    equal_at_every_pause_traced(sc, cycles, stride, seed, false)
+}
+
+/// `equal_at_every_pause`, with the trace on from the start (`traced`; a page walk is then not
+/// folded with its access) or off.
+fn equal_at_every_pause_traced(
+    sc: &Scenario,
+    cycles: u64,
+    stride: u64,
+    seed: u64,
+    traced: bool,
+) -> u64 {
     let mut step = Engine::new(sc, seed, Mode::Step).unwrap();
     let mut skip = Engine::new(sc, seed, Mode::Skip).unwrap();
-    // The trace too: its events (TLB fills, state changes, IPIs) must fall alike.
-    step.enable_trace(100_000).unwrap();
-    skip.enable_trace(100_000).unwrap();
+    if traced {
+        // Its events (TLB fills, state changes, IPIs) must fall alike.
+        step.enable_trace(100_000).unwrap();
+        skip.enable_trace(100_000).unwrap();
+    }
     let mut folded = 0;
     let mut at = 0;
     while at < cycles {
@@ -70,6 +84,42 @@ fn skip_equals_step_at_every_pause_in_folded_accesses() {
             );
         }
     }
+}
+
+#[test]
+fn traced_runs_fold_only_the_hits_and_record_the_same_events() {
+    for &strategy in Strategy::ALL {
+        let sc = busy(strategy, 5, Workload::Dbench);
+        assert!(equal_at_every_pause_traced(&sc, 20_000, 29, 4, true) > 0);
+    }
+}
+
+#[test]
+fn a_trace_turned_on_mid_run_sees_what_step_mode_sees() {
+    // A walk folded with its access is unfolded when the trace starts, so that the trace has
+    // its change of category.
+    let mut walks = 0;
+    for &strategy in [Strategy::Sync, Strategy::Broadcast, Strategy::Async].iter() {
+        let sc = busy(strategy, 5, Workload::Dbench);
+        for switch_on in (3..150).step_by(7) {
+            let mut step = Engine::new(&sc, 9, Mode::Step).unwrap();
+            let mut skip = Engine::new(&sc, 9, Mode::Skip).unwrap();
+            for k in 1..=150u64 {
+                let at = 23 * k;
+                step.advance_to(at, &mut || None).unwrap();
+                skip.advance_to(at, &mut || None).unwrap();
+                if k == switch_on {
+                    walks += skip.cpus().iter().any(|c| c.fold_miss_end != NEVER) as u32;
+                    step.enable_trace(50_000).unwrap();
+                    skip.enable_trace(50_000).unwrap();
+                    assert!(skip.cpus().iter().all(|c| c.fold_miss_end == NEVER));
+                }
+                assert_eq!(step.report(), skip.report(), "{strategy:?} at {at}");
+                assert_eq!(step.snapshot(), skip.snapshot(), "{strategy:?} at {at}");
+            }
+        }
+    }
+    assert!(walks > 0, "no folded walk when a trace was turned on");
 }
 
 #[test]
@@ -137,4 +187,35 @@ fn a_broadcast_invalidation_meets_a_folded_access_in_cpu_order() {
             equal_at_every_pause(&sc, 400_000, 997, seed);
         }
     }
+}
+
+#[test]
+fn a_walk_is_over_only_after_its_last_cycle() {
+    // Unfolded, the copy's first stretch starts at the walk's end, after the IPIs that land in
+    // that cycle (phase 1 before phase 2): an unfold at the walk's end finds the CPU still in
+    // its walk, one a cycle later finds it copying, with the walk's end counted as an event.
+    let sc = busy(Strategy::Sync, 5, Workload::Dbench);
+    let mut e = Engine::new(&sc, 3, Mode::Skip).unwrap();
+    let mut at = 0;
+    let c = loop {
+        at += 1;
+        e.advance_to(at, &mut || None).unwrap();
+        if let Some(c) = e.cpus.iter().position(|c| c.fold_miss_end != NEVER) {
+            break c;
+        }
+        assert!(at < 100_000, "no walk folded");
+    };
+    let end = e.cpus[c].fold_miss_end;
+    let mut a = e.clone();
+    assert_eq!(a.unfold(c, end), end);
+    assert_eq!(a.cpus[c].phase, crate::cpu::Phase::CopyRun);
+    assert_eq!(a.cpus[c].cat, crate::stats::Category::TlbMiss);
+    assert_eq!(a.events, e.events);
+    let mut b = e.clone();
+    let next = b.unfold(c, end + 1);
+    assert!(next > end + 1, "the next lookup is after the walk's end");
+    assert_eq!(b.cpus[c].phase, crate::cpu::Phase::CopyStepDone);
+    assert_eq!(b.cpus[c].cat, crate::stats::Category::Copy);
+    assert_eq!(b.cpus[c].since, end);
+    assert_eq!(b.events, e.events + 1);
 }

@@ -333,6 +333,14 @@ impl Engine {
     /// `records::MAX_TRACE`, the record budget.
     pub fn enable_trace(&mut self, cap: usize) -> Result<(), ConfigError> {
         self.check_trace_budget(cap as u64)?;
+        // A page walk folded with its access changes category unseen (`fold.rs`): such an
+        // access goes on unfolded, so that the trace records the change at its cycle.
+        for c in 0..self.cpus.len() {
+            if self.cpus[c].fold_miss_end != crate::cpu::NEVER {
+                let at = self.unfold(c, self.now);
+                self.set_until(c, at);
+            }
+        }
         self.trace = Some(Trace::new(cap));
         Ok(())
     }
@@ -674,22 +682,14 @@ impl Engine {
 
     /// Everything measured so far, as of cycle `now()`.
     pub fn report(&self) -> RunReport {
-        let breakdown = self
-            .cpus
-            .iter()
-            .map(|cpu| {
-                let mut row = cpu.cycles;
-                if self.mode == Mode::Skip {
-                    row[cpu.cat as usize] += self.now - cpu.since;
-                }
-                row
-            })
+        let breakdown = (0..self.cpus.len())
+            .map(|c| self.breakdown_now(c))
             .collect();
         let counters = self.counters_now();
         RunReport {
             cycles: self.now,
             seed: self.seed,
-            events: self.events + self.folded_hits(),
+            events: self.events + self.folded_events(),
             counters,
             breakdown,
             task_breakdown: self.sched.iter().map(|s| s.breakdown(self.now)).collect(),

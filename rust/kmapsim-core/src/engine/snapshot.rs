@@ -15,8 +15,11 @@ impl Engine {
             .enumerate()
             .map(|(c, cpu)| CpuSnapshot {
                 cpu: c as u32,
-                phase: format!("{:?}", cpu.saved.map_or(cpu.phase, |s| s.phase)),
-                category: Category::NAMES[cpu.cat as usize],
+                phase: format!(
+                    "{:?}",
+                    cpu.saved.map_or(self.unfolded_phase(c), |s| s.phase)
+                ),
+                category: Category::NAMES[self.category_now(c) as usize],
                 irqs_on: cpu.irqs_on,
                 in_handler: cpu.in_handler(),
                 waiting_for: match cpu.wait {
