@@ -3,9 +3,8 @@
 //! An access makes `lookups` TLB lookups of one slot over its cycles (`copy.rs`), each an event
 //! of its own. Once a lookup has found the page the CPU mapped, every later lookup of the same
 //! access hits the same entry, unless this CPU's TLB changes in between: by its IPI handler's
-//! flush, or by another CPU's hardware invalidation (`broadcast`). No
-//! other CPU can observe a hit either: it changes this CPU's TLB use clock and the hit counter,
-//! nothing shared. So the rest of the access runs as one stretch, and the hits it passes over
+//! flush, or by another CPU's hardware invalidation (`broadcast`). No other CPU can observe a
+//! hit either: it changes this CPU's TLB use clock and the hit counter, nothing shared. So the rest of the access runs as one stretch, and the hits it passes over
 //! are counted when something looks:
 //! - an IPI handler entering mid-access (`unfold`): the hits before it happen, and the access
 //!   goes on lookup by lookup after it, as unfolded;
@@ -52,12 +51,8 @@ fn next_lookup(cpu: &Cpu, t: u64) -> (u64, u64) {
 
 impl Engine {
     /// CPU `c` made lookup `cpu.lookup` of its access at cycle `t`, and the stretch of copy
-    /// after it starts: the length of the rest of the access as one stretch, when it may run so.
-    ///
-    /// Only in `skip` mode, with more lookups to come, the CPU's entry for the slot holding the
-    /// page it mapped (a stale entry's hits are violations, each recorded at its own cycle),
-    /// no IPI pending (its handler comes next), and the rest shorter than `watchdog_cycles`
-    /// (a stretch that long is registered with the watchdog, its segments are not).
+    /// after it starts: the length of the rest of the access as one stretch, when more lookups
+    /// are to come and it may run so (`foldable`).
     #[inline]
     pub(super) fn fold(&mut self, c: usize, t: u64) -> Option<u64> {
         let cpu = &self.cpus[c];
@@ -109,7 +104,9 @@ impl Engine {
 
     /// CPU `c`'s folded access at cycle `t`: its lookups before `t` happen (hits), and it is
     /// unfolded, on the segment that ends at the next lookup. Returns that lookup's cycle (the
-    /// access's end when none is left), which is when the segment's `CopyStepDone` falls.
+    /// access's end when none is left), which is when the segment's `CopyStepDone` falls; or,
+    /// when `t` is not past the page walk the access began with, the walk's end, when its
+    /// `CopyRun` falls.
     pub(super) fn unfold(&mut self, c: usize, t: u64) -> u64 {
         let cpu = &mut self.cpus[c];
         debug_assert!(
