@@ -268,11 +268,65 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
     return out
 
 
+def before_header(before: dict[str, Any]) -> str:
+    """The line that says where the before column comes from."""
+    bm = before["meta"]
+    return (
+        f"The before column: the same script with kmapsim at `{bm['git']}`, measured"
+        f" {bm['date']} in {float(bm['seconds']):.0f} s (load average"
+        f" {float(bm['load_before']):.2f} before and {float(bm['load_after']):.2f} after)."
+    )
+
+
+def read_before(path: Path) -> tuple[dict[str, Any], list[tuple[str, str, str, str, str, str]]]:
+    """A file written by ``--json``, and its summary rows; SystemExit with the reason if it is
+    not one (checked before anything is measured)."""
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(before, dict):
+            raise TypeError(f"a JSON {type(before).__name__}, not an object")
+        before_header(before)
+        return before, rows(before)
+    except OSError as e:
+        raise SystemExit(f"--before {path}: cannot read it ({e.strerror})") from e
+    except KeyError as e:
+        why = f"no {e.args[0]!r} in it"
+        raise SystemExit(f"--before {path}: not a report.py --json file ({why})") from e
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        ZeroDivisionError,
+        RecursionError,
+    ) as e:
+        why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise SystemExit(f"--before {path}: not a report.py --json file ({why})") from e
+
+
+def _path(text: str) -> Path:
+    """A path argument: not empty (``Path("")`` would be the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a file name")
+    return Path(text)
+
+
+def writable(flag: str, path: Path | None) -> None:
+    """SystemExit unless ``path`` (if given) can be written as a file, checked before anything
+    is measured."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise SystemExit(f"{flag} {path}: a folder; give a file name")
+    if not path.parent.is_dir():
+        raise SystemExit(f"{flag} {path}: no folder {path.parent}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="one short round of each measurement")
-    ap.add_argument("--out", type=Path, help="also write the Markdown to this file")
-    ap.add_argument("--json", type=Path, help="also write every measured number to this file")
+    ap.add_argument("--out", type=_path, help="also write the Markdown to this file")
+    ap.add_argument("--json", type=_path, help="also write every measured number to this file")
     ap.add_argument(
         "--label",
         help="what the measured build is, for the tables (default: `git describe` of this"
@@ -280,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--before",
-        type=Path,
+        type=_path,
         help="a file written by --json with an earlier build: its figures become a 'before'"
         " column of the summary table",
     )
@@ -291,21 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     z = Sizes.smoke() if args.smoke else Sizes.full()
-    if args.json is not None and not args.json.parent.is_dir():
-        raise SystemExit(f"--json {args.json}: no folder {args.json.parent}")
+    for flag, path in (("--json", args.json), ("--out", args.out)):
+        writable(flag, path)
+    if args.label is not None and (not args.label.strip() or not args.label.isprintable()):
+        raise SystemExit(f"--label {args.label!r}: a name of printable characters, not empty")
     before = None
     before_rows: list[tuple[str, str, str, str, str, str]] = []
     if args.before is not None:
-        try:
-            before = json.loads(args.before.read_text())
-            before_rows = rows(before)
-        except OSError as e:
-            raise SystemExit(f"--before {args.before}: cannot read it ({e.strerror})") from e
-        except KeyError as e:
-            why = f"no {e.args[0]!r} in it"
-            raise SystemExit(f"--before {args.before}: not a report.py --json file ({why})") from e
-        except (ValueError, TypeError, IndexError) as e:
-            raise SystemExit(f"--before {args.before}: not a report.py --json file ({e})") from e
+        before, before_rows = read_before(args.before)
 
     m = measure_all(z)
     if args.label:
@@ -329,12 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         f" before and {meta['load_after']:.2f} after. Preset `pIII-8way-2001`, seed 1, `sync`."
     )
     if before is not None:
-        bm = before["meta"]
-        say(
-            f"The before column: the same script with kmapsim at `{bm['git']}`, measured"
-            f" {bm['date']} in {bm['seconds']:.0f} s (load average {bm['load_before']:.2f}"
-            f" before and {bm['load_after']:.2f} after)."
-        )
+        say(before_header(before))
     say("")
     if before is None:
         say("| | what | scenario | measured | target | met |")
@@ -416,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out is not None:
-        args.out.write_text(text)
+        try:
+            args.out.write_text(text)
+        except OSError as e:
+            raise SystemExit(f"--out {args.out}: cannot write it ({e.strerror})") from e
     if args.write_doc:
         splice(DOC, text)
     return 0

@@ -155,3 +155,34 @@ def test_misuse_without_contention_for_the_ack_does_not_deadlock() -> None:
     assert c["flushes"] > 0
     # Every kmap was misused (the last may still be in progress at the end).
     assert c["kmaps"] > 0 and c["kmaps"] <= c["kmaps_irqs_off"] <= c["kmaps"] + 1
+
+
+def test_a_bug_in_the_middle_of_a_cycle_leaves_both_modes_alike() -> None:
+    """A kernel BUG stops the run halfway through a cycle: the CPUs before the failing one
+    have acted in it. `skip` mode, which folds an access's lookups into one stretch, must
+    report and show exactly what `step` mode does (counters, events, next actions)."""
+    sc = Scenario(
+        cpus=2,
+        last_pkmap=8,
+        pages=16,
+        hot_pages=2,
+        tlb_evict_rate=0,
+        work_cycles=3000,
+        program="work; kmap handle=a; access handle=a lookups=4000 cycles=4000; "
+        "kmap handle=a prob=0.2; kunmap handle=a",
+    )
+    bugs = 0
+    for seed in range(14):
+        seen = []
+        for mode in ("step", "skip"):
+            sim = kmapsim.Simulation(sc, seed=seed, mode=mode)
+            try:
+                sim.advance(10**7)
+            except kmapsim.KernelBug:
+                bugs += mode == "step"
+            r = sim.result()
+            seen.append((sim.now, r.counters, r.events, sim.snapshot().cpus))
+        (step, skip) = seen
+        assert step[:3] == skip[:3], f"seed {seed}"
+        assert step[3].equals(skip[3]), f"seed {seed}"
+    assert bugs > 0

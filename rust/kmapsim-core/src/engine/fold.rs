@@ -11,7 +11,8 @@
 //! - another CPU invalidating this one's TLB (`unfold_before_remote`), likewise;
 //! - the end of the access (`copy_step_done`);
 //! - a report or a snapshot (`folded_events`, `unfolded_until`), which count the hits before
-//!   the current cycle without changing the machine.
+//!   the current cycle without changing the machine;
+//! - an error that stops the simulation in the middle of a cycle (`settle_before`).
 //!
 //! A lookup that missed and found the mapped page by its page walk (the first of an access,
 //! nearly always) is folded with the walk: the CPU is in `tlb_miss` until the walk ends and in
@@ -151,6 +152,20 @@ impl Engine {
         }
         let at = self.unfold(d, t + (d < c) as u64);
         self.set_until(d, at);
+    }
+
+    /// CPU `c`'s action at cycle `t` failed, and the simulation stops with cycle `t` half
+    /// done: the CPUs before `c` have acted in it, those after have not. A folded access of a
+    /// CPU before `c` is unfolded past `t` (its lookup or walk's end at `t` happened, as
+    /// unfolded), so that the final report and snapshot are `step` mode's; one after `c` is
+    /// left as it is (reports count what falls before `t`).
+    pub(super) fn settle_before(&mut self, c: usize, t: u64) {
+        for d in 0..c {
+            if self.cpus[d].fold_base != NEVER {
+                let at = self.unfold(d, t + 1);
+                self.set_until(d, at);
+            }
+        }
     }
 
     /// Hits of folded accesses before the current cycle that are not counted yet (each one TLB

@@ -219,3 +219,50 @@ fn a_walk_is_over_only_after_its_last_cycle() {
     assert_eq!(b.cpus[c].since, end);
     assert_eq!(b.events, e.events + 1);
 }
+
+#[test]
+fn an_error_in_the_middle_of_a_cycle_leaves_the_lookups_before_it_done() {
+    // A task that may kmap into a handle it holds hits a kernel BUG; a lower-numbered CPU's
+    // lookup in that very cycle has happened (CPUs act in order), a higher one's has not.
+    use crate::config::Value;
+    let s = |x: &str| Value::Str(x.into());
+    let sc = Scenario {
+        cpus: 2,
+        last_pkmap: 8,
+        pages: 16,
+        hot_pages: 2,
+        tlb_evict_rate: 0.0,
+        work_cycles: 3000,
+        workload: Workload::Custom,
+        program: Some(crate::workload::spec(&[
+            &[("op", s("work"))],
+            &[("op", s("kmap")), ("handle", s("a"))],
+            &[
+                ("op", s("access")),
+                ("handle", s("a")),
+                ("lookups", Value::Int(4000)),
+                ("cycles", Value::Int(4000)),
+            ],
+            &[
+                ("op", s("kmap")),
+                ("handle", s("a")),
+                ("prob", Value::Float(0.2)),
+            ],
+            &[("op", s("kunmap")), ("handle", s("a"))],
+        ])),
+        ..Scenario::default()
+    };
+    let mut errors = 0;
+    for seed in 0..16 {
+        let mut step = Engine::new(&sc, seed, Mode::Step).unwrap();
+        let mut skip = Engine::new(&sc, seed, Mode::Skip).unwrap();
+        let a = step.advance_to(10_000_000, &mut || None);
+        let b = skip.advance_to(10_000_000, &mut || None);
+        errors += a.is_err() as u32;
+        assert_eq!(a, b, "seed {seed}");
+        assert_eq!(step.now(), skip.now(), "seed {seed}");
+        assert_eq!(step.report(), skip.report(), "seed {seed}");
+        assert_eq!(step.snapshot(), skip.snapshot(), "seed {seed}");
+    }
+    assert!(errors > 0, "no run hit the BUG");
+}

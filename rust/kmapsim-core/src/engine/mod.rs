@@ -560,7 +560,11 @@ impl Engine {
                 if k == deadlines::IDLE || ct != t {
                     break;
                 }
-                self.act(c, t).map_err(|e| *e)?;
+                if let Err(e) = self.act(c, t) {
+                    // The cycle stops half done: the CPUs before `c` have acted in it.
+                    self.settle_before(c, t);
+                    return Err(*e);
+                }
                 // An action always leaves its CPU a later stretch or none; this keeps the loop
                 // finite if one ever did not (as a popped heap entry did).
                 if self.deadlines.get(c) == k {
