@@ -47,7 +47,7 @@ VERDICTS: dict[str, str] = {
     "bound reached": "the state or depth bound was reached first; nothing found so far",
 }
 #: Default bounds: distinct states, events on a path, and machines held for the next
-#: breadth-first level (a few KB each: about 5 KB on 2 CPUs).
+#: breadth-first level (a few KB each).
 MAX_STATES = 2_000_000
 MAX_DEPTH = 10_000
 MAX_FRONTIER = 100_000

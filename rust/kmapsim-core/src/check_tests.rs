@@ -2,7 +2,7 @@
 //! (found, shortest, replayed), proofs on small bounds, a broken `guarded` found unsafe, and the
 //! misuse switch's deadlock with its chain.
 
-use super::{Bounds, Symmetry, Verdict, check, replay_path, search};
+use super::{Bounds, CheckReport, Symmetry, Verdict, check, replay_path, search};
 use crate::config::{Scenario, Strategy};
 use crate::engine::Engine;
 
@@ -112,14 +112,21 @@ fn a_bound_stops_the_search_and_says_so() {
     assert!(r.states >= 1_000 && r.counterexample.is_none());
 }
 
-#[test]
-fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
-    // Renaming the CPUs with their tasks maps runs to runs: with and without the reduction the
-    // verdicts and the shortest counterexamples' lengths agree, with fewer states with it.
+/// `sc` checked without symmetry reduction, then with it (`BOUNDS` otherwise).
+fn without_and_with_symmetry(sc: &Scenario) -> (CheckReport, CheckReport) {
     let plain = Bounds {
         symmetry: false,
         ..BOUNDS
     };
+    let a = check(sc, &plain, &mut || None).unwrap();
+    let b = check(sc, &BOUNDS, &mut || None).unwrap();
+    (a, b)
+}
+
+#[test]
+fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
+    // Renaming the CPUs with their tasks maps runs to runs: with and without the reduction the
+    // verdicts and the shortest counterexamples' lengths agree, with fewer states with it.
     for (strategy, pages) in [
         (Strategy::Async, 3),
         (Strategy::Sync, 2),
@@ -127,8 +134,7 @@ fn symmetry_reduction_keeps_every_verdict_and_counterexample_length() {
         (Strategy::Defer, 2),
     ] {
         let sc = machine(strategy, 2, 2, pages);
-        let a = check(&sc, &plain, &mut || None).unwrap();
-        let b = check(&sc, &BOUNDS, &mut || None).unwrap();
+        let (a, b) = without_and_with_symmetry(&sc);
         assert!(b.symmetry.cpus && b.symmetry.pages == Some(0));
         assert_eq!(a.symmetry, Symmetry::NONE);
         assert_eq!(a.verdict, b.verdict, "{strategy:?}");
@@ -176,15 +182,10 @@ fn a_kernel_bug_is_a_verdict_with_its_path_and_a_big_machine_is_refused() {
 fn symmetry_over_pages_keeps_their_classes_apart() {
     // Hot and cold pages are interchangeable only among themselves: with one hot page the
     // verdict and the counterexample's length agree with and without the reduction.
-    let plain = Bounds {
-        symmetry: false,
-        ..BOUNDS
-    };
     let mut sc = machine(Strategy::Async, 2, 2, 3);
     sc.hot_pages = 1;
     sc.shared_page_prob = 0.5;
-    let a = check(&sc, &plain, &mut || None).unwrap();
-    let b = check(&sc, &BOUNDS, &mut || None).unwrap();
+    let (a, b) = without_and_with_symmetry(&sc);
     assert_eq!(b.symmetry.pages, Some(1));
     assert_eq!((a.verdict, a.depth), (b.verdict, b.depth));
     assert_eq!(a.verdict, Verdict::StaleAccess);
@@ -278,14 +279,9 @@ fn past_four_cpus_one_order_of_the_cpus_keeps_every_verdict() {
     // 120; the verdicts are those without the reduction, with fewer states. (The levels may
     // differ: one state's renamings can have several keys now, and a renaming met again later
     // by a longer path is explored again, at that level.)
-    let plain = Bounds {
-        symmetry: false,
-        ..BOUNDS
-    };
     let mut sc = machine(Strategy::Local, 5, 2, 1);
     sc.slot_alloc = crate::config::SlotAlloc::Freelist;
-    let a = check(&sc, &plain, &mut || None).unwrap();
-    let b = check(&sc, &BOUNDS, &mut || None).unwrap();
+    let (a, b) = without_and_with_symmetry(&sc);
     assert!(b.symmetry.cpus);
     assert_eq!((a.verdict, b.verdict), (Verdict::Safe, Verdict::Safe));
     assert!(b.states < a.states, "{} >= {}", b.states, a.states);
