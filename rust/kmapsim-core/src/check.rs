@@ -208,9 +208,10 @@ struct Search {
     events: Vec<Event>,
 }
 
-/// Spare machines kept at most: enough for every successor of a state and a path's rebuilds;
-/// beyond, a machine no longer needed is freed (after a level, a whole frontier is).
-const SPARE: usize = 1024;
+/// Spare machines kept at most: enough for the successors of a whole breadth-first level of
+/// the usual sizes, since the next level's machines are copies into the last level's (a copy
+/// into a spare costs no allocation); beyond, a machine no longer needed is freed.
+const SPARE: usize = 1 << 14;
 
 /// The index of a depth-first state (it has no entry in `Search::parent`).
 const UNINDEXED: u32 = u32::MAX;

@@ -117,16 +117,23 @@ impl Tlb {
     /// TLB holds every slot at once and nothing evicts, no transition reads the use order.
     /// `page` renames pages (the checker's symmetry over pages). Load times and the use clock
     /// are left out.
-    pub fn abstract_key(&self, lru_read: bool, page: &mut dyn FnMut(u32) -> u64, k: &mut Vec<u64>) {
-        let mut order: Vec<&Entry> = self.entries.iter().collect();
-        if lru_read {
-            order.sort_unstable_by_key(|e| e.last_use);
-        } else {
-            order.sort_unstable_by_key(|e| e.slot);
-        }
+    pub fn abstract_key(
+        &self,
+        lru_read: bool,
+        page: &mut dyn FnMut(u32) -> u64,
+        order: &mut Vec<(u64, u32, u32)>,
+        k: &mut Vec<u64>,
+    ) {
+        // Sorted in the caller's scratch space: a key allocates nothing.
+        order.clear();
+        order.extend(self.entries.iter().map(|e| {
+            let by = if lru_read { e.last_use } else { e.slot as u64 };
+            (by, e.slot, e.page)
+        }));
+        order.sort_unstable();
         k.push(u64::MAX - 3);
-        for e in order {
-            k.extend([e.slot as u64, page(e.page)]);
+        for &(_, slot, p) in order.iter() {
+            k.extend([slot as u64, page(p)]);
         }
     }
 

@@ -25,7 +25,7 @@ use super::Engine;
 use crate::cpu::Ipi;
 use crate::pkmap::NONE;
 use crate::task::TaskCtx;
-use crate::workload::{Instr, PageSource};
+use crate::workload::{Instr, MAX_HANDLES, MAX_REPEATS, PageSource};
 
 /// The symmetries a machine has (`Engine::symmetry`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,7 @@ pub struct KeySpace {
     blocked: Vec<u64>,
     pages: Pages,
     sigs: Vec<[u64; 10]>,
+    tlb: Vec<(u64, u32, u32)>,
 }
 
 /// The renaming of pages under construction: first appearance, class by class.
@@ -201,6 +202,7 @@ impl Engine {
             blocked,
             pages,
             sigs,
+            tlb,
         } = space;
         Norm::collect(self, gens);
         let norm = Norm {
@@ -217,7 +219,9 @@ impl Engine {
             order,
             blocked,
             pages,
+            tlb,
             sym,
+            used: self.used(),
         };
         if sym.cpus && n > ALL_ORDERS_UP_TO {
             // One renaming: the CPUs in the order of their own state (then of their numbers).
@@ -269,6 +273,44 @@ impl Engine {
     }
 }
 
+/// How many of a task's handles and loop counters (and of a CPU's `kmap_local` slots, one a
+/// handle) any step can touch: those past them keep their first values in every state, so the
+/// key leaves them out.
+#[derive(Clone, Copy)]
+struct Used {
+    handles: usize,
+    loops: usize,
+}
+
+impl Engine {
+    /// The handles and loop counters the program names (all of them for replayed calls, whose
+    /// handles come from the call list).
+    fn used(&self) -> Used {
+        if self.replay.is_some() {
+            return Used {
+                handles: MAX_HANDLES,
+                loops: MAX_REPEATS,
+            };
+        }
+        let mut used = Used {
+            handles: 0,
+            loops: 0,
+        };
+        for s in self.program.iter() {
+            match s.instr {
+                Instr::Kmap { handle, .. }
+                | Instr::Access { handle, .. }
+                | Instr::Kunmap { handle, .. } => {
+                    used.handles = used.handles.max(handle as usize + 1);
+                }
+                Instr::Repeat { counter, .. } => used.loops = used.loops.max(counter as usize + 1),
+                _ => {}
+            }
+        }
+        used
+    }
+}
+
 /// Up to this many CPUs the key is the least over every order of the CPUs (n! keys a state).
 /// Beyond, it is the key of one order, the CPUs sorted by a summary of their own state
 /// (`cpu_signature`): still a renaming of the state, so two states with the same key are still
@@ -314,7 +356,9 @@ struct Parts<'a> {
     order: &'a mut Vec<usize>,
     blocked: &'a mut Vec<u64>,
     pages: &'a mut Pages,
+    tlb: &'a mut Vec<(u64, u32, u32)>,
     sym: Symmetry,
+    used: Used,
 }
 
 impl Parts<'_> {
@@ -470,14 +514,15 @@ impl Parts<'_> {
         k.push(u64::MAX);
         k.extend(cpu.pending.iter().map(|i| norm.ipi(i)));
         k.push(u64::MAX);
-        for &p in &cpu.local.page {
+        for &p in &cpu.local.page[..self.used.handles] {
             k.push(self.pages.name(p));
         }
         // The use order of the TLB is read only by an eviction: when the TLB has room for every
         // slot and nothing evicts, it holds a set.
         let lru_read = e.evict_per_cycle > 0 || cpu.tlb.capacity() < e.pk.count.len();
         let pages = &mut *self.pages;
-        cpu.tlb.abstract_key(lru_read, &mut |p| pages.name(p), k);
+        cpu.tlb
+            .abstract_key(lru_read, &mut |p| pages.name(p), self.tlb, k);
         if cpu.task != NONE {
             self.task_key(&cpu.t, k);
         }
@@ -493,8 +538,8 @@ impl Parts<'_> {
             t.cursor % own,
             t.resume as u64,
         ]);
-        k.extend(t.loops.iter().map(|&n| n as u64));
-        for h in &t.handles {
+        k.extend(t.loops[..self.used.loops].iter().map(|&n| n as u64));
+        for h in &t.handles[..self.used.handles] {
             k.extend([self.pages.name(h.page), h.slot as u64]);
         }
         // The op's page is left out: only recording reads it (`record_op`, off here) once
@@ -509,5 +554,41 @@ impl Parts<'_> {
             t.misuse as u64 | (t.irqs_disabled as u64) << 1 | (t.slept as u64) << 2,
             t.flushed as u64,
         ]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::machine;
+    use crate::config::Strategy;
+    use crate::task::Handle;
+
+    fn key(e: &Engine) -> Vec<u64> {
+        e.key(e.symmetry(true), &mut KeySpace::default()).to_vec()
+    }
+
+    /// Handles and loop counters no step names never change, so the key leaves them (and the
+    /// `kmap_local` slots of those handles) out; the ones the program names are in it.
+    #[test]
+    fn the_key_holds_the_handles_the_program_names() {
+        let e = Engine::explorer(&machine(Strategy::Local, 2, 2, 3)).unwrap();
+        assert_eq!(
+            (e.used().handles, e.used().loops),
+            (1, 0),
+            "dbench kmaps into one handle"
+        );
+        let before = key(&e);
+        let mut unused = e.clone();
+        unused.cpus[0].t.handles[MAX_HANDLES - 1] = Handle { page: 2, slot: 1 };
+        unused.cpus[0].local.page[MAX_HANDLES - 1] = 2;
+        unused.cpus[1].t.loops[MAX_REPEATS - 1] = 3;
+        assert_eq!(key(&unused), before);
+        let mut used = e.clone();
+        used.cpus[0].t.handles[0] = Handle { page: 2, slot: 1 };
+        assert_ne!(key(&used), before);
+        let mut local = e.clone();
+        local.cpus[1].local.page[0] = 2;
+        assert_ne!(key(&local), before);
     }
 }
