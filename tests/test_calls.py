@@ -119,6 +119,8 @@ def test_a_task_holding_several_mappings_across_a_block_migrates_with_them() -> 
         ({0: [kmap(1), kunmap(1), {"op": "access", "page": 1}]}, "call 2 (access)"),
         ({0: [kmap(99)]}, "page 99"),
         ({0: [kmap(1, work=-1)]}, "work -1"),
+        ({0: [kmap(1, work=1e300)]}, "work 1e+300"),  # as given, not 301 digits
+        ({0: [{"op": "kmap", "page": True}]}, "page True"),  # a bool is no page
         ({0: [{"op": "block"}]}, "work 0"),
         ({3: [kmap(1)]}, "task 3"),
         ({0: [{"op": "kmap", "page": 1, "colour": 2}]}, "unknown column 'colour'"),

@@ -314,6 +314,9 @@ BAD_OPS: list[tuple[str, Any, str]] = [
         "cpu 1, operation 1: column work has no value",
     ),
     ("mapping: a float", {0: [dict(work=1.5, page=1)]}, "cpu 0, operation 0: work 1.5"),
+    # A whole float out of range is shown as given, not as a 301-digit integer.
+    ("mapping: work 1e300", {0: [dict(work=1e300, page=1)]}, "operation 0: work 1e+300;"),
+    ("mapping: page 1e300", {0: [dict(work=1, page=np.float64(1e300))]}, "page np.float64(1e+300)"),
     ("mapping: bool page", {0: [dict(work=1, page=False)]}, "page False (a bool)"),
     ("mapping: an unknown key", {0: [dict(work=1, page=1, colour=2)]}, "unknown column 'colour'"),
     ("mapping: a cpu key in a row", {0: [dict(cpu=0, work=1, page=1)]}, "unknown column 'cpu'"),

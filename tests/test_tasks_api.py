@@ -228,6 +228,27 @@ def test_replace_implies_custom_and_a_built_in_workload_drops_the_program() -> N
         ({"workload": "custom"}, "program", "missing"),
         ({"workload": "pte-highmem", "program": "kmap"}, "program", "pte-highmem"),
         ({"workload": "dbench", "program": "kmap"}, "program", "dbench"),
+        # A bool is a flag (irqs_off) and nothing else: never handle 1 or one lookup.
+        ({"program": [{"op": "kmap", "handle": True}]}, "program step 0 (kmap): handle", "bool"),
+        ({"program": "kmap handle=true"}, "program step 0 (kmap): handle", "true (a bool)"),
+        (
+            {"program": [{"op": "kmap"}, {"op": "access", "lookups": True}]},
+            "program step 1 (access): lookups",
+            "bool",
+        ),
+        ({"program": "kmap prob=false"}, "program step 0 (kmap): prob", "false (a bool)"),
+        (
+            {"program": [{"op": "kmap"}, {"op": "repeat", "to": 0, "times": True}]},
+            "program step 1 (repeat): times",
+            "bool",
+        ),
+        # Huge numbers are shown short, as read.
+        ({"program": "kmap handle=1e300"}, "program step 0 (kmap): handle", "1e300 is not"),
+        (
+            {"program": [{"op": "kmap"}, {"op": "work", "cycles": 1e300}]},
+            "program step 1 (work): cycles",
+            "1e300 is not",
+        ),
     ],
 )
 def test_program_errors_name_the_step_and_the_field(
@@ -334,6 +355,7 @@ def test_cli_runs_a_program_and_saves_it(tmp_path: Path) -> None:
     [
         (("run", "--program", "work; kmapp"), 'program step 1: op: unknown op "kmapp"'),
         (("run", "--program", "kmap page=warm"), "program step 0 (kmap): page"),
+        (("run", "--program", "kmap handle=true"), "program step 0 (kmap): handle: true"),
         (("run", "--program", "kmap", "--set", "workload=dbench"), "program: given with"),
         (("run", "--set", "workload=custom"), "program: missing"),
         (("run", "--program", "kmap", "--set", "program=kmap"), "given twice"),

@@ -90,7 +90,8 @@ def _int(value: object, name: str, where: str, low: int, high: int = 2**63) -> i
     else:
         raise _error(where, f"{name} {quote(value)}")
     if number < low or number >= high:
-        raise _error(where, f"{name} {number}")
+        # As given: 1e300 stays 1e+300, not a 301-digit integer.
+        raise _error(where, f"{name} {quote(value)}")
     return number
 
 

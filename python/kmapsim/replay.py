@@ -204,7 +204,7 @@ def _int_column(name: str, raw: npt.NDArray[Any], where: _Where, offset: int) ->
     return values.astype(np.int64)
 
 
-def _out_of_range(name: str, value: int, where: str) -> ScenarioError:
+def _out_of_range(name: str, value: object, where: str) -> ScenarioError:
     return _error(where, f"{name} {quote(value)}", _ALLOWED[name])
 
 
@@ -254,7 +254,8 @@ def _object_column(name: str, raw: npt.NDArray[Any], where: _Where, offset: int)
             missing[i] = True
             continue
         if not lo <= n <= hi:
-            raise _out_of_range(name, n, where(offset + i))
+            # As given (1e300 stays 1e+300, not a 301-digit integer).
+            raise _out_of_range(name, value, where(offset + i))
         out[i] = n
     return _fill(name, out, missing, where, offset)
 

@@ -93,8 +93,9 @@ class Scenario(_Origin):
     step (field ``"program step 2 (kmap): page"``: the step, from 0, its op and the field). The
     scenario holds the program as a tuple of steps, each a tuple of (field, value) pairs with
     ``op`` first, ``prob`` last and the others sorted, so that equal programs compare and hash
-    equal; true and false are held as 1 and 0. `program_text` gives its one-line form,
-    `to_dict` a list of dicts.
+    equal; ``irqs_off`` given as true or false is held as 1 or 0, and a bool in any other
+    field is a `ScenarioError` (``True`` is never handle 1 or one lookup). `program_text`
+    gives its one-line form, `to_dict` a list of dicts.
     """
 
     # The choices first, then the integers, then the floats: the order of the Rust table.

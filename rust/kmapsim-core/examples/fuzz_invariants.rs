@@ -112,6 +112,7 @@ fn to_toml(sc: &Scenario, seed: u64, cycles: u64) -> String {
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format!("{f:?}"),
             Value::Str(s) => format!("{s:?}"),
+            Value::Bool(b) => b.to_string(),
         };
         out += &format!("{k} = {v}\n");
     }

@@ -170,6 +170,9 @@ pub enum Value {
     Int(i128),
     Float(f64),
     Str(String),
+    /// `true` or `false`: only a program step's `irqs_off` takes one (held as 1 or 0,
+    /// `workload::hold_flags`); anywhere else it is refused, never read as 1 or 0.
+    Bool(bool),
 }
 
 impl Value {
@@ -378,6 +381,7 @@ fn type_name(v: &Value) -> &'static str {
         Value::Int(_) => "an integer",
         Value::Float(_) => "a float",
         Value::Str(_) => "a string",
+        Value::Bool(_) => "a bool",
     }
 }
 
@@ -392,8 +396,12 @@ fn int(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
         )),
         // Whole floats (e.g. 1e6 from a TOML file) are accepted; anything else is not.
         Value::Float(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => Ok(f as u64),
-        Value::Float(f) => Err(ConfigError::new(name, format!("{f} is not allowed"), range)),
-        Value::Str(_) => Err(ConfigError::new(
+        Value::Float(f) => Err(ConfigError::new(
+            name,
+            format!("{f:?} is not allowed"),
+            range,
+        )),
+        Value::Str(_) | Value::Bool(_) => Err(ConfigError::new(
             name,
             format!("got {}", type_name(v)),
             range,
@@ -406,7 +414,7 @@ fn float(name: &str, v: &Value, min: f64, max: f64) -> Result<f64, ConfigError> 
     let f = match *v {
         Value::Int(i) => i as f64,
         Value::Float(f) => f,
-        Value::Str(_) => {
+        Value::Str(_) | Value::Bool(_) => {
             return Err(ConfigError::new(
                 name,
                 format!("got {}", type_name(v)),
@@ -418,7 +426,7 @@ fn float(name: &str, v: &Value, min: f64, max: f64) -> Result<f64, ConfigError> 
     if !(f >= min && f <= max) {
         return Err(ConfigError::new(
             name,
-            format!("{f} is out of range"),
+            format!("{f:?} is out of range"),
             range,
         ));
     }
@@ -553,5 +561,18 @@ mod tests {
         assert!(e.allowed.contains("sync"), "{e}");
         let e = Scenario::from_pairs([("cpuz", Value::Int(2))]).unwrap_err();
         assert!(e.to_string().contains("cpus"), "did-you-mean missing: {e}");
+        // A huge or tiny float is shown as written short, not as hundreds of digits.
+        let e = Scenario::from_pairs([("tlb_evict_rate", Value::Float(1e300))]).unwrap_err();
+        assert_eq!(e.problem, "1e300 is out of range");
+        let e = Scenario::from_pairs([("cpus", Value::Float(1e300))]).unwrap_err();
+        assert_eq!(e.problem, "1e300 is not allowed");
+        // A bool is no number and no name.
+        for field in ["cpus", "tlb_evict_rate", "strategy"] {
+            let e = Scenario::from_pairs([(field, Value::Bool(true))]).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.problem.as_str()),
+                (field, "got a bool")
+            );
+        }
     }
 }

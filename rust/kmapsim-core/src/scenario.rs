@@ -22,7 +22,10 @@ impl Scenario {
         for (k, v) in pairs {
             sc.set(k, v)?;
         }
-        sc.program = program;
+        sc.program = program.map(|mut spec| {
+            crate::workload::hold_flags(&mut spec);
+            spec
+        });
         sc.validate()?;
         Ok(sc)
     }

@@ -403,13 +403,30 @@ pub fn from_text(text: &str) -> Result<ProgramSpec, ConfigError> {
         }
         spec.push(pairs);
     }
+    hold_flags(&mut spec);
     Ok(spec)
+}
+
+/// The one step field that takes `true` or `false`: interrupts disabled around an access, or
+/// the chance of it around a kmap or kunmap (always or never).
+const FLAG: &str = "irqs_off";
+
+/// Hold every `irqs_off` given as `true` or `false` as 1 or 0, so that a program reads the
+/// same however its flags were written (text, Python bools, integers). A bool in any other
+/// field is left for the step's parser, which refuses it: `true` is never a handle, a count
+/// or a chance of a step.
+pub fn hold_flags(spec: &mut ProgramSpec) {
+    for (k, v) in spec.iter_mut().flatten() {
+        if let (FLAG, Value::Bool(b)) = (k.as_str(), &*v) {
+            *v = Value::Int(*b as i128);
+        }
+    }
 }
 
 fn text_value(v: &str) -> Value {
     match v {
-        "true" => Value::Int(1),
-        "false" => Value::Int(0),
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
         _ => v
             .parse::<i128>()
             .map(Value::Int)
@@ -440,6 +457,7 @@ fn value_text(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => format!("{f:?}"),
         Value::Str(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
     }
 }
 
@@ -526,9 +544,14 @@ impl Fields<'_> {
     }
 
     fn prob(&self, name: &str) -> Result<Option<f64>, ConfigError> {
-        let allowed = || "a probability in [0, 1]".to_string();
+        let allowed = || match name {
+            FLAG => "a probability in [0, 1], or true or false".to_string(),
+            _ => "a probability in [0, 1]".to_string(),
+        };
         match self.get(name) {
             None => Ok(None),
+            // A chance given as always or never (`irqs_off=true` on a kmap).
+            Some(Value::Bool(b)) if name == FLAG => Ok(Some(*b as u8 as f64)),
             Some(Value::Int(i)) if *i == 0 || *i == 1 => Ok(Some(*i as f64)),
             Some(Value::Float(f)) if (0.0..=1.0).contains(f) => Ok(Some(*f)),
             Some(v) => Err(self.err(name, describe(v), allowed())),
@@ -539,6 +562,7 @@ impl Fields<'_> {
         match self.get(name) {
             None => Ok(false),
             Some(Value::Int(i)) if *i == 0 || *i == 1 => Ok(*i == 1),
+            Some(Value::Bool(b)) => Ok(*b),
             Some(v) => Err(self.err(name, describe(v), "true or false".into())),
         }
     }
@@ -559,8 +583,9 @@ impl Fields<'_> {
 fn describe(v: &Value) -> String {
     match v {
         Value::Int(i) => format!("{i} is not allowed"),
-        Value::Float(f) => format!("{f} is not allowed"),
+        Value::Float(f) => format!("{f:?} is not allowed"),
         Value::Str(s) => format!("{} is not allowed", shown(s)),
+        Value::Bool(b) => format!("{b} (a bool) is not allowed"),
     }
 }
 
@@ -861,6 +886,62 @@ mod tests {
         }
         let e = parse(&spec(&[&[("op", s("kmapp"))]]), &sc).unwrap_err();
         assert!(e.problem.contains("did you mean \"kmap\""), "{e}");
+    }
+
+    /// `true` and `false` are flags: only `irqs_off` takes one (held as 1 or 0); in any other
+    /// field, text or Python bool, it is refused with the step and the field, never read as 1.
+    #[test]
+    fn a_bool_is_a_flag_and_nothing_else() {
+        let sc = Scenario::default();
+        let refused = [
+            ("kmap handle=true", "program step 0 (kmap): handle"),
+            ("kmap prob=true", "program step 0 (kmap): prob"),
+            ("kmap page=false", "program step 0 (kmap): page"),
+            (
+                "kmap; access handle=page lookups=true",
+                "program step 1 (access): lookups",
+            ),
+            ("kmap; work cycles=true", "program step 1 (work): cycles"),
+            ("kmap; block dist=true", "program step 1 (block): dist"),
+            (
+                "kmap; irq_section lock=false",
+                "program step 1 (irq_section): lock",
+            ),
+            (
+                "kmap; repeat to=0 times=true",
+                "program step 1 (repeat): times",
+            ),
+            ("kmap; repeat to=false", "program step 1 (repeat): to"),
+        ];
+        for (text, field) in refused {
+            let e = parse(&from_text(text).unwrap(), &sc).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.problem.contains("(a bool) is not allowed"), "{text}: {e}");
+        }
+        let p =
+            from_text("kmap irqs_off=true; access irqs_off=false; kunmap irqs_off=false").unwrap();
+        let held: Vec<&Value> = p.iter().map(|step| &step[1].1).collect();
+        assert_eq!(held, [&Value::Int(1), &Value::Int(0), &Value::Int(0)]);
+        let steps = parse(&p, &sc).unwrap();
+        assert!(
+            matches!(steps[0].instr, Instr::Kmap { irqs_off, .. } if irqs_off.get() == Some(1.0))
+        );
+        assert!(matches!(
+            steps[1].instr,
+            Instr::Access {
+                irqs_off: false,
+                ..
+            }
+        ));
+        // A program built in Rust with a bool left unheld still reads it as the flag.
+        let unheld = spec(&[
+            &[("op", s("access")), ("irqs_off", Value::Bool(true))],
+            &[("op", s("kmap"))],
+        ]);
+        assert!(matches!(
+            parse(&unheld, &sc).unwrap()[0].instr,
+            Instr::Access { irqs_off: true, .. }
+        ));
     }
 
     #[test]

@@ -140,8 +140,10 @@ fn program_spec(obj: &Bound<'_, PyAny>) -> Result<Option<ProgramSpec>, ConfigErr
                 )
             })?;
             let at = format!("program step {i}: {key}");
+            // Held as a bool: the step's parser takes it where a flag is meant and refuses it
+            // elsewhere (`True` is never a handle or a count).
             let val = if v.is_instance_of::<PyBool>() {
-                Value::Int(i128::from(v.extract::<bool>().unwrap_or(false)))
+                Value::Bool(v.extract::<bool>().unwrap_or(false))
             } else {
                 value(&at, &v)?
             };
@@ -157,6 +159,7 @@ pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
         Value::Float(f) => f.into_pyobject(py)?.into_any(),
         Value::Str(s) => s.into_pyobject(py)?.into_any(),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
     })
 }
 
