@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -42,10 +43,26 @@ def test_empty() -> None:
     assert h.to_dict()["mean"] is None
 
 
-@pytest.mark.parametrize("q", [-0.1, 1.1, math.nan])
+@pytest.mark.parametrize("q", [-0.1, 1.1, math.nan, True, "0.5"])
 def test_bad_quantile(q: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="quantile q must be a number in"):
         Histogram.from_values("x", [1]).quantile(q)
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ([1, True], "values[1] is True"),  # a bool is no cycle count
+        ([2.5], "values[0] is 2.5"),
+        ([-1], "values[0] is -1"),
+        ([2**64], "values[0] is 18446744073709551616"),
+        ([10**5000], "values[0] is <integer of about 5001 digits>"),
+    ],
+)
+def test_bad_values_are_named(values: list[object], shown: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        Histogram.from_values("x", values)  # type: ignore[arg-type]
+    assert Histogram.from_values("x", [np.int64(3), 5]).sum == 8
 
 
 def test_wrong_bucket_count_is_rejected() -> None:

@@ -117,6 +117,16 @@ STUDY_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("cpus bad count", {"cpus": np.int64(-3)}, "cpus"),
     ("cpus 2-D", {"cpus": np.ones((2, 2), dtype=int)}, "cpus"),
     ("strategies str", {"strategies": HUGE}, "strategy"),
+    # List entries are the field's integers: never int()-ed into one (True is not 1 CPU).
+    ("cpus bool entry", {"cpus": [True, 2]}, "cpus"),
+    ("cpus numpy bool entry", {"cpus": [np.True_, 2]}, "cpus"),
+    ("cpus fraction entry", {"cpus": [2.7]}, "cpus"),
+    ("cpus str entry", {"cpus": ["4"]}, "cpus"),
+    ("latencies bool entry", {"latencies": [True]}, "latencies"),
+    ("latencies fraction entry", {"latencies": [700.9]}, "latencies"),
+    ("latencies str entry", {"latencies": ["x"]}, "latencies"),
+    ("latencies bool", {"latencies": True}, "latencies"),
+    ("latencies huge entry", {"latencies": [10**5000]}, "latencies"),
 ]
 
 

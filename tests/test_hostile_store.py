@@ -486,6 +486,9 @@ BAD_SWEEPS: list[tuple[str, dict[str, Any], str, str]] = [
     ("seeds as a string", {"seeds": "3"}, "seeds", "got str '3'"),
     ("no seeds", {"seeds": []}, "seeds", "an empty list"),
     ("zero seeds", {"seeds": 0}, "seeds", "a count of 0"),
+    # Huge ones are shown by their size (in full, 10**5000 would not even convert to text).
+    ("a huge count", {"seeds": 10**300}, "seeds", "a count of <integer of about 301 digits>"),
+    ("a huge seed", {"seeds": [10**5000]}, "seeds", "seeds[0] = <integer of about 5001 digits>"),
     ("seeds as a set", {"seeds": {0, 1}}, "seeds", "got set"),
     ("bad last grid value", {"grid": {"cpus": [1, 2, 0]}}, "cpus", "0 is out of range"),
     (

@@ -11,6 +11,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli_process import kmapsim_cli
@@ -242,7 +243,22 @@ def test_replace_implies_custom_and_a_built_in_workload_drops_the_program() -> N
             "program step 1 (repeat): times",
             "bool",
         ),
-        # Huge numbers are shown short, as read.
+        (
+            {"program": [{"op": "kmap", "handle": np.True_}]},
+            "program step 0 (kmap): handle",
+            "bool",
+        ),
+        # Huge numbers are shown short, as read, with the step's op and the field's range.
+        (
+            {"program": [{"op": "kmap"}, {"op": "work", "cycles": 10**40}]},
+            "program step 1 (work): cycles",
+            "1e40 is not",
+        ),
+        (
+            {"program": [{"op": "kmap"}, {"op": "work", "cycles": -(10**400)}]},
+            "program step 1 (work): cycles",
+            "-inf (past the largest float)",
+        ),
         ({"program": "kmap handle=1e300"}, "program step 0 (kmap): handle", "1e300 is not"),
         (
             {"program": [{"op": "kmap"}, {"op": "work", "cycles": 1e300}]},
@@ -259,6 +275,20 @@ def test_program_errors_name_the_step_and_the_field(
     assert e.value.field == field
     assert problem in e.value.problem
     assert str(e.value).startswith(field + ": ")
+
+
+def test_irqs_off_reads_the_same_however_it_is_written() -> None:
+    forms = [True, np.True_, 1, "text"]
+    scenarios = [
+        Scenario(program="kmap; access irqs_off=true; kunmap")
+        if form == "text"
+        else Scenario(
+            program=[{"op": "kmap"}, {"op": "access", "irqs_off": form}, {"op": "kunmap"}]
+        )
+        for form in forms
+    ]
+    assert len(set(scenarios)) == 1
+    assert scenarios[1].to_dict()["program"][1] == {"op": "access", "irqs_off": 1}
 
 
 def test_a_kunmap_of_a_handle_never_kmapped_is_a_kernel_bug_when_it_runs() -> None:

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from kmapsim._numbers import as_float, as_int
+from kmapsim._quote import quote
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,6 +49,14 @@ def _lower(bucket: int) -> int:
 def _upper(bucket: int) -> int:
     """Largest integer in ``bucket``."""
     return 0 if bucket == 0 else (1 << bucket) - 1
+
+
+def _value(i: int, v: object) -> int:
+    """Value ``i`` of a histogram's input as an int in [0, 2**64), or the ValueError naming it."""
+    n = as_int(v)
+    if n is None or not 0 <= n < 1 << 64:
+        raise ValueError(f"histogram values are integers in [0, 2**64): values[{i}] is {quote(v)}")
+    return n
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,11 +98,13 @@ class Histogram:
 
     @classmethod
     def from_values(cls, name: str, values: Sequence[int]) -> Histogram:
-        """Bucket plain values as the engine does: for tests, and for measured data to compare."""
+        """Bucket plain values as the engine does: for tests, and for measured data to compare.
+
+        Raises ValueError naming the first value that is not an integer in [0, 2**64) (a bool
+        or a fraction is not one)."""
         counts = np.zeros(NBUCKETS, dtype=np.int64)
+        values = [_value(i, v) for i, v in enumerate(values)]
         for v in values:
-            if v < 0 or v >= 1 << 64:
-                raise ValueError(f"histogram values are in [0, 2**64), got {v}")
             counts[bucket_of(v)] += 1
         return cls(
             name=name,
@@ -130,8 +143,10 @@ class Histogram:
 
         Raises ValueError when the histogram is empty or q is outside [0, 1].
         """
-        if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantile q must be in [0, 1], got {q}")
+        f = as_float(q)  # None for a bool or a string
+        if f is None or not 0.0 <= f <= 1.0:
+            raise ValueError(f"quantile q must be a number in [0, 1], got {quote(q)}")
+        q = f
         if self.count == 0:
             raise ValueError(f"histogram {self.name} is empty")
         if q == 0.0:

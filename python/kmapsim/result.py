@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._numbers import as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import Histogram
@@ -322,13 +323,17 @@ class RunResult:
 
     def top_categories(self, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` cycle categories with the largest share of all CPUs' cycles, largest
-        first, as (category, share in [0, 1]). Computed without pandas."""
+        first, as (category, share in [0, 1]). Computed without pandas. Raises ValueError if
+        ``n`` is not an integer >= 0 (a bool is not one)."""
+        k = as_int(n)  # None for a bool
+        if k is None or k < 0:
+            raise ValueError(f"top_categories n must be an integer >= 0, got {quote(n)}")
         totals = [sum(col) for col in zip(*self.breakdown_rows, strict=True)]
         whole = sum(totals)
         if not whole:
             return []
         ranked = sorted(zip(self.categories, totals, strict=True), key=lambda ct: -ct[1])
-        return [(cat, total / whole) for cat, total in ranked[:n] if total]
+        return [(cat, total / whole) for cat, total in ranked[:k] if total]
 
     def _display_rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs shown by the repr and the HTML table."""

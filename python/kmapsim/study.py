@@ -52,6 +52,7 @@ from kmapsim.sweep import (
     _points,
     _seed_list,
     _seed_source,
+    _sized,
     progress_bar,
     sweep,
 )
@@ -507,6 +508,21 @@ def _one_regime(result: SweepResult | pd.DataFrame, regime: str | None) -> pd.Da
     return f[f["regime"] == name]
 
 
+def _field_values(name: str, field: str, values: object) -> list[int]:
+    """``values`` as the integers scenario field ``field`` takes (a whole float counts, as in a
+    sweep's grid; a bool, a fraction or a string does not), or the ScenarioError naming
+    argument ``name`` and the position of the bad value."""
+    allowed = f"a list of values of the scenario field {field}"
+    out = []
+    for i, value in enumerate(_plain(_sized(name, values, allowed))):
+        try:
+            sc = Scenario(**{field: value})
+        except ScenarioError as e:
+            raise ScenarioError.of(name, f"{name}[{i}]: {e.problem}", e.allowed) from None
+        out.append(int(getattr(sc, field)))
+    return out
+
+
 def run_study(
     outdir: str | os.PathLike[str] = "kmapsim-study",
     preset: str | None = None,
@@ -569,12 +585,12 @@ def run_study(
         base, {"cpus": cpu_arg, "strategy": all_strategies() if strategies is None else strategies}
     )
     seed_list = _seed_list(_seed_source(seeds))
-    cpu_list = [int(c) for c in _plain(sources["cpus"])]
+    cpu_list = _field_values("cpus", "cpus", sources["cpus"])
     strategy_list = _plain(sources["strategy"])
     _points(base, {"cpus": cpu_list, "strategy": strategy_list}, seed_list[:1])
     focus = _focus(cpu_list)
     safety = next((g for g in chosen if g.name == "safety"), None)
-    lat_list = [int(v) for v in _plain(latencies)] if safety is not None else []
+    lat_list = _field_values("latencies", "ipi_latency", latencies) if safety is not None else []
     groups: list[tuple[str, Scenario, dict[str, list[Any]]]] = []
     for regime in chosen:
         for c in cpu_list:

@@ -351,7 +351,8 @@ def _seed_source(seeds: object) -> Collection[Any]:
     count = as_int(seeds)  # any integer (an object with __index__) is a count
     if count is not None:
         if not 1 <= count <= MAX_POINTS:
-            raise ScenarioError.of("seeds", f"a count of {count:,}", _SEEDS)
+            # quote: a count of 10**5000 is shown by its size, not in full.
+            raise ScenarioError.of("seeds", f"a count of {quote(count)}", _SEEDS)
         return range(count)
     source = _sized("seeds", seeds, _SEEDS)
     if len(source) == 0:
@@ -384,7 +385,7 @@ def _seed_list(seeds: Collection[Any]) -> list[int]:
         if s is None:
             raise ScenarioError.of("seeds", f"seeds[{i}] is {_describe(value)}", _SEEDS)
         if not 0 <= s <= MAX_SEED:
-            raise ScenarioError.of("seeds", f"seeds[{i}] = {s} is out of range", _SEEDS)
+            raise ScenarioError.of("seeds", f"seeds[{i}] = {quote(s)} is out of range", _SEEDS)
         if s in seen:
             raise ScenarioError.of("seeds", f"seeds[{i}] = {s} repeats a seed", _SEEDS)
         seen.add(s)

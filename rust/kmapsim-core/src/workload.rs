@@ -583,6 +583,10 @@ impl Fields<'_> {
 fn describe(v: &Value) -> String {
     match v {
         Value::Int(i) => format!("{i} is not allowed"),
+        // A number past the largest float (300-odd digits) reads as infinite.
+        Value::Float(f) if f.is_infinite() => {
+            format!("{f:?} (past the largest float) is not allowed")
+        }
         Value::Float(f) => format!("{f:?} is not allowed"),
         Value::Str(s) => format!("{} is not allowed", shown(s)),
         Value::Bool(b) => format!("{b} (a bool) is not allowed"),
@@ -918,6 +922,17 @@ mod tests {
             assert_eq!(e.field, field, "{text}: {e}");
             assert!(e.problem.contains("(a bool) is not allowed"), "{text}: {e}");
         }
+        // A number too long for any integer or float is said to be so, not shown as "inf".
+        let nines = "9".repeat(400);
+        let e = parse(
+            &from_text(&format!("kmap; work cycles={nines}")).unwrap(),
+            &sc,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.problem, "inf (past the largest float) is not allowed",
+            "{e}"
+        );
         let p =
             from_text("kmap irqs_off=true; access irqs_off=false; kunmap irqs_off=false").unwrap();
         let held: Vec<&Value> = p.iter().map(|step| &step[1].1).collect();

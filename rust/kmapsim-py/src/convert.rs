@@ -140,18 +140,37 @@ fn program_spec(obj: &Bound<'_, PyAny>) -> Result<Option<ProgramSpec>, ConfigErr
                 )
             })?;
             let at = format!("program step {i}: {key}");
-            // Held as a bool: the step's parser takes it where a flag is meant and refuses it
-            // elsewhere (`True` is never a handle or a count).
-            let val = if v.is_instance_of::<PyBool>() {
-                Value::Bool(v.extract::<bool>().unwrap_or(false))
-            } else {
-                value(&at, &v)?
-            };
+            let val = step_value(&at, &v)?;
             pairs.push((key, val));
         }
         spec.push(pairs);
     }
     Ok(Some(spec))
+}
+
+/// A program step's value. A bool (Python's or numpy's) is held as one: the step's parser
+/// takes it where a flag is meant and refuses it elsewhere (`True` is never a handle or a
+/// count). An integer too large for the core is passed on as the float nearest it, so that the
+/// parser refuses it naming the step's op and field and their allowed values.
+fn step_value(at: &str, v: &Bound<'_, PyAny>) -> Result<Value, ConfigError> {
+    let numpy_bool = || {
+        v.get_type()
+            .name()
+            .is_ok_and(|n| n.to_string().contains("bool"))
+    };
+    if v.is_instance_of::<PyBool>() || numpy_bool() {
+        return Ok(Value::Bool(v.is_truthy().unwrap_or(false)));
+    }
+    if v.is_instance_of::<PyInt>() && v.extract::<i128>().is_err() {
+        let negative = v.lt(0).unwrap_or(false);
+        let f = v.extract::<f64>().unwrap_or(if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+        return Ok(Value::Float(f));
+    }
+    value(at, v)
 }
 
 pub fn value_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
