@@ -286,3 +286,17 @@ def test_summaries_carry_the_ipi_bound_plurals_and_cut_long_paths() -> None:
     assert "steps not shown" in text and len(text.splitlines()) < 220
     with pytest.raises(kmapsim.ScenarioError, match="None"):
         kmapsim.check(strategy="sync", max_ipis=0)
+
+
+@pytest.mark.parametrize("kwargs", [{"cpus": "4"}, {"tasks": "4"}, {"cpus": True}])
+def test_the_machine_s_sizes_are_checked_before_they_are_compared(
+    kwargs: dict[str, object],
+) -> None:
+    field = next(iter(kwargs))
+    with pytest.raises(kmapsim.ScenarioError) as e:
+        kmapsim.check(**kwargs)  # type: ignore[arg-type]
+    assert e.value.field == field
+    # More tasks than CPUs switch context, unless the caller says otherwise.
+    assert check_machine(tasks=4).ctx_switch_prob == 0.5
+    assert check_machine(tasks=4, ctx_switch_prob=0.2).ctx_switch_prob == 0.2
+    assert check_machine().ctx_switch_prob == 0.0

@@ -127,6 +127,8 @@ STUDY_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("latencies str entry", {"latencies": ["x"]}, "latencies"),
     ("latencies bool", {"latencies": True}, "latencies"),
     ("latencies huge entry", {"latencies": [10**5000]}, "latencies"),
+    ("latencies huge range", {"latencies": range(1, 10**300)}, "latencies"),
+    ("latencies too many", {"latencies": range(1, 3 * 10**6)}, "latencies"),  # refused at once
 ]
 
 

@@ -489,6 +489,8 @@ BAD_SWEEPS: list[tuple[str, dict[str, Any], str, str]] = [
     # Huge ones are shown by their size (in full, 10**5000 would not even convert to text).
     ("a huge count", {"seeds": 10**300}, "seeds", "a count of <integer of about 301 digits>"),
     ("a huge seed", {"seeds": [10**5000]}, "seeds", "seeds[0] = <integer of about 5001 digits>"),
+    ("a range past len()", {"seeds": range(10**300)}, "seeds", "more values than a sweep"),
+    ("a grid range past len()", {"grid": {"cpus": range(1, 10**300)}}, "cpus", "more values"),
     ("seeds as a set", {"seeds": {0, 1}}, "seeds", "got set"),
     ("bad last grid value", {"grid": {"cpus": [1, 2, 0]}}, "cpus", "0 is out of range"),
     (
@@ -659,3 +661,26 @@ def test_a_dict_without_the_newer_parts_reads_as_an_untraced_run() -> None:
         0,
     )
     assert back.counters == result.counters
+
+
+def test_every_valid_seed_is_stored(tmp_path: Path) -> None:
+    """SQLite's integers are signed: seeds from 2**63 to 2**64 - 1 are stored too."""
+    seeds = [2**64 - 1, 2**63, 5]
+    db = tmp_path / "s.sqlite"
+    first = kmapsim.sweep(Scenario(cpus=2), seeds=seeds, cycles=1000, store=db, progress=False)
+    assert sorted(first.frame["seed"].tolist()) == sorted(seeds)
+    again = kmapsim.sweep(Scenario(cpus=2), seeds=seeds, cycles=1000, store=db, progress=False)
+    assert again.reused == 3
+
+
+@pytest.mark.parametrize(
+    ("seed", "cycles", "field"),
+    [(True, 5, "seed"), (2.7, 5, "seed"), ("4", 5, "seed"), (-1, 5, "seed"), (10**300, 5, "seed"),
+     (3, True, "cycles"), (3, 0, "cycles")],
+)  # fmt: skip
+def test_store_put_checks_seed_and_cycles(
+    tmp_path: Path, seed: Any, cycles: Any, field: str
+) -> None:
+    with Store(tmp_path / "s.sqlite") as st, pytest.raises(ScenarioError) as e:
+        st.put("k", seed, cycles, {"a": 1})
+    assert e.value.field == field

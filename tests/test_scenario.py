@@ -236,6 +236,12 @@ def test_bad_value_names_the_field(field: str, value: Any) -> None:
     assert str(e).startswith(field)
 
 
+def test_a_huge_integer_is_shown_by_its_size_not_as_inf() -> None:
+    with pytest.raises(ScenarioError) as ei:
+        Scenario(cpu_mhz=10**400)
+    assert ei.value.problem == "<integer of about 401 digits> is out of range"
+
+
 def test_range_is_in_the_message() -> None:
     with pytest.raises(ScenarioError) as ei:
         Scenario(cpus=0)

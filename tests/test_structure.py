@@ -263,8 +263,9 @@ def test_integer_fields_refuse_floats(kind: Any) -> None:
         ("cpu_mhz", np.bool_(False), "got a bool"),
         ("cpus", Index(5000), "5000 is out of range"),
         ("cpu_mhz", Real(float("nan")), "nan is out of range"),
-        ("cpu_mhz", 10**400, "inf is out of range"),
-        ("cpu_mhz", -(10**400), "-inf is out of range"),
+        # Shown by its size, not as the inf it would be as a float.
+        ("cpu_mhz", 10**400, "<integer of about 401 digits> is out of range"),
+        ("cpu_mhz", -(10**400), "<-integer of about 401 digits> is out of range"),
     ],
 )
 def test_what_is_not_a_number_or_out_of_range_is_refused(

@@ -306,12 +306,15 @@ def check_machine(
         hot_pages=0,
         shared_page_prob=0.0,
         irq_section_prob=0.0,
-        ctx_switch_prob=0.5 if tasks > cpus else 0.0,
+        ctx_switch_prob=0.0,
         copy_lookups=1,
         tlb_evict_rate=0.0,
     )
     base.update(fields)
-    return Scenario(**base)
+    sc = Scenario(**base)  # cpus and tasks checked before they are compared
+    if "ctx_switch_prob" not in fields and sc.tasks > sc.cpus:
+        sc = sc.replace(ctx_switch_prob=0.5)
+    return sc
 
 
 def check(

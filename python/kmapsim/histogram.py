@@ -141,9 +141,13 @@ class Histogram:
         range clamped to [``min``, ``max``]), rounded to an integer. It lies in the same
         bucket as x, so within a factor of two of it either way, and may be below x.
 
-        Raises ValueError when the histogram is empty or q is outside [0, 1].
+        Raises ValueError when the histogram is empty or q is not a number in [0, 1] (a bool
+        or a string is not one).
         """
-        f = as_float(q)  # None for a bool or a string
+        try:
+            f = as_float(q)  # None for a bool or a string
+        except OverflowError:  # an int too large for a float
+            f = None
         if f is None or not 0.0 <= f <= 1.0:
             raise ValueError(f"quantile q must be a number in [0, 1], got {quote(q)}")
         q = f

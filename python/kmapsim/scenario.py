@@ -708,5 +708,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
     lo, hi = spec["min"], spec["max"]
     # Written so that NaN fails too.
     if not ((lo is None or f >= lo) and (hi is None or f <= hi)):
-        raise bad(f"{f} is out of range")
+        # An int too large for a float is shown by its size, not as the inf it became.
+        shown = quote(value) if as_int(value) is not None else str(f)
+        raise bad(f"{shown} is out of range")
     return f

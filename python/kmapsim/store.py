@@ -56,6 +56,13 @@ _SCHEMA = (
 )
 
 
+def _signed(seed: int) -> int:
+    """A seed in [0, 2**64) as the signed 64-bit integer of its bits: SQLite's integers are
+    signed, and seeds up to 2**64 - 1 are valid. Only a reader of the file sees the column: a
+    run is found by its key, and its row holds the seed as given."""
+    return seed - (1 << 64) if seed >= 1 << 63 else seed
+
+
 class StoreError(KmapsimError, ValueError):
     """The store cannot be used: its directory is missing or not writable, the file is
     read-only, damaged, not a kmapsim store or of another format, the disk is full, or another
@@ -296,8 +303,11 @@ class Store:
         left as it is (the same key gives the same row); an untrusted one is replaced.
 
         The row keeps its key order, so that frames built from stored rows have the columns of
-        fresh ones. Raises `StoreError` when the file cannot be written (e.g. the disk is full).
+        fresh ones. Raises `ScenarioError` for a seed or cycle count `run_key` would refuse,
+        and `StoreError` when the file cannot be written (e.g. the disk is full).
         """
+        seed = _int_arg("seed", seed, 0, MAX_SEED)
+        cycles = _int_arg("cycles", cycles, 1, MAX_CYCLES)
         try:
             text = json.dumps(row)
         except (TypeError, ValueError) as e:
@@ -312,7 +322,7 @@ class Store:
             self._db.execute(
                 "INSERT OR REPLACE INTO runs (key, seed, cycles, row, digest, finished) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (key, seed, cycles, text, _digest(key, text), time.time()),
+                (key, _signed(seed), cycles, text, _digest(key, text), time.time()),
             )
 
     def __len__(self) -> int:

@@ -45,6 +45,7 @@ from kmapsim.errors import ScenarioError
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import (
+    MAX_POINTS,
     SweepResult,
     _check_run_args,
     _grid_sources,
@@ -512,9 +513,12 @@ def _field_values(name: str, field: str, values: object) -> list[int]:
     """``values`` as the integers scenario field ``field`` takes (a whole float counts, as in a
     sweep's grid; a bool, a fraction or a string does not), or the ScenarioError naming
     argument ``name`` and the position of the bad value."""
-    allowed = f"a list of values of the scenario field {field}"
+    allowed = f"a list of values of the scenario field {field}, at most {MAX_POINTS:,}"
+    given = _sized(name, values, allowed)
+    if len(given) > MAX_POINTS:  # checked before any is built: range(10**9) would take hours
+        raise ScenarioError.of(name, f"{len(given):,} values are too many", allowed)
     out = []
-    for i, value in enumerate(_plain(_sized(name, values, allowed))):
+    for i, value in enumerate(_plain(given)):
         try:
             sc = Scenario(**{field: value})
         except ScenarioError as e:

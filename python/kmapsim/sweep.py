@@ -312,6 +312,10 @@ def _sized(field: str, values: object, allowed: str) -> Collection[Any]:
     if isinstance(values, _NOT_A_LIST) or not isinstance(values, Iterable):
         raise ScenarioError.of(field, f"got {_describe(values)}", allowed)
     if isinstance(values, Sized):
+        try:
+            len(values)
+        except OverflowError:  # range(10**300): longer than any sweep
+            raise ScenarioError.of(field, "more values than a sweep can hold", allowed) from None
         return cast(Collection[Any], values)
     return list(itertools.islice(values, MAX_POINTS + 1))
 
