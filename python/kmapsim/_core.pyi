@@ -115,9 +115,11 @@ def _panic_in_engine_for_tests(options: Options) -> None:
 def cancel_running() -> None:
     """Stop every run in progress in this process; each raises KeyboardInterrupt."""
 
-def parse_program(text: str) -> list[dict[str, int | float | str]]:
+def parse_program(text: str) -> list[dict[str, int | float | str | bool]]:
     """A program's one-line form as a list of steps (dicts); raises ``ScenarioError`` for a
-    word that is not ``field=value``. The steps are checked by ``validate``."""
+    word that is not ``field=value``. ``irqs_off=true``/``false`` is held as 1/0; ``true`` or
+    ``false`` in any other field stays a bool, which ``validate`` refuses. The steps are
+    checked by ``validate``."""
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

@@ -17,7 +17,7 @@ pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> 
         ConfigError::new(field, what, allowed)
     };
     // bool is an int subclass in Python; True is never a CPU count.
-    if obj.is_instance_of::<PyBool>() {
+    if is_bool(obj) {
         return Err(bad("got a bool".into()));
     }
     if obj.is_instance_of::<PyInt>() {
@@ -54,9 +54,6 @@ fn number_like(obj: &Bound<'_, PyAny>) -> Option<Result<Value, String>> {
         .name()
         .map(|n| n.to_string())
         .unwrap_or_default();
-    if ty.contains("bool") {
-        return Some(Err("got a bool".into()));
-    }
     if obj.hasattr("__index__").unwrap_or(false) {
         let i = obj
             .call_method0("__index__")
@@ -76,6 +73,16 @@ fn number_like(obj: &Bound<'_, PyAny>) -> Option<Result<Value, String>> {
         );
     }
     None
+}
+
+/// Whether `obj` is a bool of any kind: Python's, or one whose type is named so (numpy's
+/// `bool_`, which is no int subclass).
+fn is_bool(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_instance_of::<PyBool>()
+        || obj
+            .get_type()
+            .name()
+            .is_ok_and(|n| n.to_string().contains("bool"))
 }
 
 /// Human description of a field's allowed values.
@@ -153,12 +160,7 @@ fn program_spec(obj: &Bound<'_, PyAny>) -> Result<Option<ProgramSpec>, ConfigErr
 /// count). An integer too large for the core is passed on as the float nearest it, so that the
 /// parser refuses it naming the step's op and field and their allowed values.
 fn step_value(at: &str, v: &Bound<'_, PyAny>) -> Result<Value, ConfigError> {
-    let numpy_bool = || {
-        v.get_type()
-            .name()
-            .is_ok_and(|n| n.to_string().contains("bool"))
-    };
-    if v.is_instance_of::<PyBool>() || numpy_bool() {
+    if is_bool(v) {
         return Ok(Value::Bool(v.is_truthy().unwrap_or(false)));
     }
     if v.is_instance_of::<PyInt>() && v.extract::<i128>().is_err() {
