@@ -300,3 +300,14 @@ def test_the_machine_s_sizes_are_checked_before_they_are_compared(
     assert check_machine(tasks=4).ctx_switch_prob == 0.5
     assert check_machine(tasks=4, ctx_switch_prob=0.2).ctx_switch_prob == 0.2
     assert check_machine().ctx_switch_prob == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"seed": True}, "seed"), ({"seed": 2.7}, "seed"), ({"seed": -1}, "seed"),
+     ({"pct_steps": "4"}, "pct_steps"), ({"pct_depth": 10**400}, "pct_depth")],
+)  # fmt: skip
+def test_pct_arguments_are_checked_without_pct_runs(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(kmapsim.ScenarioError) as e:
+        kmapsim.check(max_states=1000, **kwargs)  # type: ignore[arg-type]
+    assert e.value.field == field

@@ -224,6 +224,23 @@ RESULT_CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("ops bad row", lambda d: {**d, "ops": [[1]]}, "'ops'"),
     ("scenario huge", lambda d: {**d, "scenario": {"cpus": HUGE}}, "'scenario'"),
     ("scenario str", lambda d: {**d, "scenario": HUGE}, "'scenario'"),
+    # Numbers are read as what they are, never int()-ed: 2.7 is not seed 2, True not 1.
+    ("seed fraction", lambda d: {**d, "seed": 2.7}, "'seed'"),
+    ("seed str", lambda d: {**d, "seed": "4"}, "'seed'"),
+    ("seed bool", lambda d: {**d, "seed": True}, "'seed'"),
+    ("seed negative", lambda d: {**d, "seed": -1}, "'seed'"),
+    ("cycles huge", lambda d: {**d, "cycles": 10**400}, "'cycles'"),
+    ("events negative", lambda d: {**d, "events": -1}, "'events'"),
+    ("trace_dropped bool", lambda d: {**d, "trace_dropped": True}, "'trace_dropped'"),
+    ("wall_seconds str", lambda d: {**d, "wall_seconds": "1.5"}, "'wall_seconds'"),
+    ("wall_seconds negative", lambda d: {**d, "wall_seconds": -3.0}, "'wall_seconds'"),
+    ("wall_seconds nan", lambda d: {**d, "wall_seconds": float("nan")}, "'wall_seconds'"),
+    (
+        "counter fraction",
+        lambda d: {**d, "counters": {**d["counters"], "kmaps": 2.7}},
+        "'counters'",
+    ),
+    ("breakdown bool", lambda d: {**d, "breakdown": [[True]]}, "'breakdown'"),
 ]
 
 

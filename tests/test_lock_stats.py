@@ -179,3 +179,27 @@ def test_kmapsim_run_json_locks_adds_the_figures() -> None:
     ).stdout
     rows = json.loads(out)["lockmeter"]
     assert rows[0]["lock"] == "kmap_lock" and set(LOCK_STAT_COLUMNS) <= set(rows[0])
+
+
+@pytest.mark.parametrize(
+    ("cycles", "cpu_mhz", "field"),
+    [
+        (100_000, True, "cpu_mhz"),  # not 1 MHz
+        (100_000, 0, "cpu_mhz"),  # was a ZeroDivisionError
+        (100_000, "700", "cpu_mhz"),
+        (100_000, -700.0, "cpu_mhz"),
+        (100_000, float("nan"), "cpu_mhz"),
+        (100_000, 10**400, "cpu_mhz"),
+        (True, 700.0, "cycles"),  # not 1 cycle
+        (2.7, 700.0, "cycles"),
+        (-1, 700.0, "cycles"),
+        (10**300, 700.0, "cycles"),  # not 301 digits
+    ],
+)
+def test_lockmeter_text_checks_its_cycles_and_clock(
+    cycles: object, cpu_mhz: object, field: str
+) -> None:
+    rows = kmapsim.run(Scenario(cpus=2), cycles=100_000).lock_stats_rows
+    with pytest.raises(kmapsim.ScenarioError) as e:
+        lockmeter_text(rows, cycles, cpu_mhz)  # type: ignore[arg-type]
+    assert e.value.field == field and len(str(e.value)) < 200

@@ -405,8 +405,14 @@ def check(
         )
         raise ScenarioError.of("symmetry", f"got {name} {quote(symmetry)}", "True or False")
     tries = _int_arg("witness_tries", witness_tries, 0, 2**32 - 1)
+    # PCT's arguments are checked even when no PCT run is asked for: a bad one is a mistake.
+    pct = (
+        _int_arg("pct_steps", pct_steps, 1, 2**32 - 1),
+        _int_arg("pct_depth", pct_depth, 1, 64),
+        _int_arg("seed", seed, 0, 2**64 - 1),
+    )
     if pct_runs is not None:
-        return _pct(sc, opts, pct_runs, pct_steps, pct_depth, seed, tries)
+        return _pct(sc, opts, pct_runs, *pct, tries)
     raw = _core.check(opts, (states, depth, frontier, ipis), symmetry, tries)
     result = _result(sc, raw, states, depth, time.perf_counter() - started)
     bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)

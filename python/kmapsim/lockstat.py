@@ -25,6 +25,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kmapsim.runner import MAX_CYCLES, _int_arg
+from kmapsim.scenario import Scenario
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -86,14 +89,23 @@ LOCK_STAT_COLUMNS = (
 )
 
 
+def _checked(cycles: object, cpu_mhz: object) -> tuple[int, float]:
+    """``cycles`` and ``cpu_mhz`` as a run has them, or the ScenarioError naming the bad one
+    (``cpu_mhz`` is checked as the scenario field it comes from)."""
+    mhz = Scenario(cpu_mhz=cpu_mhz).cpu_mhz  # type: ignore[arg-type]
+    return _int_arg("cycles", cycles, 0, MAX_CYCLES), mhz
+
+
 def lock_stat_rows(
     rows: Sequence[Mapping[str, Any]], cycles: int, cpu_mhz: float
 ) -> list[dict[str, Any]]:
     """One dict per lock with the `LOCK_STAT_COLUMNS` (and ``lock``), from the engine's dicts.
 
     Microseconds are cycles / ``cpu_mhz``; ``acquisitions_per_s`` is per simulated second (0 for
-    a run of no cycle).
+    a run of no cycle). Raises `ScenarioError` for a ``cycles`` that is not an integer in [0,
+    MAX_CYCLES] or a ``cpu_mhz`` out of the scenario field's range (a bool is neither).
     """
+    cycles, cpu_mhz = _checked(cycles, cpu_mhz)
     seconds = cycles / (cpu_mhz * 1e6)
     out = []
     for r in rows:
@@ -147,6 +159,7 @@ def lockmeter_text(rows: Sequence[Mapping[str, Any]], cycles: int, cpu_mhz: floa
         f" {'TOTAL':>11} {'NOWAIT':>7} {'SPIN':>6}  NAME"
     )
     lines = [head]
+    cycles, cpu_mhz = _checked(cycles, cpu_mhz)
     for r in lock_stat_rows(rows, cycles, cpu_mhz):
         if r["acquisitions"] == 0 and r["util_pct"] == 0 and r["spin_cpu_pct"] == 0:
             continue

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import numpy as np
 
 from kmapsim import _core
-from kmapsim._numbers import as_int
+from kmapsim._numbers import as_float, as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import Histogram
@@ -441,10 +441,10 @@ class RunResult:
         ops = _read(d, "ops", lambda v: None if v is None else [_op(row) for row in v], None)
         return cls(
             scenario=_read(d, "scenario", Scenario.from_dict),
-            seed=_read(d, "seed", int),
-            cycles=_read(d, "cycles", int),
+            seed=_read(d, "seed", _count),
+            cycles=_read(d, "cycles", _count),
             mode=_read(d, "mode", str),
-            counters=_read(d, "counters", lambda v: {k: int(x) for k, x in v.items()}),
+            counters=_read(d, "counters", lambda v: {k: _count(x) for k, x in v.items()}),
             breakdown_rows=_read(d, "breakdown", _int_rows),
             task_breakdown_rows=_read(d, "task_breakdown", _int_rows, []),
             categories=_read(d, "categories", lambda v: [str(c) for c in v]),
@@ -459,9 +459,9 @@ class RunResult:
                     for x in v
                 ],
             ),
-            events=_read(d, "events", int),
-            wall_seconds=_read(d, "wall_seconds", float),
-            trace_dropped=_read(d, "trace_dropped", int, 0),
+            events=_read(d, "events", _count),
+            wall_seconds=_read(d, "wall_seconds", _seconds),
+            trace_dropped=_read(d, "trace_dropped", _count, 0),
             stopped=_read(d, "stopped", lambda v: None if v is None else str(v), None),
             trace_rows=_read(
                 d,
@@ -539,7 +539,26 @@ def _read(
 
 
 def _int_rows(rows: Sequence[Sequence[Any]]) -> list[list[int]]:
-    return [[int(x) for x in row] for row in rows]
+    return [[_count(x) for x in row] for row in rows]
+
+
+def _count(x: object) -> int:
+    """A saved count, seed or number of cycles: an integer in [0, 2**64) (a whole float, as
+    some JSON writers give, counts; a bool, a fraction or a string does not)."""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    n = as_int(x)
+    if n is None or not 0 <= n < 1 << 64:
+        raise ValueError(f"{quote(x)} is not an integer in [0, 2**64)")
+    return n
+
+
+def _seconds(x: object) -> float:
+    """A saved wall time: a finite number of seconds >= 0 (a bool or a string is not one)."""
+    f = as_float(x)
+    if f is None or not 0.0 <= f < math.inf:
+        raise ValueError(f"{quote(x)} is not a number of seconds")
+    return f
 
 
 def _or_minus_one(x: int | None) -> int:
