@@ -16,6 +16,8 @@ pub(super) struct Deadlines {
     /// 0 is unused.
     tree: Vec<u64>,
     leaves: usize,
+    /// log2(leaves): the levels above a leaf.
+    depth: u32,
 }
 
 impl Deadlines {
@@ -25,6 +27,7 @@ impl Deadlines {
         Deadlines {
             tree: vec![IDLE; 2 * leaves],
             leaves,
+            depth: leaves.trailing_zeros(),
         }
     }
 
@@ -41,6 +44,11 @@ impl Deadlines {
     }
 
     /// Set CPU `c`'s key and restore the minimum along its path to the root.
+    ///
+    /// The walk always goes to the root, with no test on the way: a leaf that changes is
+    /// nearly always on the path of the minimum (the CPU that just acted), so an early exit
+    /// saved no levels and cost a compare and a mispredicted branch at each
+    /// (docs/performance.md, Profile).
     #[inline(always)]
     pub(super) fn set(&mut self, c: usize, k: u64) {
         assert!(c < self.leaves, "CPU {c} has no leaf");
@@ -50,15 +58,10 @@ impl Deadlines {
         // and i ^ 1 < 2 * leaves whenever i < 2 * leaves.
         unsafe {
             *tree.get_unchecked_mut(i) = k;
-            while i > 1 {
+            for _ in 0..self.depth {
                 let m = (*tree.get_unchecked(i)).min(*tree.get_unchecked(i ^ 1));
                 i >>= 1;
-                let node = tree.get_unchecked_mut(i);
-                if *node == m {
-                    // The rest of the path already holds the minimum of an unchanged subtree.
-                    return;
-                }
-                *node = m;
+                *tree.get_unchecked_mut(i) = m;
             }
         }
     }
