@@ -4,7 +4,8 @@ Anywhere a number is expected (scenario fields, the arguments of `kmapsim.run`, 
 `sweep` and `Store`), an integer is any object with ``__index__`` (``int``, every numpy integer
 scalar) and a number any object with ``__float__`` or ``__index__`` (also ``float`` and the numpy
 float scalars). Bools (``bool``, ``numpy.bool_``), strings and numpy arrays, even 0-D ones, are
-not numbers here, whatever methods they have.
+not numbers here, whatever methods they have. A flag (an argument such as ``record_ops`` or
+``symmetry``) is a ``bool`` or a ``numpy.bool_``, and nothing else: not 0 or 1, not a string.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["as_float", "as_int", "bound_text", "int_range"]
+__all__ = ["as_flag", "as_float", "as_int", "bound_text", "int_range"]
 
 #: Types refused as numbers although they convert to one: a flag is not a count, and an array
 #: is not a scalar.
@@ -28,6 +29,14 @@ def as_int(value: object) -> int | None:
         return operator.index(value)  # type: ignore[arg-type]
     except Exception:  # a broken or refusing __index__: not an integer
         return None
+
+
+def as_flag(value: object) -> bool | None:
+    """``value`` as a plain bool if it is one (``bool`` or ``numpy.bool_``), else None. An int
+    is refused: ``symmetry=1`` is more likely a mistaken argument than a considered True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return None
 
 
 def as_float(value: object) -> float | None:

@@ -28,7 +28,7 @@ from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
-from kmapsim.runner import _cancel_token, _int_arg, _wall_limit
+from kmapsim.runner import _cancel_token, _flag, _int_arg, _wall_limit
 from kmapsim.runner import run as _run
 from kmapsim.scenario import Scenario
 
@@ -396,14 +396,7 @@ def check(
         _wall_limit(max_wall_seconds), _cancel_token(cancel), None, False,
     )  # fmt: skip
     started = time.perf_counter()
-    if not isinstance(symmetry, bool):
-        kind = type(symmetry)
-        name = (
-            kind.__qualname__
-            if kind.__module__ == "builtins"
-            else f"{kind.__module__}.{kind.__qualname__}"
-        )
-        raise ScenarioError.of("symmetry", f"got {name} {quote(symmetry)}", "True or False")
+    sym = _flag("symmetry", symmetry)  # a numpy bool too; 1 is not a flag
     tries = _int_arg("witness_tries", witness_tries, 0, 2**32 - 1)
     # PCT's arguments are checked even when no PCT run is asked for: a bad one is a mistake.
     pct = (
@@ -413,7 +406,7 @@ def check(
     )
     if pct_runs is not None:
         return _pct(sc, opts, pct_runs, *pct, tries)
-    raw = _core.check(opts, (states, depth, frontier, ipis), symmetry, tries)
+    raw = _core.check(opts, (states, depth, frontier, ipis), sym, tries)
     result = _result(sc, raw, states, depth, time.perf_counter() - started)
     bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)
     return dataclasses.replace(result, bound=bound)

@@ -36,9 +36,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kmapsim._numbers import as_float
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import NBUCKETS
+from kmapsim.runner import _flag, _int_arg
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import SweepResult
 
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLUSH_CATEGORIES",
+    "MAX_DPI",
+    "MIN_DPI",
+    "SPREADS",
     "PlotsUnavailable",
     "breakdown",
     "breakdown_scaling",
@@ -62,6 +67,12 @@ __all__ = [
 ]
 
 INSTALL_HINT = "pip install 'kmapsim[plot]'"
+
+#: The resolutions `save_all` and `save_study` write at, in dots per inch: below 20 a figure is
+#: a few dozen pixels wide; above 1200 one PNG takes hundreds of megabytes of memory to draw.
+MIN_DPI, MAX_DPI = 20, 1200
+#: How `scaling` draws the spread over seeds.
+SPREADS = ("band", "errorbar")
 
 #: Labels with units for the columns of a sweep frame that plots use most.
 _LABELS = {
@@ -179,8 +190,12 @@ def scaling(
     style in every plot, so that strategies with identical results (``sync`` and ``targeted``
     on many scenarios) stay visible. ``title`` names what was run (a preset, a regime); the
     title adds the seeds and cycles. Draws on ``ax`` if given, else on a new figure; returns
-    the figure.
+    the figure. A ``spread`` other than those two, or an ``ideal`` or ``logy`` that is no bool
+    (Python's or numpy's; ``logy`` may be None), is a ScenarioError.
     """
+    _choice("spread", spread, SPREADS)
+    ideal = _flag("ideal", ideal)
+    logy = None if logy is None else _flag("logy", logy)
     df = _select(_frame_of(frame), at)
     hues = _columns(hue)
     _require_columns(df, [x, y, *hues])
@@ -275,8 +290,10 @@ def breakdown(
     into one grey "other" segment. Each category has the same colour in every plot
     (`category_colors`). ``categories``, if given, are the categories shown instead (the others
     merged), so that several plots side by side show the same ones. ``title`` names what was run
-    (a preset, a regime); the title adds the seeds and cycles.
+    (a preset, a regime); the title adds the seeds and cycles. A ``min_share`` that is no
+    number in [0, 1] is a ScenarioError.
     """
+    min_share = _share(min_share)
     df = _frame_of(frame)
     at = _default_at(df, at)
     df = _select(df, at)
@@ -369,8 +386,7 @@ def lock_wait(
     by default ``{"cpus": <the largest CPU count>}``. ``title`` names what was run (a preset, a
     regime); the title adds the seeds and cycles.
     """
-    if kind not in ("cdf", "hist"):
-        raise ScenarioError.of("kind", f"lock_wait: got {quote(kind)}", "'cdf' or 'hist'")
+    _choice("kind", kind, ("cdf", "hist"))
     df = _frame_of(frame)
     at = _default_at(df, at)
     df = _select(df, at)
@@ -447,8 +463,10 @@ def breakdown_scaling(
     0; other categories below ``min_share`` everywhere are merged into a grey "other". ``x``
     values are evenly spaced (CPU counts 1, 2, 4, ... read as a log2 axis). ``title`` names what
     was run, ``about`` (optional) adds a line under the title. Makes its own figure (several
-    panels), so it takes no ``ax``.
+    panels), so it takes no ``ax``. A ``min_share`` that is no number in [0, 1] is a
+    ScenarioError.
     """
+    min_share = _share(min_share)
     df = _select(_frame_of(frame), at)
     bys = _columns(by)
     _require_columns(df, [x, *bys])
@@ -604,7 +622,9 @@ def save_study(
     at the largest CPU count, by regime and strategy), ``lock_wait.png`` (the kmap_lock wait
     CDF there, per regime), ``cycles_<regime>.png`` (`breakdown_scaling` of each regime) and,
     given the ``latency`` frame (a sweep over ``ipi_latency``), ``stale.png`` (`stale`).
+    ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise).
     """
+    dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
     _require_columns(frame, ["regime", "cpus", "strategy"])
     names = [n for n in regimes if (frame["regime"] == n).any()]
@@ -770,8 +790,9 @@ def save_all(
     numeric field that does), lines and bars are the other varying fields (``strategy`` if none
     vary), and the breakdown and lock-wait plots are drawn at the largest x. Figures are drawn on
     the Agg canvas, without pyplot, so no display is needed and an interactive backend in use is
-    left alone.
+    left alone. ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise).
     """
+    dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
     df = _frame_of(result)
     order = list(result.grid) if isinstance(result, SweepResult) else []
@@ -858,6 +879,29 @@ def _frame_of(obj: SweepResult | pd.DataFrame) -> pd.DataFrame:
     if isinstance(obj, pd.DataFrame):
         return obj
     raise TypeError(f"expected a SweepResult or its DataFrame, got {type(obj).__name__}")
+
+
+def _choice(name: str, value: object, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else the ScenarioError naming them: an unknown
+    value must not silently draw as the default."""
+    if not isinstance(value, str) or value not in choices:
+        allowed = " or ".join(quote(c) for c in choices)
+        raise ScenarioError.of(name, f"got {quote(value, 60)}", allowed)
+    return value
+
+
+def _share(value: object) -> float:
+    """``min_share`` as a float in [0, 1] (a fraction of all cycles; a bool is none), else the
+    ScenarioError naming it."""
+    try:
+        f = as_float(value)
+    except OverflowError:  # an int past the float range: out of [0, 1] anyway
+        f = None
+    if f is None or not 0.0 <= f <= 1.0:  # written so that NaN fails too
+        raise ScenarioError.of(
+            "min_share", f"got {quote(value, 60)}", "a number in [0, 1] (a fraction of cycles)"
+        )
+    return f
 
 
 def _columns(spec: str | Sequence[str] | None) -> list[str]:

@@ -18,10 +18,12 @@ switch    1 if a context switch follows the kunmap
 ``cpu``, ``work`` and ``page`` are required; the other columns are optional, and a row that
 leaves one out (an empty CSV cell, a key missing from a row's dict, NaN or None) takes its
 default: irq_lock -1, irq_hold 0, irqs_off 0, switch 0. Values are integers (a float that is a
-whole number, such as 5.0, counts as one; irqs_off and switch also take bools). Besides the
-scenario's own limits (cpu below cpus, page below pages, irq_lock below irq_locks, checked when
-the list is run), cpu and page are below 2^32, irq_lock at most 2^32 - 2, and work and irq_hold
-at most `MAX_OP_CYCLES` (2^40, the limit of the scenario's cycle fields).
+whole number, such as 5.0, counts as one; irqs_off and switch also take bools); in a CSV file
+they are written in ASCII digits, with an optional leading minus (not ``1_000`` or ``+5``, as
+in a CSV call list). Besides the scenario's own limits (cpu below cpus, page below pages,
+irq_lock below irq_locks, checked when the list is run), cpu and page are below 2^32, irq_lock
+at most 2^32 - 2, and work and irq_hold at most `MAX_OP_CYCLES` (2^40, the limit of the
+scenario's cycle fields).
 
 The copy between kmap and kunmap takes the scenario's ``copy_cycles``. A CPU whose rows run out
 stays idle (category ``idle``) for the rest of the run; one without rows is idle from the start.
@@ -53,6 +55,7 @@ import dataclasses
 import io
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -635,10 +638,23 @@ def _convert_chunk(
 def _csv_column(cells: Sequence[str]) -> npt.NDArray[Any]:
     """One column of CSV text as int64 if every cell is a plain integer that fits, else as
     objects (ints, floats, bools, None for an empty cell, or the text itself) to check."""
-    try:
-        return np.array(cells, dtype=np.int64)
-    except (ValueError, OverflowError):
-        return np.array([_csv_cell(c) for c in cells], dtype=object)
+    # numpy's int() would also take "1_000", "+5" and non-ASCII digits, which the call-list
+    # reader refuses: such a column takes the cell-by-cell path, which refuses them too.
+    if _PLAIN_TEXT.fullmatch("".join(cells)):
+        try:
+            return np.array(cells, dtype=np.int64)
+        except (ValueError, OverflowError):
+            pass
+    return np.array([_csv_cell(c) for c in cells], dtype=object)
+
+
+#: What a column of plain integers may hold: ASCII digits, minus signs and spaces (int() then
+#: refuses a misplaced sign).
+_PLAIN_TEXT = re.compile(r"[0-9 -]*")
+#: A number cell: ASCII digits only, a leading minus, no underscore; a float such as 5.0 or 1e3
+#: (whole ones count as integers) in Python's ASCII notation.
+_INT_CELL = re.compile(r"-?[0-9]+")
+_FLOAT_CELL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 def _csv_cell(text: str) -> object:
@@ -649,15 +665,11 @@ def _csv_cell(text: str) -> object:
         lowered = text.lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        try:
+        if _INT_CELL.fullmatch(text):
             return int(text)
-        except ValueError:
-            pass
-        try:
+        if _FLOAT_CELL.fullmatch(text):
             return float(text)
-        except ValueError:
-            pass
-    return text
+    return text  # refused by the column's check, which names file, line and column
 
 
 def write_ops(ops: pd.DataFrame | Mapping[int, Any], path: str | os.PathLike[str]) -> Path:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-import numpy as np
-
 from kmapsim import _core
-from kmapsim._numbers import as_float, as_int, int_range
+from kmapsim._numbers import as_flag, as_float, as_int, int_range
 from kmapsim._quote import quote
 from kmapsim.calls import engine_calls
 from kmapsim.errors import ScenarioError
@@ -121,11 +119,20 @@ def engine_options(
 
 
 def _flag(name: str, value: object) -> bool:
-    if isinstance(value, (bool, np.bool_)) or (
-        isinstance(value, (int, np.integer)) and value in (0, 1)
-    ):
-        return bool(value)
-    raise ScenarioError.of(name, f"got {type(value).__name__} {quote(value)}", "True or False")
+    """``value`` as a bool (Python's or numpy's; an int is not one), else the ScenarioError of
+    argument ``name``."""
+    flag = as_flag(value)
+    if flag is None:
+        raise ScenarioError.of(name, f"got {_type_name(value)} {quote(value)}", "True or False")
+    return flag
+
+
+def _type_name(value: object) -> str:
+    """``int``, ``numpy.int64``: builtins by their plain name, other types with their module."""
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _cancel_token(cancel: object) -> _core.CancelToken | None:

@@ -43,6 +43,7 @@ from kmapsim._numbers import as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.presets import DEFAULT_PRESET
+from kmapsim.runner import _flag, _int_arg
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import (
     MAX_POINTS,
@@ -102,6 +103,10 @@ SHOWN_CATEGORIES = ("flush_scan", "ipi_wait", "kmap_spin")
 LATENCY_SWEEP = "safety-latency"
 
 
+#: The most CPUs a scenario has (the cpus field's maximum).
+_CPUS_MAX: int = int(next(s for s in Scenario.fields() if s["name"] == "cpus")["max"] or 0)
+
+
 def all_strategies() -> list[str]:
     """Every flush strategy the engine models, in the order of `kmapsim strategies`."""
     spec = next(s for s in Scenario.fields() if s["name"] == "strategy")
@@ -111,6 +116,8 @@ def all_strategies() -> list[str]:
 def pkmap_pool(cpus: int, slots_per_cpu: int) -> int:
     """``slots_per_cpu`` pkmap slots per CPU, rounded up to a power of two (LAST_PKMAP is one),
     between 2 and 65536."""
+    cpus = _int_arg("cpus", cpus, 1, _CPUS_MAX)
+    slots_per_cpu = _int_arg("slots_per_cpu", slots_per_cpu, 1, 65536)
     want = max(2, slots_per_cpu * cpus)
     return min(65536, 1 << (want - 1).bit_length())
 
@@ -211,9 +218,9 @@ class Study:
         return len(self.result.frame)
 
     def regime(self, name: str) -> pd.DataFrame:
-        """The rows of one regime (or of ``safety-latency``, the IPI latency sweep)."""
-        f = self.result.frame
-        return f[f["regime"] == name]
+        """The rows of one regime (or of ``safety-latency``, the IPI latency sweep); a name
+        the study did not run is a ScenarioError naming those it ran."""
+        return _regime_rows(self.result.frame, name)
 
     def summary(self) -> str:
         """The answer ``kmapsim study`` prints: `answer_table`, `cycle_table` and `verdicts`."""
@@ -274,7 +281,9 @@ def _order(frame: pd.DataFrame, column: str) -> list[Any]:
 def answer_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
     """Per (regime, strategy), at each ``focus`` CPU count: mean throughput, its change from
     ``sync`` (ratio of the means, minus 1; None for sync, or without sync) and the stale TLB
-    accesses summed over the seeds. Columns are (``N CPUs``, what) pairs."""
+    accesses summed over the seeds. Columns are (``N CPUs``, what) pairs. ``focus`` must be
+    CPU counts the frame holds (a ScenarioError names them otherwise)."""
+    focus = _checked_focus(frame, focus)
     f = _scaling_rows(frame)
     f = f[f["cpus"].isin(list(focus))]
     g = f.groupby(["regime", "strategy", "cpus"], sort=False)
@@ -288,8 +297,8 @@ def answer_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
                 t = tput.get((regime, strategy, c))
                 base = tput.get((regime, BASELINE, c))
                 change = None
-                if t is not None and base and strategy != BASELINE:
-                    change = float(t) / float(base) - 1.0
+                if t is not None and base is not None and strategy != BASELINE:
+                    change = _gain(t, base)
                 row[(f"{c} CPUs", "kmaps/Mc")] = t
                 row[(f"{c} CPUs", f"vs {BASELINE}")] = change
             for c in focus:
@@ -301,7 +310,8 @@ def answer_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
 
 def cycle_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
     """Per (regime, strategy), at each ``focus`` CPU count: the mean share (%) of all CPU cycles
-    in flush_scan, ipi_wait and kmap_spin."""
+    in flush_scan, ipi_wait and kmap_spin. ``focus`` is checked as in `answer_table`."""
+    focus = _checked_focus(frame, focus)
     f = _scaling_rows(frame)
     f = f[f["cpus"].isin(list(focus))]
     cols = [f"share_{c}" for c in SHOWN_CATEGORIES]
@@ -330,8 +340,55 @@ def _table_of(rows: dict[tuple[str, str], dict[tuple[str, str], Any]]) -> pd.Dat
     )
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:+.1f}%"
+
+
+def _gain(t: float, base: float) -> float | None:
+    """The change from ``base`` to ``t``, or None where ``base`` completed no kmap (a run too
+    short to measure it): 0/0 would print as +nan%, and x/0 as +inf%."""
+    if not float(base) > 0.0:  # written so that NaN is refused too
+        return None
+    return float(t) / float(base) - 1.0
+
+
+def _checked_focus(frame: pd.DataFrame, focus: object) -> tuple[int, ...]:
+    """``focus`` as CPU counts of the frame's scaling rows, each once, or the ScenarioError
+    naming the counts it holds (an unheld count would give columns of nothing)."""
+    present = sorted(int(c) for c in pd.unique(_scaling_rows(_frame_arg(frame))["cpus"]))
+    allowed = "a non-empty list of CPU counts the frame holds: " + ", ".join(map(str, present))
+    given = _sized("focus", focus, allowed)
+    if len(given) == 0 or len(given) > MAX_POINTS:
+        raise ScenarioError.of("focus", f"{len(given):,} CPU counts", allowed)
+    out = []
+    for i, value in enumerate(given):
+        c = as_int(value)  # a bool, a fraction or a string is no CPU count
+        if c is None or c not in present:
+            raise ScenarioError.of("focus", f"focus[{i}] is {quote(value, 60)}", allowed)
+        out.append(c)
+    return tuple(dict.fromkeys(out))
+
+
+def _frame_arg(frame: object) -> pd.DataFrame:
+    """A study's frame (`Study.result.frame`), or the ScenarioError naming what it lacks."""
+    needed = ("strategy", "cpus", "throughput", "stale_accesses")
+    allowed = "a study's frame (Study.result.frame), with columns " + ", ".join(needed)
+    if not isinstance(frame, pd.DataFrame):
+        raise ScenarioError.of("frame", f"got {type(frame).__name__}", allowed)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ScenarioError.of("frame", "no column " + ", ".join(missing), allowed)
+    return frame
+
+
+def _regime_rows(frame: pd.DataFrame, name: object) -> pd.DataFrame:
+    """The rows of regime ``name``, or the ScenarioError naming the regimes the frame has."""
+    names = [str(n) for n in pd.unique(frame["regime"])]
+    if not isinstance(name, str) or name not in names:
+        raise ScenarioError.of(
+            "regime", f"no regime {quote(name, 60)}", "one of " + ", ".join(names)
+        )
+    return frame[frame["regime"] == name]
 
 
 def _and(items: Sequence[str]) -> str:
@@ -347,7 +404,10 @@ def verdicts(
     """The answer to each half of the seed mail, one line each (and a line on the alternatives),
     computed from the runs: (a) which strategies read a stale TLB entry in any run of the study,
     (b) where async's throughput gain over sync at the ``focus`` CPU counts reaches
-    `GAIN_THRESHOLD`, and what kmap_spin does where it does not."""
+    `GAIN_THRESHOLD`, and what kmap_spin does where it does not. ``focus`` is checked as in
+    `answer_table`. A change from sync where sync completed no kmap (too few cycles to measure
+    it) is shown as n/a, with the reason."""
+    focus = _checked_focus(frame, focus)
     strategies = _order(frame, "strategy")
     if PROPOSAL not in strategies or BASELINE not in strategies:
         missing = "the study ran no " + _and(
@@ -411,12 +471,16 @@ def _verdict_b(frame: pd.DataFrame, focus: Sequence[int], regimes: Sequence[str]
     names = list(regimes) if regimes is not None else _order(_scaling_rows(frame), "regime")
     names = [r for r in names if (r, BASELINE, focus[-1]) in tput.index]
     gains = {
-        r: [tput[(r, PROPOSAL, c)] / tput[(r, BASELINE, c)] - 1.0 for c in focus]
+        r: [_gain(tput[(r, PROPOSAL, c)], tput[(r, BASELINE, c)]) for c in focus]
         for r in names
         if all((r, s, c) in tput.index for s in (PROPOSAL, BASELINE) for c in focus)
     }
-    helped = [r for r, g in gains.items() if max(g) >= GAIN_THRESHOLD]
-    not_helped = [r for r in gains if r not in helped]
+    # Only measured changes count: n/a is neither a gain nor its absence.
+    measured = {r: [(g, c) for g, c in zip(gs, focus, strict=True) if g is not None]
+                for r, gs in gains.items()}  # fmt: skip
+    helped = [r for r, m in measured.items() if m and max(g for g, _ in m) >= GAIN_THRESHOLD]
+    not_helped = [r for r, m in measured.items() if m and r not in helped]
+    unmeasured = [r for r, m in measured.items() if not m]
     big = focus[-1]
 
     def gain_text(r: str) -> str:
@@ -424,7 +488,7 @@ def _verdict_b(frame: pd.DataFrame, focus: Sequence[int], regimes: Sequence[str]
 
     parts = []
     for r in helped:
-        c = max(zip(gains[r], focus, strict=True))[1]
+        c = max(measured[r])[1]
         parts.append(
             f"{r} {gain_text(r)} (kmap_spin {spin[(r, BASELINE, c)]:.1%} of cycles under"
             f" {BASELINE} -> {spin[(r, PROPOSAL, c)]:.1%} under {PROPOSAL} at {c} CPUs)"
@@ -438,15 +502,32 @@ def _verdict_b(frame: pd.DataFrame, focus: Sequence[int], regimes: Sequence[str]
             else f"kmap_spin only {spin[(r, BASELINE, big)]:.1%} under {BASELINE} at {big} CPUs"
         )
         rest.append(f"{r} {gain_text(r)} ({why})")
+    note = _unmeasured_note(frame, gains)
+    if unmeasured and not helped and not not_helped:
+        return f"(b) does it fix kmap_lock contention?  not answered{note}"
+    rest += [f"{r} {gain_text(r)}" for r in unmeasured]
     head = "(b) does it fix kmap_lock contention?  "
     threshold = f"a gain of {GAIN_THRESHOLD:.0%} or more"
     if helped and not_helped:
         return (
-            head + f"ONLY where the flush holds the lock: {'; '.join(parts)}; but {'; '.join(rest)}"
+            head
+            + f"ONLY where the flush holds the lock: {'; '.join(parts)}; but {'; '.join(rest)}"
+            + note
         )
     if helped:
-        return head + f"YES in every regime ({threshold}): {'; '.join(parts)}"
-    return head + f"NO, no regime shows {threshold}: {'; '.join(rest)}"
+        return head + f"YES in every regime ({threshold}): {'; '.join(parts)}{note}"
+    return head + f"NO, no regime shows {threshold}: {'; '.join(rest)}{note}"
+
+
+def _unmeasured_note(frame: pd.DataFrame, gains: Mapping[str, Sequence[float | None]]) -> str:
+    """Why a change is n/a, or "" when every change was measured."""
+    if not any(g is None for gs in gains.values() for g in gs):
+        return ""
+    cycles = ", ".join(f"{int(c):,}" for c in sorted(pd.unique(frame["cycles"])))
+    return (
+        f"; n/a: {BASELINE} completed no kmap in {cycles} cycles per run at that CPU count, too"
+        " few to measure a change from it (run more cycles)"
+    )
 
 
 def _alternatives(frame: pd.DataFrame, focus: Sequence[int]) -> str:
@@ -456,14 +537,20 @@ def _alternatives(frame: pd.DataFrame, focus: Sequence[int]) -> str:
     safe = [s for s in stale.index if stale[s] == 0 and s not in (BASELINE,)]
     best = []
     for s in safe:
-        options = [
-            (tput[(r, s, c)] / tput[(r, BASELINE, c)] - 1.0, r, c)
+        changes = [
+            (_gain(tput[(r, s, c)], tput[(r, BASELINE, c)]), r, c)
             for (r, st, c) in tput.index
             if st == s and c in focus and (r, BASELINE, c) in tput.index
         ]
+        options = [(g, r, c) for g, r, c in changes if g is not None]  # n/a: not measured
         if options:
             g, r, c = max(options)
             best.append(f"{s} {_pct(g)} ({r}, {c} CPUs)")
+    if not best and safe:
+        return (
+            f"    without stale reads: no change from {BASELINE} measured ({BASELINE} completed"
+            " no kmap at these CPU counts; run more cycles)"
+        )
     if not best:
         return "    no strategy but sync is free of stale reads here"
     return "    without stale reads, the best change from sync of each safe strategy: " + "; ".join(
@@ -505,8 +592,7 @@ def _one_regime(result: SweepResult | pd.DataFrame, regime: str | None) -> pd.Da
     f = result.frame if isinstance(result, SweepResult) else result
     if "regime" not in f.columns:
         return f
-    name = regime if regime is not None else f["regime"].iloc[0]
-    return f[f["regime"] == name]
+    return _regime_rows(f, regime if regime is not None else f["regime"].iloc[0])
 
 
 def _field_values(name: str, field: str, values: object) -> list[int]:
@@ -561,6 +647,8 @@ def run_study(
     many runs the store held.
     """
     start = time.perf_counter()
+    plots = _flag("plots", plots)  # a truthy "no" must not draw, nor need matplotlib
+    progress = _flag("progress", progress)
     if plots:
         from kmapsim.plots import require_matplotlib
 

@@ -29,7 +29,7 @@ from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.fileio import as_path
 from kmapsim.result import TASK_STATES, task_state_shares
-from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _int_arg, run
+from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, run_key
 
@@ -498,6 +498,7 @@ def sweep(
     # Everything is checked, and every scenario built, before the store is opened and long
     # before the first run: a bad last seed must not cost the runs before it.
     n = _check_run_args(cycles, mode, executor)
+    show = _flag("progress", progress)  # "no" is truthy: it must not draw a bar
     sources = _grid_sources(base, grid)
     seed_source = _seed_source(seeds)
     _check_size(sources, seed_source)
@@ -513,7 +514,7 @@ def sweep(
         todo = [(k, sc, s) for k, (sc, s) in zip(keys, points, strict=True) if k not in rows]
         # Two points with the same key (a grid listing a value twice) run once.
         todo = list({k: (k, sc, s) for k, sc, s in todo}.values())
-        with progress_bar(len(keys), reused, progress) as bar:
+        with progress_bar(len(keys), reused, show) as bar:
             for key, seed, row in _execute(todo, n, mode, executor):
                 if db is not None:
                     db.put(key, seed, n, row)

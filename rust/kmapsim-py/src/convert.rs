@@ -4,7 +4,7 @@ use kmapsim_core::trace::FieldValue;
 use kmapsim_core::workload::ProgramSpec;
 use kmapsim_core::{ConfigError, FIELDS, Kind, RunReport, Scenario, Snapshot, Value};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyType};
 
 /// A Python object as a scenario value, or a ConfigError naming `field`.
 pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> {
@@ -19,6 +19,13 @@ pub fn value(field: &str, obj: &Bound<'_, PyAny>) -> Result<Value, ConfigError> 
     // bool is an int subclass in Python; True is never a CPU count.
     if is_bool(obj) {
         return Err(bad("got a bool".into()));
+    }
+    // An array is not a scalar, even a 0-D one that converts to one: refused here as the Python
+    // layer refuses it (kmapsim._numbers), so that a program step takes what a field takes.
+    if is_array(obj) {
+        return Err(bad(
+            "got a numpy array, which is no scalar even when 0-D (give value.item())".into(),
+        ));
     }
     if obj.is_instance_of::<PyInt>() {
         return obj
@@ -83,6 +90,14 @@ fn is_bool(obj: &Bound<'_, PyAny>) -> bool {
             .get_type()
             .name()
             .is_ok_and(|n| n.to_string().contains("bool"))
+}
+
+/// Whether `obj` is a numpy array, or of a subclass of one.
+fn is_array(obj: &Bound<'_, PyAny>) -> bool {
+    obj.get_type().mro().iter().any(|t| {
+        t.cast::<PyType>()
+            .is_ok_and(|t| t.fully_qualified_name().is_ok_and(|n| n == "numpy.ndarray"))
+    })
 }
 
 /// Human description of a field's allowed values.

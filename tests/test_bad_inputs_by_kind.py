@@ -1,0 +1,228 @@
+"""Bad input, by kind: plot arguments, the study's table helpers, flags, 0-D arrays as program
+step values, and the replay CSV's number cells. Each case gets a ScenarioError naming the
+argument and its allowed values, never a wrong result or an error from deep inside pandas."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kmapsim
+from kmapsim import Scenario, ScenarioError
+from kmapsim.replay import read_ops
+from kmapsim.study import answer_table, cycle_table, pkmap_pool, throughput_table, verdicts
+
+SMALL = Scenario(cpus=2, last_pkmap=8, pages=64, hot_pages=4)
+
+
+def _raises(call: Any, field: str, *needles: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        call()
+    e = info.value
+    assert e.field == field, str(e)
+    for needle in needles:
+        assert needle in str(e), str(e)
+    return e
+
+
+# -- flags: a bool or a numpy bool, nothing else -------------------------------------------------
+
+NOT_FLAGS = [1, 0, "yes", None, 2.0, np.int64(1)]
+
+
+@pytest.mark.parametrize("value", NOT_FLAGS, ids=repr)
+def test_flags_of_run_check_and_sweep_refuse_what_is_no_bool(value: object) -> None:
+    _raises(lambda: kmapsim.run(SMALL, cycles=10, record_ops=value), "record_ops", "True or False")
+    _raises(lambda: kmapsim.run(SMALL, cycles=10, record_calls=value), "record_calls")
+    _raises(lambda: kmapsim.check(strategy="sync", symmetry=value), "symmetry", "True or False")
+    _raises(lambda: kmapsim.sweep(SMALL, cycles=10, progress=value), "progress")
+
+
+def test_flags_take_numpy_bools() -> None:
+    r = kmapsim.run(SMALL, cycles=20_000, record_ops=np.True_)
+    assert r.ops is not None and len(r.ops) > 0
+    on = kmapsim.check(strategy="sync", pages=2, symmetry=np.True_)
+    off = kmapsim.check(strategy="sync", pages=2, symmetry=np.False_)
+    assert on.symmetric and not off.symmetric
+    assert kmapsim.sweep(SMALL, cycles=10, progress=np.False_).frame.shape[0] == 1
+
+
+def test_run_study_flags_are_checked_before_anything(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    _raises(lambda: kmapsim.study.run_study(out, plots="no"), "plots", "True or False")
+    _raises(lambda: kmapsim.study.run_study(out, plots=False, progress=1), "progress")
+    assert not out.exists()
+
+
+# -- 0-D arrays as program step values: refused, as they are as scenario fields -----------------
+
+
+def _program(value: object) -> list[dict[str, object]]:
+    work = {"op": "work", "cycles": value}
+    return [{"op": "kmap", "handle": "a"}, work, {"op": "kunmap", "handle": "a"}]
+
+
+@pytest.mark.parametrize("value", [np.array(5), np.array(5.0), np.array(True), np.array([5])])
+def test_numpy_arrays_are_no_program_step_values(value: object) -> None:
+    e = _raises(lambda: Scenario(program=_program(value)), "program step 1: cycles", "numpy array")
+    assert "item()" in str(e)
+    # As a scenario field, the same value was refused already.
+    with pytest.raises(ScenarioError, match="cpus"):
+        Scenario(cpus=value)
+
+
+def test_numpy_scalars_stay_program_step_values() -> None:
+    sc = Scenario(program=_program(np.int64(5)))
+    assert dict(sc.program[1])["cycles"] == 5  # type: ignore[index]
+
+
+# -- the replay CSV's number cells: ASCII digits only, as in the call-list CSV --------------------
+
+
+@pytest.mark.parametrize("cell", ["1_000", "+5", "\u0661\u0665", "\uff11", "nan"])
+def test_replay_csv_refuses_numbers_python_int_would_take(tmp_path: Path, cell: str) -> None:
+    path = tmp_path / "ops.csv"
+    path.write_text(f"cpu,work,page\n0,5,1\n0,{cell},2\n", encoding="utf-8")
+    _raises(lambda: read_ops(path), "replay", f"{path} line 3 (cpu 0): work {cell!r}")
+
+
+def test_replay_csv_still_takes_plain_and_whole_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "ops.csv"
+    path.write_text("cpu,work,page\n0, 5 ,1\n0,5.0,2\n0,1e3,3\n", encoding="utf-8")
+    assert read_ops(path)["work"].tolist() == [5, 5, 1000]
+
+
+# -- the study's table helpers ---------------------------------------------------------------------
+
+
+def _study_frame(sync_8: float = 100.0) -> pd.DataFrame:
+    """A study's frame in small: two regimes, sync and async at 8 and 64 CPUs, two seeds."""
+    rows = []
+    for regime in ("preset", "flush-bound"):
+        for cpus in (8, 64):
+            for strategy, tput in (("sync", sync_8 if cpus == 8 else 100.0), ("async", 130.0)):
+                for seed in (0, 1):
+                    rows.append(
+                        dict(regime=regime, strategy=strategy, cpus=cpus, seed=seed,
+                             cycles=1000, throughput=tput, stale_accesses=0,
+                             share_flush_scan=0.1, share_ipi_wait=0.1, share_kmap_spin=0.2)
+                    )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+BAD_FOCUS = [[True], [3], [2.7], ["8"], [], 8, "8", [8, None]]
+
+
+@pytest.mark.parametrize("focus", BAD_FOCUS, ids=repr)
+def test_table_helpers_refuse_focus_that_is_no_cpu_count_of_the_frame(focus: object) -> None:
+    frame = _study_frame()
+    for helper in (answer_table, cycle_table, verdicts):
+        _raises(lambda h=helper: h(frame, focus), "focus", "CPU counts the frame holds: 8, 64")
+
+
+def test_table_helpers_take_numpy_cpu_counts() -> None:
+    table = answer_table(_study_frame(), [np.int64(64)])
+    assert list(table.columns.get_level_values(0).unique()) == ["64 CPUs", "stale accesses"]
+
+
+def test_a_regime_not_in_the_frame_is_refused_naming_those_it_has() -> None:
+    frame = _study_frame()
+    _raises(lambda: throughput_table(frame, "nope"), "regime", "one of preset, flush-bound")
+    assert len(throughput_table(frame, "flush-bound")) == 2
+
+
+def test_study_regime_is_refused_when_unknown(tmp_path: Path) -> None:
+    study = kmapsim.study.run_study(
+        tmp_path / "s", cpus=[2], strategies=["sync"], seeds=1, cycles=10_000,
+        progress=False, plots=False, regimes=["preset"], latencies=[],
+    )  # fmt: skip
+    _raises(lambda: study.regime("nope"), "regime", "one of preset")
+    assert len(study.regime("preset")) == 1
+
+
+@pytest.mark.parametrize("args", [(True, 8), (8, True), (2.5, 8), (8, 0), (10**300, 8)], ids=repr)
+def test_pkmap_pool_refuses_what_is_no_count(args: tuple[object, object]) -> None:
+    with pytest.raises(ScenarioError, match=r"^(cpus|slots_per_cpu): "):
+        pkmap_pool(*args)  # type: ignore[arg-type]
+    assert pkmap_pool(8, 8) == 64 and pkmap_pool(np.int64(64), 8) == 512
+
+
+def test_verdicts_show_n_a_where_sync_completed_no_kmap() -> None:
+    lines = verdicts(_study_frame(sync_8=0.0), [8, 64])
+    text = "\n".join(lines)
+    assert "nan" not in text and "inf" not in text
+    assert "n/a at 8 CPUs" in text and "completed no kmap in 1,000 cycles" in text
+    assert "+30.0% at 64 CPUs" in text  # the measured change still counts
+    table = answer_table(_study_frame(sync_8=0.0), [8])
+    assert table.loc[("preset", "async"), ("8 CPUs", "vs sync")] is None
+
+
+def test_study_cli_prints_no_nan_with_too_few_cycles(tmp_path: Path) -> None:
+    from cli_process import kmapsim_cli
+
+    args = ["study", "--out", str(tmp_path / "s"), "--cpus", "1,2", "--strategies"]
+    p = kmapsim_cli(*args, "sync,async", "--seeds", "1", "--cycles", "1000", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert "nan%" not in p.stdout and "RuntimeWarning" not in p.stderr
+    assert "n/a" in p.stdout and "run more cycles" in p.stdout
+
+
+# -- plots -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweep_result() -> kmapsim.SweepResult:
+    pytest.importorskip("matplotlib")
+    return kmapsim.sweep(SMALL, grid={"cpus": [1, 2]}, seeds=2, cycles=50_000, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Any:
+    yield
+    if "matplotlib.pyplot" in __import__("sys").modules:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+
+
+@pytest.mark.parametrize("dpi", [True, 2.7, "150", 0, -5, 10**300, np.float64(100.0)], ids=repr)
+def test_save_all_and_save_study_refuse_a_bad_dpi(
+    sweep_result: kmapsim.SweepResult, tmp_path: Path, dpi: object
+) -> None:
+    from kmapsim import plots
+
+    allowed = f"an integer in [{plots.MIN_DPI}, {plots.MAX_DPI}]"
+    _raises(lambda: plots.save_all(sweep_result, tmp_path, dpi=dpi), "dpi", allowed)
+    frame = sweep_result.frame.assign(regime="preset")
+    _raises(lambda: plots.save_study(frame, tmp_path, regimes={"preset": ""}, dpi=dpi), "dpi")
+    assert not list(tmp_path.iterdir()), "nothing is drawn before the check"
+
+
+@pytest.mark.parametrize("share", [True, -1, math.nan, math.inf, 2, "0.1", 10**300], ids=repr)
+def test_breakdowns_refuse_a_min_share_that_is_no_fraction(
+    sweep_result: kmapsim.SweepResult, share: object
+) -> None:
+    from kmapsim import plots
+
+    _raises(lambda: plots.breakdown(sweep_result, min_share=share), "min_share", "[0, 1]")
+    _raises(lambda: plots.breakdown_scaling(sweep_result, min_share=share), "min_share")
+
+
+def test_scaling_refuses_an_unknown_spread_and_flags_that_are_no_bool(
+    sweep_result: kmapsim.SweepResult,
+) -> None:
+    from kmapsim import plots
+
+    for spread in ("bars", None, ["band"]):
+        _raises(lambda s=spread: plots.scaling(sweep_result, spread=s), "spread", "'errorbar'")
+    for flag in (1, "no", 0.0):
+        _raises(lambda f=flag: plots.scaling(sweep_result, ideal=f), "ideal", "True or False")
+        _raises(lambda f=flag: plots.scaling(sweep_result, logy=f), "logy", "True or False")
+    _raises(lambda: plots.lock_wait(sweep_result, kind="pdf"), "kind", "'cdf' or 'hist'")
+    ax = plots.scaling(sweep_result, ideal=np.False_, logy=np.True_, spread="errorbar").axes[0]
+    assert ax.get_yscale() == "log"
