@@ -226,3 +226,58 @@ def test_scaling_refuses_an_unknown_spread_and_flags_that_are_no_bool(
     _raises(lambda: plots.lock_wait(sweep_result, kind="pdf"), "kind", "'cdf' or 'hist'")
     ax = plots.scaling(sweep_result, ideal=np.False_, logy=np.True_, spread="errorbar").axes[0]
     assert ax.get_yscale() == "log"
+
+
+def test_gain_panel_leaves_out_and_names_runs_where_the_baseline_completed_no_kmap() -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from kmapsim.plots import _gain_panel
+
+    frame = _study_frame(sync_8=0.0)
+    frame = frame[frame["regime"] == "preset"]
+    axes = Figure().subplots()
+    _gain_panel(axes, frame, "sync")
+    texts = [t.get_text() for t in axes.texts]
+    assert texts == ["2 sync run(s) completed no kmap: no change shown there"]
+    ys = np.concatenate([line.get_ydata() for line in axes.lines if len(line.get_xdata()) == 2])
+    assert np.isnan(ys[0]) and ys[1] == pytest.approx(30.0)  # 8 CPUs left out, 64 shown
+    assert not np.isinf(ys).any()
+
+
+# -- values a user builds: Regime, Histogram.quantile, scenario fields -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        (dict(slots_per_cpu=True), "slots_per_cpu"),
+        (dict(slots_per_cpu=2.5), "slots_per_cpu"),
+        (dict(slots_per_cpu=0), "slots_per_cpu"),
+        (dict(slots_per_cpu=10**300), "slots_per_cpu"),
+        (dict(fields=[("cpus", 8)]), "fields"),
+        (dict(fields={8: "cpus"}), "fields"),
+        (dict(name=""), "name"),
+        (dict(about=None), "about"),
+    ],
+    ids=repr,
+)
+def test_a_regime_is_checked_when_made(kwargs: dict[str, Any], field: str) -> None:
+    from kmapsim.study import Regime
+
+    args: dict[str, Any] = {"name": "mine", "about": "a test load", **kwargs}
+    _raises(lambda: Regime(**args), field)
+    assert Regime("mine", "a load", slots_per_cpu=np.int64(4)).slots_per_cpu == 4
+
+
+@pytest.mark.parametrize("value", NOT_FLAGS, ids=repr)
+def test_quantile_interpolate_is_a_bool(value: object) -> None:
+    h = kmapsim.Histogram.from_values("x", [1, 2, 3, 100])
+    with pytest.raises(ValueError, match="interpolate must be True or False"):
+        h.quantile(0.5, interpolate=value)  # type: ignore[arg-type]
+    assert h.quantile(0.5, interpolate=np.True_) == h.quantile(0.5, interpolate=True)
+
+
+def test_a_numpy_array_as_a_scenario_field_is_named_as_one() -> None:
+    e = _raises(lambda: Scenario(cpus=np.array(5)), "cpus", "array array(5) of 0 dimensions")
+    assert "value.item()" in str(e) and "a ndarray" not in str(e)

@@ -598,7 +598,8 @@ NUMPY_BAD: list[tuple[str, object, str]] = [
     ("cpu_mhz", np.float64("nan"), "nan is out of range"),
     ("cpu_mhz", np.bool_(False), "got a bool"),
     ("strategy", np.int64(1), "got an integer"),
-    ("cpus", np.array([3]), "got a ndarray"),
+    ("cpus", np.array([3]), "got a numpy array array([3]) of shape (1,)"),
+    ("cpus", np.zeros((2, 2)), "of shape (2, 2) (one number is wanted)"),
 ]
 
 

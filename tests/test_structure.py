@@ -257,9 +257,9 @@ def test_integer_fields_refuse_floats(kind: Any) -> None:
     [
         ("cpus", True, "got a bool"),
         ("cpus", np.bool_(True), "got a bool"),
-        ("cpus", np.array(3), "got a ndarray"),
+        ("cpus", np.array(3), "got a numpy array array(3) of 0 dimensions"),
         ("cpus", "3", "got a string"),
-        ("cpu_mhz", np.array(700.0), "got a ndarray"),
+        ("cpu_mhz", np.array(700.0), "got a numpy array array(700.) of 0 dimensions"),
         ("cpu_mhz", np.bool_(False), "got a bool"),
         ("cpus", Index(5000), "5000 is out of range"),
         ("cpu_mhz", Real(float("nan")), "nan is out of range"),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kmapsim._numbers import as_float, as_int
+from kmapsim._numbers import as_flag, as_float, as_int
 from kmapsim._quote import quote
 
 if TYPE_CHECKING:
@@ -141,9 +141,14 @@ class Histogram:
         range clamped to [``min``, ``max``]), rounded to an integer. It lies in the same
         bucket as x, so within a factor of two of it either way, and may be below x.
 
-        Raises ValueError when the histogram is empty or q is not a number in [0, 1] (a bool
-        or a string is not one).
+        Raises ValueError when the histogram is empty, q is not a number in [0, 1] (a bool
+        or a string is not one), or ``interpolate`` is not a bool (a numpy bool is one).
         """
+        flag = as_flag(interpolate)
+        if flag is None:
+            got = quote(interpolate)
+            raise ValueError(f"quantile interpolate must be True or False, got {got}")
+        interpolate = flag
         try:
             f = as_float(q)  # None for a bool or a string
         except OverflowError:  # an int too large for a float

@@ -753,6 +753,10 @@ def _breakdown_panels(
 def _gain_panel(axes: Axes, df: pd.DataFrame, baseline: str) -> None:
     """Each strategy's throughput as a change from ``baseline`` (same CPUs, same seed), in %."""
     base = df[df["strategy"] == baseline].set_index(["cpus", "seed"])["throughput"]
+    # A run of the baseline that completed no kmap gives no change to measure (x/0): such
+    # points are left out and the panel says so, rather than drawn as silent gaps.
+    unmeasured = int((~(base > 0)).sum())
+    base = base.where(base > 0)
     others = [s for s in pd.unique(df["strategy"]) if s != baseline]
     keys = [(s,) for s in others]
     for (name,), color, style in zip(
@@ -765,6 +769,9 @@ def _gain_panel(axes: Axes, df: pd.DataFrame, baseline: str) -> None:
         axes.plot(xs, stats["mean"], color=color, ms=4, label=name, zorder=3, **style)
         _band(axes, xs, stats["min"].to_numpy(), stats["max"].to_numpy(), color)
     axes.axhline(0.0, color="0.3", lw=1, zorder=1)
+    if unmeasured:
+        note = f"{unmeasured} {baseline} run(s) completed no kmap: no change shown there"
+        axes.text(0.01, 0.01, note, transform=axes.transAxes, fontsize=7, va="bottom")
     log_x = _x_axis(axes, df["cpus"])
     axes.set_xlabel("CPUs" + (" (log2 scale)" if log_x else ""))
     axes.set_ylabel(f"throughput change from {baseline} (%)")

@@ -663,8 +663,16 @@ def _describe(value: object) -> str:
         kind = "an integer"
     elif isinstance(value, (float, np.floating)):
         kind = "a float"
+    elif isinstance(value, np.ndarray):
+        # Even a 0-D array is refused: a field takes a scalar, which value.item() gives.
+        shape = f"of shape {value.shape}" if value.ndim else "of 0 dimensions"
+        what = "one number is wanted"
+        if value.size == 1:
+            what = "a scalar is wanted: value.item() gives it"
+        return f"a numpy array {quote(value, 40)} {shape} ({what})"
     else:
-        kind = f"a {type(value).__name__}"
+        name = type(value).__name__
+        kind = f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
     return f"{kind} {quote(value, 40)}"
 
 

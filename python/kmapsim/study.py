@@ -133,6 +133,20 @@ class Regime:
     fields: Mapping[str, Any] = field(default_factory=dict)
     slots_per_cpu: int | None = None
 
+    def __post_init__(self) -> None:
+        # Checked when made, not at the study's first run: a regime is a value a user builds.
+        for name in ("name", "about"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or (name == "name" and not value):
+                raise ScenarioError.of(name, f"got {quote(value)}", "a non-empty string")
+        if not isinstance(self.fields, Mapping) or not all(isinstance(k, str) for k in self.fields):
+            raise ScenarioError.of(
+                "fields", f"got {quote(self.fields)}", "a mapping of scenario field names to values"
+            )
+        if self.slots_per_cpu is not None:
+            n = _int_arg("slots_per_cpu", self.slots_per_cpu, 1, 65536)
+            object.__setattr__(self, "slots_per_cpu", n)
+
     def scenario(self, base: Scenario, cpus: int) -> Scenario:
         changes: dict[str, Any] = {**self.fields, "cpus": cpus}
         if self.slots_per_cpu is not None:
@@ -280,7 +294,8 @@ def _order(frame: pd.DataFrame, column: str) -> list[Any]:
 
 def answer_table(frame: pd.DataFrame, focus: Sequence[int]) -> pd.DataFrame:
     """Per (regime, strategy), at each ``focus`` CPU count: mean throughput, its change from
-    ``sync`` (ratio of the means, minus 1; None for sync, or without sync) and the stale TLB
+    ``sync`` (ratio of the means, minus 1; None for sync, without sync, or where sync completed
+    no kmap, in runs too short to measure a change from it) and the stale TLB
     accesses summed over the seeds. Columns are (``N CPUs``, what) pairs. ``focus`` must be
     CPU counts the frame holds (a ScenarioError names them otherwise)."""
     focus = _checked_focus(frame, focus)
