@@ -2,8 +2,8 @@
 //!
 //! Each leaf holds its CPU's heap key `key(until, cpu)` (`u64::MAX` while the CPU has no stretch
 //! ahead), and each inner node the smaller of its two children, so the root is the next
-//! (cycle, CPU) to act. A deadline change walks one leaf-to-root path and stops as soon as a node
-//! keeps its value; nothing goes stale. A binary heap of keys (the engine's first queue) took a
+//! (cycle, CPU) to act. A deadline change walks its leaf-to-root path (all of it: see `set`);
+//! nothing goes stale. A binary heap of keys (the engine's first queue) took a
 //! push per stretch and a pop per event, and held stale keys besides: its sift-down was the
 //! largest entry of the profile (docs/performance.md).
 
