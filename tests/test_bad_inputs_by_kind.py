@@ -281,3 +281,26 @@ def test_quantile_interpolate_is_a_bool(value: object) -> None:
 def test_a_numpy_array_as_a_scenario_field_is_named_as_one() -> None:
     e = _raises(lambda: Scenario(cpus=np.array(5)), "cpus", "array array(5) of 0 dimensions")
     assert "value.item()" in str(e) and "a ndarray" not in str(e)
+
+
+TIMES = [np.timedelta64(8), np.datetime64(8, "s")]
+
+
+@pytest.mark.parametrize("value", TIMES, ids=repr)
+def test_numpy_times_and_durations_are_no_numbers(value: object) -> None:
+    # numpy counts them among its integers; a field, a grid and a run argument refuse them.
+    _raises(lambda: Scenario(cpus=value), "cpus", "got a numpy")
+    _raises(lambda: Scenario(cpu_mhz=value), "cpu_mhz", "got a numpy")
+    grid = {"cpus": [value]}
+    _raises(lambda: kmapsim.sweep(SMALL, grid=grid, cycles=100, progress=False), "cpus")
+    arr = {"cpus": np.array([value, value])}
+    _raises(lambda: kmapsim.sweep(SMALL, grid=arr, cycles=100, progress=False), "cpus")
+    _raises(lambda: kmapsim.run(SMALL, cycles=100, max_wall_seconds=value), "max_wall_seconds")
+
+
+@pytest.mark.parametrize("q", [True, math.nan, -0.1, 1.5, "0.5", 10**400], ids=repr)
+def test_quantile_q_is_a_fraction(q: object) -> None:
+    h = kmapsim.Histogram.from_values("x", [1, 2, 3, 100])
+    with pytest.raises(ValueError, match="quantile q must be a number in"):
+        h.quantile(q)  # type: ignore[arg-type]
+    assert h.quantile(np.float64(1.0)) == 100

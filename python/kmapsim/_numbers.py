@@ -14,11 +14,11 @@ import operator
 
 import numpy as np
 
-__all__ = ["as_flag", "as_float", "as_int", "bound_text", "int_range"]
+__all__ = ["as_flag", "as_float", "as_fraction", "as_int", "bound_text", "int_range"]
 
-#: Types refused as numbers although they convert to one: a flag is not a count, and an array
-#: is not a scalar.
-_NOT_NUMBERS = (bool, np.bool_, str, bytes, bytearray, np.ndarray)
+#: Types refused as numbers although they convert to one: a flag is not a count, an array is not
+#: a scalar, and a numpy time or duration (a subclass of numpy's integers) is not a count.
+_NOT_NUMBERS = (bool, np.bool_, str, bytes, bytearray, np.ndarray, np.timedelta64, np.datetime64)
 
 
 def as_int(value: object) -> int | None:
@@ -68,3 +68,15 @@ def bound_text(x: object) -> str:
     if isinstance(x, float) and x.is_integer():
         return str(int(x))
     return str(x)
+
+
+def as_fraction(value: object) -> float | None:
+    """``value`` as a float in [0, 1] if it is a number there, else None (NaN, a bool, a string
+    and an integer past the float range included)."""
+    try:
+        f = as_float(value)
+    except OverflowError:
+        return None
+    if f is None or not 0.0 <= f <= 1.0:  # written so that NaN fails too
+        return None
+    return f

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kmapsim._numbers import as_flag, as_float, as_int
+from kmapsim._numbers import as_flag, as_fraction, as_int
 from kmapsim._quote import quote
 
 if TYPE_CHECKING:
@@ -149,11 +149,8 @@ class Histogram:
             got = quote(interpolate)
             raise ValueError(f"quantile interpolate must be True or False, got {got}")
         interpolate = flag
-        try:
-            f = as_float(q)  # None for a bool or a string
-        except OverflowError:  # an int too large for a float
-            f = None
-        if f is None or not 0.0 <= f <= 1.0:
+        f = as_fraction(q)  # None for a bool, a string or NaN
+        if f is None:
             raise ValueError(f"quantile q must be a number in [0, 1], got {quote(q)}")
         q = f
         if self.count == 0:

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kmapsim._numbers import as_float
+from kmapsim._numbers import as_fraction
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import NBUCKETS
@@ -900,11 +900,8 @@ def _choice(name: str, value: object, choices: Sequence[str]) -> str:
 def _share(value: object) -> float:
     """``min_share`` as a float in [0, 1] (a fraction of all cycles; a bool is none), else the
     ScenarioError naming it."""
-    try:
-        f = as_float(value)
-    except OverflowError:  # an int past the float range: out of [0, 1] anyway
-        f = None
-    if f is None or not 0.0 <= f <= 1.0:  # written so that NaN fails too
+    f = as_fraction(value)
+    if f is None:
         raise ScenarioError.of(
             "min_share", f"got {quote(value, 60)}", "a number in [0, 1] (a fraction of cycles)"
         )

@@ -657,6 +657,8 @@ def _describe(value: object) -> str:
     """``a bool True``, ``a string '8'``: what was given, for an error message."""
     if isinstance(value, (bool, np.bool_)):
         kind = "a bool"
+    elif isinstance(value, (np.timedelta64, np.datetime64)):
+        kind = f"a numpy {type(value).__name__}"  # numpy's integers, but not counts
     elif isinstance(value, str):
         kind = "a string"
     elif isinstance(value, (int, np.integer)):

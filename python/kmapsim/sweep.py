@@ -321,10 +321,16 @@ def _sized(field: str, values: object, allowed: str) -> Collection[Any]:
 
 
 def _plain(values: Iterable[Any]) -> list[Any]:
-    """numpy scalars as Python ones, so that the grid and seeds are plain (JSON-ready) values."""
-    if isinstance(values, np.ndarray):
+    """numpy scalars as Python ones, so that the grid and seeds are plain (JSON-ready) values.
+    A numpy time or duration is left as it is, for the field's check to refuse: its ``item()``
+    is a plain int, which would pass as a count."""
+    if isinstance(values, np.ndarray) and values.dtype.kind not in "mM":
         return list(values.tolist())
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
+    return [v.item() if isinstance(v, np.generic) and not _is_time(v) else v for v in values]
+
+
+def _is_time(v: np.generic) -> bool:
+    return isinstance(v, (np.timedelta64, np.datetime64))
 
 
 def _grid_sources(base: Scenario, grid: object) -> dict[str, Collection[Any]]:
