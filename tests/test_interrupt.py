@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,47 @@ def test_sigint_raises_keyboard_interrupt_within_half_a_second(mode: str) -> Non
     caught = float(out.split()[-1])
     # The KeyboardInterrupt reaches Python code within half a second of the signal.
     assert caught - sent < 0.5, f"took {caught - sent:.3f} s"
+
+
+def _kmapsim_script() -> str:
+    """The ``kmapsim`` console script next to this interpreter (the command a user types)."""
+    script = Path(sys.executable).with_name("kmapsim")
+    if not script.exists():
+        pytest.skip("no kmapsim console script next to the interpreter")
+    return str(script)
+
+
+def _startup_seconds() -> float:
+    """How long this machine takes to start Python itself, before any kmapsim code can run
+    (no program can catch a signal then): the earliest moment worth testing."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import runpy"], check=True)
+    return time.perf_counter() - start
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("delay", [0.05, 0.3, 1.5])
+@pytest.mark.parametrize("how", ["script", "-m"])
+def test_ctrl_c_at_any_moment_of_a_command_exits_quietly(how: str, delay: float) -> None:
+    """While the command line imports numpy and pandas (0.05 s, 0.3 s) or runs (1.5 s), Ctrl-C
+    ends it with status 130 and one line, never a traceback."""
+    cmd = [_kmapsim_script()] if how == "script" else [sys.executable, "-m", "kmapsim"]
+    subprocess.run([*cmd, "--version"], capture_output=True, check=True)  # warm the caches
+    startup = _startup_seconds()
+    p = subprocess.Popen(
+        [*cmd, "run", "--cycles", "1_000_000_000_000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(max(delay, 1.5 * startup))
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert (p.returncode, err, out) == (130, "kmapsim: error: interrupted\n", "")
+
+
+def test_a_library_import_leaves_ctrl_c_alone() -> None:
+    """Only the command line swaps Python's SIGINT handler; ``import kmapsim`` does not."""
+    code = "import signal, kmapsim; print(signal.getsignal(signal.SIGINT).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "default_int_handler"

@@ -9,6 +9,12 @@ True
 The engine is Rust (`kmapsim._core`); this package is the thin typed layer around it.
 """
 
+# ruff: noqa: E402
+# First, before numpy and the engine load: Ctrl-C while the command line starts exits quietly.
+from kmapsim._interrupt import guard_startup
+
+guard_startup()
+
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core

@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kmapsim import _core
+from kmapsim import _core, _interrupt
 from kmapsim._numbers import int_range
 from kmapsim._quote import quote
 from kmapsim.errors import (
@@ -86,7 +86,7 @@ EXIT_BAD_INPUT = 2
 EXIT_SIMULATION_FAILED = 3
 EXIT_WALL_CLOCK = 4
 EXIT_BOUND = 5
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = _interrupt.EXIT_INTERRUPTED
 EXIT_BROKEN_PIPE = 141
 
 #: Exit status -> meaning, as documented in the module doc and in ``kmapsim --help``.
@@ -1409,6 +1409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     2 bad input, 3 deadlock or kernel BUG, 4 wall-clock limit, 130 interrupted, 141 broken
     pipe). It never raises, argparse's errors, ``--help`` and ``--version`` included: they
     return their status, so ``main`` can be called in-process."""
+    _interrupt.release()  # the imports are done: from here KeyboardInterrupt is reported
     argv = list(sys.argv[1:] if argv is None else argv)
     restore = _tolerant_output()
     parsed: list[argparse.Namespace] = []
