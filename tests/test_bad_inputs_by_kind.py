@@ -304,3 +304,25 @@ def test_quantile_q_is_a_fraction(q: object) -> None:
     with pytest.raises(ValueError, match="quantile q must be a number in"):
         h.quantile(q)  # type: ignore[arg-type]
     assert h.quantile(np.float64(1.0)) == 100
+
+
+# -- integer fields: an integer, never a float, even a whole one (docs/model.md, section 11) -----
+
+
+def test_a_whole_float_is_no_integer_field_anywhere(tmp_path: Path) -> None:
+    needles = ("got a float 8.0, not an integer", "an integer in [1, 4096]")
+    _raises(lambda: Scenario(cpus=8.0), "cpus", *needles)
+    _raises(lambda: Scenario.from_dict({"cpus": np.float64(8.0)}), "cpus", "not an integer")
+    _raises(lambda: SMALL.replace(cpus=8.0), "cpus", *needles)
+    toml = tmp_path / "s.toml"
+    toml.write_text("cpus = 8.0\n")
+    _raises(lambda: Scenario.from_file(toml), "cpus", str(toml), *needles)
+    grid = {"cpus": [2, 8.0]}
+    _raises(lambda: kmapsim.sweep(SMALL, grid=grid, cycles=10), "cpus", "not an integer")
+    out = tmp_path / "study"
+    _raises(lambda: kmapsim.study.run_study(out, cpus=[2.0], plots=False), "cpus", "integer")
+    step = "program step 1 (work): cycles"
+    _raises(lambda: Scenario(program="kmap; work cycles=500.0; kunmap"), step, "not an integer")
+    _raises(
+        lambda: Scenario(program=[{"op": "work", "cycles": 5.0}]), "program step 0 (work): cycles"
+    )

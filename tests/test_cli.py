@@ -42,7 +42,7 @@ def test_run_json() -> None:
         "--set", "tlb_entries=32",
         "--set", "shared_page_prob=0.5",
         "--set", "lock_arbitration=fifo",
-        "--set", "watchdog_cycles=1e9",
+        "--set", "watchdog_cycles=1_000_000_000",
         "--json",
     )  # fmt: skip
     assert p.returncode == 0, p.stderr

@@ -469,11 +469,16 @@ def test_study_checks_everything_before_creating_its_directory(
 @pytest.mark.parametrize(
     ("grid_file", "needle"),
     [
-        ("[grid]\ncpus = [1]\n[run]\nseeds = 1e18\n", "runs"),
+        ("[grid]\ncpus = [1]\n[run]\nseeds = 1_000_000_000_000_000_000\n", "runs"),
         ("[run]\ncycles = 1e400\n", "cycles"),
         ("[run]\ncycles = 0\n", "cycles"),
         ("[grid]\ncpus = []\n", "non-empty"),
         ("[grid]\ncpus = 4\n", "non-empty"),
+        # No float for an integer, even a whole one (docs/model.md, section 11).
+        ("[run]\nseeds = 2.0\n", "seeds: got 2.0"),
+        ("[run]\ncycles = 1e3\n", "cycles"),
+        ("[grid]\ncpus = [2.0]\n", "cpus: got a float 2.0, not an integer"),
+        ("[base]\ncpus = 8.0\n", "cpus: got a float 8.0, not an integer"),
     ],
 )
 def test_grid_file_sizes_are_checked_before_running(
@@ -491,14 +496,49 @@ def test_grid_file_sizes_are_checked_before_running(
     assert runs == []
 
 
-def test_whole_floats_in_a_grid_file_are_counts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+# -- integers: given as integers, read exactly, quoted as typed ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (
+            ["run", "--seed", "9007199254740993.0"],
+            ["'9007199254740993.0'", "9_007_199_254_740_993"],
+        ),
+        (["run", "--seed", "18446744073709551615.0"], ["'18446744073709551615.0'", "integer"]),
+        (["check", "--seed", "18446744073709551616"], ["18,446,744,073,709,551,616", "--seed"]),
+        (["run", "--cycles", "2e7"], ["'2e7'", "write 20_000_000"]),
+        (["run", "--cpus", "8.0"], ["'8.0'", "not an integer"]),
+        (["run", "--set", "cpus=8.0"], ["cpus: got '8.0', which is not an integer"]),
+        (["run", "--set", "tasks=9007199254740993.0"], ["tasks: got '9007199254740993.0'"]),
+        (["sweep", "--grid", "cpus=2,8.0"], ["cpus: got '8.0', which is not an integer"]),
+        (["study", "--cpus", "2,4.0"], ["'4.0'", "not an integer"]),
+        (["check", "--pct", "1e3"], ["'1e3'", "write 1_000"]),
+    ],
+)
+def test_integers_are_read_exactly_and_quoted_as_typed(
+    capsys: pytest.CaptureFixture[str], runs: list[str], argv: list[str], needles: list[str]
 ) -> None:
-    toml = tmp_path / "grid.toml"
-    toml.write_text("[run]\nseeds = 2.0\ncycles = 1e3\n")
-    status, out, err = call(capsys, "sweep", "--grid-file", str(toml), "--no-progress")
+    """No float round trip: a float is refused (saying which integer to write, computed
+    exactly) and the error quotes what was typed, never a number it was rounded to."""
+    status, _, err = (
+        call(capsys, *argv, "--cycles", "1000") if argv[0] != "check" else call(capsys, *argv)
+    )
+    assert status == cli.EXIT_BAD_INPUT, err
+    line = assert_one_error_line(err)
+    for needle in needles:
+        assert needle in line, line
+    assert "9007199254740992" not in line and "1.8446744073709552e+19" not in line
+    assert runs == []
+
+
+def test_a_seed_past_2_53_is_used_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = call(
+        capsys, "run", "--cycles", "1000", "--seed", "9_007_199_254_740_993", "--json"
+    )
     assert status == 0, err
-    assert "2 runs (2 seeds x 1,000 cycles)" in out
+    assert json.loads(out)["seed"] == 9_007_199_254_740_993
 
 
 def test_huge_values_give_a_bounded_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -108,7 +108,7 @@ def test_sweep_with_flags(tmp_path: Path) -> None:
     p = kmapsim_cli(
         "sweep",
         "--grid", "cpus=1,2",
-        "--grid", "irq_hold_cycles=1e3,3000",
+        "--grid", "irq_hold_cycles=1_000,3000",
         "--set", "strategy=lazy",
         "--seeds", "2",
         "--cycles", "200_000",

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import decimal
 import errno
 import io
 import itertools
@@ -67,7 +68,7 @@ from kmapsim.errors import (
     WallClockExceeded,
 )
 from kmapsim.fileio import _file_type
-from kmapsim.grid_file import read_grid_file, whole
+from kmapsim.grid_file import read_grid_file
 from kmapsim.lockstat import lock_stat_rows, lockmeter_text
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
 from kmapsim.result import TASK_STATES, RunResult, task_state_shares
@@ -179,26 +180,48 @@ def parse_value(text: str) -> FieldValue:
         return text
 
 
-#: An integer literal as int() reads it. One that int() refuses all the same is longer than
-#: Python converts (4300 digits), and `parse_value` makes it a float: infinity.
-_INT_LITERAL = re.compile(r"\s*[+-]?\d[\d_]*\s*")
+#: An integer as the command line takes it: ASCII digits, a sign, ``_`` between digits.
+_INT_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
 
 
-def _huge_int(text: str, value: FieldValue) -> bool:
-    """Whether ``value``, parsed from ``text``, is an integer too long to convert."""
-    return isinstance(value, float) and math.isinf(value) and bool(_INT_LITERAL.fullmatch(text))
+class _TooLong(ValueError):
+    """An integer with more digits than Python converts (4300)."""
+
+
+def _int_text(text: str) -> int | None:
+    """``text`` as the integer it spells, read exactly (never through a float), or None if it
+    is no integer (``8.0``, ``2e7`` and ``abc`` are not); `_TooLong` past Python's limit."""
+    text = text.strip()
+    if not _INT_TEXT.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooLong(text) from None
+
+
+def _not_an_integer(text: str) -> str:
+    """Why ``text`` is no integer, with the integer to write when it is a whole number in
+    another spelling (``2e7``: write 20_000_000), computed exactly, never through a float."""
+    try:
+        exact = decimal.Decimal(text.strip().replace("_", ""))
+    except (decimal.InvalidOperation, ValueError):
+        exact = None
+    problem = f"got {quote(text)}, which is not an integer"
+    if exact is not None and exact.is_finite() and abs(exact) < 10**30 and exact % 1 == 0:
+        problem += f" (write {int(exact):_})"
+    return problem
 
 
 def _count(text: str) -> int:
-    """An argparse type for cycles and seeds: accepts ``200_000`` and whole floats like ``2e7``."""
-    value = parse_value(text)
-    if _huge_int(text, value):
-        raise argparse.ArgumentTypeError(f"{quote(text)} is out of range")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    raise argparse.ArgumentTypeError(f"expected an integer, got {quote(text)}")
+    """An argparse type for cycles, seeds and other counts: an integer such as ``200_000``."""
+    try:
+        value = _int_text(text)
+    except _TooLong:
+        raise argparse.ArgumentTypeError(f"{quote(text)} is out of range") from None
+    if value is None:
+        raise argparse.ArgumentTypeError(_not_an_integer(text))
+    return value
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
@@ -224,28 +247,27 @@ def _overrides(args: argparse.Namespace) -> dict[str, FieldValue]:
 
 
 def _field_value(name: str, text: str, kinds: Mapping[str, str]) -> FieldValue:
-    """`parse_value`, taking ``1e6`` for an integer field as the engine's file reader does."""
-    value = parse_value(text)
-    if kinds.get(name) == "int" and _huge_int(text, value):
-        spec = next(s for s in Scenario.fields() if s["name"] == name)
-        allowed = int_range(spec["min"], spec["max"])
-        raise ScenarioError.of(name, f"{quote(text)} is out of range", allowed)
-    if kinds.get(name) == "int" and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value
+    """`parse_value`, except that an integer field takes integer text only, read exactly: a
+    float (``8.0``, ``1e6``) is refused, as `Scenario` refuses it (docs/model.md, section 11)."""
+    if kinds.get(name) != "int":
+        return parse_value(text)
+    spec = next(s for s in Scenario.fields() if s["name"] == name)
+    allowed = int_range(spec["min"], spec["max"])
+    try:
+        value = _int_text(text)
+    except _TooLong:
+        raise ScenarioError.of(name, f"{quote(text)} is out of range", allowed) from None
+    if value is not None:
+        return value
+    if isinstance(parse_value(text), float):
+        raise ScenarioError.of(name, _not_an_integer(text), allowed)
+    return text  # not a number at all: the scenario names its type
 
 
 def _int_list(text: str) -> list[int]:
     """An argparse type for ``--cpus 1,2,4``."""
     bad = argparse.ArgumentTypeError(f"expected integers separated by commas, got {quote(text)}")
-    parts = _parts(text)
-    for part in parts:
-        if _huge_int(part, parse_value(part)):
-            raise argparse.ArgumentTypeError(f"{quote(part)} is out of range")
-    try:
-        values = [_count(part) for part in parts]
-    except argparse.ArgumentTypeError:
-        raise bad from None
+    values = [_count(part) for part in _parts(text)]  # a bad one is named by itself
     if not values:
         raise bad
     return values
@@ -968,8 +990,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
-    seeds: Any = args.seeds if args.seeds is not None else whole(spec.get("seeds", 1))
-    cycles: Any = args.cycles if args.cycles is not None else whole(spec.get("cycles", 10_000_000))
+    seeds: Any = args.seeds if args.seeds is not None else spec.get("seeds", 1)
+    cycles: Any = args.cycles if args.cycles is not None else spec.get("cycles", 10_000_000)
     points = 1
     for name, values in grid.items():
         if not isinstance(values, list) or not values:

@@ -18,7 +18,7 @@ from kmapsim.runner import MAX_CYCLES, _int_arg
 from kmapsim.scenario import Scenario, check_field
 from kmapsim.sweep import _seed_list, _seed_source
 
-__all__ = ["GRID_FILE", "read_grid_file", "whole"]
+__all__ = ["GRID_FILE", "read_grid_file"]
 
 #: What a --grid-file may hold: table -> allowed keys (None: scenario fields).
 _GRID_FILE_TABLES = ("base", "grid", "run")
@@ -93,7 +93,6 @@ def read_grid_file(path: Path) -> dict[str, Any]:
             raise unknown(key, "[run]", _RUN_KEYS)
         try:
             if key == "seeds":
-                value = whole(value)
                 if isinstance(value, list):
                     _seed_list(_seed_source(value))  # every seed an integer, none twice
                 elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -104,15 +103,8 @@ def read_grid_file(path: Path) -> dict[str, Any]:
                         "a count >= 1, or a non-empty list of distinct integers in [0, 2**64-1]",
                     )
             else:
-                value = _int_arg("cycles", whole(value), 1, MAX_CYCLES)
+                value = _int_arg("cycles", value, 1, MAX_CYCLES)
         except ScenarioError as e:
             raise bad_value(f"[run] {key}", e) from None
         out[key] = value
     return out
-
-
-def whole(value: object) -> object:
-    """A whole float (``2e7`` in a TOML file) as an int, as on the command line."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
-    return value

@@ -702,7 +702,9 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
     if kind == "int":
         i = as_int(value)  # any object with __index__
         if i is None:
-            raise bad(f"got {_describe(value)}")
+            # Even a whole float (8.0) is refused: one rule everywhere (docs/model.md, 11).
+            a_float = isinstance(value, (float, np.floating))
+            raise bad(f"got {_describe(value)}" + (", not an integer" if a_float else ""))
         lo, hi = spec["min"], spec["max"]
         if (lo is not None and i < lo) or (hi is not None and i > hi):
             raise bad(f"{quote(i)} is out of range")

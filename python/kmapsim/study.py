@@ -611,8 +611,8 @@ def _one_regime(result: SweepResult | pd.DataFrame, regime: str | None) -> pd.Da
 
 
 def _field_values(name: str, field: str, values: object) -> list[int]:
-    """``values`` as the integers scenario field ``field`` takes (a whole float counts, as in a
-    sweep's grid; a bool, a fraction or a string does not), or the ScenarioError naming
+    """``values`` as the integers scenario field ``field`` takes (a float does not, even a
+    whole one, nor a bool or a string), or the ScenarioError naming
     argument ``name`` and the position of the bad value."""
     allowed = f"a list of values of the scenario field {field}, at most {MAX_POINTS:,}"
     given = _sized(name, values, allowed)

@@ -394,11 +394,11 @@ fn int(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
             format!("{i} is out of range"),
             range,
         )),
-        // Whole floats (e.g. 1e6 from a TOML file) are accepted; anything else is not.
-        Value::Float(f) if f.fract() == 0.0 && f >= min as f64 && f <= max as f64 => Ok(f as u64),
+        // A float is refused even when whole (8.0, 1e6): one rule for every integer, in every
+        // reader (docs/model.md, section 11), and no float ever stands in for a count.
         Value::Float(f) => Err(ConfigError::new(
             name,
-            format!("{f:?} is not allowed"),
+            format!("got a float {f:?}, not an integer"),
             range,
         )),
         Value::Str(_) | Value::Bool(_) => Err(ConfigError::new(
@@ -565,7 +565,13 @@ mod tests {
         let e = Scenario::from_pairs([("tlb_evict_rate", Value::Float(1e300))]).unwrap_err();
         assert_eq!(e.problem, "1e300 is out of range");
         let e = Scenario::from_pairs([("cpus", Value::Float(1e300))]).unwrap_err();
-        assert_eq!(e.problem, "1e300 is not allowed");
+        assert_eq!(e.problem, "got a float 1e300, not an integer");
+        // A whole float is no integer: one rule for every reader (docs/model.md, section 11).
+        let e = Scenario::from_pairs([("cpus", Value::Float(8.0))]).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.problem.as_str()),
+            ("cpus", "got a float 8.0, not an integer")
+        );
         // A bool is no number and no name.
         for field in ["cpus", "tlb_evict_rate", "strategy"] {
             let e = Scenario::from_pairs([(field, Value::Bool(true))]).unwrap_err();

@@ -536,9 +536,12 @@ impl Fields<'_> {
         match self.get(name) {
             None => Ok(default),
             Some(Value::Int(i)) if *i >= min as i128 && *i <= max as i128 => Ok(*i as u64),
-            Some(Value::Float(f)) if f.fract() == 0.0 && *f >= min as f64 && *f <= max as f64 => {
-                Ok(*f as u64)
-            }
+            // Even a whole float is refused, as for the scenario's integer fields.
+            Some(Value::Float(f)) if f.is_finite() => Err(self.err(
+                name,
+                format!("got a float {f:?}, not an integer"),
+                allowed(),
+            )),
             Some(v) => Err(self.err(name, describe(v), allowed())),
         }
     }
@@ -933,6 +936,9 @@ mod tests {
             e.problem, "inf (past the largest float) is not allowed",
             "{e}"
         );
+        // A whole float is no integer here either.
+        let e = parse(&from_text("kmap; work cycles=500.0").unwrap(), &sc).unwrap_err();
+        assert_eq!(e.problem, "got a float 500.0, not an integer", "{e}");
         let p =
             from_text("kmap irqs_off=true; access irqs_off=false; kunmap irqs_off=false").unwrap();
         let held: Vec<&Value> = p.iter().map(|step| &step[1].1).collect();
