@@ -326,3 +326,32 @@ def test_a_whole_float_is_no_integer_field_anywhere(tmp_path: Path) -> None:
     _raises(
         lambda: Scenario(program=[{"op": "work", "cycles": 5.0}]), "program step 0 (work): cycles"
     )
+
+
+# -- "did you mean": case compared last, the same everywhere ----------------------------------
+
+SUGGESTED = [
+    (lambda: Scenario(strategy="Async"), "strategy", "'async'"),
+    (lambda: Scenario(strategy="LAZY"), "strategy", "'lazy'"),
+    (lambda: Scenario(strategy="SYNC"), "strategy", "'sync'"),
+    (lambda: Scenario(workload="DBENCH"), "workload", "'dbench'"),
+    (lambda: Scenario(CPUS=2), "CPUS", "'cpus'"),
+    (lambda: Scenario.preset("PIII-8WAY-2001"), "preset", "'pIII-8way-2001'"),
+    (lambda: Scenario(program="KMAP; kunmap"), "program step 0: op", '"kmap"'),
+    (lambda: Scenario(program="kmap PAGE=hot; kunmap"), "program step 0 (kmap): PAGE", '"page"'),
+    (lambda: Scenario(program="kmap page=HOT; kunmap"), "program step 0 (kmap): page", '"hot"'),
+    (lambda: Scenario(program="work dist=FIXED"), "program step 0 (work): dist", '"fixed"'),
+    (lambda: kmapsim.run(SMALL, cycles=10, mode="SKIP"), "mode", "'skip'"),
+    (lambda: kmapsim.study.run_study("unused", regimes=["SAFETY"]), "regimes", "'safety'"),
+]
+
+
+@pytest.mark.parametrize(("call", "field", "suggestion"), SUGGESTED)
+def test_did_you_mean_compares_case_last(call: Any, field: str, suggestion: str) -> None:
+    e = _raises(call, field, f"(did you mean {suggestion}?)")
+    assert "did you mean" not in e.allowed  # the name itself stays case-sensitive
+
+
+def test_did_you_mean_still_needs_a_near_name() -> None:
+    e = _raises(lambda: Scenario(strategy="zzzzzz"), "strategy")
+    assert "did you mean" not in str(e)

@@ -730,3 +730,26 @@ def test_a_file_name_that_is_not_utf8_prints(tmp_path: Path) -> None:
 def test_json_output_still_parses(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = call(capsys, "run", "--cycles", "1000", "--json")
     assert status == 0 and json.loads(out)["cycles"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["Run"], "'run'"),
+        (["run", "--mode", "Skip"], "'skip'"),
+        (["run", "--strategy", "Async"], "'async'"),
+        (["run", "--strategy", "LAZY"], "'lazy'"),
+        (["run", "--set", "CPUS=2"], "'cpus'"),
+        (["run", "--program", "KMAP; kunmap"], '"kmap"'),
+        (["run", "--preset", "Modern-64core"], "'modern-64core'"),
+        (["study", "--strategies", "sync,Lazy"], "'lazy'"),
+    ],
+)
+def test_every_name_gets_a_case_blind_suggestion(
+    capsys: pytest.CaptureFixture[str], runs: list[str], argv: list[str], suggestion: str
+) -> None:
+    status, _, err = (
+        call(capsys, *argv, "--cycles", "1000") if len(argv) > 1 else call(capsys, *argv)
+    )
+    assert status == cli.EXIT_BAD_INPUT, err
+    assert f"(did you mean {suggestion}?)" in assert_one_error_line(err)

@@ -35,6 +35,7 @@ __all__ = [
     "_panic_in_engine_for_tests",
     "cancel_running",
     "check",
+    "closest",
     "field_specs",
     "parse_program",
     "pct",
@@ -120,6 +121,11 @@ def parse_program(text: str) -> list[dict[str, int | float | str | bool]]:
     word that is not ``field=value``. ``irqs_off=true``/``false`` is held as 1/0; ``true`` or
     ``false`` in any other field stays a bool, which ``validate`` refuses. The steps are
     checked by ``validate``."""
+
+def closest(name: str, known: list[str]) -> str | None:
+    """The name of ``known`` nearest to ``name`` if it is close enough to be a typo, case
+    compared last (``Async`` finds ``async``), else None; no suggestion for a name longer than
+    64 bytes. Every "did you mean" comes from here."""
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

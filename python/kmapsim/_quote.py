@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 import reprlib
+from collections.abc import Iterable
 
-__all__ = ["QUOTE_LIMIT", "quote"]
+from kmapsim import _core
+
+__all__ = ["QUOTE_LIMIT", "did_you_mean", "quote"]
 
 #: Characters of a quoted value that an error message shows before cutting it short.
 QUOTE_LIMIT = 80
@@ -76,3 +79,13 @@ def _quote_text(value: str | bytes | bytearray, limit: int) -> str:
         return head
     unit = "chars" if isinstance(value, str) else "bytes"
     return f"{head[: max(limit - 3, 1)]}... ({len(value)} {unit})"
+
+
+def did_you_mean(word: object, names: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the name of ``names`` nearest to ``word``, or ``""`` (also
+    for a ``word`` that is no string). The engine's `closest` picks it, as for its own errors:
+    case is compared last, so ``Async`` suggests ``async``, never ``sync``."""
+    if not isinstance(word, str):
+        return ""
+    best = _core.closest(word, list(names))
+    return f" (did you mean {best!r}?)" if best is not None else ""

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kmapsim import _core
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
 
@@ -126,7 +126,9 @@ def _from_mapping(calls: Mapping[Any, Any]) -> Columns:
                 raise _error(where, f"got {type(row).__name__}, not a mapping")
             unknown = set(row) - {"op", "page", "work"}
             if unknown:
-                raise _error(where, f"unknown column {quote(sorted(map(str, unknown))[0])}")
+                first = sorted(map(str, unknown))[0]
+                hint = did_you_mean(first, ["op", "page", "work"])
+                raise _error(where, f"unknown column {quote(first)}{hint}")
             _row(out, task, row.get("op"), row.get("page", -1), row.get("work", 0), where)
     return out
 

@@ -58,7 +58,7 @@ from typing import Any, NoReturn
 
 from kmapsim import _core, _interrupt
 from kmapsim._numbers import int_range
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import (
     DeadlockError,
     InternalError,
@@ -335,6 +335,17 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, with its error line cut like ours (a bad value can be huge)."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """argparse's check of a choice (--mode, the command), with a "did you mean"."""
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            raise argparse.ArgumentError(
+                action,
+                f"invalid choice: {quote(value)}{did_you_mean(value, choices)} (choose from "
+                + ", ".join(map(repr, choices))
+                + ")",
+            )
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import read_document
 from kmapsim.runner import MAX_CYCLES, _int_arg
@@ -44,10 +44,7 @@ def read_grid_file(path: Path) -> dict[str, Any]:
         return ScenarioFileError.at(path, f"{path}: {problem}", allowed, GRID_FILE)
 
     def unknown(key: str, where: str, allowed: Sequence[str]) -> ScenarioFileError:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(allowed), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(key, allowed)
         return bad_shape(
             f"unknown key {quote(key)} in {where}{hint}", "one of " + ", ".join(allowed)
         )

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kmapsim._numbers import as_fraction
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import NBUCKETS
 from kmapsim.runner import _flag, _int_arg
@@ -893,7 +893,9 @@ def _choice(name: str, value: object, choices: Sequence[str]) -> str:
     value must not silently draw as the default."""
     if not isinstance(value, str) or value not in choices:
         allowed = " or ".join(quote(c) for c in choices)
-        raise ScenarioError.of(name, f"got {quote(value, 60)}", allowed)
+        raise ScenarioError.of(
+            name, f"got {quote(value, 60)}{did_you_mean(value, choices)}", allowed
+        )
     return value
 
 

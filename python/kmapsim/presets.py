@@ -12,16 +12,12 @@ which are the `pIII-8way-2001` preset, documented with their sources in docs/mod
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
-
-#: Names longer than this get no "did you mean": difflib costs time in their length.
-_MAX_SUGGEST = 64
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -371,11 +367,7 @@ def get_preset(name: str) -> Preset:
     preset = PRESETS.get(name)
     if preset is not None:
         return preset
-    problem = f"unknown preset {quote(name)}"
-    if len(name) <= _MAX_SUGGEST:
-        close = difflib.get_close_matches(name, names, n=1)
-        if close:
-            problem += f" (did you mean {close[0]!r}?)"
+    problem = f"unknown preset {quote(name)}{did_you_mean(name, names)}"
     raise ScenarioError.of("preset", problem, allowed)
 
 

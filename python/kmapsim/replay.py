@@ -66,7 +66,7 @@ import pandas as pd
 
 from kmapsim import _core
 from kmapsim._numbers import int_range
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
 
@@ -442,6 +442,7 @@ def _add_row(cells: dict[str, list[object]], cpu: int, j: int, row: object) -> N
     for key in row:
         if not (isinstance(key, str) and key in OPS_COLUMNS) or key == "cpu":
             why = " (the mapping's key gives the CPU)" if key == "cpu" else ""
+            why = why or did_you_mean(key, OPS_COLUMNS[1:])
             raise _error(
                 where,
                 f"unknown column {quote(key, 40)}{why}",

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 
 from kmapsim import _core
 from kmapsim._numbers import as_flag, as_float, as_int, int_range
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.calls import engine_calls
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
@@ -102,7 +102,8 @@ def engine_options(
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
     if not isinstance(mode, str) or mode not in MODES:
-        raise ScenarioError.of("mode", f"unknown mode {quote(mode)}", "one of " + ", ".join(MODES))
+        problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
+        raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))
     return _core.Options(
         scenario.to_dict(),
         _int_arg("seed", seed, 0, MAX_SEED),

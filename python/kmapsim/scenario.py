@@ -15,7 +15,6 @@ field of any error) when it validates the scenario; this module only brings it i
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import math
@@ -28,7 +27,7 @@ import numpy as np
 
 from kmapsim import _core
 from kmapsim._numbers import as_float, as_int, bound_text, int_range
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
 from kmapsim.presets import get_preset, preset_names
@@ -590,7 +589,7 @@ def _check_names(d: Mapping[Any, object], extra: tuple[str, ...] = ()) -> None:
             raise _name_error(key, f"field names are strings, not {type(key).__name__}", allowed)
         if not key.strip():
             raise _name_error(key, f"{'an empty' if not key else 'a blank'} field name", allowed)
-        raise _name_error(key, "unknown field" + _suggestion(key, names), allowed)
+        raise _name_error(key, "unknown field" + did_you_mean(key, names), allowed)
 
 
 def _name_error(key: object, problem: str, allowed: str) -> ScenarioError:
@@ -603,18 +602,6 @@ def _name_error(key: object, problem: str, allowed: str) -> ScenarioError:
     return ScenarioError(f"{shown}: {problem}; allowed: {allowed}", field, problem, allowed)
 
 
-#: Longer words get no "did you mean": difflib's cost grows with their length.
-_SUGGEST_MAX_LEN = 64
-
-
-def _suggestion(word: str, choices: Sequence[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
-    if len(word) > _SUGGEST_MAX_LEN:
-        return ""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _preset_values(name: object) -> Mapping[str, object]:
     """The values of preset ``name``, or a ScenarioError (field ``"preset"``) that quotes a
     bad name (checked here because a name can be any value a file or a caller gives)."""
@@ -624,7 +611,7 @@ def _preset_values(name: object) -> Mapping[str, object]:
     if not isinstance(name, str):
         problem = f"got {_describe(name)}"
     else:
-        problem = f"unknown preset {quote(name)}" + _suggestion(name, names)
+        problem = f"unknown preset {quote(name)}" + did_you_mean(name, names)
     raise ScenarioError.of("preset", problem, "one of " + ", ".join(names))
 
 
@@ -697,7 +684,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
             raise bad(f"got {_describe(value)}")
         choices = spec["choices"] or []
         if value not in choices:
-            raise bad(f"unknown value {quote(value)}{_suggestion(value, choices)}")
+            raise bad(f"unknown value {quote(value)}{did_you_mean(value, choices)}")
         return str(value)
     if kind == "int":
         i = as_int(value)  # any object with __index__

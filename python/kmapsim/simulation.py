@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 from kmapsim.result import RunResult
 from kmapsim.runner import MAX_CYCLES, Mode, _int_arg, engine_options
@@ -53,7 +53,10 @@ class Snapshot:
             if lk["name"] == name:
                 return lk
         names = ", ".join(lk["name"] for lk in self.locks)
-        raise ScenarioError.of("name", f"no lock called {quote(name)}", f"one of {names}")
+        problem = (
+            f"no lock called {quote(name)}{did_you_mean(name, [lk['name'] for lk in self.locks])}"
+        )
+        raise ScenarioError.of("name", problem, f"one of {names}")
 
 
 class Simulation:

@@ -40,7 +40,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from kmapsim._numbers import as_int
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.runner import _flag, _int_arg
@@ -401,7 +401,9 @@ def _regime_rows(frame: pd.DataFrame, name: object) -> pd.DataFrame:
     names = [str(n) for n in pd.unique(frame["regime"])]
     if not isinstance(name, str) or name not in names:
         raise ScenarioError.of(
-            "regime", f"no regime {quote(name, 60)}", "one of " + ", ".join(names)
+            "regime",
+            f"no regime {quote(name, 60)}{did_you_mean(name, names)}",
+            "one of " + ", ".join(names),
         )
     return frame[frame["regime"] == name]
 
@@ -792,7 +794,11 @@ def _regimes(names: Sequence[str] | None) -> list[Regime]:
     bad = [n for n in chosen if n not in known]
     if bad or not chosen:
         raise ScenarioError.of(
-            "regimes", f"unknown regime {quote(bad[0], 60)}" if bad else "an empty list", allowed
+            "regimes",
+            f"unknown regime {quote(bad[0], 60)}{did_you_mean(bad[0], known)}"
+            if bad
+            else "an empty list",
+            allowed,
         )
     return [known[n] for n in chosen]
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from kmapsim import _core
 from kmapsim._numbers import as_int
-from kmapsim._quote import quote
+from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 from kmapsim.fileio import as_path
 from kmapsim.result import TASK_STATES, task_state_shares
@@ -166,7 +166,8 @@ class SweepResult:
             text = ", ".join([*usual, *(c for c in numeric if c not in usual)])
             raise ScenarioError.of(
                 "value",
-                f"got {quote(value)}, not a numeric column of the frame",
+                f"got {quote(value)}, not a numeric column of the frame"
+                + did_you_mean(value, numeric),
                 "one of " + (text if len(text) <= 600 else text[:597] + "..."),
             )
         keys = list(self.grid) or ["strategy"]

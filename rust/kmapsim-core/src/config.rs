@@ -4,7 +4,7 @@
 //! binding, the validation and the docs all read that table, so a new field cannot drift between
 //! them. Defaults are the `pIII-8way-2001` preset (see `docs/model.md` for the source of each).
 
-use crate::error::{ConfigError, closest, shown};
+use crate::error::{ConfigError, did_you_mean, shown};
 
 /// A field whose value is one of a few names: the enum, its `NAMES` (in variant order), and
 /// `name`/`parse` between the two, written once for every such field.
@@ -363,10 +363,7 @@ impl ConfigError {
     /// An unknown field name, with the closest known name when one is near.
     pub fn unknown_field(name: &str) -> Self {
         let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
-        let problem = match closest(name, &names) {
-            Some(best) => format!("unknown field (did you mean {best:?}?)"),
-            None => "unknown field".to_string(),
-        };
+        let problem = format!("unknown field{}", did_you_mean(name, &names));
         let field = if name.chars().count() > 60 {
             shown(name)
         } else {
@@ -442,7 +439,7 @@ fn choice<T>(
     let allowed = format!("one of {}", names.join(", "));
     match v {
         Value::Str(s) => {
-            let problem = format!("unknown value {}", shown(s));
+            let problem = format!("unknown value {}{}", shown(s), did_you_mean(s, names));
             parse(s).ok_or_else(|| ConfigError::new(name, problem, allowed))
         }
         _ => Err(ConfigError::new(

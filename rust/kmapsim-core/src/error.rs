@@ -33,16 +33,33 @@ pub fn shown(s: &str) -> String {
 
 /// The known name nearest to `name` by edit distance, if it is close enough to be a typo. A
 /// name far longer than any known one is no typo (and its distance would be slow to compute).
+///
+/// Case is compared last: the distance is taken between lower-case forms, so `Async` suggests
+/// `async` (not `sync`, one letter off as written) and `LAZY` or `CPUS` find their names; the
+/// distance as written only breaks ties. Names themselves stay case-sensitive: this only
+/// suggests. Every "did you mean" of the project (Rust and Python) comes from here.
 pub fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     if name.len() > 64 {
         return None;
     }
+    let folded = name.to_lowercase();
     known
         .iter()
-        .map(|k| (levenshtein(name, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .map(|k| {
+            (
+                levenshtein(&folded, &k.to_lowercase()),
+                levenshtein(name, k),
+                *k,
+            )
+        })
+        .filter(|(d, _, k)| *d <= 2.max(k.chars().count() / 4))
         .min()
-        .map(|(_, k)| k)
+        .map(|(_, _, k)| k)
+}
+
+/// `` (did you mean "x"?)`` for the name nearest to `name`, or `""`.
+pub fn did_you_mean(name: &str, known: &[&str]) -> String {
+    closest(name, known).map_or_else(String::new, |best| format!(" (did you mean {best:?}?)"))
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -184,6 +201,22 @@ mod tests {
         assert_eq!(closest("stratgy", &known), Some("strategy"));
         assert_eq!(closest("zzzzzzzz", &known), None);
         assert_eq!(closest(&"cpus".repeat(1000), &known), None);
+    }
+
+    #[test]
+    fn closest_compares_case_last() {
+        let strategies = ["sync", "async", "lazy"];
+        assert_eq!(closest("Async", &strategies), Some("async"));
+        assert_eq!(closest("ASYNC", &strategies), Some("async"));
+        assert_eq!(closest("LAZY", &strategies), Some("lazy"));
+        assert_eq!(closest("SYNC", &strategies), Some("sync"));
+        assert_eq!(closest("CPUS", &["cpus", "tasks"]), Some("cpus"));
+        assert_eq!(closest("KMAP", &["kmap", "kunmap"]), Some("kmap"));
+        assert_eq!(
+            did_you_mean("Sync", &strategies),
+            " (did you mean \"sync\"?)"
+        );
+        assert_eq!(did_you_mean("zzzzzz", &strategies), "");
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub use config::{
 };
 pub use engine::records;
 pub use engine::{Engine, MAX_CYCLES, Mode, run, run_to_end};
-pub use error::{ConfigError, DeadlockReport, SimError, StopReason, WaitEdge, shown};
+pub use error::{
+    ConfigError, DeadlockReport, SimError, StopReason, WaitEdge, closest, did_you_mean, shown,
+};
 pub use lock::lock_name;
 pub use report::{CpuSnapshot, LockSnapshot, RunReport, Sample, Snapshot};
 pub use stats::{

@@ -9,7 +9,7 @@
 //! meaningful when the scenario's costs change.
 
 use crate::config::{Dist, MAX_DURATION, Scenario, Value, Workload};
-use crate::error::{ConfigError, closest, shown};
+use crate::error::{ConfigError, did_you_mean, shown};
 
 /// Most mappings a task may hold at once (named handles in a program).
 pub const MAX_HANDLES: usize = 8;
@@ -574,11 +574,17 @@ impl Fields<'_> {
         match self.get("dist") {
             None => Ok(default),
             Some(Value::Str(s)) if Dist::parse(s).is_some() => Ok(Dist::parse(s).unwrap()),
-            Some(v) => Err(self.err(
-                "dist",
-                describe(v),
-                format!("one of {}", Dist::NAMES.join(", ")),
-            )),
+            Some(v) => {
+                let hint = match v {
+                    Value::Str(s) => did_you_mean(s, Dist::NAMES),
+                    _ => String::new(),
+                };
+                Err(self.err(
+                    "dist",
+                    describe(v) + &hint,
+                    format!("one of {}", Dist::NAMES.join(", ")),
+                ))
+            }
         }
     }
 }
@@ -603,10 +609,9 @@ impl Parser<'_> {
             other => {
                 let problem = match other {
                     None => "missing".to_string(),
-                    Some(Value::Str(s)) => match closest(s, OPS) {
-                        Some(best) => format!("unknown op {} (did you mean {best:?}?)", shown(s)),
-                        None => format!("unknown op {}", shown(s)),
-                    },
+                    Some(Value::Str(s)) => {
+                        format!("unknown op {}{}", shown(s), did_you_mean(s, OPS))
+                    }
                     Some(v) => describe(v),
                 };
                 return Err(ConfigError::new(
@@ -626,7 +631,7 @@ impl Parser<'_> {
                 known.extend_from_slice(fields_of(op));
                 return Err(f.err(
                     k,
-                    "unknown field".into(),
+                    format!("unknown field{}", did_you_mean(k, &known)),
                     format!("one of {}", known.join(", ")),
                 ));
             }
@@ -770,7 +775,10 @@ impl Parser<'_> {
                 "cold" => PageSource::Cold,
                 "private" => PageSource::Private,
                 "sequential" => PageSource::Sequential,
-                _ => return Err(f.err("page", describe(&Value::Str(s.clone())), allowed())),
+                _ => {
+                    let problem = describe(&Value::Str(s.clone())) + &did_you_mean(s, PAGE_SOURCES);
+                    return Err(f.err("page", problem, allowed()));
+                }
             },
             Some(Value::Int(p)) if *p >= 0 && *p < i128::from(self.sc.pages) => {
                 PageSource::Page(*p as u32)

@@ -41,6 +41,14 @@ fn field_specs(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     convert::field_specs(py)
 }
 
+/// The name of `known` nearest to `name` if it is close enough to be a typo (case compared
+/// last), else None: every "did you mean" of the Python layer comes from here.
+#[pyfunction]
+fn closest(name: &str, known: Vec<String>) -> Option<String> {
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    kmapsim_core::closest(name, &known).map(str::to_string)
+}
+
 /// A test-only trigger: a panic inside the engine's guard, to check that it becomes
 /// `kmapsim.InternalError` and never crashes the interpreter.
 #[pyfunction]
@@ -51,7 +59,7 @@ fn _panic_in_engine_for_tests(py: Python<'_>, options: Py<options::Options>) -> 
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::{_panic_in_engine_for_tests, field_specs, parse_program, validate};
+    use super::{_panic_in_engine_for_tests, closest, field_specs, parse_program, validate};
     #[pymodule_export]
     use crate::cancel::{CancelToken, cancel_running};
     #[pymodule_export]

@@ -129,7 +129,11 @@ fn parse_mode(mode: &str) -> Result<Mode, ConfigError> {
     Mode::parse(mode).ok_or_else(|| {
         ConfigError::new(
             "mode",
-            format!("unknown value {}", kmapsim_core::shown(mode)),
+            format!(
+                "unknown value {}{}",
+                kmapsim_core::shown(mode),
+                kmapsim_core::did_you_mean(mode, Mode::NAMES)
+            ),
             format!("one of {}", Mode::NAMES.join(", ")),
         )
     })
@@ -221,7 +225,11 @@ fn call_lists(sc: &Scenario, cols: CallColumns) -> Result<Vec<Vec<Call>>, Config
         };
         let Some(call_op) = CallOp::parse(&op[i]) else {
             let allowed = format!("one of {}", CallOp::NAMES.join(", "));
-            return Err(bad(format!("op {}", kmapsim_core::shown(&op[i])), allowed));
+            let hint = kmapsim_core::did_you_mean(&op[i], CallOp::NAMES);
+            return Err(bad(
+                format!("op {}{hint}", kmapsim_core::shown(&op[i])),
+                allowed,
+            ));
         };
         let page = match page[i] {
             -1 => kmapsim_core::calls::NONE,
