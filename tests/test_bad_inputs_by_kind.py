@@ -355,3 +355,11 @@ def test_did_you_mean_compares_case_last(call: Any, field: str, suggestion: str)
 def test_did_you_mean_still_needs_a_near_name() -> None:
     e = _raises(lambda: Scenario(strategy="zzzzzz"), "strategy")
     assert "did you mean" not in str(e)
+
+
+def test_sweep_refuses_a_base_program_that_no_point_runs() -> None:
+    base = SMALL.replace(program="kmap; kunmap")
+    grid = {"workload": ["dbench", "file-read"]}
+    _raises(lambda: kmapsim.sweep(base, grid=grid, cycles=10), "program", "runs at no grid point")
+    both = kmapsim.sweep(base, grid={"workload": ["custom", "dbench"]}, cycles=10, progress=False)
+    assert list(both.frame["program"].notna()) == [True, False]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from cli_process import kmapsim_cli
 
@@ -753,3 +754,70 @@ def test_every_name_gets_a_case_blind_suggestion(
     )
     assert status == cli.EXIT_BAD_INPUT, err
     assert f"(did you mean {suggestion}?)" in assert_one_error_line(err)
+
+
+# -- sweep: a field is fixed or varied, and a program runs somewhere ------------------------------
+
+PROGRAM = "kmap page=hot; access; kunmap"
+
+
+@pytest.mark.parametrize(
+    ("argv", "file", "needle"),
+    [
+        (
+            ["--grid", "cpus=1,2", "--set", "cpus=4"],
+            "",
+            "cpus: fixed by --set and varied by --grid",
+        ),
+        (["--grid", f"program={PROGRAM}", "--program", PROGRAM], "", "program: fixed by --program"),
+        (
+            ["--set", "cpus=4"],
+            "[grid]\ncpus = [1, 2]\n",
+            "cpus: fixed by --set and varied by [grid]",
+        ),
+        (["--grid", "cpus=1,2"], "[base]\ncpus = 4\n", "cpus: fixed by [base] of"),
+        ([], "[base]\ncpus = 4\n[grid]\ncpus = [1, 2]\n", "cpus: fixed by [base] of"),
+        (
+            ["--grid", "workload=dbench,file-read", "--program", PROGRAM],
+            "",
+            "program: the base scenario's program runs at no grid point",
+        ),
+    ],
+)
+def test_sweep_refuses_what_it_would_silently_ignore(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    runs: list[str],
+    argv: list[str],
+    file: str,
+    needle: str,
+) -> None:
+    extra = []
+    if file:
+        (tmp_path / "g.toml").write_text(file)
+        extra = ["--grid-file", str(tmp_path / "g.toml")]
+    status, _, err = call(capsys, "sweep", *argv, *extra, "--cycles", "1000", "--no-progress")
+    assert status == cli.EXIT_BAD_INPUT, err
+    assert needle in assert_one_error_line(err)
+    assert runs == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--set", "workload=custom", "--grid", f"program={PROGRAM},kmap; kunmap"],
+        ["--grid", "workload=custom,dbench", "--program", PROGRAM],
+        ["--grid", "workload=custom,dbench", "--set", f"program={PROGRAM}"],
+    ],
+)
+def test_sweep_runs_a_program_where_the_workload_is_custom(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    out = tmp_path / "t.csv"
+    status, _, err = call(
+        capsys, "sweep", *argv, "--cycles", "20_000", "--no-progress", "--out", str(out)
+    )
+    assert status == 0, err
+    frame = pd.read_csv(out)
+    for _, row in frame.iterrows():
+        assert (row["workload"] == "custom") == isinstance(row["program"], str), row

@@ -73,7 +73,7 @@ from kmapsim.lockstat import lock_stat_rows, lockmeter_text
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
 from kmapsim.result import TASK_STATES, RunResult, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
-from kmapsim.scenario import FieldValue, Scenario
+from kmapsim.scenario import CUSTOM, FieldValue, Scenario
 from kmapsim.store import Store, StoreError
 from kmapsim.study import REGIMES
 from kmapsim.sweep import MAX_POINTS, SweepResult, sweep
@@ -464,7 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
         "combination of the --grid values and every seed. A TOML --grid-file may give [base] "
         "(preset = NAME and field values), [grid] (field = [values]) and [run] (seeds, cycles); "
         "options on the command line win over the file. The base scenario is --scenario or "
-        "--preset (else the file's preset), then the file's [base] values, then --set.",
+        "--preset (else the file's preset), then the file's [base] values, then --set. A "
+        "field is either fixed ([base], --set, --program) or varied ([grid], --grid), never "
+        "both. A --program runs at the points whose workload is custom; one that no point "
+        "runs is refused.",
     )
     p.add_argument(
         "--grid",
@@ -985,22 +988,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     set_values = _overrides(
         argparse.Namespace(cpus=None, strategy=None, set=args.set, program=args.program)
     )
-    label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
-    try:
-        base = start_from.replace(**{**base_values, **set_values})
-    except ScenarioError:
-        if not base_values:
-            raise
-        try:
-            start_from.replace(**base_values)
-        except ScenarioError as file_error:  # the file's values break a rule spanning fields
-            where = f"{args.grid_file}: [base] on {label}"
-            raise ScenarioError(
-                f"{where}: {file_error}", file_error.field, file_error.problem, file_error.allowed
-            ) from None
-        raise
     grid: dict[str, list[Any]] = dict(spec.get("grid", {}))
     grid.update(_grid_args(args.grid))
+    sources = _fixed_sources(args, base_values, set_values)
+    _fixed_or_varied(args, sources, spec.get("grid", {}))
+    fixed = {**base_values, **set_values}
+    label, start_from = _base_scenario(args, spec.get("preset", DEFAULT_PRESET))
+    base = _sweep_base(args, label, start_from, base_values, _with_grid_program(fixed, grid))
     seeds: Any = args.seeds if args.seeds is not None else spec.get("seeds", 1)
     cycles: Any = args.cycles if args.cycles is not None else spec.get("cycles", 10_000_000)
     points = 1
@@ -1074,6 +1068,75 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print("wrote " + ", ".join(str(p) for p in written))
     print(f"in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _fixed_sources(
+    args: argparse.Namespace, base_values: Mapping[str, object], set_values: Mapping[str, object]
+) -> dict[str, str]:
+    """Where each field fixed for every run of a sweep comes from, as an error names it."""
+    fixed = {name: f"[base] of {args.grid_file}" for name in base_values}
+    fixed |= {name: "--set" for name in set_values}
+    if args.program is not None:
+        fixed["program"] = "--program"
+    return fixed
+
+
+def _fixed_or_varied(
+    args: argparse.Namespace, fixed: Mapping[str, str], file_grid: Mapping[str, object]
+) -> None:
+    """A field is fixed for every run ([base], --set, --program) or varied by the grid ([grid],
+    --grid), never both: one of the two would be silently ignored. (Within each kind the
+    command line wins over the file, as documented.)"""
+    varied = {name: f"[grid] of {args.grid_file}" for name in file_grid}
+    varied |= {_grid_name(item): "--grid" for item in args.grid}
+    for name, where in varied.items():
+        if name in fixed:
+            raise ScenarioError.of(
+                name,
+                f"fixed by {fixed[name]} and varied by {where}",
+                "a field in either the base scenario or the grid, not both",
+            )
+
+
+def _grid_name(item: str) -> str:
+    """The field of a ``--grid field=v1,v2`` option (checked by `_grid_args` before)."""
+    return item.partition("=")[0].strip()
+
+
+def _with_grid_program(
+    fixed: Mapping[str, FieldValue], grid: Mapping[str, Sequence[Any]]
+) -> dict[str, FieldValue]:
+    """The fixed values, with the grid's first program when the grid varies the program of a
+    fixed custom workload: the base scenario needs one to exist, and every point replaces it."""
+    out = dict(fixed)
+    programs = grid.get("program")
+    if programs and "program" not in out and out.get("workload") == CUSTOM:
+        out["program"] = programs[0]
+    return out
+
+
+def _sweep_base(
+    args: argparse.Namespace,
+    label: str,
+    start_from: Scenario,
+    base_values: Mapping[str, FieldValue],
+    fixed: Mapping[str, FieldValue],
+) -> Scenario:
+    """The sweep's base scenario: ``start_from`` with the ``fixed`` values; an error that the
+    grid file's [base] values alone cause names the file."""
+    try:
+        return start_from.replace(**fixed)
+    except ScenarioError:
+        if not base_values:
+            raise
+        try:
+            start_from.replace(**base_values)
+        except ScenarioError as file_error:  # the file's values break a rule spanning fields
+            where = f"{args.grid_file}: [base] on {label}"
+            raise ScenarioError(
+                f"{where}: {file_error}", file_error.field, file_error.problem, file_error.allowed
+            ) from None
+        raise
 
 
 def _plural(n: int, noun: str) -> str:

@@ -428,7 +428,24 @@ def _points(
         out.extend((sc, s) for s in seeds)
     for n in names:
         _no_repeats(n, grid[n], held[n])
+    _program_runs(base, grid, out)
     return out
+
+
+def _program_runs(
+    base: Scenario, grid: Mapping[str, list[Any]], points: list[tuple[Scenario, int]]
+) -> None:
+    """The base's program runs at the points whose workload is custom (`Scenario.replace`
+    drops it at the others); one that runs at no point is refused, as `Scenario` refuses a
+    program with another workload, rather than silently dropped."""
+    if base.program is None or "program" in grid or any(sc.program for sc, _ in points):
+        return
+    workloads = ", ".join(dict.fromkeys(sc.workload for sc, _ in points))
+    raise ScenarioError.of(
+        "program",
+        f"the base scenario's program runs at no grid point (their workloads: {workloads})",
+        "a program only when some grid point's workload is custom",
+    )
 
 
 def _no_repeats(name: str, values: list[Any], held: Mapping[int, Any]) -> None:
@@ -481,7 +498,8 @@ def sweep(
     is ``program``, whose values are programs (one-line strings or lists of steps: each point's
     workload is then custom). A workload other than ``custom`` drops the base's program for its
     points (`Scenario.replace`), so ``grid={"workload": ["dbench", "custom"]}`` on a base with
-    a program compares the two. ``seeds`` is a count (seeds
+    a program compares the two; a base program that no point runs (a grid of built-in
+    workloads only) is a `ScenarioError`. ``seeds`` is a count (seeds
     0..n-1) or a list of distinct seeds in [0, 2**64-1]. ``executor``: None runs on a thread
     pool with one thread per core; "serial" runs in this thread; any
     `concurrent.futures.Executor` (e.g. ``dask.distributed.Client(...).get_executor()``) runs
