@@ -508,7 +508,7 @@ def test_grid_file_sizes_are_checked_before_running(
             ["'9007199254740993.0'", "9_007_199_254_740_993"],
         ),
         (["run", "--seed", "18446744073709551615.0"], ["'18446744073709551615.0'", "integer"]),
-        (["check", "--seed", "18446744073709551616"], ["18,446,744,073,709,551,616", "--seed"]),
+        (["check", "--pct", "1", "--seed", "18446744073709551616"], ["18,446,744,073,709,551,616"]),
         (["run", "--cycles", "2e7"], ["'2e7'", "write 20_000_000"]),
         (["run", "--cpus", "8.0"], ["'8.0'", "not an integer"]),
         (["run", "--set", "cpus=8.0"], ["cpus: got '8.0', which is not an integer"]),
@@ -821,3 +821,34 @@ def test_sweep_runs_a_program_where_the_workload_is_custom(
     frame = pd.read_csv(out)
     for _, row in frame.iterrows():
         assert (row["workload"] == "custom") == isinstance(row["program"], str), row
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--pct-steps", "5"], "--pct-steps: given without --pct"),
+        (["--pct-depth", "2"], "--pct-depth: given without --pct"),
+        (["--seed", "3"], "--seed: given without --pct"),
+        (["--pct", "10", "--max-states", "5"], "--max-states: given with --pct"),
+        (["--pct", "10", "--max-depth", "5"], "--max-depth: given with --pct"),
+        (["--pct", "10", "--max-frontier", "5"], "--max-frontier: given with --pct"),
+        (["--pct", "10", "--max-ipis", "2"], "--max-ipis: given with --pct"),
+        (["--pct", "10", "--no-symmetry"], "--no-symmetry: given with --pct"),
+    ],
+)
+def test_check_refuses_an_option_of_the_search_that_does_not_run(
+    capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    status, _, err = call(capsys, "check", *argv)
+    assert status == cli.EXIT_BAD_INPUT, err
+    assert needle in assert_one_error_line(err)
+
+
+def test_check_takes_each_search_with_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    pct = ["--pct", "2", "--pct-steps", "20", "--pct-depth", "2", "--seed", "4", "--json"]
+    status, out, err = call(capsys, "check", *pct)
+    assert status != cli.EXIT_BAD_INPUT, err
+    assert json.loads(out)["pct"]["seed"] == 4
+    status, out, err = call(capsys, "check", "--max-states", "50", "--no-symmetry", "--json")
+    assert status == cli.EXIT_BOUND, err
+    assert json.loads(out)["pct"] is None

@@ -586,26 +586,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-states",
         type=_count,
-        default=2_000_000,
         metavar="N",
         help="stop with 'bound reached' after N distinct states (default 2_000_000; about 100 "
-        "bytes of memory each)",
+        "bytes of memory each; not with --pct)",
     )
     p.add_argument(
         "--max-frontier",
         type=_count,
-        default=100_000,
         metavar="N",
         help="go on depth-first once a breadth-first level would hold more than N machines "
         "(default 100_000; a few KB each): the same states in less memory, but a "
-        "counterexample found depth-first is not known to be a shortest one",
+        "counterexample found depth-first is not known to be a shortest one (not with --pct)",
     )
     p.add_argument(
         "--max-depth",
         type=_count,
-        default=10_000,
         metavar="N",
-        help="explore paths of at most N events (default 10_000)",
+        help="explore paths of at most N events (default 10_000; not with --pct)",
     )
     p.add_argument(
         "--max-ipis",
@@ -613,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="do not take a transition that leaves more than N IPIs sent to a CPU and not "
         "handled yet (default: no bound); async and guarded have infinitely many states "
-        "without one, and a safe verdict then holds within it",
+        "without one, and a safe verdict then holds within it (not with --pct)",
     )
     p.add_argument(
         "--max-seconds",
@@ -644,9 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-symmetry",
         action="store_true",
+        default=None,
         help="count states that differ only by a renaming of the CPUs or of the pages "
         "separately (by default they count once when the machine allows it: every CPU runs "
-        "one task with the same pages; every kmap draws its page from a class)",
+        "one task with the same pages; every kmap draws its page from a class; not with --pct)",
     )
     p.add_argument(
         "--pct",
@@ -656,16 +654,18 @@ def build_parser() -> argparse.ArgumentParser:
         "probability bound) instead of the exhaustive search",
     )
     p.add_argument(
-        "--pct-steps", type=_count, default=100, metavar="K", help="steps a PCT run (default 100)"
+        "--pct-steps",
+        type=_count,
+        metavar="K",
+        help="steps a PCT run (default 100; with --pct only)",
     )
     p.add_argument(
         "--pct-depth",
         type=_count,
-        default=3,
         metavar="D",
-        help="the bug depth PCT's bound is for (default 3)",
+        help="the bug depth PCT's bound is for (default 3; with --pct only)",
     )
-    p.add_argument("--seed", type=_count, default=0, help="PCT's random seed (default 0)")
+    p.add_argument("--seed", type=_count, help="PCT's random seed (default 0; with --pct only)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_check)
 
@@ -1297,9 +1297,48 @@ def _trace_phases(path: Path) -> dict[str, int]:
     return counts
 
 
+#: ``kmapsim check``'s options that only one of its two searches reads, with their defaults:
+#: the exhaustive search's bounds, and PCT's (--pct) settings. Each is refused with the other
+#: search rather than silently ignored.
+_EXHAUSTIVE_ONLY = {
+    "--max-states": ("max_states", 2_000_000),
+    "--max-depth": ("max_depth", 10_000),
+    "--max-frontier": ("max_frontier", 100_000),
+    "--max-ipis": ("max_ipis", None),
+    "--no-symmetry": ("no_symmetry", False),
+}
+_PCT_ONLY = {
+    "--pct-steps": ("pct_steps", 100),
+    "--pct-depth": ("pct_depth", 3),
+    "--seed": ("seed", 0),
+}
+
+
+def _search_options(args: argparse.Namespace) -> None:
+    """Refuse an option of the search that does not run; give the others their defaults."""
+    pct = args.pct is not None
+    for option, (dest, default) in {**_EXHAUSTIVE_ONLY, **_PCT_ONLY}.items():
+        applies = (option in _PCT_ONLY) == pct
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
+        elif not applies and pct:
+            raise ScenarioError.of(
+                option,
+                "given with --pct, which replaces the exhaustive search it applies to",
+                f"--pct without {option}, or {option} without --pct",
+            )
+        elif not applies:
+            raise ScenarioError.of(
+                option,
+                "given without --pct: it applies to PCT's random runs only",
+                f"--pct RUNS with {option}, or no {option}",
+            )
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from kmapsim.checker import check, check_machine
 
+    _search_options(args)
     for option, value, lo, hi in (
         ("--max-states", args.max_states, 1, 2**63 - 1),
         ("--max-depth", args.max_depth, 1, 2**32 - 1),
