@@ -393,9 +393,14 @@ fn int(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
         )),
         // A float is refused even when whole (8.0, 1e6): one rule for every integer, in every
         // reader (docs/model.md, section 11), and no float ever stands in for a count.
-        Value::Float(f) => Err(ConfigError::new(
+        Value::Float(f) if plainly_float(f, min, max) => Err(ConfigError::new(
             name,
             format!("got a float {f:?}, not an integer"),
+            range,
+        )),
+        Value::Float(f) => Err(ConfigError::new(
+            name,
+            format!("{f:?} is not allowed"),
             range,
         )),
         Value::Str(_) | Value::Bool(_) => Err(ConfigError::new(
@@ -404,6 +409,13 @@ fn int(name: &str, v: &Value, min: u64, max: u64) -> Result<u64, ConfigError> {
             range,
         )),
     }
+}
+
+/// Whether a float given for an integer in [`min`, `max`] is to be called a float: a whole
+/// one out of range (or infinite) may be an integer too large for the binding to pass as one
+/// (10**40 arrives as 1e40), so it is said to be out of range instead, as given.
+pub(crate) fn plainly_float(f: f64, min: u64, max: u64) -> bool {
+    f.is_finite() && (f.fract() != 0.0 || (f >= min as f64 && f <= max as f64))
 }
 
 fn float(name: &str, v: &Value, min: f64, max: f64) -> Result<f64, ConfigError> {
@@ -562,7 +574,7 @@ mod tests {
         let e = Scenario::from_pairs([("tlb_evict_rate", Value::Float(1e300))]).unwrap_err();
         assert_eq!(e.problem, "1e300 is out of range");
         let e = Scenario::from_pairs([("cpus", Value::Float(1e300))]).unwrap_err();
-        assert_eq!(e.problem, "got a float 1e300, not an integer");
+        assert_eq!(e.problem, "1e300 is not allowed");
         // A whole float is no integer: one rule for every reader (docs/model.md, section 11).
         let e = Scenario::from_pairs([("cpus", Value::Float(8.0))]).unwrap_err();
         assert_eq!(

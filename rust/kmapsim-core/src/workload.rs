@@ -537,7 +537,7 @@ impl Fields<'_> {
             None => Ok(default),
             Some(Value::Int(i)) if *i >= min as i128 && *i <= max as i128 => Ok(*i as u64),
             // Even a whole float is refused, as for the scenario's integer fields.
-            Some(Value::Float(f)) if f.is_finite() => Err(self.err(
+            Some(Value::Float(f)) if crate::config::plainly_float(*f, min, max) => Err(self.err(
                 name,
                 format!("got a float {f:?}, not an integer"),
                 allowed(),
