@@ -53,3 +53,12 @@ def test_kernel_bug() -> None:
 @pytest.mark.parametrize("name", ["ScenarioError", "DeadlockError", "KernelBug", "KmapsimError"])
 def test_exported(name: str) -> None:
     assert getattr(kmapsim, name) is getattr(kmapsim.errors, name)
+
+
+def test_attributes_added_after_construction_survive_pickling() -> None:
+    """A sweep names a failing point by adding ``scenario`` and ``seed`` to its error, which
+    must reach the parent of a process pool."""
+    e = KernelBug("kernel BUG", 5, 1, "kunmap")
+    e.seed = 3  # type: ignore[attr-defined]
+    back = pickle.loads(pickle.dumps(e))
+    assert back.seed == 3 and back.detail == "kunmap" and str(back) == "kernel BUG"

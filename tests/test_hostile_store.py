@@ -65,9 +65,9 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     done: list[tuple[int, int]] = []
     real = sweep_module.run_point
 
-    def counted(scenario: dict[str, Any], seed: int, cycles: int, mode: str) -> dict[str, Any]:
+    def counted(scenario: dict[str, Any], seed: int, *rest: Any) -> dict[str, Any]:
         done.append((int(scenario["cpus"]), seed))
-        return real(scenario, seed, cycles, mode)
+        return real(scenario, seed, *rest)
 
     monkeypatch.setattr(sweep_module, "run_point", counted)
     return done

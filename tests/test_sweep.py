@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -77,15 +79,23 @@ def test_multiprocessing_pool_through_pool_executor(serial: kmapsim.SweepResult)
     pd.testing.assert_frame_equal(frame, serial.frame)
 
 
-def test_dask_cluster_equals_serial(serial: kmapsim.SweepResult) -> None:
+@contextlib.contextmanager
+def _dask_executor(workers: int) -> Iterator[cf.Executor]:
+    """The executor of a local Dask cluster of worker processes (the test skips without
+    dask)."""
     distributed = pytest.importorskip("dask.distributed")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        frame = _sweep(executor=client.get_executor()).frame
+        yield client.get_executor()
+
+
+def test_dask_cluster_equals_serial(serial: kmapsim.SweepResult) -> None:
+    with _dask_executor(2) as executor:
+        frame = _sweep(executor=executor).frame
     pd.testing.assert_frame_equal(frame, serial.frame)
 
 
@@ -195,3 +205,51 @@ def test_a_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StoreError):
         _sweep(store=junk)
+
+
+# -- an error of one point names the point, on every executor -----------------------------------
+
+#: Deadlocks at every point (interrupts-off kmaps under sync), within a few hundred thousand
+#: cycles; "lazy" only differs in the grid value named.
+DEADLOCKS = BASE.replace(cpus=2, kmap_irqs_off_prob=0.5, watchdog_cycles=500_000)
+
+
+def _failing_point(executor: object) -> kmapsim.DeadlockError:
+    with pytest.raises(kmapsim.DeadlockError) as info:
+        kmapsim.sweep(
+            DEADLOCKS,
+            grid={"strategy": ["sync"]},
+            seeds=[7],
+            cycles=10**8,
+            executor=executor,  # type: ignore[arg-type]
+            progress=False,
+        )
+    e = info.value
+    assert str(e).startswith("grid point strategy='sync', seed 7: deadlock"), str(e)
+    assert e.seed == 7 and e.scenario == DEADLOCKS.replace(strategy="sync").to_dict()  # type: ignore[attr-defined]
+    assert e.chain and e.edges, "the wait-for chain is kept"
+    return e
+
+
+@pytest.mark.parametrize("kind", ["serial", "threads", "processes"])
+def test_a_deadlocked_point_names_its_grid_values_and_seed(kind: str) -> None:
+    if kind == "processes":
+        with cf.ProcessPoolExecutor(max_workers=1) as pool:
+            _failing_point(pool)
+    else:
+        _failing_point("serial" if kind == "serial" else None)
+
+
+def test_a_deadlocked_point_is_named_on_a_dask_cluster() -> None:
+    with _dask_executor(1) as executor:
+        _failing_point(executor)
+
+
+def test_a_kernel_bug_of_a_point_keeps_its_details_and_names_the_point() -> None:
+    bad = Scenario(cpus=1, workload="custom", program="kunmap handle=a; kmap handle=a")
+    with pytest.raises(kmapsim.KernelBug) as info:
+        kmapsim.sweep(bad, seeds=[3], cycles=10_000, executor="serial", progress=False)
+    e = info.value
+    assert str(e).startswith("sweep point (the base scenario), seed 3: kernel BUG"), str(e)
+    assert e.seed == 3 and e.scenario["workload"] == "custom"  # type: ignore[attr-defined]
+    assert "kunmaps handle 0" in e.detail and e.cpu == 0

@@ -3,7 +3,8 @@
 The Rust binding imports this module and raises these classes itself, with the positional
 arguments documented on each ``__init__``, so Rust and Python report errors the same way. Every
 class defines ``__reduce__`` because sweeps run scenarios in worker processes, and an exception
-that cannot be pickled back to the parent turns a clear error into a confusing one.
+that cannot be pickled back to the parent turns a clear error into a confusing one. It keeps the
+attributes set after construction too (a sweep adds ``scenario`` and ``seed`` to a point's error).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class ScenarioError(KmapsimError, ValueError):
         return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.field, self.problem, self.allowed))
+        return (type(self), (str(self), self.field, self.problem, self.allowed), self.__dict__)
 
 
 class ScenarioFileError(ScenarioError):
@@ -83,7 +84,11 @@ class ScenarioFileError(ScenarioError):
         return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed, str(path))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.field, self.problem, self.allowed, self.path))
+        return (
+            type(self),
+            (str(self), self.field, self.problem, self.allowed, self.path),
+            self.__dict__,
+        )
 
 
 class DeadlockError(KmapsimError, RuntimeError):
@@ -137,7 +142,7 @@ class DeadlockError(KmapsimError, RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.cycle, self.chain, self.edges, self.reason, self.sleepers)
-        return (type(self), (str(self), *args, self.pool_exhausted))
+        return (type(self), (str(self), *args, self.pool_exhausted), self.__dict__)
 
 
 class KernelBug(KmapsimError, RuntimeError):
@@ -159,7 +164,7 @@ class KernelBug(KmapsimError, RuntimeError):
         self.detail = message if detail is None else detail
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.cycle, self.cpu, self.detail))
+        return (type(self), (str(self), self.cycle, self.cpu, self.detail), self.__dict__)
 
 
 class InternalError(KmapsimError, RuntimeError):
@@ -180,7 +185,7 @@ class InternalError(KmapsimError, RuntimeError):
         self.detail = detail
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.scenario, self.seed, self.detail))
+        return (type(self), (str(self), self.scenario, self.seed, self.detail), self.__dict__)
 
 
 class WallClockExceeded(KmapsimError, TimeoutError):
@@ -195,7 +200,7 @@ class WallClockExceeded(KmapsimError, TimeoutError):
         self.seconds = seconds
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.cycle, self.seconds))
+        return (type(self), (str(self), self.cycle, self.seconds), self.__dict__)
 
 
 class SimulationBusy(KmapsimError, RuntimeError):
@@ -205,4 +210,4 @@ class SimulationBusy(KmapsimError, RuntimeError):
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self),))
+        return (type(self), (str(self),), self.__dict__)

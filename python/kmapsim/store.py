@@ -75,7 +75,7 @@ class StoreError(KmapsimError, ValueError):
         self.path = path
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.path))
+        return (type(self), (str(self), self.path), self.__dict__)
 
 
 class StoreWarning(UserWarning):

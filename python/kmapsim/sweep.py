@@ -26,7 +26,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import KmapsimError, ScenarioError
 from kmapsim.fileio import as_path
 from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
@@ -111,12 +111,41 @@ def run_point(
     cycles: int,
     mode: str,
     cancel: _core.CancelToken | None = None,
+    point: str = "sweep point",
 ) -> dict[str, Any]:
     """Run one point and return its row. Module-level and pickle-friendly, for process pools
-    and Dask workers; ``cancel`` (threads only) stops it when its sweep stops."""
+    and Dask workers; ``cancel`` (threads only) stops it when its sweep stops.
+
+    An error of the run (`DeadlockError`, `KernelBug`, ... `MemoryError`) keeps its type and
+    details, and says which point failed: its message starts with ``point`` (the grid values)
+    and the seed, and it carries ``.scenario`` (a dict) and ``.seed`` to reproduce it alone."""
     sc = Scenario.from_dict(scenario)
-    result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=cancel)  # type: ignore[arg-type]
+    try:
+        result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=cancel)  # type: ignore[arg-type]
+    except (KmapsimError, MemoryError) as e:
+        _name_point(e, scenario, seed, point)
+        raise
     return row_of(result)
+
+
+def _name_point(e: BaseException, scenario: Mapping[str, Any], seed: int, point: str) -> None:
+    """Prefix ``e``'s message with the point and seed, and give it the scenario and seed as an
+    `InternalError` has them: in a sweep of thousands of runs, the failing one must be found.
+    Changed in place, so that the exception's type, attributes and traceback stay its own
+    (kmapsim's errors pickle their attributes, so this crosses process boundaries too)."""
+    label = f"{point}, seed {seed}"
+    e.args = (f"{label}: {e.args[0]}", *e.args[1:]) if e.args else (label,)
+    if not hasattr(e, "scenario"):
+        e.scenario = dict(scenario)  # type: ignore[attr-defined]
+        e.seed = seed  # type: ignore[attr-defined]
+
+
+def _point_label(grid: Collection[str], sc: Scenario) -> str:
+    """``grid point cpus=4, strategy='sync'``: the point's grid values, as the scenario holds
+    them (what `_points` names a bad point by)."""
+    if not grid:
+        return "sweep point (the base scenario)"
+    return "grid point " + ", ".join(f"{n}={quote(getattr(sc, n))}" for n in grid)
 
 
 @dataclass(frozen=True, repr=False)
@@ -540,7 +569,7 @@ def sweep(
         # Two points with the same key (a grid listing a value twice) run once.
         todo = list({k: (k, sc, s) for k, sc, s in todo}.values())
         with progress_bar(len(keys), reused, show) as bar:
-            for key, seed, row in _execute(todo, n, mode, executor):
+            for key, seed, row in _execute(todo, n, mode, executor, list(grid_lists)):
                 if db is not None:
                     db.put(key, seed, n, row)
                 rows[key] = row
@@ -559,11 +588,16 @@ def _execute(
     cycles: int,
     mode: str,
     executor: cf.Executor | Literal["serial"] | None,
+    grid: list[str],
 ) -> Iterable[tuple[str, int, dict[str, Any]]]:
     """Run the points, yielding each as it finishes (in this, the calling, thread)."""
     if isinstance(executor, str) or not todo:  # "serial" (sweep checked the value)
         for key, sc, seed in todo:
-            yield key, seed, run_point(sc.to_dict(), seed, cycles, mode)
+            yield (
+                key,
+                seed,
+                run_point(sc.to_dict(), seed, cycles, mode, None, _point_label(grid, sc)),
+            )
         return
     own = executor is None
     pool = executor if executor is not None else cf.ThreadPoolExecutor(os.cpu_count() or 1)
@@ -572,7 +606,10 @@ def _execute(
     # workers are processes or remote, and cancelling their futures is all we can do there.
     token = _core.CancelToken() if own else None
     futures = {
-        pool.submit(run_point, sc.to_dict(), seed, cycles, mode, token): (key, seed)
+        pool.submit(run_point, sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc)): (
+            key,
+            seed,
+        )
         for key, sc, seed in todo
     }
     try:
