@@ -363,3 +363,88 @@ def test_sweep_refuses_a_base_program_that_no_point_runs() -> None:
     _raises(lambda: kmapsim.sweep(base, grid=grid, cycles=10), "program", "runs at no grid point")
     both = kmapsim.sweep(base, grid={"workload": ["custom", "dbench"]}, cycles=10, progress=False)
     assert list(both.frame["program"].notna()) == [True, False]
+
+
+# -- writers: a path that cannot be written is a ScenarioFileError naming it, as on the CLI -------
+
+
+@pytest.fixture(scope="module")
+def traced() -> kmapsim.RunResult:
+    return kmapsim.run(SMALL, cycles=20_000, trace=50, record_ops=True)
+
+
+def _file_writers(
+    traced: kmapsim.RunResult, swept: kmapsim.SweepResult
+) -> dict[str, tuple[Any, str, str]]:
+    """Writer name -> (write(path), field, a suffix it takes)."""
+    return {
+        "Scenario.to_file": (SMALL.to_file, "file", ".toml"),
+        "perfetto.write": (lambda p: kmapsim.perfetto.write(traced, p), "path", ".json"),
+        "replay.write_ops": (lambda p: kmapsim.replay.write_ops(traced.ops, p), "replay", ".csv"),
+        "SweepResult.to_parquet": (swept.to_parquet, "path", ".parquet"),
+        "SweepResult.to_csv": (swept.to_csv, "path", ".csv"),
+    }
+
+
+WRITERS = [
+    "Scenario.to_file",
+    "perfetto.write",
+    "replay.write_ops",
+    "SweepResult.to_parquet",
+    "SweepResult.to_csv",
+]
+
+
+def _file_error(call: Any, field: str, path: Path, *needles: str) -> None:
+    e = _raises(call, field, str(path), *needles)
+    assert isinstance(e, kmapsim.ScenarioFileError) and e.path == str(path), repr(e)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_writers_refuse_a_path_they_cannot_write(
+    writer: str,
+    tmp_path: Path,
+    traced: kmapsim.RunResult,
+    sweep_result: kmapsim.SweepResult,
+) -> None:
+    write, field, suffix = _file_writers(traced, sweep_result)[writer]
+    missing = tmp_path / "no-such-dir" / f"out{suffix}"
+    _file_error(lambda: write(missing), field, missing, "does not exist", "existing, writable")
+    folder = tmp_path / f"folder{suffix}"
+    folder.mkdir()
+    _file_error(lambda: write(folder), field, folder, "is a directory")
+    wrong = tmp_path / "out.txt"
+    _file_error(lambda: write(wrong), field, wrong, "the suffix '.txt'", suffix)
+    assert not wrong.exists() and not missing.parent.exists()
+    assert write(tmp_path / f"good{suffix.upper()}") == tmp_path / f"good{suffix.upper()}"
+
+
+def test_a_failed_write_is_a_file_error_caused_by_the_os_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sweep_result: kmapsim.SweepResult
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    out = tmp_path / "t.csv"
+    e = _raises(lambda: sweep_result.to_csv(out), "path", str(out), "No space left")
+    assert isinstance(e, kmapsim.ScenarioFileError) and isinstance(e.__cause__, OSError)
+
+
+def test_plot_and_study_directories_are_checked_as_on_the_command_line(
+    tmp_path: Path, sweep_result: kmapsim.SweepResult
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    _file_error(lambda: kmapsim.plots.save_all(sweep_result, a_file), "outdir", a_file, "not a dir")
+    deep = tmp_path / "missing" / "plots"
+    _file_error(lambda: kmapsim.plots.save_all(sweep_result, deep), "outdir", deep, "not exist")
+    (tmp_path / "p" / "scaling.png").mkdir(parents=True)
+    _raises(lambda: kmapsim.plots.save_all(sweep_result, tmp_path / "p"), "outdir", "scaling.png")
+    _file_error(
+        lambda: kmapsim.study.run_study(a_file, cpus=[1], cycles=10, plots=False, progress=False),
+        "outdir",
+        a_file,
+        "not a directory",
+    )
+    assert not deep.parent.exists()

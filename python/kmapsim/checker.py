@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kmapsim import _core
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError
+from kmapsim.outputs import output_dir, writing
 from kmapsim.result import RunResult
 from kmapsim.runner import _cancel_token, _flag, _int_arg, _wall_limit
 from kmapsim.runner import run as _run
@@ -119,15 +120,15 @@ class Witness:
 
     def save(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``scenario.toml`` and ``calls.csv`` into ``directory`` (created if missing);
-        returns their paths. Raises ScenarioError for an empty path, OSError if the files
-        cannot be written."""
-        if not os.fspath(directory):
-            raise ScenarioError.of("directory", "an empty path", "a directory to write into")
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
+        returns their paths. A ``directory`` that cannot be written (empty, a file, in a missing
+        or read-only directory) raises ScenarioFileError (field ``"directory"``) naming it,
+        before anything is written (`kmapsim.outputs.output_dir`)."""
+        d = output_dir("directory", directory, ("scenario.toml", "calls.csv"))
         scenario, calls = d / "scenario.toml", d / "calls.csv"
-        self.scenario.to_file(scenario)
-        self.calls.to_csv(calls, index=False)
+        with writing("directory", d):
+            d.mkdir(exist_ok=True)
+            self.scenario.to_file(scenario)
+            self.calls.to_csv(calls, index=False)
         return scenario, calls
 
     def command(self, directory: str | os.PathLike[str]) -> str:

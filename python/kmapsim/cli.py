@@ -45,14 +45,12 @@ import math
 import os
 import re
 import sqlite3
-import stat
 import sys
-import tempfile
 import textwrap
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -63,13 +61,22 @@ from kmapsim.errors import (
     DeadlockError,
     InternalError,
     KernelBug,
-    KmapsimError,
     ScenarioError,
     WallClockExceeded,
 )
-from kmapsim.fileio import _file_type
 from kmapsim.grid_file import read_grid_file
 from kmapsim.lockstat import lock_stat_rows, lockmeter_text
+from kmapsim.outputs import (
+    PARQUET_SUFFIXES,
+    SCENARIO_SUFFIXES,
+    TABLE_SUFFIXES,
+    TRACE_SUFFIXES,
+)
+from kmapsim.outputs import output_dir as _output_dir
+from kmapsim.outputs import output_file as _output_file
+from kmapsim.outputs import replacing as _replacing
+from kmapsim.outputs import writable_dir as _writable_dir
+from kmapsim.outputs import writing as _writing
 from kmapsim.presets import DEFAULT_PRESET, describe_preset, preset_names, preset_sources
 from kmapsim.result import TASK_STATES, RunResult, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_TRACE, MODES, run
@@ -128,9 +135,6 @@ STUDY_FILES = (
     *(f"cycles_{regime.name}.png" for regime in REGIMES),
     "stale.png",
 )
-TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
-SCENARIO_SUFFIXES = (".toml", ".json")
-TRACE_SUFFIXES = (".json",)
 
 #: Errors of writing a file that come from the machine (full, read-only, not allowed), not from
 #: kmapsim: reported as bad input (2), whatever the file.
@@ -760,87 +764,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 # -- checks before running -----------------------------------------------------------------------
 
 
-def _shown(path: str) -> str:
-    """A path as an error message shows it: quoted if it is blank."""
-    return path if path.strip() else quote(path)
-
-
-def _writable_dir(option: str, directory: Path, target: str) -> None:
-    """``directory`` (where ``target`` goes) exists, is a directory, and a file can be created
-    in it: tried for real, since permission bits do not tell (root, read-only mounts, ACLs)."""
-    allowed = "a path in an existing, writable directory"
-    try:
-        if not directory.exists():
-            raise ScenarioError.of(
-                option, f"the directory {directory} of {target} does not exist", allowed
-            )
-        if not directory.is_dir():
-            raise ScenarioError.of(option, f"{directory} (in {target}) is not a directory", allowed)
-        tempfile.TemporaryFile(dir=directory, prefix=".kmapsim-check-").close()
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise ScenarioError.of(option, f"cannot write in {directory}: {reason}", allowed) from None
-
-
-def _output_file(option: str, path: str, suffixes: Sequence[str], allowed: str) -> Path:
-    """The file an option names, checked: not a directory, a known suffix (``suffixes``, in
-    lower case), in a writable directory, and writable if it exists."""
-    if not path:
-        raise ScenarioError.of(option, "an empty path", allowed)
-    p = Path(path)
-    try:
-        if path.endswith(("/", os.sep)) or p.is_dir():
-            raise ScenarioError.of(option, f"{_shown(path)} is a directory", allowed)
-        if p.suffix.lower() not in suffixes:
-            got = f"the suffix {quote(p.suffix)}" if p.suffix else "no suffix"
-            raise ScenarioError.of(option, f"{path} has {got}", allowed)
-        _regular_or_absent(option, p, allowed)
-        _writable_dir(option, p.parent, path)
-        if p.exists() and not os.access(p, os.W_OK):
-            raise ScenarioError.of(option, f"{path} exists and is read-only", allowed)
-    except OSError as e:  # a name too long, a loop of symbolic links
-        raise ScenarioError.of(
-            option, f"{path}: {e.strerror or type(e).__name__}", allowed
-        ) from None
-    return p
-
-
-def _regular_or_absent(option: str, path: Path, allowed: str) -> None:
-    """An output ``path`` that exists must be a regular file (or a link to one): the write
-    replaces it, and a FIFO, device or socket replaced by a file is lost (a directory too)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISREG(mode):
-        raise ScenarioError.of(option, f"{path} is {_file_type(mode)}, not a regular file", allowed)
-
-
-def _output_dir(option: str, path: str, files: Sequence[str]) -> Path:
-    """The directory an option names, checked: a writable directory, or a new one in a writable
-    directory; none of the ``files`` it will write into it is a directory."""
-    allowed = "a writable directory, or a new one in an existing directory"
-    if not path:
-        raise ScenarioError.of(option, "an empty path", allowed)
-    p = Path(path)
-    try:
-        if p.exists() and not p.is_dir():
-            raise ScenarioError.of(option, f"{path} exists and is not a directory", allowed)
-        if not p.is_dir():
-            _writable_dir(option, p.parent, path)
-            return p
-        _writable_dir(option, p, path)
-        for name in files:
-            _regular_or_absent(option, p / name, f"{name} as a regular file, or absent")
-            if (p / name).exists() and not os.access(p / name, os.W_OK):
-                raise ScenarioError.of(option, f"{p / name} exists and is read-only", allowed)
-    except OSError as e:
-        raise ScenarioError.of(
-            option, f"{path}: {e.strerror or type(e).__name__}", allowed
-        ) from None
-    return p
-
-
 def _check_store(option: str, path: Path) -> None:
     """An existing store is opened and closed, so that a store that is damaged, of another
     format, read-only or in a read-only directory fails before any run (`StoreError`). A new
@@ -905,34 +828,6 @@ def _check_counts(seeds: object, cycles: object, points: int) -> None:
 
 def _big(n: int) -> str:
     return f"{n:,}" if n < 10**24 else quote(n)
-
-
-@contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, with its suffix, renamed over ``path`` when the block
-    ends without error and removed otherwise: a failed write leaves no truncated file."""
-    tmp = path.with_name(f".kmapsim-{os.getpid()}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def _writing(option: str, path: Path) -> Iterator[None]:
-    """An OSError in the block is a failure to write the user's ``path``: bad input (2).
-    (Not a closed stdout, nor `WallClockExceeded`, which is a TimeoutError, hence an OSError.)"""
-    try:
-        yield
-    except (BrokenPipeError, KmapsimError):
-        raise
-    except OSError as e:
-        reason = e.strerror or _one_line(e) or type(e).__name__
-        raise ScenarioError.of(
-            option, f"cannot write {path}: {reason}", "a writable path with free space"
-        ) from e
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -1149,7 +1044,7 @@ def _reuse_line(store: Path, reused: int, total: int) -> str:
 
 def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
     """How to write ``--out``, chosen from its suffix (checked before any run starts)."""
-    if out.suffix.lower() in (".parquet", ".pq"):
+    if out.suffix.lower() in PARQUET_SUFFIXES:
         return lambda result, path: result.to_parquet(path)
     return lambda result, path: result.to_csv(path)
 

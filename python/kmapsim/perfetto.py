@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from kmapsim import _core
+from kmapsim.outputs import TRACE_SUFFIXES, output_file, writing
 from kmapsim.result import RunResult
 
 __all__ = ["PHASES", "PID", "to_trace_events", "write"]
@@ -419,13 +420,14 @@ def write(result: RunResult, path: str | os.PathLike[str]) -> Path:
     """Write ``to_trace_events(result)`` to ``path`` as compact JSON, event by event (the
     whole document is never in memory); returns the path.
 
-    Raises ValueError if the run was not traced.
+    Raises ScenarioError if the run was not traced, ScenarioFileError if ``path`` cannot be
+    written (not ending in ``.json``, a directory, in a missing or read-only directory).
     """
     encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-    out = Path(path)
     with _gc_paused():
         ex = _export(result)
-        with out.open("w", encoding="utf-8") as fh:
+        out = output_file("path", path, TRACE_SUFFIXES, "a .json file")
+        with writing("path", out), out.open("w", encoding="utf-8") as fh:
             fh.write('{"traceEvents":[')
             chunk: list[str] = []
             sep = ""

@@ -40,6 +40,7 @@ from kmapsim._numbers import as_fraction
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 from kmapsim.histogram import NBUCKETS
+from kmapsim.outputs import output_dir, writing
 from kmapsim.runner import _flag, _int_arg
 from kmapsim.scenario import Scenario
 from kmapsim.sweep import SweepResult
@@ -71,6 +72,10 @@ INSTALL_HINT = "pip install 'kmapsim[plot]'"
 #: The resolutions `save_all` and `save_study` write at, in dots per inch: below 20 a figure is
 #: a few dozen pixels wide; above 1200 one PNG takes hundreds of megabytes of memory to draw.
 MIN_DPI, MAX_DPI = 20, 1200
+
+#: The plots `save_all` writes (``NAME.png``), the first three `save_study` writes.
+SWEEP_PLOTS = ("scaling", "breakdown", "lock_wait")
+
 #: How `scaling` draws the spread over seeds.
 SPREADS = ("band", "errorbar")
 
@@ -622,7 +627,8 @@ def save_study(
     at the largest CPU count, by regime and strategy), ``lock_wait.png`` (the kmap_lock wait
     CDF there, per regime), ``cycles_<regime>.png`` (`breakdown_scaling` of each regime) and,
     given the ``latency`` frame (a sweep over ``ipi_latency``), ``stale.png`` (`stale`).
-    ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise).
+    ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise). An ``outdir``
+    that cannot be written raises ScenarioFileError naming it (`kmapsim.outputs.output_dir`).
     """
     dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
@@ -630,13 +636,14 @@ def save_study(
     names = [n for n in regimes if (frame["regime"] == n).any()]
     parts = {n: frame[frame["regime"] == n] for n in names}
     runs = _runs_text(frame)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    files = [*SWEEP_PLOTS, *(f"cycles_{n}" for n in names), "stale"]
+    out = _made_dir(outdir, [f"{name}.png" for name in files])
     paths: list[Path] = []
 
     def save(name: str, fig: Figure) -> None:
         path = out / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
+        with writing("outdir", path):
+            fig.savefig(path, dpi=dpi)
         paths.append(path)
 
     with _headless():
@@ -798,6 +805,8 @@ def save_all(
     vary), and the breakdown and lock-wait plots are drawn at the largest x. Figures are drawn on
     the Agg canvas, without pyplot, so no display is needed and an interactive backend in use is
     left alone. ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise).
+    An ``outdir`` that cannot be written (a file, in a missing or read-only directory) raises
+    ScenarioFileError naming it (`kmapsim.outputs.output_dir`), before anything is drawn.
     """
     dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
@@ -809,8 +818,7 @@ def save_all(
     hue: list[str] = [v for v in varying if v != x] or ["strategy"]
     at = {x: _plain(df[x].max())} if x in df and df[x].nunique() > 1 else None
 
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _made_dir(outdir, [f"{name}.png" for name in SWEEP_PLOTS])
     paths = []
     with _headless():
         figures = {
@@ -820,9 +828,19 @@ def save_all(
         }
         for name, fig in figures.items():
             path = out / f"{name}.png"
-            fig.savefig(path, dpi=dpi)
+            with writing("outdir", path):
+                fig.savefig(path, dpi=dpi)
             paths.append(path)
     return paths
+
+
+def _made_dir(outdir: object, files: Sequence[str]) -> Path:
+    """``outdir`` checked as the command line checks ``--plots`` (a writable directory, or a
+    new one in an existing one; none of ``files`` a directory), and made."""
+    out = output_dir("outdir", outdir, files)
+    with writing("outdir", out):
+        out.mkdir(exist_ok=True)
+    return out
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ from kmapsim._numbers import int_range
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
+from kmapsim.outputs import output_file, writing
 
 __all__ = [
     "MAX_OPS_FILE_BYTES",
@@ -676,10 +677,13 @@ def _csv_cell(text: str) -> object:
 def write_ops(ops: pd.DataFrame | Mapping[int, Any], path: str | os.PathLike[str]) -> Path:
     """Write an operation list as CSV, readable by `read_ops` (irqs_off and switch as 0/1).
 
-    A ``path`` that is no path raises `ScenarioFileError` (field ``"replay"``), as in
-    `read_ops`, before anything is written."""
-    p = as_path(path, "replay")
-    _frame(ops).to_csv(p, index=False)
+    A ``path`` that cannot be written (no path, not ending in ``.csv``, a directory, in a
+    missing or read-only directory) raises `ScenarioFileError` (field ``"replay"``, as in
+    `read_ops`) naming it, before anything is written (`kmapsim.outputs`)."""
+    frame = _frame(ops)
+    p = output_file("replay", path, (".csv",), "a .csv file")
+    with writing("replay", p):
+        frame.to_csv(p, index=False)
     return p
 
 

@@ -30,6 +30,7 @@ from kmapsim._numbers import as_float, as_int, bound_text, int_range
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
+from kmapsim.outputs import SCENARIO_SUFFIXES, output_file, writing
 from kmapsim.presets import get_preset, preset_names
 
 __all__ = ["FieldSpec", "FieldValue", "Program", "ProgramLike", "ProgramStep", "Scenario"]
@@ -332,11 +333,12 @@ class Scenario(_Origin):
         follows, so the file means the same whatever the preset's values become). A program is
         written last, as one ``[[program]]`` table per step in TOML, a list in JSON. The TOML
         starts with comments naming the kmapsim and model versions that wrote it; JSON has no
-        comments. Returns the path. A suffix that names neither
-        format raises `ScenarioFileError` before anything is written; a path that cannot be
-        written raises the `OSError`.
+        comments. Returns the path. A path that cannot be written (a suffix that names neither
+        format, a missing or read-only directory, a directory) raises `ScenarioFileError`
+        naming it (`kmapsim.outputs`), before anything is written or, for a failed write,
+        caused by the `OSError`.
         """
-        p = as_path(path)
+        p = output_file("file", path, SCENARIO_SUFFIXES, "a .toml or .json file")
         if file_format(p) == "toml":
             comments = [
                 f"kmapsim scenario, written by kmapsim {_core.__version__}"
@@ -349,7 +351,7 @@ class Scenario(_Origin):
             text = toml_dumps(self._file_dict(), comments)
         else:
             text = json.dumps(self._file_dict(), indent=2, allow_nan=False) + "\n"
-        with p.open("w", encoding="utf-8", newline="\n") as fh:
+        with writing("file", p), p.open("w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         return p
 

@@ -42,6 +42,7 @@ import pandas as pd
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
+from kmapsim.outputs import output_dir, writing
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.runner import _flag, _int_arg
 from kmapsim.scenario import Scenario
@@ -645,7 +646,8 @@ def run_study(
     latencies: Sequence[int] = DEFAULT_LATENCIES,
 ) -> Study:
     """Run every regime of ``preset`` for every CPU count x strategy x seed, and the IPI latency
-    sweep, and write the store, the tables and the plots into ``outdir`` (created if needed);
+    sweep, and write the store, the tables and the plots into ``outdir`` (a directory, or a
+    new one in an existing directory: a ScenarioFileError naming it otherwise, before any run);
     see the module doc for the files.
 
     The machine is ``preset`` (default ``pIII-8way-2001``) or, instead, ``scenario``: a
@@ -713,8 +715,9 @@ def run_study(
     for _, sc, grid in groups:
         _points(sc, grid, seed_list[:1])
 
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir("outdir", outdir, ("study.sqlite", "study.parquet", "study.csv"))
+    with writing("outdir", out):
+        out.mkdir(exist_ok=True)
     store = out / "study.sqlite"
     frames: list[pd.DataFrame] = []
     reused = 0

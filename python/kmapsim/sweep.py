@@ -27,7 +27,7 @@ from kmapsim import _core
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import KmapsimError, ScenarioError
-from kmapsim.fileio import as_path
+from kmapsim.outputs import PARQUET_SUFFIXES, output_file, writing
 from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
@@ -166,15 +166,19 @@ class SweepResult:
     reused: int = 0
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
-        """Write the frame as Parquet; a non-path argument raises ScenarioFileError."""
-        p = as_path(path)
-        self.frame.to_parquet(p, index=False)
+        """Write the frame as Parquet to ``path`` (ending in ``.parquet`` or ``.pq``); a path
+        that cannot be written raises ScenarioFileError naming it (`kmapsim.outputs`)."""
+        p = output_file("path", path, PARQUET_SUFFIXES, "a .parquet or .pq file")
+        with writing("path", p):
+            self.frame.to_parquet(p, index=False)
         return p
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write the frame as CSV; a non-path argument raises ScenarioFileError."""
-        p = as_path(path)
-        self.frame.to_csv(p, index=False)
+        """Write the frame as CSV to ``path`` (ending in ``.csv``); a path that cannot be
+        written raises ScenarioFileError naming it (`kmapsim.outputs`)."""
+        p = output_file("path", path, (".csv",), "a .csv file")
+        with writing("path", p):
+            self.frame.to_csv(p, index=False)
         return p
 
     def summary(self, value: str = "throughput") -> pd.DataFrame:
