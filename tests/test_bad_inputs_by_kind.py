@@ -273,8 +273,8 @@ def test_a_regime_is_checked_when_made(kwargs: dict[str, Any], field: str) -> No
 @pytest.mark.parametrize("value", NOT_FLAGS, ids=repr)
 def test_quantile_interpolate_is_a_bool(value: object) -> None:
     h = kmapsim.Histogram.from_values("x", [1, 2, 3, 100])
-    with pytest.raises(ValueError, match="interpolate must be True or False"):
-        h.quantile(0.5, interpolate=value)  # type: ignore[arg-type]
+    e = _raises(lambda: h.quantile(0.5, interpolate=value), "interpolate", "True or False")
+    assert isinstance(e, kmapsim.ScenarioTypeError)
     assert h.quantile(0.5, interpolate=np.True_) == h.quantile(0.5, interpolate=True)
 
 
@@ -301,8 +301,7 @@ def test_numpy_times_and_durations_are_no_numbers(value: object) -> None:
 @pytest.mark.parametrize("q", [True, math.nan, -0.1, 1.5, "0.5", 10**400], ids=repr)
 def test_quantile_q_is_a_fraction(q: object) -> None:
     h = kmapsim.Histogram.from_values("x", [1, 2, 3, 100])
-    with pytest.raises(ValueError, match="quantile q must be a number in"):
-        h.quantile(q)  # type: ignore[arg-type]
+    _raises(lambda: h.quantile(q), "q", "a number in [0, 1]")
     assert h.quantile(np.float64(1.0)) == 100
 
 
@@ -448,3 +447,93 @@ def test_plot_and_study_directories_are_checked_as_on_the_command_line(
         "not a directory",
     )
     assert not deep.parent.exists()
+
+
+# -- no bare ValueError, TypeError or AttributeError: a wrong type is a ScenarioTypeError ------
+
+
+def _typed(call: Any, field: str, *needles: str) -> None:
+    """A wrong type: a ScenarioTypeError, both a TypeError and a ScenarioError."""
+    e = _raises(call, field, *needles)
+    assert isinstance(e, kmapsim.ScenarioTypeError) and isinstance(e, TypeError), repr(e)
+
+
+def _valued(call: Any, field: str, *needles: str) -> None:
+    """A wrong value of the right type: a ScenarioError, and no TypeError."""
+    e = _raises(call, field, *needles)
+    assert not isinstance(e, TypeError), repr(e)
+
+
+def test_histogram_arguments_are_typed_errors() -> None:
+    h = kmapsim.Histogram.from_values("x", [1, 2, 3])
+    _valued(lambda: h.quantile(math.nan), "q", "a number in [0, 1]")
+    _typed(lambda: h.quantile("0.5"), "q", "a number in [0, 1]")
+    _valued(lambda: kmapsim.Histogram.from_values("x", []).quantile(0.5), "histogram", "empty")
+    _typed(lambda: kmapsim.Histogram.from_values("x", [True]), "values[0]", "got bool True")
+    _valued(lambda: kmapsim.Histogram.from_values("x", [-1]), "values[0]", "out of range")
+    _typed(lambda: kmapsim.Histogram.from_values("x", 5), "values", "a list of integers")
+    _typed(lambda: kmapsim.Histogram.from_raw("x", 5), "raw", "counts, count")  # type: ignore[arg-type]
+    _valued(lambda: kmapsim.Histogram.from_raw("x", {"counts": []}), "raw", "no key count")
+    _typed(lambda: kmapsim.histogram.bucket_of("5"), "value")  # type: ignore[arg-type]
+
+
+def test_a_histogram_refuses_what_it_would_have_converted() -> None:
+    """int("5") and a float count are no counts: they were converted silently."""
+    zeros = np.zeros(65, dtype=np.int64)
+    args: dict[str, Any] = {"name": "x", "counts": zeros, "count": 0, "sum": 0, "min": 0, "max": 0}
+    _typed(lambda: kmapsim.Histogram(**{**args, "name": 5}), "name", "a string")
+    _typed(lambda: kmapsim.Histogram(**{**args, "count": "5"}), "count")
+    _typed(lambda: kmapsim.Histogram(**{**args, "counts": zeros + 0.5}), "counts", "float64")
+    _valued(lambda: kmapsim.Histogram(**{**args, "counts": zeros[:64]}), "counts", "(64,)")
+    _valued(lambda: kmapsim.Histogram(**{**args, "counts": zeros - 1}), "counts", "negative")
+
+
+def test_top_categories_and_perfetto_refuse_with_typed_errors(
+    tmp_path: Path, traced: kmapsim.RunResult
+) -> None:
+    _typed(lambda: traced.top_categories(True), "n", "an integer >= 0")  # type: ignore[arg-type]
+    _valued(lambda: traced.top_categories(-1), "n", "an integer >= 0")
+    untraced = kmapsim.run(SMALL, cycles=1_000)
+    out = tmp_path / "t.json"
+    _valued(lambda: kmapsim.perfetto.write(untraced, out), "result", "no trace events", "trace=N")
+    _typed(lambda: kmapsim.perfetto.write(5, out), "result", "a RunResult")  # type: ignore[arg-type]
+    _typed(lambda: kmapsim.perfetto.to_trace_events(None), "result")  # type: ignore[arg-type]
+    assert not out.exists()
+
+
+def test_the_scenario_argument_is_a_typed_error() -> None:
+    _typed(lambda: kmapsim.run({"cpus": 2}, cycles=10), "scenario", "a kmapsim.Scenario")  # type: ignore[arg-type]
+    _typed(lambda: kmapsim.Simulation(5), "scenario")  # type: ignore[arg-type]
+    _typed(lambda: kmapsim.sweep(None, cycles=10), "base", "a kmapsim.Scenario")  # type: ignore[arg-type]
+    _typed(lambda: kmapsim.check("sync"), "scenario")  # type: ignore[arg-type]
+
+
+def test_store_refuses_keys_and_rows_of_the_wrong_type(tmp_path: Path) -> None:
+    store = kmapsim.Store(tmp_path / "s.sqlite")
+    try:
+        _typed(lambda: store.get([5]), "keys[0]", "a run key")
+        _typed(lambda: store.get("abc"), "keys", "an iterable of run keys")
+        _typed(lambda: store.get(5), "keys")  # type: ignore[arg-type]
+        _typed(lambda: store.put(5, 0, 10, {}), "key")  # type: ignore[arg-type]
+        _typed(lambda: store.put("k", 0, 10, [1]), "row", "a mapping")  # type: ignore[arg-type]
+        assert store.get(["k"]) == {} and len(store) == 0
+    finally:
+        store.close()
+
+
+def test_plots_and_study_tables_refuse_arguments_of_the_wrong_type(
+    sweep_result: kmapsim.SweepResult,
+) -> None:
+    plots, study = kmapsim.plots, kmapsim.study
+    _typed(lambda: plots.scaling(5), "frame", "a SweepResult")  # type: ignore[arg-type]
+    _typed(lambda: plots.scaling(sweep_result, hue=5), "hue", "column name")  # type: ignore[arg-type]
+    _typed(lambda: plots.breakdown(sweep_result, by=b"strategy"), "by")  # type: ignore[arg-type]
+    _typed(lambda: plots.lock_wait(sweep_result, by=["strategy", 5]), "by[1]")  # type: ignore[list-item]
+    _typed(lambda: plots.scaling(sweep_result, title=5), "title", "a string")  # type: ignore[arg-type]
+    _typed(lambda: plots.stale(sweep_result, x="cpus", marks=5), "marks")  # type: ignore[arg-type]
+    _valued(lambda: plots.scaling(sweep_result.frame.iloc[:0]), "frame", "no rows")
+    _valued(lambda: plots.breakdown(sweep_result.frame[["cpus", "strategy"]]), "frame", "share_")
+    _valued(lambda: plots.breakdown(sweep_result, at={}, by="strategy"), "at", "differ in")
+    _typed(lambda: study.throughput_table(5), "result", "a SweepResult")  # type: ignore[arg-type]
+    _typed(lambda: study.at_largest(None), "result")  # type: ignore[arg-type]
+    _valued(lambda: study.at_largest(sweep_result.frame[["cpus"]]), "result", "no column")

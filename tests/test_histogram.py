@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kmapsim import ScenarioError
 from kmapsim.histogram import NBUCKETS, Histogram, bucket_edges, bucket_of
 
 VALUES = st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5000), min_size=1, max_size=200)
@@ -43,25 +44,32 @@ def test_empty() -> None:
     assert h.to_dict()["mean"] is None
 
 
-@pytest.mark.parametrize("q", [-0.1, 1.1, math.nan, True, "0.5", 10**400])
-def test_bad_quantile(q: float) -> None:
-    with pytest.raises(ValueError, match="quantile q must be a number in"):
+@pytest.mark.parametrize(
+    ("q", "typed"),
+    [(-0.1, False), (1.1, False), (math.nan, False), (10**400, False), (True, True), ("0.5", True)],
+)
+def test_bad_quantile(q: float, typed: bool) -> None:
+    """A q that is no number is a ScenarioTypeError (a TypeError); a number outside [0, 1], or
+    NaN, a ScenarioError (a ValueError)."""
+    with pytest.raises(ScenarioError, match=re.escape("a number in [0, 1]")) as info:
         Histogram.from_values("x", [1]).quantile(q)
+    assert info.value.field == "q" and isinstance(info.value, TypeError) == typed
 
 
 @pytest.mark.parametrize(
-    ("values", "shown"),
+    ("values", "field", "shown", "typed"),
     [
-        ([1, True], "values[1] is True"),  # a bool is no cycle count
-        ([2.5], "values[0] is 2.5"),
-        ([-1], "values[0] is -1"),
-        ([2**64], "values[0] is 18446744073709551616"),
-        ([10**5000], "values[0] is <integer of about 5001 digits>"),
+        ([1, True], "values[1]", "got bool True", True),  # a bool is no cycle count
+        ([2.5], "values[0]", "got float 2.5", True),
+        ([-1], "values[0]", "-1 is out of range", False),
+        ([2**64], "values[0]", "18446744073709551616 is out of range", False),
+        ([10**5000], "values[0]", "<integer of about 5001 digits>", False),
     ],
 )
-def test_bad_values_are_named(values: list[object], shown: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(shown)):
+def test_bad_values_are_named(values: list[object], field: str, shown: str, typed: bool) -> None:
+    with pytest.raises(ScenarioError, match=re.escape(shown)) as info:
         Histogram.from_values("x", values)  # type: ignore[arg-type]
+    assert info.value.field == field and isinstance(info.value, TypeError) == typed
     assert Histogram.from_values("x", [np.int64(3), 5]).sum == 8
 
 

@@ -112,7 +112,7 @@ def test_result_repr_is_short_and_says_what_matters(result: RunResult) -> None:
     assert "stale accesses  0" in text
     top = result.top_categories(3)
     for n in (True, 2.5, -1):  # True is not 1
-        with pytest.raises(ValueError, match="top_categories n must be an integer"):
+        with pytest.raises(ScenarioError, match=r"n: got .*; allowed: an integer >= 0"):
             result.top_categories(n)  # type: ignore[arg-type]
     assert len(top) == 3 and [s for _, s in top] == sorted((s for _, s in top), reverse=True)
     shares = result.shares().mean(axis=0)  # every CPU runs all cycles: the mean is the share

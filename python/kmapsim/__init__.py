@@ -27,6 +27,7 @@ from kmapsim.errors import (
     KmapsimError,
     ScenarioError,
     ScenarioFileError,
+    ScenarioTypeError,
     SimulationBusy,
     WallClockExceeded,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioFileError",
+    "ScenarioTypeError",
     "Simulation",
     "SimulationBusy",
     "Snapshot",

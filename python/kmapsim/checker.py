@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
 from kmapsim._quote import quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import output_dir, writing
 from kmapsim.result import RunResult
 from kmapsim.runner import _cancel_token, _flag, _int_arg, _wall_limit
@@ -381,7 +381,7 @@ def check(
     elif isinstance(scenario, Scenario):
         sc = scenario.replace(**changes) if changes else scenario
     else:
-        raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
+        raise ScenarioTypeError.got("scenario", scenario, "a kmapsim.Scenario, or None")
     if sc.tlb_evict_rate != 0:
         raise ScenarioError.of(
             "tlb_evict_rate",

@@ -9,7 +9,7 @@ attributes set after construction too (a sweep adds ``scenario`` and ``seed`` to
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
     "DeadlockError",
@@ -18,6 +18,7 @@ __all__ = [
     "KmapsimError",
     "ScenarioError",
     "ScenarioFileError",
+    "ScenarioTypeError",
     "SimulationBusy",
     "WaitEdge",
     "WallClockExceeded",
@@ -25,6 +26,9 @@ __all__ = [
 
 #: One edge of a wait-for graph: (cpu, what it waits for, the cpu it waits on or None).
 WaitEdge: TypeAlias = tuple[int, str, int | None]
+
+
+_E = TypeVar("_E", bound="ScenarioError")
 
 
 class KmapsimError(Exception):
@@ -51,12 +55,27 @@ class ScenarioError(KmapsimError, ValueError):
         self.allowed = allowed
 
     @classmethod
-    def of(cls, field: str, problem: str, allowed: str) -> ScenarioError:
+    def of(cls: type[_E], field: str, problem: str, allowed: str) -> _E:
         """Build the error with the Rust core's message format: ``field: problem; allowed: ...``."""
         return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.field, self.problem, self.allowed), self.__dict__)
+
+
+class ScenarioTypeError(ScenarioError, TypeError):
+    """A bad input of the wrong type: an argument that is not a `Scenario`, a `RunResult` or a
+    DataFrame where one is due, a name that is not a string, a number that is a bool or a
+    string. Both a `TypeError`, as Python's own checks raise, and a `ScenarioError` (so a
+    `ValueError`), with the same ``field``, ``problem`` and ``allowed``: code catching either
+    keeps working."""
+
+    @classmethod
+    def got(cls, field: str, value: object, allowed: str) -> ScenarioTypeError:
+        """The error for ``value`` of the wrong type, named by its type and quoted."""
+        from kmapsim._quote import quote
+
+        return cls.of(field, f"got {type(value).__name__} {quote(value, 60)}", allowed)
 
 
 class ScenarioFileError(ScenarioError):

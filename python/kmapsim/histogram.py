@@ -10,15 +10,16 @@ the quantile's bucket (2**k - 1, e.g. 65535) unless asked to interpolate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from kmapsim._numbers import as_flag, as_fraction, as_int
+from kmapsim._numbers import as_flag, as_float, as_fraction, as_int
 from kmapsim._quote import quote
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +31,9 @@ NBUCKETS = 65
 
 
 def bucket_of(value: int) -> int:
-    """The bucket that holds ``value`` (a non-negative integer below 2**64)."""
-    return int(value).bit_length()
+    """The bucket that holds ``value`` (a non-negative integer below 2**64; anything else is
+    the ScenarioError of field ``value``)."""
+    return _value("value", value).bit_length()
 
 
 def bucket_edges() -> npt.NDArray[np.uint64]:
@@ -51,12 +53,53 @@ def _upper(bucket: int) -> int:
     return 0 if bucket == 0 else (1 << bucket) - 1
 
 
-def _value(i: int, v: object) -> int:
-    """Value ``i`` of a histogram's input as an int in [0, 2**64), or the ValueError naming it."""
+_VALUES = "integers in [0, 2**64) (a bool or a fraction is none)"
+
+
+def _value(field: str, v: object) -> int:
+    """A histogram's value (or count) ``field`` as an int in [0, 2**64): another type is a
+    ScenarioTypeError, an integer out of range a ScenarioError."""
     n = as_int(v)
-    if n is None or not 0 <= n < 1 << 64:
-        raise ValueError(f"histogram values are integers in [0, 2**64): values[{i}] is {quote(v)}")
+    if n is None:
+        raise ScenarioTypeError.got(field, v, _VALUES)
+    if not 0 <= n < 1 << 64:
+        raise ScenarioError.of(field, f"{quote(v)} is out of range", _VALUES)
     return n
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str):
+        raise ScenarioTypeError.got("name", name, "a string, e.g. 'kmap_lock_wait'")
+    return name
+
+
+def _counts(name: str, counts: object) -> npt.NDArray[np.int64]:
+    """``counts`` as a fresh int64 array of the NBUCKETS bucket counts (integers >= 0)."""
+    allowed = f"{NBUCKETS} integer bucket counts >= 0"
+    arr = np.asarray(counts)
+    if arr.dtype.kind not in "iu" and not (arr.dtype == object and arr.size == 0):
+        raise ScenarioTypeError.of("counts", f"histogram {name}: {arr.dtype} counts", allowed)
+    if arr.shape != (NBUCKETS,):
+        raise ScenarioError.of("counts", f"histogram {name}: {arr.shape} counts", allowed)
+    if (arr < 0).any():
+        raise ScenarioError.of("counts", f"histogram {name}: a negative count", allowed)
+    return np.array(arr, dtype=np.int64)  # a copy, which we may freeze
+
+
+def _fraction(q: object) -> float:
+    """Quantile ``q`` as a float in [0, 1]: no number is a ScenarioTypeError, NaN or a number
+    outside a ScenarioError."""
+    allowed = "a number in [0, 1]"
+    try:
+        number = as_float(q)
+    except OverflowError:
+        number = math.inf
+    if number is None:
+        raise ScenarioTypeError.got("q", q, allowed)
+    f = as_fraction(q)
+    if f is None:
+        raise ScenarioError.of("q", f"got {quote(q)}", allowed)
+    return f
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,17 +119,28 @@ class Histogram:
     max: int
 
     def __post_init__(self) -> None:
-        counts = np.array(self.counts, dtype=np.int64)  # a copy, which we may freeze
-        if counts.shape != (NBUCKETS,):
-            raise ValueError(f"histogram {self.name}: {counts.shape} counts, expected {NBUCKETS}")
+        # Checked, not converted: int("5") or a float count would pass as a number silently.
+        counts = _counts(_name(self.name), self.counts)
         counts.flags.writeable = False
         object.__setattr__(self, "counts", counts)
-        for name in ("count", "sum", "min", "max"):
-            object.__setattr__(self, name, int(getattr(self, name)))
+        for name in ("count", "min", "max"):
+            object.__setattr__(self, name, _value(name, getattr(self, name)))
+        total = as_int(self.sum)  # a sum of 2**64 values below 2**64 may exceed 2**64
+        if total is None or total < 0:
+            raise ScenarioTypeError.got("sum", self.sum, "an integer >= 0")
+        object.__setattr__(self, "sum", total)
 
     @classmethod
     def from_raw(cls, name: str, raw: Mapping[str, Any]) -> Histogram:
-        """From the engine's dict: counts, count, sum, min, max."""
+        """From the engine's dict: counts, count, sum, min, max (a ScenarioError names what is
+        missing; every value is checked as the constructor checks it)."""
+        keys = ("counts", "count", "sum", "min", "max")
+        allowed = "a mapping with the keys " + ", ".join(keys)
+        if not isinstance(raw, Mapping):
+            raise ScenarioTypeError.got("raw", raw, allowed)
+        missing = [k for k in keys if k not in raw]
+        if missing:
+            raise ScenarioError.of("raw", "no key " + ", ".join(missing), allowed)
         return cls(
             name=name,
             counts=np.asarray(raw["counts"], dtype=np.int64),
@@ -100,10 +154,14 @@ class Histogram:
     def from_values(cls, name: str, values: Sequence[int]) -> Histogram:
         """Bucket plain values as the engine does: for tests, and for measured data to compare.
 
-        Raises ValueError naming the first value that is not an integer in [0, 2**64) (a bool
-        or a fraction is not one)."""
+        ``name`` is a string. Raises ScenarioTypeError (a TypeError) for a name that is no
+        string, ``values`` that are no list of integers (a bool or a fraction is not one), and
+        ScenarioError naming the first value out of [0, 2**64)."""
+        _name(name)
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+            raise ScenarioTypeError.got("values", values, "a list of " + _VALUES)
         counts = np.zeros(NBUCKETS, dtype=np.int64)
-        values = [_value(i, v) for i, v in enumerate(values)]
+        values = [_value(f"values[{i}]", v) for i, v in enumerate(values)]
         for v in values:
             counts[bucket_of(v)] += 1
         return cls(
@@ -141,20 +199,21 @@ class Histogram:
         range clamped to [``min``, ``max``]), rounded to an integer. It lies in the same
         bucket as x, so within a factor of two of it either way, and may be below x.
 
-        Raises ValueError when the histogram is empty, q is not a number in [0, 1] (a bool
-        or a string is not one), or ``interpolate`` is not a bool (a numpy bool is one).
+        Raises ScenarioTypeError (a TypeError) when q is not a number (a bool or a string is
+        not one) or ``interpolate`` is not a bool (a numpy bool is one), ScenarioError when q
+        is outside [0, 1] or NaN, or the histogram is empty (field ``histogram``).
         """
         flag = as_flag(interpolate)
         if flag is None:
-            got = quote(interpolate)
-            raise ValueError(f"quantile interpolate must be True or False, got {got}")
+            raise ScenarioTypeError.got("interpolate", interpolate, "True or False")
         interpolate = flag
-        f = as_fraction(q)  # None for a bool, a string or NaN
-        if f is None:
-            raise ValueError(f"quantile q must be a number in [0, 1], got {quote(q)}")
-        q = f
+        q = _fraction(q)
         if self.count == 0:
-            raise ValueError(f"histogram {self.name} is empty")
+            raise ScenarioError.of(
+                "histogram",
+                f"{self.name} is empty: no value was recorded, so it has no quantile",
+                "a histogram with count > 0 (check .count first)",
+            )
         if q == 0.0:
             return self.min
         rank = max(1, math.ceil(q * self.count))

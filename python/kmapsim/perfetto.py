@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from kmapsim import _core
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import TRACE_SUFFIXES, output_file, writing
 from kmapsim.result import RunResult
 
@@ -316,8 +317,11 @@ class _Export:
 
 
 def _export(result: RunResult) -> _Export:
+    traced = "a RunResult of a traced run: kmapsim.run(..., trace=N) with N > 0"
+    if not isinstance(result, RunResult):
+        raise ScenarioTypeError.got("result", result, traced)
     if len(result.trace) == 0:
-        raise ValueError("the run has no trace events: run it with kmapsim.run(..., trace=N)")
+        raise ScenarioError.of("result", "the run has no trace events", traced)
     sc = result.scenario
     ns = _Clock(sc.cpu_mhz).ns
     b = _build(result)
@@ -385,7 +389,8 @@ def to_trace_events(result: RunResult) -> dict[str, Any]:
     ``{"traceEvents": [...], "displayTimeUnit": "ns", "metadata": {...}}``, the metadata
     naming the scenario, seed, cycles and the events kept and dropped.
 
-    Raises ValueError if the run was not traced (``kmapsim.run(..., trace=N)``).
+    Raises ScenarioError if the run was not traced (``kmapsim.run(..., trace=N)``),
+    ScenarioTypeError (a TypeError) if ``result`` is no RunResult.
     """
     with _gc_paused():
         ex = _export(result)

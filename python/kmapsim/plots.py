@@ -36,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kmapsim._numbers import as_fraction
+from kmapsim._numbers import as_float, as_fraction
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.histogram import NBUCKETS
 from kmapsim.outputs import output_dir, writing
 from kmapsim.runner import _flag, _int_arg
@@ -198,11 +198,12 @@ def scaling(
     the figure. A ``spread`` other than those two, or an ``ideal`` or ``logy`` that is no bool
     (Python's or numpy's; ``logy`` may be None), is a ScenarioError.
     """
+    _title(title)
     _choice("spread", spread, SPREADS)
     ideal = _flag("ideal", ideal)
     logy = None if logy is None else _flag("logy", logy)
     df = _select(_frame_of(frame), at)
-    hues = _columns(hue)
+    hues = _columns("hue", hue)
     _require_columns(df, [x, y, *hues])
     _check_fixed(df, keep={x, *hues}, what="scaling")
     fig, axes = _figure(ax, (7.5, 4.8))
@@ -298,16 +299,17 @@ def breakdown(
     (a preset, a regime); the title adds the seeds and cycles. A ``min_share`` that is no
     number in [0, 1] is a ScenarioError.
     """
+    _title(title)
     min_share = _share(min_share)
     df = _frame_of(frame)
     at = _default_at(df, at)
     df = _select(df, at)
-    bys = _columns(by)
+    bys = _columns("by", by)
     _require_columns(df, bys)
     _check_fixed(df, keep=set(bys), what="breakdown")
     share_cols = [c for c in df.columns if c.startswith("share_")]
     if not share_cols:
-        raise ValueError("breakdown: the frame has no share_<category> columns (see row_of)")
+        raise _no_shares("breakdown", df)
 
     groups = _groups(df, bys)
     labels = [_label(bys, key) for key, _ in groups]
@@ -391,11 +393,12 @@ def lock_wait(
     by default ``{"cpus": <the largest CPU count>}``. ``title`` names what was run (a preset, a
     regime); the title adds the seeds and cycles.
     """
+    _title(title)
     _choice("kind", kind, ("cdf", "hist"))
     df = _frame_of(frame)
     at = _default_at(df, at)
     df = _select(df, at)
-    bys = _columns(by)
+    bys = _columns("by", by)
     _require_columns(df, [*bys, "kmap_lock_wait_counts"])
     _check_fixed(df, keep=set(bys), what="lock_wait")
 
@@ -471,14 +474,15 @@ def breakdown_scaling(
     panels), so it takes no ``ax``. A ``min_share`` that is no number in [0, 1] is a
     ScenarioError.
     """
+    _title(title)
     min_share = _share(min_share)
     df = _select(_frame_of(frame), at)
-    bys = _columns(by)
+    bys = _columns("by", by)
     _require_columns(df, [x, *bys])
     _check_fixed(df, keep={x, *bys}, what="breakdown_scaling")
     share_cols = [c for c in df.columns if c.startswith("share_")]
     if not share_cols:
-        raise ValueError("breakdown_scaling: the frame has no share_<category> columns")
+        raise _no_shares("breakdown_scaling", df)
     means = (
         df.groupby([*bys, x], sort=False)[share_cols]
         .mean()
@@ -560,9 +564,11 @@ def stale(
     vertical line at each named ``x`` value (e.g. the preset's IPI latency). Makes its own
     figure, so it takes no ``ax``.
     """
+    _title(title)
+    marks = _marks(marks)
     df = _select(_frame_of(frame), at)
-    hues = _columns(hue)
-    panels = _columns(panel)
+    hues = _columns("hue", hue)
+    panels = _columns("panel", panel)
     _require_columns(df, [x, *hues, *panels, "stale_accesses"])
     _check_fixed(df, keep={x, *hues, *panels}, what="stale")
     pgroups = _groups(df, panels)
@@ -585,7 +591,7 @@ def stale(
         axes.xaxis.set_minor_locator(_null_locator())
         axes.set_yscale("symlog", linthresh=1.0)
         axes.set_ylim(-0.3, top * 2.5)
-        for name, value in (marks or {}).items():
+        for name, value in marks.items():
             axes.axvline(value, color="0.4", lw=1, ls=(0, (4, 3)), zorder=0)
             axes.annotate(
                 name, (value, top * 1.6), fontsize=7, color="0.3", rotation=90,
@@ -630,6 +636,7 @@ def save_study(
     ``dpi`` is an integer in [`MIN_DPI`, `MAX_DPI`] (a ScenarioError otherwise). An ``outdir``
     that cannot be written raises ScenarioFileError naming it (`kmapsim.outputs.output_dir`).
     """
+    _title(title)
     dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
     _require_columns(frame, ["regime", "cpus", "strategy"])
@@ -903,7 +910,15 @@ def _frame_of(obj: SweepResult | pd.DataFrame) -> pd.DataFrame:
         return obj.frame
     if isinstance(obj, pd.DataFrame):
         return obj
-    raise TypeError(f"expected a SweepResult or its DataFrame, got {type(obj).__name__}")
+    raise ScenarioTypeError.got("frame", obj, "a SweepResult or its DataFrame")
+
+
+def _no_shares(what: str, df: pd.DataFrame) -> ScenarioError:
+    return ScenarioError.of(
+        "frame",
+        f"{what}: the frame has no share_<category> columns; columns: {_names(df.columns)}",
+        "a frame of kmapsim.sweep (its share_<category> columns, see row_of)",
+    )
 
 
 def _choice(name: str, value: object, choices: Sequence[str]) -> str:
@@ -928,12 +943,40 @@ def _share(value: object) -> float:
     return f
 
 
-def _columns(spec: str | Sequence[str] | None) -> list[str]:
+def _columns(name: str, spec: str | Sequence[str] | None) -> list[str]:
+    """Argument ``name`` (``hue``, ``by``, ``panel``): None, a column name or a list of them;
+    anything else, bytes included (which would iterate as numbers), a ScenarioTypeError."""
+    allowed = "None, a column name, or a list of column names"
     if spec is None:
         return []
     if isinstance(spec, str):
         return [spec]
-    return list(spec)
+    if isinstance(spec, (bytes, Mapping)) or not isinstance(spec, Iterable):
+        raise ScenarioTypeError.got(name, spec, allowed)
+    names = list(spec)
+    for i, item in enumerate(names):
+        if not isinstance(item, str):
+            raise ScenarioTypeError.got(f"{name}[{i}]", item, allowed)
+    return names
+
+
+def _title(title: object) -> None:
+    """A title is text, or None: a number or a list would be drawn as its repr."""
+    if title is not None and not isinstance(title, str):
+        raise ScenarioTypeError.got("title", title, "a string, or None")
+
+
+def _marks(marks: object) -> Mapping[str, float]:
+    """``marks`` as a mapping of labels to x values (None: none)."""
+    allowed = "None, or a mapping of labels (strings) to x values (numbers)"
+    if marks is None:
+        return {}
+    if not isinstance(marks, Mapping):
+        raise ScenarioTypeError.got("marks", marks, allowed)
+    for label, value in marks.items():
+        if not isinstance(label, str) or as_float(value) is None:
+            raise ScenarioTypeError.got("marks", {label: value}, allowed)
+    return marks
 
 
 def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
@@ -945,7 +988,7 @@ def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
             "columns of the frame: " + _names(df.columns),
         )
     if df.empty:
-        raise ValueError("the frame has no rows")
+        raise ScenarioError.of("frame", "the frame has no rows", "a frame of at least one run")
 
 
 def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
@@ -1012,9 +1055,11 @@ def _check_fixed(df: pd.DataFrame, keep: set[str], what: str) -> None:
         extra = [v for v in extra if int(per_group[v].max()) > 1]
     if extra:
         values = {v: sorted(df[v].unique().tolist()) for v in extra}
-        raise ValueError(
-            f"{what}: the rows also differ in {values}; averaging over that would mix machines."
-            " Pick one with at={...}, or show it with hue/by"
+        raise ScenarioError.of(
+            "at",
+            f"{what}: the rows also differ in {quote(values, 300)}; averaging over that would "
+            "mix machines",
+            "at={...} picking one value of each, or those fields shown with hue/by",
         )
 
 
@@ -1063,10 +1108,16 @@ def _summed_counts(column: pd.Series) -> npt.NDArray[np.int64]:
     be lists (a sweep), arrays (Parquet) or JSON text (CSV)."""
     total = np.zeros(NBUCKETS, dtype=np.int64)
     for cell in column:
-        values = json.loads(cell) if isinstance(cell, str) else cell
-        arr = np.asarray(values, dtype=np.int64)
+        try:
+            arr = np.asarray(json.loads(cell) if isinstance(cell, str) else cell, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):  # not JSON, not integers
+            arr = np.zeros(0, dtype=np.int64)
         if arr.shape != (NBUCKETS,):
-            raise ValueError(f"kmap_lock_wait_counts: {arr.shape} buckets, expected {NBUCKETS}")
+            raise ScenarioError.of(
+                "frame",
+                f"column kmap_lock_wait_counts: a row holds {quote(cell, 60)}",
+                f"{NBUCKETS} bucket counts per row, as row_of gives",
+            )
         total += arr
     return total
 

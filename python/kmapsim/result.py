@@ -20,7 +20,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._numbers import as_float, as_int
 from kmapsim._quote import quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.histogram import Histogram
 from kmapsim.scenario import Scenario
 from kmapsim.trace import trace_frame
@@ -323,11 +323,14 @@ class RunResult:
 
     def top_categories(self, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` cycle categories with the largest share of all CPUs' cycles, largest
-        first, as (category, share in [0, 1]). Computed without pandas. Raises ValueError if
-        ``n`` is not an integer >= 0 (a bool is not one)."""
+        first, as (category, share in [0, 1]). Computed without pandas. Raises
+        ScenarioTypeError if ``n`` is not an integer (a bool is not one), ScenarioError if it
+        is negative."""
         k = as_int(n)  # None for a bool
-        if k is None or k < 0:
-            raise ValueError(f"top_categories n must be an integer >= 0, got {quote(n)}")
+        if k is None:
+            raise ScenarioTypeError.got("n", n, "an integer >= 0")
+        if k < 0:
+            raise ScenarioError.of("n", f"got {quote(n)}", "an integer >= 0")
         totals = [sum(col) for col in zip(*self.breakdown_rows, strict=True)]
         whole = sum(totals)
         if not whole:

@@ -20,7 +20,7 @@ from kmapsim import _core
 from kmapsim._numbers import as_flag, as_float, as_int, int_range
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.calls import engine_calls
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
 
@@ -100,7 +100,7 @@ def engine_options(
     """The arguments `run` and `Simulation` share, as the engine's one frozen `_core.Options`
     (which checks them again, in Rust, when it is built)."""
     if not isinstance(scenario, Scenario):
-        raise TypeError(f"scenario must be a kmapsim.Scenario, got {type(scenario).__name__}")
+        raise ScenarioTypeError.got("scenario", scenario, "a kmapsim.Scenario")
     if not isinstance(mode, str) or mode not in MODES:
         problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
         raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))

@@ -30,7 +30,7 @@ from typing import Any
 
 from kmapsim import _core
 from kmapsim._quote import quote
-from kmapsim.errors import KmapsimError
+from kmapsim.errors import KmapsimError, ScenarioTypeError
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, _int_arg
 from kmapsim.scenario import Scenario
 
@@ -76,6 +76,23 @@ class StoreError(KmapsimError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.path), self.__dict__)
+
+
+_KEYS = "an iterable of run keys (strings, as run_key makes them)"
+
+
+def _keys(keys: object) -> list[str]:
+    """``keys`` as a list of strings; a string alone (which iterates over its characters), a
+    non-iterable or a key that is no string is the ScenarioTypeError naming it."""
+    if isinstance(keys, (str, bytes, Mapping)) or not isinstance(keys, Iterable):
+        raise ScenarioTypeError.got("keys", keys, _KEYS)
+    return [_key(k, f"keys[{i}]") for i, k in enumerate(keys)]
+
+
+def _key(key: object, field: str) -> str:
+    if not isinstance(key, str):
+        raise ScenarioTypeError.got(field, key, "a run key (a string, as run_key makes it)")
+    return key
 
 
 class StoreWarning(UserWarning):
@@ -265,9 +282,11 @@ class Store:
 
         A present row that fails it is left out (so the caller runs it again, and `put`
         replaces it), with one `StoreWarning` naming the keys and the store. Raises
-        `StoreError` when the file cannot be read.
+        `StoreError` when the file cannot be read, `ScenarioTypeError` when ``keys`` is not an
+        iterable of strings (a key is a string, as `run_key` makes it: no other value could
+        match one).
         """
-        wanted = list(dict.fromkeys(keys))
+        wanted = list(dict.fromkeys(_keys(keys)))
         out: dict[str, dict[str, Any]] = {}
         bad: list[str] = []
         with self._guard("reading its runs"):
@@ -306,8 +325,11 @@ class Store:
         fresh ones. Raises `ScenarioError` for a seed or cycle count `run_key` would refuse,
         and `StoreError` when the file cannot be written (e.g. the disk is full).
         """
+        _key(key, "key")
         seed = _int_arg("seed", seed, 0, MAX_SEED)
         cycles = _int_arg("cycles", cycles, 1, MAX_CYCLES)
+        if not isinstance(row, Mapping):
+            raise ScenarioTypeError.got("row", row, "a mapping of column names to values")
         try:
             text = json.dumps(row)
         except (TypeError, ValueError) as e:

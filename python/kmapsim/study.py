@@ -41,7 +41,7 @@ import pandas as pd
 
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import output_dir, writing
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.runner import _flag, _int_arg
@@ -389,11 +389,17 @@ def _frame_arg(frame: object) -> pd.DataFrame:
     """A study's frame (`Study.result.frame`), or the ScenarioError naming what it lacks."""
     needed = ("strategy", "cpus", "throughput", "stale_accesses")
     allowed = "a study's frame (Study.result.frame), with columns " + ", ".join(needed)
+    return _with_columns("frame", frame, needed, allowed)
+
+
+def _with_columns(field: str, frame: object, needed: Sequence[str], allowed: str) -> pd.DataFrame:
+    """``frame`` if it is a DataFrame with the ``needed`` columns: another type is a
+    ScenarioTypeError, a missing column a ScenarioError."""
     if not isinstance(frame, pd.DataFrame):
-        raise ScenarioError.of("frame", f"got {type(frame).__name__}", allowed)
+        raise ScenarioTypeError.got(field, frame, allowed)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ScenarioError.of("frame", "no column " + ", ".join(missing), allowed)
+        raise ScenarioError.of(field, "no column " + ", ".join(missing), allowed)
     return frame
 
 
@@ -607,7 +613,10 @@ def at_largest(result: SweepResult | pd.DataFrame, regime: str | None = None) ->
 
 
 def _one_regime(result: SweepResult | pd.DataFrame, regime: str | None) -> pd.DataFrame:
-    f = result.frame if isinstance(result, SweepResult) else result
+    needed = ("cpus", "strategy", "throughput", "share_kmap_spin", "stale_accesses")
+    allowed = "a SweepResult or its frame, with columns " + ", ".join(needed)
+    frame = result.frame if isinstance(result, SweepResult) else result
+    f = _with_columns("result", frame, needed, allowed)
     if "regime" not in f.columns:
         return f
     return _regime_rows(f, regime if regime is not None else f["regime"].iloc[0])

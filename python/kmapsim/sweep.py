@@ -26,7 +26,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import KmapsimError, ScenarioError
+from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError
 from kmapsim.outputs import PARQUET_SUFFIXES, output_file, writing
 from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
@@ -547,12 +547,13 @@ def sweep(
     times seeds, counted before anything is built.
 
     Raises `ScenarioError` naming the bad argument or field (``grid``, a field name, ``seeds``,
-    ``cycles``, ``mode``, ``executor``), `StoreError` for a store that cannot be used, TypeError
-    when ``base`` is not a Scenario, and what a run raises (e.g. `DeadlockError`). A stored run
-    that fails its integrity check is run again with a `StoreWarning`.
+    ``cycles``, ``mode``, ``executor``), `StoreError` for a store that cannot be used,
+    `ScenarioTypeError` (a TypeError) when ``base`` is not a Scenario, and what a run raises
+    (e.g. `DeadlockError`, naming the point and seed). A stored run that fails its integrity
+    check is run again with a `StoreWarning`.
     """
     if not isinstance(base, Scenario):
-        raise TypeError(f"base must be a kmapsim.Scenario, got {type(base).__name__}")
+        raise ScenarioTypeError.got("base", base, "a kmapsim.Scenario")
     # Everything is checked, and every scenario built, before the store is opened and long
     # before the first run: a bad last seed must not cost the runs before it.
     n = _check_run_args(cycles, mode, executor)
