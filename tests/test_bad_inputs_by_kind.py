@@ -537,3 +537,45 @@ def test_plots_and_study_tables_refuse_arguments_of_the_wrong_type(
     _typed(lambda: study.throughput_table(5), "result", "a SweepResult")  # type: ignore[arg-type]
     _typed(lambda: study.at_largest(None), "result")  # type: ignore[arg-type]
     _valued(lambda: study.at_largest(sweep_result.frame[["cpus"]]), "result", "no column")
+
+
+# -- call lists: every error names the file and line (or row, or task and call) and the limit ---
+
+CALLS_SCENARIO = SMALL  # 2 tasks (one per CPU), pages = 64, irq_locks = 4
+
+
+def _calls_csv(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "calls.csv"
+    path.write_text("task,op,page,work\n# a comment line counts too\n" + "".join(rows))
+    return path
+
+
+def _calls_error(calls: object, *needles: str) -> None:
+    run = lambda: kmapsim.run(CALLS_SCENARIO, cycles=1_000, replay_calls=calls)  # noqa: E731
+    _raises(run, "replay_calls", *needles)
+
+
+@pytest.mark.parametrize(
+    ("rows", "needles"),
+    [
+        (["5,kmap,1,10\n"], ["line 3: task 5", "a task below 2"]),
+        (["0,kmap,99,10\n"], ["line 3 (task 0, call 0, kmap): page 99", "pages = 64"]),
+        (["0,kmap,1,0\n", "0,kunmap,2,0\n"], ["line 4 (task 0, call 1, kunmap): page 2"]),
+        (["0,irq_section,9,10\n"], ["line 3 (task 0, call 0, irq_section)", "irq_locks = 4"]),
+        (["0,kmap,1.0,10\n"], ["line 3: page '1.0'", "integers"]),
+    ],
+)
+def test_call_list_errors_name_the_file_line_and_the_allowed_values(
+    tmp_path: Path, rows: list[str], needles: list[str]
+) -> None:
+    path = _calls_csv(tmp_path, *rows)
+    _calls_error(path, str(path), *needles)
+
+
+def test_a_call_list_frame_and_mapping_name_their_rows_and_take_no_floats() -> None:
+    frame = pd.DataFrame({"task": [0, 0], "op": ["kmap", "kunmap"], "page": [1, 2], "work": 0})
+    _calls_error(frame, "row 1 (task 0, call 1, kunmap): page 2")
+    _calls_error(frame.assign(page=[1.0, 1.0]), "row 0: page 1.0", "integers")
+    _calls_error({1: [{"op": "kmap", "page": 64}]}, "task 1, call 0 (kmap): page 64", "pages = 64")
+    # The same list with integer pages runs, in both forms.
+    kmapsim.run(CALLS_SCENARIO, cycles=1_000, replay_calls=frame.assign(page=[1, 1]))

@@ -33,8 +33,12 @@ A run with ``record_calls=True`` returns `RunResult.calls`: one row per complete
 ``flush_all_zero_pkmaps``). Under the ``local`` strategy ``slot`` is the CPU's kmap_local slot,
 numbered ``last_pkmap + handle`` (past the pool, as in traces and stale-access records).
 
-Errors are `ScenarioError` with field ``"replay_calls"``; a file that cannot be read as a call
-list raises its subclass `ScenarioFileError` (``.path``), with the line in the message.
+Errors are `ScenarioError` with field ``"replay_calls"``, naming the row where it came from
+(``FILE line N`` for a CSV file, ``row I`` from 0 for a DataFrame, ``task T, call J`` for a
+mapping) and the allowed values, with the scenario's own (``pages``, ``irq_locks``, its task
+count); a file that cannot be read as a call list raises its subclass `ScenarioFileError`
+(``.path``), with the line in the message. Every number is an integer, in every form: ``1.0``
+is refused as a page in a DataFrame as in a CSV file.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +75,7 @@ MAX_CALLS_FILE_BYTES = 256 * 1024 * 1024
 
 _FIELD = "replay_calls"
 _ALLOWED = f"columns {', '.join(CALL_COLUMNS)}: task >= 0, op one of {', '.join(CALL_OPS)}, "
-_ALLOWED += "page >= -1, work >= 0 (integers)"
+_ALLOWED += "page >= -1, work >= 0 (integers: 1.0 is none)"
 
 Columns = tuple[list[int], list[str], list[int], list[int]]
 
@@ -79,16 +85,11 @@ def _error(where: str, problem: str) -> ScenarioError:
 
 
 def _int(value: object, name: str, where: str, low: int, high: int = 2**63) -> int:
-    """``value`` as an integer in [``low``, ``high``) (a whole float counts), or the error
-    naming it."""
-    if isinstance(value, (bool, np.bool_)):
+    """``value`` as an integer in [``low``, ``high``), or the error naming it. A float, even a
+    whole one, is refused, as the CSV reader refuses ``1.0`` and integer fields refuse 1.0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise _error(where, f"{name} {quote(value)}")
-    if isinstance(value, (int, np.integer)):
-        number = int(value)
-    elif isinstance(value, (float, np.floating)) and float(value).is_integer():
-        number = int(value)
-    else:
-        raise _error(where, f"{name} {quote(value)}")
+    number = int(value)
     if number < low or number >= high:
         # As given: 1e300 stays 1e+300, not a 301-digit integer.
         raise _error(where, f"{name} {quote(value)}")
@@ -100,8 +101,59 @@ def _row(out: Columns, task: object, op: object, page: object, work: object, whe
         raise _error(where, f"op {quote(op)}")
     out[0].append(_int(task, "task", where, 0, 2**32))
     out[1].append(op)
-    out[2].append(_int(page, "page", where, -1))
+    out[2].append(_int(page, "page", where, -1, 2**32 - 1))
     out[3].append(_int(work, "work", where, 0))
+
+
+#: The engine's errors about one row (``row I: ...``) and about one task's call (``task T,
+#: call J (OP): ...``), which `CallList.located` names by where the row came from.
+_ENGINE_ROW = re.compile(r"row (\d+): (.*)", re.DOTALL)
+_ENGINE_CALL = re.compile(r"task (\d+), call (\d+) \((\w+)\): (.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CallList:
+    """A call list as the engine's columns, and where each row came from: a CSV file's lines,
+    a DataFrame's rows, or a mapping's (task, call); so that an error the engine finds against
+    the scenario (a task past the count, a page past ``pages``, a kunmap of a page not held)
+    names the file and line, as the Python checks do."""
+
+    columns: Columns
+    path: Path | None = None
+    lines: list[int] | None = None
+    by_task: bool = False
+
+    def where(self, i: int) -> str:
+        """Where row ``i`` came from."""
+        if self.path is not None and self.lines is not None:
+            return f"{self.path} line {self.lines[i]}"
+        if self.by_task:
+            task = self.columns[0][i]
+            return f"task {task}, call {self.columns[0][:i].count(task)}"
+        return f"row {i}"
+
+    def located(self, e: ScenarioError) -> ScenarioError:
+        """The engine's error ``e`` naming its row as `where` does (``e`` if it names none)."""
+        row = _ENGINE_ROW.fullmatch(e.problem)
+        call = _ENGINE_CALL.fullmatch(e.problem)
+        if row is not None:
+            problem = f"{self.where(int(row[1]))}: {row[2]}"
+        elif call is not None and not self.by_task:  # a mapping's rows are named so already
+            task, j, op, rest = int(call[1]), int(call[2]), call[3], call[4]
+            at = self.where(self._index(task, j))
+            problem = f"{at} (task {task}, call {j}, {op}): {rest}"
+        else:
+            return e
+        return ScenarioError.of(e.field, problem, e.allowed)
+
+    def _index(self, task: int, call: int) -> int:
+        """The row of ``task``'s call number ``call``."""
+        seen = -1
+        for i, t in enumerate(self.columns[0]):
+            seen += t == task
+            if seen == call:
+                return i
+        raise AssertionError(f"no call {call} of task {task}")  # the engine named a real one
 
 
 def _from_frame(frame: pd.DataFrame) -> Columns:
@@ -138,7 +190,7 @@ def read_calls(path: str | os.PathLike[str]) -> pd.DataFrame:
     ``page`` and ``work`` and str ``op``; raises `ScenarioFileError` naming the file and line."""
     import pandas as pd
 
-    cols = _read_file(path)
+    cols = _read_file(path).columns
     return pd.DataFrame(
         {
             "task": np.asarray(cols[0], np.int64),
@@ -149,7 +201,7 @@ def read_calls(path: str | os.PathLike[str]) -> pd.DataFrame:
     )
 
 
-def _read_file(path: object) -> Columns:
+def _read_file(path: object) -> CallList:
     p = as_path(path, _FIELD)
     raw = read_file_bytes(p, limit=MAX_CALLS_FILE_BYTES, field=_FIELD, kind="CSV call list")
     text = decode_utf8(p, raw, field=_FIELD)
@@ -162,7 +214,7 @@ def _read_file(path: object) -> Columns:
         raise ScenarioFileError.at(p, problem, "CSV", field=_FIELD) from None
 
 
-def _read_rows(p: Path, reader: Any) -> Columns:
+def _read_rows(p: Path, reader: Any) -> CallList:
     names = [name.strip() for name in next((row for row in reader if row), [])]
     if sorted(names) != sorted(CALL_COLUMNS):
         problem = f"{p} line {reader.line_num}: header {quote(names)}"
@@ -170,9 +222,11 @@ def _read_rows(p: Path, reader: Any) -> Columns:
             p, problem, "a header naming " + ", ".join(CALL_COLUMNS), field=_FIELD
         )
     out: Columns = ([], [], [], [])
+    lines: list[int] = []
     for row in reader:
         if not row:
             continue
+        lines.append(reader.line_num)
         where = f"{p} line {reader.line_num}"
         if len(row) != len(names):
             allowed = f"{len(names)} fields, as the header has"
@@ -181,7 +235,7 @@ def _read_rows(p: Path, reader: Any) -> Columns:
         cell = dict(zip(names, (c.strip() for c in row), strict=True))
         values = [_cell(cell[c], c, where) for c in ("task", "page", "work")]
         _row(out, values[0], cell["op"], values[1], values[2], where)
-    return out
+    return CallList(out, p, lines)
 
 
 def _cell(text: str, name: str, where: str) -> int:
@@ -196,14 +250,19 @@ def engine_calls(calls: Any) -> Columns:
     """The engine's columns ``(task, op, page, work)`` of ``calls``: a DataFrame, a mapping
     task -> rows, or the path of a CSV file. The engine then checks them against the scenario
     (tasks, pages, held pages, locks), naming the task and call."""
+    return call_list(calls).columns
+
+
+def call_list(calls: Any) -> CallList:
+    """`engine_calls`, with where each row came from (`CallList.located`)."""
     if isinstance(calls, (str, bytes, os.PathLike)):
         return _read_file(calls)
     # A DataFrame can only come from a caller that has imported pandas already.
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(calls, pd.DataFrame):
-        return _from_frame(calls)
+        return CallList(_from_frame(calls))
     if isinstance(calls, Mapping):
-        return _from_mapping(calls)
+        return CallList(_from_mapping(calls), by_task=True)
     allowed = "a DataFrame, a mapping task -> list of calls, or a CSV path"
     raise ScenarioError.of(_FIELD, f"got {type(calls).__name__}", allowed)
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 from kmapsim import _core
 from kmapsim._numbers import as_flag, as_float, as_int, int_range
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.calls import engine_calls
+from kmapsim.calls import call_list
 from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.result import RunResult
 from kmapsim.scenario import Scenario
@@ -104,7 +104,8 @@ def engine_options(
     if not isinstance(mode, str) or mode not in MODES:
         problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
         raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))
-    return _core.Options(
+    calls = None if replay_calls is None else call_list(replay_calls)
+    args = (
         scenario.to_dict(),
         _int_arg("seed", seed, 0, MAX_SEED),
         mode,
@@ -114,9 +115,17 @@ def engine_options(
         _flag("record_ops", record_ops),
         _wall_limit(max_wall_seconds),
         _cancel_token(cancel),
-        None if replay_calls is None else engine_calls(replay_calls),
+        None if calls is None else calls.columns,
         _flag("record_calls", record_calls),
     )
+    try:
+        return _core.Options(*args)
+    except ScenarioError as e:
+        # The engine checks the calls against the scenario, naming a row by its index: say
+        # where that row came from (file and line, DataFrame row, task and call).
+        if calls is None or e.field != "replay_calls":
+            raise
+        raise calls.located(e) from None
 
 
 def _flag(name: str, value: object) -> bool:

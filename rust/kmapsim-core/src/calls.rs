@@ -107,7 +107,7 @@ pub fn compile(sc: &Scenario, lists: &[Vec<Call>]) -> Result<(Vec<Step>, Vec<u32
                     allowed.to_string(),
                 )
             };
-            compile_call(sc, call, &mut held, &mut steps).map_err(|(p, a)| at(p, a))?;
+            compile_call(sc, call, &mut held, &mut steps).map_err(|(p, a)| at(p, &a))?;
         }
         steps.push(Step {
             instr: Instr::Exit,
@@ -117,7 +117,8 @@ pub fn compile(sc: &Scenario, lists: &[Vec<Call>]) -> Result<(Vec<Step>, Vec<u32
     Ok((steps, starts))
 }
 
-type CallError = (String, &'static str);
+/// What is wrong with a call, and what is allowed (naming the scenario's value it breaks).
+type CallError = (String, String);
 
 /// A page (or lock) as the list gave it: -1 for none.
 fn shown(page: u32) -> i64 {
@@ -132,7 +133,10 @@ fn compile_call(
     steps: &mut Vec<Step>,
 ) -> Result<(), CallError> {
     if call.work > MAX_DURATION {
-        return Err((format!("work {}", call.work), "work in [0, 2^40] cycles"));
+        return Err((
+            format!("work {}", call.work),
+            format!("work in [0, {MAX_DURATION}] cycles"),
+        ));
     }
     let step = |instr| Step {
         instr,
@@ -150,10 +154,12 @@ fn compile_call(
     let instr = match call.op {
         CallOp::Kmap => {
             if !page_ok {
-                return Err((format!("page {}", shown(call.page)), "a page below pages"));
+                let allowed = format!("a page below pages = {}", sc.pages);
+                return Err((format!("page {}", shown(call.page)), allowed));
             }
             let Some(h) = held.iter().position(|&p| p == NONE) else {
-                return Err(("a ninth mapping held at once".into(), "at most 8 held"));
+                let allowed = format!("at most {MAX_HANDLES} mappings held at once by a task");
+                return Err(("a ninth mapping held at once".into(), allowed));
             };
             held[h] = call.page;
             Instr::Kmap {
@@ -170,7 +176,7 @@ fn compile_call(
                         "page {}, which the task does not hold here",
                         shown(call.page)
                     ),
-                    "a page the task kmapped earlier in its list and has not kunmapped",
+                    "a page the task kmapped earlier in its list and has not kunmapped".into(),
                 ));
             };
             if call.op == CallOp::Kunmap {
@@ -188,7 +194,9 @@ fn compile_call(
                 }
             }
         }
-        CallOp::Block if call.work == 0 => return Err(("work 0".into(), "a block of >= 1 cycle")),
+        CallOp::Block if call.work == 0 => {
+            return Err(("work 0".into(), "a block of >= 1 cycle".into()));
+        }
         CallOp::Block => Instr::Block {
             dist: Dist::Fixed,
             cycles: call.work,
@@ -204,13 +212,19 @@ fn irq_section(sc: &Scenario, call: &Call) -> Result<Instr, CallError> {
     if sc.irq_locks == 0 || call.work == 0 {
         return Err((
             format!("lock {} held {} cycles", shown(call.page), call.work),
-            "a hold of >= 1 cycle, on a scenario with irq_locks >= 1",
+            format!(
+                "a hold of >= 1 cycle, on a scenario with irq_locks >= 1 (irq_locks = {})",
+                sc.irq_locks
+            ),
         ));
     }
     let lock = match call.page {
         NONE => None,
         l if u64::from(l) < sc.irq_locks => Some(l),
-        l => return Err((format!("lock {l}"), "-1 (any) or a lock below irq_locks")),
+        l => {
+            let allowed = format!("-1 (any) or a lock below irq_locks = {}", sc.irq_locks);
+            return Err((format!("lock {l}"), allowed));
+        }
     };
     Ok(Instr::IrqSection {
         lock,

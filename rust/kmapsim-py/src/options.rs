@@ -201,7 +201,9 @@ fn replay_ops(sc: &Scenario, cols: ReplayColumns) -> Result<Vec<Vec<Op>>, Config
     Ok(ops)
 }
 
-/// The call-list columns as per-task lists (the engine checks them against the scenario).
+/// The call-list columns as per-task lists, checked against the scenario here (as the engine
+/// checks them again when it starts), so that a bad call fails when the options are made: the
+/// Python layer then names the file and line of its row.
 fn call_lists(sc: &Scenario, cols: CallColumns) -> Result<Vec<Vec<Call>>, ConfigError> {
     let (task, op, page, work) = cols;
     let n = task.len();
@@ -234,7 +236,10 @@ fn call_lists(sc: &Scenario, cols: CallColumns) -> Result<Vec<Vec<Call>>, Config
         let page = match page[i] {
             -1 => kmapsim_core::calls::NONE,
             p if (0..i64::from(u32::MAX)).contains(&p) => p as u32,
-            p => return Err(bad(format!("page {p}"), "-1 (none) or >= 0".into())),
+            p => {
+                let allowed = format!("-1 (none) or a page below pages = {}", sc.pages);
+                return Err(bad(format!("page {p}"), allowed));
+            }
         };
         list.push(Call {
             op: call_op,
@@ -242,5 +247,6 @@ fn call_lists(sc: &Scenario, cols: CallColumns) -> Result<Vec<Vec<Call>>, Config
             work: work[i],
         });
     }
+    kmapsim_core::calls::compile(sc, &lists)?;
     Ok(lists)
 }
