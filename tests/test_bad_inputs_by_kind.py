@@ -579,3 +579,16 @@ def test_a_call_list_frame_and_mapping_name_their_rows_and_take_no_floats() -> N
     _calls_error({1: [{"op": "kmap", "page": 64}]}, "task 1, call 0 (kmap): page 64", "pages = 64")
     # The same list with integer pages runs, in both forms.
     kmapsim.run(CALLS_SCENARIO, cycles=1_000, replay_calls=frame.assign(page=[1, 1]))
+
+
+def test_a_witness_is_saved_into_a_directory_checked_as_on_the_command_line(tmp_path: Path) -> None:
+    calls = pd.DataFrame({"task": [0], "op": ["kmap"], "page": [1], "work": [0]})
+    w = kmapsim.checker.Witness(scenario=SMALL, calls=calls, seed=0, cycles=10, tries=1)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    _file_error(lambda: w.save(a_file), "directory", a_file, "not a directory")
+    deep = tmp_path / "missing" / "w"
+    _file_error(lambda: w.save(deep), "directory", deep, "does not exist")
+    _raises(lambda: w.save(""), "directory", "an empty path")
+    scenario, saved = w.save(tmp_path / "w")
+    assert Scenario.from_file(scenario) == SMALL and kmapsim.calls.read_calls(saved).equals(calls)
