@@ -48,7 +48,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._frozen import sealed
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
@@ -111,6 +112,7 @@ _ENGINE_ROW = re.compile(r"row (\d+): (.*)", re.DOTALL)
 _ENGINE_CALL = re.compile(r"task (\d+), call (\d+) \((\w+)\): (.*)", re.DOTALL)
 
 
+@sealed
 @dataclass(frozen=True)
 class CallList:
     """A call list as the engine's columns, and where each row came from: a CSV file's lines,
@@ -267,7 +269,7 @@ def call_list(calls: Any) -> CallList:
     raise ScenarioError.of(_FIELD, f"got {type(calls).__name__}", allowed)
 
 
-def calls_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+def calls_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """Recorded calls (`RawResult.calls`) as a DataFrame with `RECORD_COLUMNS`."""
     import pandas as pd
 

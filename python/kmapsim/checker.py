@@ -20,11 +20,13 @@ import dataclasses
 import os
 import shlex
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
+from kmapsim._frozen import CopiedField, freeze_mapping, sealed
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import output_dir, writing
@@ -60,6 +62,7 @@ WITNESS_TRIES = 1000
 SHOWN_STEPS = 100
 
 
+@sealed
 @dataclass(frozen=True)
 class CheckStep:
     """One step of a counterexample: ``event`` is ``act`` (CPU ``on``'s current stretch ends:
@@ -74,7 +77,13 @@ class CheckStep:
     #: ``cpuN``, ``taskN`` or the lock's name (``kmap_lock``, ``call_lock``, ``irq_lock[k]``).
     label: str
     choices: tuple[int, ...]
-    trace: tuple[tuple[int, str, dict[str, Any]], ...]
+    trace: tuple[tuple[int, str, Mapping[str, Any]], ...]
+
+    def __post_init__(self) -> None:
+        # A step is a hashable value: its trace's fields are read-only dicts.
+        object.__setattr__(self, "choices", tuple(self.choices))
+        trace = tuple((cpu, kind, freeze_mapping(f)) for cpu, kind, f in self.trace)
+        object.__setattr__(self, "trace", trace)
 
     def describe(self) -> str:
         """One line: the step, then what it did."""
@@ -95,6 +104,7 @@ class CheckStep:
         return head + (": " + "; ".join(done) if done else "")
 
 
+@sealed
 @dataclass(frozen=True, eq=False)
 class Witness:
     """A timed witness of a counterexample: per-task kernel calls whose timings make the
@@ -105,7 +115,8 @@ class Witness:
     ``run(replay_calls=...)`` and ``kmapsim run --replay-calls`` replay; ``scenario`` is the
     checked machine with its program replaced by the calls; a run of ``cycles`` cycles from
     ``seed`` reaches the violation (`run`). The checker's path fixes the calls and pages; the
-    work before each call was drawn, ``tries`` timings in all, until one reached it."""
+    work before each call was drawn, ``tries`` timings in all, until one reached it.
+    ``calls`` returns a fresh copy on each access. Witnesses compare by identity."""
 
     scenario: Scenario
     calls: pd.DataFrame = field(repr=False)
@@ -141,6 +152,11 @@ class Witness:
         )
 
 
+# The calls frame hands out a copy: changing it cannot change what `run` and `save` replay.
+Witness.calls = CopiedField("calls", "The witness's calls (a copy on each access).")  # type: ignore[assignment]
+
+
+@sealed
 @dataclass(frozen=True)
 class CheckResult:
     """What `check` established.
@@ -166,7 +182,7 @@ class CheckResult:
     transitions: int
     depth: int
     seconds: float
-    bound: dict[str, Any]
+    bound: Mapping[str, Any]
     symmetry: tuple[str, ...]
     scenario: Scenario = field(repr=False)
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
@@ -175,7 +191,7 @@ class CheckResult:
     #: With ``pct_runs``: runs, steps, depth, seed, PCT's lower bound on one run's chance of
     #: finding a bug of that depth (``chance_per_run``) and the bound on the chance that all
     #: runs missed it (``miss_chance``); None for the exhaustive search.
-    pct: dict[str, float] | None = None
+    pct: Mapping[str, float] | None = None
     shortest: bool = True
     depth_first_from: int | None = None
     pruned: int = 0
@@ -183,6 +199,15 @@ class CheckResult:
     #: found: ``witness_note`` says why).
     witness: Witness | None = field(default=None, repr=False)
     witness_note: str = ""
+
+    def __post_init__(self) -> None:
+        # Frozen means hashable and unchangeable: the summary reads ``bound`` and ``pct``.
+        object.__setattr__(self, "bound", freeze_mapping(self.bound))
+        if self.pct is not None:
+            object.__setattr__(self, "pct", freeze_mapping(self.pct))
+        object.__setattr__(self, "symmetry", tuple(self.symmetry))
+        if self.counterexample is not None:
+            object.__setattr__(self, "counterexample", tuple(self.counterexample))
 
     @property
     def symmetric(self) -> bool:

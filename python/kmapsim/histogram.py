@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from kmapsim._frozen import sealed
 from kmapsim._numbers import as_flag, as_float, as_fraction, as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
@@ -102,6 +103,7 @@ def _fraction(q: object) -> float:
     return f
 
 
+@sealed
 @dataclass(frozen=True, eq=False)
 class Histogram:
     """One distribution from a run, e.g. ``kmap_lock_wait`` in cycles.

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from kmapsim._frozen import sealed
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError
 
@@ -46,6 +47,7 @@ SOURCE_TAGS = (
 Value = int | float | str
 
 
+@sealed
 @dataclass(frozen=True)
 class Preset:
     """A named machine: ``values`` are the scenario fields it sets (the rest take the defaults)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._frozen import FrozenList, copied_frame, freeze_mapping, frozen_rows, sealed
 from kmapsim._numbers import as_float, as_int
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
@@ -34,6 +34,7 @@ __all__ = ["BYTES_PER_KMAP", "TASK_STATES", "RunResult", "StaleAccess"]
 BYTES_PER_KMAP = 4096
 
 
+@sealed
 @dataclass(frozen=True)
 class StaleAccess:
     """One TLB lookup that reached the wrong page: silent data corruption in a real kernel.
@@ -68,6 +69,7 @@ class StaleAccess:
         )
 
     def to_dict(self) -> dict[str, int | None]:
+        """The fields as a JSON-ready dict of ints (``remapped_by`` None when unknown)."""
         return asdict(self)
 
 
@@ -91,7 +93,10 @@ def samples_frame(rows: Sequence[tuple[int, ...]]) -> pd.DataFrame:
 
 
 def _breakdown_frame(
-    rows: list[list[int]], columns: list[str], index: str = "cpu", name: str = "category"
+    rows: Sequence[Sequence[int]],
+    columns: Sequence[str],
+    index: str = "cpu",
+    name: str = "category",
 ) -> pd.DataFrame:
     """Cycles per row (a CPU, or a task) and column (a category, or a task state), int64."""
     import pandas as pd
@@ -113,6 +118,7 @@ def task_state_shares(rows: Sequence[Sequence[int]]) -> list[float]:
     return [total / whole if whole else 0.0 for total in totals]
 
 
+@sealed
 @dataclass(frozen=True, eq=False, repr=False)
 class RunResult:
     """The outcome of `kmapsim.run`.
@@ -125,7 +131,12 @@ class RunResult:
     in `kmapsim.COUNTERS`. ``violations`` holds the first stale accesses in detail (at most
     ``scenario.max_violation_records``); ``counters["stale_accesses"]`` counts them all.
     ``events`` and ``wall_seconds`` describe the simulation itself, not the simulated machine.
-    Results compare by identity: ``wall_seconds`` differs between otherwise identical runs.
+    Nothing a result exposes can be changed in place: its dicts (``counters``, ``histograms``,
+    each lock stats row and trace row's fields) and lists are read-only
+    (`kmapsim._frozen.FrozenDict` and ``FrozenList``: changes raise TypeError), and every
+    DataFrame property (``breakdown``, ``task_breakdown``, ``lock_stats``, ``trace``,
+    ``samples``, ``ops``, ``calls``) returns a fresh copy on each access, built once. Results
+    compare by identity: ``wall_seconds`` differs between otherwise identical runs.
 
     The repr is a few lines (CPUs, cycles, strategy, throughput, stale accesses, the three
     largest cycle categories, and for a scenario that sets ``tasks`` or another workload than
@@ -137,45 +148,66 @@ class RunResult:
     seed: int
     cycles: int
     mode: str
-    counters: dict[str, int]
-    histograms: dict[str, Histogram]
-    violations: list[StaleAccess]
+    counters: Mapping[str, int]
+    histograms: Mapping[str, Histogram]
+    violations: Sequence[StaleAccess]
     events: int
     wall_seconds: float
     #: Per CPU, cycles per category (in `categories` order): what `breakdown` shows.
-    breakdown_rows: list[list[int]]
-    categories: list[str]
+    breakdown_rows: Sequence[Sequence[int]]
+    categories: Sequence[str]
     #: Older events the trace dropped to stay within its cap.
     trace_dropped: int = 0
     #: The engine's trace, time series and recorded operations, as it returned them; the
     #: DataFrame views below are built from them on first use, so that a run needs no pandas.
-    trace_rows: list[tuple[int, int, str, dict[str, Any]]] = field(default_factory=list)
-    sample_rows: Sequence[tuple[int, ...]] = field(default_factory=list)
-    ops_rows: list[tuple[int, int, int, int, int, bool, bool]] | None = None
+    trace_rows: Sequence[tuple[int, int, str, Mapping[str, Any]]] = ()
+    sample_rows: Sequence[tuple[int, ...]] = ()
+    ops_rows: Sequence[tuple[int, int, int, int, int, bool, bool]] | None = None
     #: Why the run stopped early, or None. `kmapsim.run` raises instead of returning such a
     #: result; a `Simulation`'s ``result()`` after a DeadlockError, KernelBug or a full record
     #: budget returns what was measured up to then, with the error's message here.
     stopped: str | None = None
     #: Per task, cycles in each state (in `TASK_STATES` order): what `task_breakdown` shows.
-    task_breakdown_rows: list[list[int]] = field(default_factory=list)
+    task_breakdown_rows: Sequence[Sequence[int]] = ()
     #: The recorded calls (``record_calls=True``), as the engine returned them, or None.
-    calls_rows: list[tuple[int, int, int, str, int, int, bool, bool]] | None = None
+    calls_rows: Sequence[tuple[int, int, int, str, int, int, bool, bool]] | None = None
     #: Per lock, lockmeter's sums and figures as the engine returned them: what `lock_stats`
     #: shows (`kmapsim.lockstat`).
-    lock_stats_rows: list[dict[str, Any]] = field(default_factory=list)
+    lock_stats_rows: Sequence[Mapping[str, Any]] = ()
 
-    @cached_property
+    def __post_init__(self) -> None:
+        # The derived figures, the repr and to_dict read these tables: a caller must not be
+        # able to change them in place, so they are held as read-only dicts and tuples.
+        frozen = {
+            "counters": freeze_mapping(self.counters),
+            "histograms": freeze_mapping(self.histograms),
+            "violations": FrozenList(self.violations),
+            "breakdown_rows": frozen_rows(self.breakdown_rows),
+            "categories": FrozenList(self.categories),
+            "trace_rows": FrozenList(
+                (c, cpu, kind, freeze_mapping(f)) for c, cpu, kind, f in self.trace_rows
+            ),
+            "sample_rows": FrozenList(self.sample_rows),
+            "ops_rows": None if self.ops_rows is None else FrozenList(self.ops_rows),
+            "task_breakdown_rows": frozen_rows(self.task_breakdown_rows),
+            "calls_rows": None if self.calls_rows is None else FrozenList(self.calls_rows),
+            "lock_stats_rows": FrozenList(freeze_mapping(d) for d in self.lock_stats_rows),
+        }
+        for name, value in frozen.items():
+            object.__setattr__(self, name, value)
+
+    @copied_frame
     def breakdown(self) -> pd.DataFrame:
         """A row per CPU (index ``cpu``), an int64 column per category; rows sum to cycles."""
         return _breakdown_frame(self.breakdown_rows, self.categories)
 
-    @cached_property
+    @copied_frame
     def task_breakdown(self) -> pd.DataFrame:
         """A row per task (index ``task``), an int64 column per task state (running, runnable,
         blocked, pool_sleep); rows sum to cycles."""
         return _breakdown_frame(self.task_breakdown_rows, TASK_STATES, "task", "state")
 
-    @cached_property
+    @copied_frame
     def lock_stats(self) -> pd.DataFrame:
         """lockmeter's figures, a row per lock (index ``lock``: ``kmap_lock``, ``call_lock``,
         then ``irq_lock[k]``) and the columns of `kmapsim.lockstat.LOCK_STAT_COLUMNS`:
@@ -188,17 +220,17 @@ class RunResult:
 
         return lock_stats_frame(self.lock_stats_rows, self.cycles, self.scenario.cpu_mhz)
 
-    @cached_property
+    @copied_frame
     def trace(self) -> pd.DataFrame:
         """The traced events (see `kmapsim.trace`); no rows unless the run was traced."""
         return trace_frame(self.trace_rows)
 
-    @cached_property
+    @copied_frame
     def samples(self) -> pd.DataFrame:
         """The time series (``sample_every``): a row per sample; no rows unless sampled."""
         return samples_frame(self.sample_rows)
 
-    @cached_property
+    @copied_frame
     def ops(self) -> pd.DataFrame | None:
         """This run's operations (``record_ops=True``), replayable with ``replay=``; else None."""
         if self.ops_rows is None:
@@ -207,7 +239,7 @@ class RunResult:
 
         return ops_frame(self.ops_rows)
 
-    @cached_property
+    @copied_frame
     def calls(self) -> pd.DataFrame | None:
         """Every completed kmap and kunmap (``record_calls=True``; `kmapsim.calls`): columns
         ``cycle, task, cpu, op, page, slot, slept, flushed``; else None."""
@@ -246,6 +278,7 @@ class RunResult:
 
     @property
     def cpus(self) -> int:
+        """The simulated CPUs: ``scenario.cpus``."""
         return self.scenario.cpus
 
     @property

@@ -26,6 +26,7 @@ from typing import Any, Literal, TypedDict, cast
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._frozen import sealed
 from kmapsim._numbers import as_float, as_int, bound_text, int_range
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError
@@ -67,6 +68,7 @@ class _Origin:
     __slots__ = ("_implied_custom", "_preset")
 
 
+@sealed
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Scenario(_Origin):
     """A complete, validated scenario. Build it with keywords, `preset`, `replace` or `from_dict`.

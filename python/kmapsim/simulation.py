@@ -11,12 +11,14 @@ Advancing in pieces gives exactly the result of one `run` for the same total.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
+from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, sealed
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, SimulationBusy
 from kmapsim.result import RunResult
 from kmapsim.runner import MAX_CYCLES, Mode, _int_arg, engine_options
 from kmapsim.scenario import Scenario
@@ -27,26 +29,60 @@ if TYPE_CHECKING:
 __all__ = ["Simulation", "Snapshot"]
 
 
-@dataclass(frozen=True)
+@sealed
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """The machine at cycle ``cycle``. ``cpus`` has a row per CPU: phase (its program's next
     step), category, irqs_on, in_handler, waiting_for, next_action, pending_ipis,
-    inflight_ipis, slot and page it holds mapped (or None), tlb_entries."""
+    inflight_ipis, slot and page it holds mapped (or None), tlb_entries.
+
+    A snapshot is a value: ``cpus`` returns a fresh copy of the frame on each access, the
+    dicts and lists are read-only (`kmapsim._frozen.FrozenDict`, ``FrozenList``). Snapshots are
+    equal when every field is (the frames compared with ``DataFrame.equals``); they are not
+    hashable, as they hold a DataFrame."""
 
     cycle: int
     cpus: pd.DataFrame
     #: One dict per lock: name, holder (CPU or None), waiters (CPUs, in arrival order).
-    locks: list[dict[str, Any]]
+    locks: Sequence[Mapping[str, Any]]
     #: Slot counts: free (0), unused (1), in_use (>= 2); the allocation cursor; and in a split
     #: pool (``split``, ``defer``) the active half and the half whose shootdown is running
     #: (``half``, ``half_in_flight``: 0, 1 or None).
-    slots: dict[str, int | None]
+    slots: Mapping[str, int | None]
     #: CPUs asleep on the pkmap wait queue.
-    sleeping: list[int]
+    sleeping: Sequence[int]
     flush_generation: int
-    counters: dict[str, int]
+    counters: Mapping[str, int]
 
-    def lock(self, name: str = "kmap_lock") -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        # What `lock` and a caller read must not change under them.
+        locks = FrozenList(
+            freeze_mapping({**lk, "waiters": FrozenList(lk.get("waiters", ()))})
+            for lk in self.locks
+        )
+        object.__setattr__(self, "locks", locks)
+        object.__setattr__(self, "slots", freeze_mapping(self.slots))
+        object.__setattr__(self, "sleeping", FrozenList(self.sleeping))
+        object.__setattr__(self, "counters", freeze_mapping(self.counters))
+
+    def _plain(self) -> tuple[Any, ...]:
+        return (
+            self.cycle,
+            self.locks,
+            self.slots,
+            self.sleeping,
+            self.flush_generation,
+            self.counters,
+        )
+
+    # Defining __eq__ makes instances unhashable, which suits a value holding a DataFrame.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        mine, theirs = self.__dict__["cpus"], other.__dict__["cpus"]
+        return self._plain() == other._plain() and bool(mine.equals(theirs))
+
+    def lock(self, name: str = "kmap_lock") -> Mapping[str, Any]:
         """The lock called ``name`` (kmap_lock, call_lock, irq_lock[k]); ScenarioError for a
         name the machine has not."""
         for lk in self.locks:
@@ -57,6 +93,9 @@ class Snapshot:
             f"no lock called {quote(name)}{did_you_mean(name, [lk['name'] for lk in self.locks])}"
         )
         raise ScenarioError.of("name", problem, f"one of {names}")
+
+
+Snapshot.cpus = CopiedField("cpus", "A row per CPU (a copy on each access).")  # type: ignore[assignment]
 
 
 class Simulation:
@@ -117,6 +156,8 @@ class Simulation:
         self._sim.advance_to(_int_arg("cycle", cycle, self.now, MAX_CYCLES))
 
     def snapshot(self) -> Snapshot:
+        """The machine now (`Snapshot`: a row per CPU, the locks, the pkmap slots, the sleepers,
+        the counters). Raises SimulationBusy while another thread advances the simulation."""
         import pandas as pd
 
         raw = self._sim.snapshot()
@@ -138,4 +179,9 @@ class Simulation:
         return RunResult.from_raw(self.scenario, self._sim.result())
 
     def __repr__(self) -> str:
-        return f"Simulation({self.scenario!r}, now={self.now})"
+        # A repr must not raise: while another thread advances the simulation, say so.
+        try:
+            now = f"now={self.now}"
+        except SimulationBusy:
+            now = "busy: another thread is advancing it"
+        return f"Simulation({self.scenario!r}, {now})"

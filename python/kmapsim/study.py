@@ -29,6 +29,7 @@ for the IPI latency sweep) and the plots ``scaling.png``, ``breakdown.png``, ``l
 from __future__ import annotations
 
 import concurrent.futures as cf
+import html
 import math
 import os
 import time
@@ -39,6 +40,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from kmapsim._frozen import FrozenList, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
@@ -123,6 +125,7 @@ def pkmap_pool(cpus: int, slots_per_cpu: int) -> int:
     return min(65536, 1 << (want - 1).bit_length())
 
 
+@sealed
 @dataclass(frozen=True)
 class Regime:
     """A load of the study's machine: ``fields`` set on it, and, with ``slots_per_cpu``, a pkmap
@@ -197,9 +200,15 @@ REGIMES: tuple[Regime, ...] = (
 )
 
 
+@sealed
 @dataclass(frozen=True)
 class Study:
-    """What `run_study` ran and wrote."""
+    """What `run_study` ran and wrote. Equal when every field is; not hashable, as its
+    ``result`` holds a DataFrame. The repr is the one-line headline; notebooks show it and
+    the answer table as HTML (``_repr_html_``)."""
+
+    # result is a SweepResult, which is not hashable: say so rather than fail inside hash().
+    __hash__ = None  # type: ignore[assignment]
 
     #: Every run of the study, a ``regime`` column first (see the module doc).
     result: SweepResult
@@ -210,7 +219,7 @@ class Study:
     parquet: Path
     csv: Path
     #: The PNG files (empty when run with ``plots=False``).
-    plots: list[Path] = field(default_factory=list)
+    plots: Sequence[Path] = ()
     #: Wall time of the whole study, runs, tables and plots.
     seconds: float = 0.0
     #: Where the machine came from, for the summary: ``preset NAME``, ``scenario FILE`` or
@@ -228,9 +237,24 @@ class Study:
         """Every file the study wrote, the store first."""
         return [self.store, self.parquet, self.csv, *self.plots]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plots", FrozenList(self.plots))
+
     @property
     def runs(self) -> int:
+        """How many runs the study made (rows of ``result.frame``)."""
         return len(self.result.frame)
+
+    def _repr_html_(self) -> str:
+        """A small HTML summary for notebooks: where the machine came from, the runs, and
+        the answer table at the focus CPU counts, escaped."""
+        esc = html.escape
+        table = answer_table(self.result.frame, self.focus).to_html()
+        return (
+            f"<div><p><b>Study</b>: {esc(self.source or f'preset {self.preset}')}, "
+            f"{self.runs:,} runs in {self.seconds:.1f} s, written to {esc(str(self.outdir))}"
+            f"</p>{table}</div>"
+        )
 
     def regime(self, name: str) -> pd.DataFrame:
         """The rows of one regime (or of ``safety-latency``, the IPI latency sweep); a name

@@ -15,7 +15,7 @@ import html
 import itertools
 import math
 import os
-from collections.abc import Collection, Iterable, Mapping, Sized
+from collections.abc import Collection, Iterable, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from kmapsim import _core
+from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError
@@ -148,9 +149,15 @@ def _point_label(grid: Collection[str], sc: Scenario) -> str:
     return "grid point " + ", ".join(f"{n}={quote(getattr(sc, n))}" for n in grid)
 
 
-@dataclass(frozen=True, repr=False)
+@sealed
+@dataclass(frozen=True, repr=False, eq=False)
 class SweepResult:
     """The rows of a sweep, one per (grid point, seed), in grid order.
+
+    A value: ``frame`` returns a fresh copy on each access, ``grid`` is a read-only dict of
+    read-only lists and ``seeds`` a read-only list. Two results are equal when their fields
+    are (the frames compared with ``DataFrame.equals``); they are not hashable, as they hold
+    a DataFrame.
 
     Its repr is a short summary (runs, grid points, seeds, cycles, runs reused from a store,
     the grid's fields, and throughput and stale accesses per strategy); notebooks show the
@@ -159,11 +166,26 @@ class SweepResult:
 
     frame: pd.DataFrame
     #: The grid as given: field name -> values.
-    grid: dict[str, list[Any]]
-    seeds: list[int]
+    grid: Mapping[str, Sequence[Any]]
+    seeds: Sequence[int]
     cycles: int
     #: How many rows were read from the store rather than run.
     reused: int = 0
+
+    def __post_init__(self) -> None:
+        # The repr and summary read grid and seeds: they must not change in place.
+        grid = freeze_mapping({k: FrozenList(v) for k, v in self.grid.items()})
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "seeds", FrozenList(self.seeds))
+
+    # Defining __eq__ makes instances unhashable, which suits a value holding a DataFrame.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SweepResult):
+            return NotImplemented
+        plain = (self.grid, self.seeds, self.cycles, self.reused)
+        if plain != (other.grid, other.seeds, other.cycles, other.reused):
+            return False
+        return bool(self.__dict__["frame"].equals(other.__dict__["frame"]))
 
     def to_parquet(self, path: str | os.PathLike[str]) -> Path:
         """Write the frame as Parquet to ``path`` (ending in ``.parquet`` or ``.pq``); a path
@@ -301,6 +323,9 @@ class SweepResult:
             "<table><caption>throughput (kmaps per million cycles) and stale accesses "
             f"(summed), per strategy</caption><tr>{head}</tr>{body}</table></div>"
         )
+
+
+SweepResult.frame = CopiedField("frame", "The rows (a copy on each access).")  # type: ignore[assignment]
 
 
 class PoolExecutor(cf.Executor):

@@ -8,6 +8,7 @@ the kinds and their fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def empty_trace() -> pd.DataFrame:
     return trace_frame([])
 
 
-def trace_frame(raw: list[tuple[int, int, str, dict[str, Any]]]) -> pd.DataFrame:
+def trace_frame(raw: Sequence[tuple[int, int, str, Mapping[str, Any]]]) -> pd.DataFrame:
     """Events as the engine reports them, ``(cycle, cpu, kind, fields)``, oldest first."""
     import pandas as pd
 
