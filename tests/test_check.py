@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_process import kmapsim_cli
@@ -311,3 +312,19 @@ def test_pct_arguments_are_checked_without_pct_runs(kwargs: dict[str, object], f
     with pytest.raises(kmapsim.ScenarioError) as e:
         kmapsim.check(max_states=1000, **kwargs)  # type: ignore[arg-type]
     assert e.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("kw", "last", "verdict"),
+    [
+        ({"strategy": "sync", "pages": 2}, 14_541, "safe"),
+        ({"strategy": "async", "witness_tries": 0}, 1_670, "stale access"),
+    ],
+)
+def test_the_state_bound_is_reached_only_past_the_last_state_needed(
+    kw: dict[str, Any], last: int, verdict: str
+) -> None:
+    exact = kmapsim.check(max_states=last, **kw)
+    assert (exact.verdict, exact.states) == (verdict, last), exact.summary()
+    short = kmapsim.check(max_states=last - 1, **kw)
+    assert (short.verdict, short.states) == ("bound reached", last - 1)

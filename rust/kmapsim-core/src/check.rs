@@ -26,7 +26,7 @@ use std::collections::{HashSet, VecDeque};
 /// How far the search may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bounds {
-    /// Distinct states at most (the search stops with `BoundReached` beyond).
+    /// Distinct states at most (the search stops with `BoundReached` when it meets one more).
     pub max_states: u64,
     /// Events on a path at most.
     pub max_depth: u32,
@@ -206,6 +206,10 @@ struct Search {
     symmetry: Symmetry,
     /// Working space for the events enabled in a state.
     events: Vec<Event>,
+    /// `Bounds::max_states`, and whether a new state was met past it: only then is the bound
+    /// reached (a search whose last state is the `max_states`-th is complete).
+    max_states: u64,
+    over: bool,
 }
 
 /// Spare machines kept at most: enough for the successors of a whole breadth-first level of
@@ -252,6 +256,8 @@ impl Search {
             space: KeySpace::default(),
             symmetry: root.symmetry(bounds.symmetry),
             events: Vec::new(),
+            max_states: bounds.max_states,
+            over: false,
         };
         let fp = s.fingerprint(root);
         s.seen.insert(fp);
@@ -274,12 +280,18 @@ impl Search {
         fingerprint(e.key(self.symmetry, &mut self.space))
     }
 
-    /// Record `child`, reached from `from` by `step`; its index if it is new.
+    /// Record `child`, reached from `from` by `step`; its index if it is new. A new state past
+    /// `max_states` is not recorded: it marks the bound as reached (`full`).
     fn admit(&mut self, child: &Engine, from: u32, step: &Step) -> Option<u32> {
         let fp = self.fingerprint(child);
-        if !self.seen.insert(fp) {
+        if self.seen.contains(&fp) {
             return None;
         }
+        if self.seen.len() as u64 >= self.max_states {
+            self.over = true;
+            return None;
+        }
+        self.seen.insert(fp);
         let idx = if self.indexed {
             self.parent.push(Some((from, step.clone())));
             self.parent.len() as u32 - 1
@@ -404,9 +416,9 @@ impl Search {
         })
     }
 
-    /// Whether the state bound is reached.
-    fn full(&self, bounds: &Bounds) -> bool {
-        self.seen.len() as u64 >= bounds.max_states
+    /// Whether the state bound is reached: a new state was met with `max_states` seen.
+    fn full(&self) -> bool {
+        self.over
     }
 }
 
@@ -520,7 +532,7 @@ fn search(
             }
             // Its buffers go to the next level's machines.
             s.recycle(e);
-            if s.full(bounds) {
+            if s.full() {
                 return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
             }
             if let Some(reason) = poll() {

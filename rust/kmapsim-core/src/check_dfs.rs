@@ -115,6 +115,8 @@ pub(super) fn depth_first(
             let here = top.engine.as_ref().expect("rebuilt");
             let child = match s.transition(here, idx, t, &mut todo) {
                 Ok(Some(child)) => child,
+                // A state past the bound is met here, not admitted.
+                Ok(None) if s.full() => return found(End::Done(Verdict::BoundReached), deepest),
                 Ok(None) => continue,
                 Err(f) => return found(End::Found(path(s, idx, &stack, None, &f), f), deepest),
             };
@@ -137,9 +139,6 @@ pub(super) fn depth_first(
                 todo_from,
             });
             thin(s, &mut stack);
-            if s.full(bounds) {
-                return found(End::Done(Verdict::BoundReached), deepest);
-            }
             if let Some(reason) = poll() {
                 let cycle = deepest as u64;
                 return Err(SimError::Interrupted { cycle, reason });

@@ -112,6 +112,39 @@ fn a_bound_stops_the_search_and_says_so() {
     assert!(r.states >= 1_000 && r.counterexample.is_none());
 }
 
+#[test]
+fn the_state_bound_is_reached_only_with_a_state_left_beyond_it() {
+    let sc = machine(Strategy::Sync, 2, 2, 2);
+    for max_frontier in [BOUNDS.max_frontier, 10] {
+        let full = check(
+            &sc,
+            &Bounds {
+                max_frontier,
+                ..BOUNDS
+            },
+            &mut || None,
+        )
+        .unwrap();
+        assert_eq!(full.verdict, Verdict::Safe);
+        let exact = Bounds {
+            max_states: full.states,
+            max_frontier,
+            ..BOUNDS
+        };
+        let r = check(&sc, &exact, &mut || None).unwrap();
+        assert_eq!((r.verdict, r.states), (Verdict::Safe, full.states));
+        let short = Bounds {
+            max_states: full.states - 1,
+            ..exact
+        };
+        let r = check(&sc, &short, &mut || None).unwrap();
+        assert_eq!(
+            (r.verdict, r.states),
+            (Verdict::BoundReached, full.states - 1)
+        );
+    }
+}
+
 /// `sc` checked without symmetry reduction, then with it (`BOUNDS` otherwise).
 fn without_and_with_symmetry(sc: &Scenario) -> (CheckReport, CheckReport) {
     let plain = Bounds {
