@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +330,32 @@ def test_the_state_bound_is_reached_only_past_the_last_state_needed(
     assert (exact.verdict, exact.states) == (verdict, last), exact.summary()
     short = kmapsim.check(max_states=last - 1, **kw)
     assert (short.verdict, short.states) == ("bound reached", last - 1)
+
+
+SLOW_WITNESS = {"witness_tries": 2**32 - 1}  # none is found for this machine: hours of tries
+
+
+def test_a_cancel_stops_the_witness_search_as_it_stops_the_search() -> None:
+    sc = check_machine("async", ipi_latency=1)
+    tok = kmapsim.CancelToken()
+    timer = threading.Timer(0.3, tok.cancel)
+    timer.start()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt, match="CancelToken at depth 23"):
+        kmapsim.check(sc, cancel=tok, **SLOW_WITNESS)
+    assert time.perf_counter() - started < 1.0
+    timer.join()
+
+
+def test_the_wall_limit_holds_for_the_witness_search() -> None:
+    sc = check_machine("async", ipi_latency=1)
+    started = time.perf_counter()
+    with pytest.raises(kmapsim.WallClockExceeded, match="depth 23"):
+        kmapsim.check(sc, max_wall_seconds=0.3, **SLOW_WITNESS)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_the_search_time_leaves_out_the_witness_search() -> None:
+    r = kmapsim.check(check_machine("async", ipi_latency=1), witness_tries=3000)
+    assert r.witness is None and r.witness_seconds > 0
+    assert r.seconds < r.witness_seconds, (r.seconds, r.witness_seconds)

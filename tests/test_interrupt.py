@@ -12,9 +12,13 @@ import pytest
 
 CODE = """
 import sys, time, kmapsim
+from kmapsim.checker import check_machine
 print("started", flush=True)
 try:
-    kmapsim.run(kmapsim.Scenario(cpus=64), cycles=2**49, seed=1, mode=sys.argv[1])
+    if sys.argv[1] == "witness":  # a timed-witness search of 2**32 - 1 tries, none found
+        kmapsim.check(check_machine("async", ipi_latency=1), witness_tries=2**32 - 1)
+    else:
+        kmapsim.run(kmapsim.Scenario(cpus=64), cycles=2**49, seed=1, mode=sys.argv[1])
 except KeyboardInterrupt:
     print(f"interrupted {time.time():.6f}", flush=True)
     raise
@@ -22,7 +26,7 @@ except KeyboardInterrupt:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("mode", ["skip", "step"])
+@pytest.mark.parametrize("mode", ["skip", "step", "witness"])
 def test_sigint_raises_keyboard_interrupt_within_half_a_second(mode: str) -> None:
     p = subprocess.Popen(
         [sys.executable, "-c", CODE, mode],

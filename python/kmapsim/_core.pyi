@@ -156,7 +156,8 @@ def check(
     ``max_ipis`` IPIs outstanding at a CPU is not taken.
 
     Returns verdict, states, transitions, pruned, depth, symmetry (the renamings used: "cpus",
-    "pages"), shortest, depth_first_from, message, seconds, steps (None, or
+    "pages"), shortest, depth_first_from, message, seconds (the search's wall time),
+    witness_seconds (the timed-witness search's), steps (None, or
     one dict per step of the counterexample: event, on, label, choices), result (None, or the
     ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1), witness
     (None, or the timed witness found within ``witness_tries`` timings: scenario dict, calls as

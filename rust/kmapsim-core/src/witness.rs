@@ -100,7 +100,8 @@ fn target(sc: &Scenario, path: &[Step]) -> Result<Target, SimError> {
 }
 
 /// Search `tries` timings for a witness of `path` (module docs), from `seed`. `Ok(Err(why))`
-/// when none is found (or none can exist).
+/// when none is found (or none can exist). `poll` is called before each try and within it;
+/// a reason it returns stops the search with `SimError::Interrupted` at the try's index.
 pub fn find(
     sc: &Scenario,
     path: &[Step],
@@ -130,6 +131,14 @@ pub fn find(
     let max_work = (8 * timed.ipi_latency).max(20_000);
     let mut draw = crate::rng::witness_stream(seed);
     for i in 0..tries {
+        // A try can be shorter than the engine's own poll interval, and there may be 2**32 of
+        // them: poll before each, so that Ctrl-C, a cancel and the wall-clock limit hold here.
+        if let Some(reason) = poll() {
+            return Err(SimError::Interrupted {
+                cycle: u64::from(i),
+                reason,
+            });
+        }
         let lists: Vec<Vec<Call>> = calls
             .iter()
             .map(|list| {

@@ -58,27 +58,43 @@ fn searched<'py>(
     + Send,
 ) -> PyResult<Bound<'py, PyDict>> {
     let started = Instant::now();
-    let (report, witness) = polled(py, opts, unit, 0, |poll| {
+    let (report, witness, searched) = polled(py, opts, unit, 0, |poll| {
         let report = search(poll)?;
+        let searched = started.elapsed().as_secs_f64();
         let witness = with_witness(opts, &report, witness_tries, poll)?;
-        Ok((report, witness))
+        Ok((report, witness, searched))
     })?;
-    let d = report_dict(py, opts, &report, started.elapsed().as_secs_f64())?;
+    // The witness's timed runs are not search time: `seconds` is the search's alone.
+    let d = report_dict(py, opts, &report, searched)?;
+    d.set_item(
+        "witness_seconds",
+        started.elapsed().as_secs_f64() - searched,
+    )?;
     witness_items(py, &d, witness)?;
     Ok(d)
 }
 
 /// The timed witness of `report`'s counterexample, if it has one and `tries` > 0
-/// (`kmapsim_core::witness`).
+/// (`kmapsim_core::witness`); an interruption of its search is reported at the search's
+/// depth, as if the search had been interrupted at its end.
 fn with_witness(
     opts: &Options,
     report: &CheckReport,
     tries: u32,
     poll: &mut dyn FnMut() -> Option<kmapsim_core::StopReason>,
 ) -> Result<Option<Result<Witness, String>>, kmapsim_core::SimError> {
-    match &report.counterexample {
-        Some(path) if tries > 0 => Ok(Some(witness::find(&opts.scenario, path, tries, 0, poll)?)),
-        _ => Ok(None),
+    let Some(path) = report.counterexample.as_ref().filter(|_| tries > 0) else {
+        return Ok(None);
+    };
+    match witness::find(&opts.scenario, path, tries, 0, poll) {
+        // Stopped like the search, and reported where the search ended.
+        Err(kmapsim_core::SimError::Interrupted { reason, .. }) => {
+            Err(kmapsim_core::SimError::Interrupted {
+                cycle: u64::from(report.depth),
+                reason,
+            })
+        }
+        other => other.map(Some),
     }
 }
 
