@@ -39,7 +39,8 @@ NOT_FLAGS = [1, 0, "yes", None, 2.0, np.int64(1)]
 def test_flags_of_run_check_and_sweep_refuse_what_is_no_bool(value: object) -> None:
     _raises(lambda: kmapsim.run(SMALL, cycles=10, record_ops=value), "record_ops", "True or False")
     _raises(lambda: kmapsim.run(SMALL, cycles=10, record_calls=value), "record_calls")
-    _raises(lambda: kmapsim.check(strategy="sync", symmetry=value), "symmetry", "True or False")
+    if value is not None:  # check's symmetry=None is "not given": the default, True
+        _raises(lambda: kmapsim.check(strategy="sync", symmetry=value), "symmetry", "True or False")
     _raises(lambda: kmapsim.sweep(SMALL, cycles=10, progress=value), "progress")
 
 
@@ -592,3 +593,32 @@ def test_a_witness_is_saved_into_a_directory_checked_as_on_the_command_line(tmp_
     _raises(lambda: w.save(""), "directory", "an empty path")
     scenario, saved = w.save(tmp_path / "w")
     assert Scenario.from_file(scenario) == SMALL and kmapsim.calls.read_calls(saved).equals(calls)
+
+
+# -- check: each search's own arguments are refused with the other ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "needle"),
+    [
+        ({"pct_steps": 5}, "pct_steps", "without pct_runs"),
+        ({"pct_depth": 2}, "pct_depth", "without pct_runs"),
+        ({"seed": 1}, "seed", "without pct_runs"),
+        ({"pct_runs": 5, "max_states": 10}, "max_states", "with pct_runs"),
+        ({"pct_runs": 5, "max_depth": 10}, "max_depth", "with pct_runs"),
+        ({"pct_runs": 5, "max_frontier": 10}, "max_frontier", "with pct_runs"),
+        ({"pct_runs": 5, "max_ipis": 1}, "max_ipis", "with pct_runs"),
+        ({"pct_runs": 5, "symmetry": True}, "symmetry", "with pct_runs"),
+    ],
+)
+def test_check_refuses_an_argument_of_the_search_that_does_not_run(
+    kw: dict[str, Any], field: str, needle: str
+) -> None:
+    _raises(lambda: kmapsim.check(strategy="sync", **kw), field, needle, "allowed: None")
+
+
+def test_check_takes_each_searchs_arguments_with_it() -> None:
+    r = kmapsim.check(strategy="sync", pct_runs=3, pct_steps=10, pct_depth=2, seed=4)
+    assert r.pct is not None and (r.pct["steps"], r.pct["depth"], r.pct["seed"]) == (10, 2, 4)
+    r = kmapsim.check(strategy="sync", pages=2, max_states=10, symmetry=False, max_depth=5)
+    assert r.verdict == "bound reached" and r.symmetry == ()

@@ -283,7 +283,8 @@ class CheckResult:
                 lines.append(
                     f"  timed witness: {_n(len(w.calls), 'kernel call')} that the timed "
                     f"simulation replays to the same end (seed {w.seed}, {w.cycles:,} cycles; "
-                    f"found in {_n(w.tries, 'try', 'tries')}, {self.witness_seconds:.2f} s)"
+                    f"{self.witness_seconds:.2f} s of timed runs, found in "
+                    f"{_n(w.tries, 'try', 'tries')})"
                 )
             elif self.witness_note:
                 lines.append(f"  no timed witness: {self.witness_note}")
@@ -353,15 +354,15 @@ def check(
     slots: int | None = None,
     pages: int | None = None,
     tasks: int | None = None,
-    max_states: int = MAX_STATES,
-    max_depth: int = MAX_DEPTH,
-    max_frontier: int = MAX_FRONTIER,
+    max_states: int | None = None,
+    max_depth: int | None = None,
+    max_frontier: int | None = None,
     max_ipis: int | None = MAX_IPIS,
-    symmetry: bool = True,
+    symmetry: bool | None = None,
     pct_runs: int | None = None,
-    pct_steps: int = 100,
-    pct_depth: int = 3,
-    seed: int = 0,
+    pct_steps: int | None = None,
+    pct_depth: int | None = None,
+    seed: int | None = None,
     witness_tries: int = WITNESS_TRIES,
     max_wall_seconds: float | None = None,
     cancel: _core.CancelToken | None = None,
@@ -386,7 +387,11 @@ def check(
     the machine is tested instead by that many randomised runs of ``pct_steps`` steps each (PCT,
     Burckhardt et al., ASPLOS 2010, hunting bugs of depth ``pct_depth``, from ``seed``): a
     counterexample found is real and replays, but "bound reached" is no proof;
-    ``CheckResult.pct`` gives PCT's probability bound. Raises ScenarioError for a bad field or
+    ``CheckResult.pct`` gives PCT's probability bound. Each search's own arguments (None: not
+    given, the default) are refused with the other: ``max_states`` (default 2,000,000),
+    ``max_depth`` (10,000), ``max_frontier`` (100,000), ``max_ipis`` and ``symmetry`` (True)
+    with ``pct_runs``; ``pct_steps`` (100), ``pct_depth`` (3) and ``seed`` (0) without it.
+    Raises ScenarioError for a bad field or
     argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
     unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
     slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
@@ -415,28 +420,61 @@ def check(
             f"{quote(sc.tlb_evict_rate)}: the checker does not explore unrelated evictions",
             "0 for check (set tlb_evict_rate = 0; the simulator's default is not 0)",
         )
-    states = _int_arg("max_states", max_states, 1, 2**63 - 1)
-    depth = _int_arg("max_depth", max_depth, 1, 2**32 - 1)
-    frontier = _int_arg("max_frontier", max_frontier, 1, 2**63 - 1)
-    ipis = 2**32 - 1 if max_ipis is None else _ipi_bound(max_ipis)
+    exhaustive = dict(
+        max_states=max_states,
+        max_depth=max_depth,
+        max_frontier=max_frontier,
+        max_ipis=max_ipis,
+        symmetry=symmetry,
+    )
+    _one_search(
+        pct_runs is not None, exhaustive, dict(pct_steps=pct_steps, pct_depth=pct_depth, seed=seed)
+    )
     opts = _core.Options(
         sc.to_dict(), 0, "step", None, None, None, False,
         _wall_limit(max_wall_seconds), _cancel_token(cancel), None, False,
     )  # fmt: skip
-    sym = _flag("symmetry", symmetry)  # a numpy bool too; 1 is not a flag
     tries = _int_arg("witness_tries", witness_tries, 0, 2**32 - 1)
-    # PCT's arguments are checked even when no PCT run is asked for: a bad one is a mistake.
-    pct = (
-        _int_arg("pct_steps", pct_steps, 1, 2**32 - 1),
-        _int_arg("pct_depth", pct_depth, 1, 64),
-        _int_arg("seed", seed, 0, 2**64 - 1),
-    )
     if pct_runs is not None:
-        return _pct(sc, opts, pct_runs, *pct, tries)
+        return _pct(
+            sc, opts, pct_runs, _given(pct_steps, 100), _given(pct_depth, 3), _given(seed, 0), tries
+        )
+    states = _int_arg("max_states", _given(max_states, MAX_STATES), 1, 2**63 - 1)
+    depth = _int_arg("max_depth", _given(max_depth, MAX_DEPTH), 1, 2**32 - 1)
+    frontier = _int_arg("max_frontier", _given(max_frontier, MAX_FRONTIER), 1, 2**63 - 1)
+    ipis = 2**32 - 1 if max_ipis is None else _ipi_bound(max_ipis)
+    sym = _flag("symmetry", _given(symmetry, True))  # a numpy bool too; 1 is not a flag
     raw = _core.check(opts, (states, depth, frontier, ipis), sym, tries)
     result = _result(sc, raw, states, depth)
     bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)
     return dataclasses.replace(result, bound=bound)
+
+
+def _given(value: object, default: object) -> Any:
+    """``value``, or ``default`` when it was not given (None)."""
+    return default if value is None else value
+
+
+def _one_search(
+    pct: bool, exhaustive: Mapping[str, object], randomised: Mapping[str, object]
+) -> None:
+    """Refuse an argument of the search that does not run (``pct``: PCT's runs), rather than
+    ignore it silently."""
+    for name, value in (exhaustive if pct else randomised).items():
+        if value is None:
+            continue
+        if pct:
+            raise ScenarioError.of(
+                name,
+                f"{quote(value)} given with pct_runs, which replaces the exhaustive search it "
+                "applies to",
+                f"None (not given) with pct_runs, or {name} without pct_runs",
+            )
+        raise ScenarioError.of(
+            name,
+            f"{quote(value)} given without pct_runs: it applies to PCT's random runs only",
+            f"None (not given), or pct_runs with {name}",
+        )
 
 
 def _ipi_bound(value: object) -> int:

@@ -1215,7 +1215,9 @@ def _search_options(args: argparse.Namespace) -> None:
     for option, (dest, default) in {**_EXHAUSTIVE_ONLY, **_PCT_ONLY}.items():
         applies = (option in _PCT_ONLY) == pct
         if getattr(args, dest) is None:
-            setattr(args, dest, default)
+            # The other search's options stay None: `check` refuses them when given.
+            if applies:
+                setattr(args, dest, default)
         elif not applies and pct:
             raise ScenarioError.of(
                 option,
@@ -1245,7 +1247,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         ("--seed", args.seed, 0, 2**64 - 1),
         ("--witness-tries", args.witness_tries, 0, 2**32 - 1),
     ):
-        if not lo <= value <= hi:
+        if value is not None and not lo <= value <= hi:
             raise ScenarioError.of(option, f"{_big(value)} is out of range", int_range(lo, hi))
     if args.max_seconds is not None and not 0 < args.max_seconds < math.inf:
         allowed = "a positive, finite number of seconds"
@@ -1272,7 +1274,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         max_depth=args.max_depth,
         max_frontier=args.max_frontier,
         max_ipis=args.max_ipis,
-        symmetry=not args.no_symmetry,
+        symmetry=None if args.no_symmetry is None else not args.no_symmetry,
         pct_runs=args.pct,
         pct_steps=args.pct_steps,
         pct_depth=args.pct_depth,
