@@ -359,3 +359,18 @@ def test_the_search_time_leaves_out_the_witness_search() -> None:
     r = kmapsim.check(check_machine("async", ipi_latency=1), witness_tries=3000)
     assert r.witness is None and r.witness_seconds > 0
     assert r.seconds < r.witness_seconds, (r.seconds, r.witness_seconds)
+
+
+def test_an_interrupted_search_reports_how_far_it_got() -> None:
+    with pytest.raises(kmapsim.WallClockExceeded) as info:
+        kmapsim.check(strategy="split", pages=3, max_wall_seconds=0.3)
+    text = str(info.value)
+    assert "(max_wall_seconds = 0.3)" in text and "explored so far: " in text, text
+    assert " states, " in text and " transitions" in text and "at depth " in text
+
+
+def test_the_command_line_names_its_own_time_limit_and_the_counts() -> None:
+    out = kmapsim_cli("check", "--strategy", "split", "--pages", "3", "--max-seconds", "0.3")
+    assert out.returncode == 4, out.stderr
+    assert "(--max-seconds 0.3)" in out.stderr and "max_wall_seconds" not in out.stderr
+    assert "explored so far: " in out.stderr and " transitions" in out.stderr

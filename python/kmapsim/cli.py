@@ -1493,7 +1493,8 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
     if _debug() and not isinstance(e, BrokenPipeError):
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     if isinstance(e, KeyboardInterrupt):
-        _error("interrupted")
+        # An interrupted check says how far it got (its message); a bare Ctrl-C says nothing.
+        _error("interrupted" + (f" ({_one_line(e)})" if str(e) else ""))
         return EXIT_INTERRUPTED
     if isinstance(e, BrokenPipeError):
         # `kmapsim presets | head`: the reader left; do not let the flush at exit complain.
@@ -1508,7 +1509,8 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
         _error(_one_line(e))
         return EXIT_SIMULATION_FAILED
     if isinstance(e, WallClockExceeded):
-        _error(_one_line(e))
+        # The engine names the Python argument; on the command line the limit is --max-seconds.
+        _error(_one_line(e).replace("(max_wall_seconds = ", "(--max-seconds "))
         return EXIT_WALL_CLOCK
     if isinstance(e, MemoryError):
         _error(

@@ -78,6 +78,16 @@ pub struct Step {
     pub choices: Vec<u32>,
 }
 
+/// How far a search got: what `check_counted` leaves when the search is interrupted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Distinct states reached and transitions run so far.
+    pub states: u64,
+    pub transitions: u64,
+    /// The level (breadth-first) or the deepest level (depth-first) where it stopped.
+    pub depth: u32,
+}
+
 /// The search's result.
 #[derive(Clone, Debug)]
 pub struct CheckReport {
@@ -436,8 +446,28 @@ pub fn check(
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<CheckReport, SimError> {
+    check_counted(sc, bounds, poll, &mut Progress::default())
+}
+
+/// `check`, leaving in `progress` how far the search got when it is interrupted (the counts
+/// an interruption would otherwise lose).
+pub fn check_counted(
+    sc: &Scenario,
+    bounds: &Bounds,
+    poll: &mut dyn FnMut() -> Option<StopReason>,
+    progress: &mut Progress,
+) -> Result<CheckReport, SimError> {
     small_enough(sc)?;
-    search(Engine::explorer(sc)?, bounds, poll)
+    let mut s = None;
+    let out = search(Engine::explorer(sc)?, bounds, poll, &mut s);
+    if let (Err(SimError::Interrupted { cycle, .. }), Some(s)) = (&out, &s) {
+        *progress = Progress {
+            states: s.seen.len() as u64,
+            transitions: s.transitions,
+            depth: *cycle as u32,
+        };
+    }
+    out
 }
 
 /// The largest machine the checker takes, field by field: every state is a copy of the whole
@@ -499,21 +529,23 @@ fn report(s: &Search, end: End, depth: u32, depth_first_from: Option<u32>) -> Ch
 /// fit `max_frontier`, then depth-first from every state held (`dfs.rs`). A counterexample
 /// found depth-first is real but need not be a shortest one (`CheckReport::shortest`): the
 /// levels before the switch hold none, and a shortest one needs a larger `max_frontier`.
+/// The search is left in `out`, for the counts of an interrupted one.
 fn search(
     root: Engine,
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
+    out: &mut Option<Search>,
 ) -> Result<CheckReport, SimError> {
     let mut root = root;
     root.drop_histograms();
-    let mut s = Search::new(&root, bounds);
+    let s = out.insert(Search::new(&root, bounds));
     let mut frontier = VecDeque::from([(0u32, Box::new(root))]);
     let mut todo = Vec::new();
     let mut kids = Vec::new();
     let mut depth = 0;
     while !frontier.is_empty() {
         if depth >= bounds.max_depth {
-            return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
+            return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
         }
         while let Some((idx, mut e)) = frontier.pop_front() {
             if kids.len() as u64 > bounds.max_frontier {
@@ -523,17 +555,17 @@ fn search(
                     .map(|(idx, e)| (depth, idx, e))
                     .collect();
                 roots.extend(kids.drain(..).map(|c: Child| (depth + 1, c.idx, c.engine)));
-                let end = dfs::depth_first(&mut s, roots, bounds, poll)?;
-                return Ok(report(&s, end.end, end.deepest, Some(depth)));
+                let end = dfs::depth_first(s, roots, bounds, poll)?;
+                return Ok(report(s, end.end, end.deepest, Some(depth)));
             }
             if let Err(f) = s.expand(&mut e, idx, &mut todo, &mut kids) {
                 let path = ending(s.path(idx), &f);
-                return Ok(report(&s, End::Found(path, f), depth, None));
+                return Ok(report(s, End::Found(path, f), depth, None));
             }
             // Its buffers go to the next level's machines.
             s.recycle(e);
             if s.full() {
-                return Ok(report(&s, End::Done(Verdict::BoundReached), depth, None));
+                return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
             }
             if let Some(reason) = poll() {
                 let cycle = depth as u64;
@@ -543,7 +575,7 @@ fn search(
         frontier.extend(kids.drain(..).map(|c| (c.idx, c.engine)));
         depth += 1;
     }
-    Ok(report(&s, End::Done(Verdict::Safe), depth, None))
+    Ok(report(s, End::Done(Verdict::Safe), depth, None))
 }
 
 /// Run `path` from the initial state of `sc`'s checker machine: the engine after it (for a

@@ -2,9 +2,12 @@
 //! (found, shortest, replayed), proofs on small bounds, a broken `guarded` found unsafe, and the
 //! misuse switch's deadlock with its chain.
 
-use super::{Bounds, CheckReport, Symmetry, Verdict, check, replay_path, search};
+use super::{
+    Bounds, CheckReport, Progress, Symmetry, Verdict, check, check_counted, replay_path, search,
+};
 use crate::config::{Scenario, Strategy};
 use crate::engine::Engine;
+use crate::error::{SimError, StopReason};
 
 /// A small machine: `cpus` x `slots` x `pages`, one task a CPU, the `dbench` loop without
 /// interrupts-off sections or switches, one lookup a copy, no unrelated TLB evictions (the
@@ -79,7 +82,7 @@ fn guarded_with_its_check_before_the_lock_is_found_unsafe() {
     let sc = machine(Strategy::Guarded, 2, 2, 3);
     let mut root = Engine::explorer(&sc).unwrap();
     root.guarded_checks_before_lock = true;
-    let r = search(root, &BOUNDS, &mut || None).unwrap();
+    let r = search(root, &BOUNDS, &mut || None, &mut None).unwrap();
     assert_eq!(r.verdict, Verdict::StaleAccess, "{r:?}");
 }
 
@@ -319,4 +322,18 @@ fn past_four_cpus_one_order_of_the_cpus_keeps_every_verdict() {
     assert!(b.symmetry.cpus);
     assert_eq!((a.verdict, b.verdict), (Verdict::Safe, Verdict::Safe));
     assert!(b.states < a.states, "{} >= {}", b.states, a.states);
+}
+
+#[test]
+fn an_interrupted_search_leaves_its_counts() {
+    let sc = machine(Strategy::Sync, 2, 2, 2);
+    let mut polls = 0;
+    let mut poll = || {
+        polls += 1;
+        (polls > 3).then_some(StopReason::Cancelled)
+    };
+    let mut progress = Progress::default();
+    let r = check_counted(&sc, &BOUNDS, &mut poll, &mut progress);
+    assert!(matches!(r, Err(SimError::Interrupted { .. })));
+    assert!(progress.states > 1 && progress.transitions >= progress.states - 1);
 }

@@ -5,11 +5,12 @@ use crate::errors;
 use crate::options::Options;
 use crate::result::raw_result;
 use crate::runner::polled;
-use kmapsim_core::check::{Bounds, CheckReport, Event, Step, check as explore, replay_path};
+use kmapsim_core::check::{Bounds, CheckReport, Event, Progress, Step, check_counted, replay_path};
 use kmapsim_core::pct::{Pct, pct as run_pct};
 use kmapsim_core::witness::{self, Witness};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Events kept in the counterexample's trace at most.
@@ -39,9 +40,66 @@ pub(crate) fn check<'py>(
         max_ipis,
         symmetry,
     };
-    searched(py, opts, "depth", witness_tries, |poll| {
-        explore(&opts.scenario, &bounds, poll)
+    let progress = Mutex::new(Progress::default());
+    let out = searched(py, opts, "depth", witness_tries, |poll| {
+        let mut p = Progress::default();
+        let report = check_counted(&opts.scenario, &bounds, poll, &mut p);
+        *progress.lock().unwrap_or_else(|e| e.into_inner()) = p;
+        report
+    });
+    out.map_err(|err| {
+        let p = *progress.lock().unwrap_or_else(|e| e.into_inner());
+        if p.states == 0 {
+            return err; // not interrupted in the search
+        }
+        // The message says the depth already.
+        let detail = format!(
+            "explored so far: {} states, {} transitions",
+            thousands(p.states),
+            thousands(p.transitions),
+        );
+        with_detail(py, err, &detail)
     })
+}
+
+/// `n` with a comma every three digits, as the summaries write counts.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An interruption (KeyboardInterrupt, WallClockExceeded) with `detail` added to its message,
+/// so that the counts of an interrupted search are not lost; any other error as it is.
+fn with_detail(py: Python<'_>, err: PyErr, detail: &str) -> PyErr {
+    let value = err.value(py);
+    let text = value.str().map(|t| t.to_string()).unwrap_or_default();
+    let msg = if text.is_empty() {
+        detail.to_string()
+    } else {
+        format!("{text}; {detail}")
+    };
+    if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+        return pyo3::exceptions::PyKeyboardInterrupt::new_err(msg);
+    }
+    let wall = py
+        .import("kmapsim.errors")
+        .and_then(|m| m.getattr("WallClockExceeded"));
+    match wall {
+        Ok(cls) if value.is_instance(&cls).unwrap_or(false) => {
+            let (Ok(cycle), Ok(secs)) = (value.getattr("cycle"), value.getattr("seconds")) else {
+                return err;
+            };
+            errors::raise(py, "WallClockExceeded", (msg, cycle, secs))
+        }
+        _ => err,
+    }
 }
 
 /// Run `search` without the GIL with the run's stop checks (`unit` names what an interruption
