@@ -153,3 +153,21 @@ def test_bad_operation_lists_are_named(rows: str, needle: str, tmp_path: Path) -
 def test_missing_operation_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         kmapsim.run(SMALL, cycles=10_000, replay=tmp_path / "nope.csv")
+
+
+def test_a_simulation_goes_on_after_a_cancel_once_the_token_is_reset() -> None:
+    tok = kmapsim.CancelToken()
+    sim = kmapsim.Simulation(Scenario(cpus=2), cancel=tok)
+    sim.advance(10_000)
+    tok.cancel()
+    with pytest.raises(KeyboardInterrupt, match="CancelToken"):
+        sim.advance(10_000)
+    assert tok.cancelled and sim.now == 10_000
+    tok.reset()
+    assert not tok.cancelled and repr(tok) == "CancelToken(cancelled=False)"
+    sim.advance(10_000)
+    assert sim.now == 20_000
+    assert (
+        sim.result().to_dict()["counters"]
+        == kmapsim.run(Scenario(cpus=2), cycles=20_000).to_dict()["counters"]
+    )

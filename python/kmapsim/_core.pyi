@@ -107,8 +107,12 @@ class CancelToken:
     def __new__(cls) -> CancelToken: ...
     def cancel(self) -> None:
         """Stop every run holding this token at its next poll (KeyboardInterrupt)."""
+    def reset(self) -> None:
+        """Clear the cancel, so that the runs and simulations holding this token can go on (a
+        cancelled token stops every later run at once, e.g. each ``Simulation.advance``)."""
     @property
-    def cancelled(self) -> bool: ...
+    def cancelled(self) -> bool:
+        """Whether ``cancel`` was called (and not ``reset`` since)."""
 
 def _panic_in_engine_for_tests(options: Options) -> None:
     """Test-only: panic inside the engine's guard (raises ``InternalError``)."""

@@ -146,9 +146,10 @@ class Simulation:
     def advance(self, cycles: int) -> None:
         """Simulate ``cycles`` more cycles. Raises like `kmapsim.run`. After a DeadlockError,
         KernelBug, InternalError, MemoryError or a full record budget the simulation is over:
-        every later ``advance`` (even ``advance(0)``) raises the same error again. After Ctrl-C,
-        a cancel or WallClockExceeded (``max_wall_seconds`` applies to each call) it can go
-        on, and a refused argument leaves it as it was."""
+        every later ``advance`` (even ``advance(0)``) raises the same error again. After Ctrl-C
+        or WallClockExceeded (``max_wall_seconds`` applies to each call) it can go on; after a
+        cancel too once the token is reset (``cancel.reset()``: a cancelled token stops every
+        later call at once). A refused argument leaves it as it was."""
         self._sim.advance(_int_arg("cycles", cycles, 0, MAX_CYCLES))
 
     def advance_to(self, cycle: int) -> None:

@@ -29,6 +29,13 @@ impl CancelToken {
         self.flag.store(true, Ordering::Relaxed);
     }
 
+    /// Clear the cancel, so that the runs and simulations holding this token can go on (a
+    /// cancelled token stops every later run at once, e.g. each `Simulation.advance`).
+    fn reset(&self) {
+        self.flag.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether `cancel` was called (and not `reset` since).
     #[getter]
     fn cancelled(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
