@@ -118,3 +118,10 @@ def test_a_subset_of_regimes_and_no_sync(tmp_path: Path) -> None:
     assert "not answered: the study ran no async and sync" in s.summary()
     with pytest.raises(ValueError, match="regimes"):
         run_study(tmp_path, regimes=["fast"], plots=False, progress=False)
+
+
+def test_a_study_shows_itself_as_html_in_a_notebook(study: Study) -> None:
+    page = study._repr_html_()
+    assert page.startswith("<div><p><b>Study</b>") and "<table" in page
+    assert f"{study.runs:,} runs" in page and "<script" not in page
+    assert study == study and study.regimes[0] in {study.regimes[0]}

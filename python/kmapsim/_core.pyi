@@ -180,45 +180,67 @@ class RawResult:
     """What the engine reports, as plain Python values; wrapped by ``kmapsim.RunResult``."""
 
     @property
-    def cycles(self) -> int: ...
+    def cycles(self) -> int:
+        """Cycles simulated."""
     @property
-    def seed(self) -> int: ...
+    def seed(self) -> int:
+        """The run's seed."""
     @property
-    def mode(self) -> str: ...
+    def mode(self) -> str:
+        """The engine's mode: ``skip`` or ``step``."""
     @property
-    def events(self) -> int: ...
+    def events(self) -> int:
+        """Events the engine handled."""
     @property
-    def wall_seconds(self) -> float: ...
+    def wall_seconds(self) -> float:
+        """Wall-clock seconds the run took."""
     @property
-    def counters(self) -> dict[str, int]: ...
+    def counters(self) -> dict[str, int]:
+        """Counter name -> count (at least ``COUNTERS``)."""
     @property
-    def categories(self) -> list[str]: ...
+    def categories(self) -> list[str]:
+        """The cycle categories, in the order of ``breakdown``'s columns."""
     @property
-    def breakdown(self) -> list[list[int]]: ...
+    def breakdown(self) -> list[list[int]]:
+        """Per CPU, cycles per category (in ``categories`` order)."""
     @property
-    def task_breakdown(self) -> list[list[int]]: ...
+    def task_breakdown(self) -> list[list[int]]:
+        """Per task, cycles ``running, runnable, blocked, pool_sleep`` (``TASK_STATES``)."""
     @property
-    def histograms(self) -> dict[str, dict[str, Any]]: ...
+    def histograms(self) -> dict[str, dict[str, Any]]:
+        """Histogram name -> dict of counts (65 buckets), count, sum, min, max."""
     @property
     def lock_stats(self) -> list[dict[str, Any]]:
         """Per lock: ``lock`` (its name), lockmeter's exact sums (``acquisitions, contended,
-        releases, hold_sum, hold_max, wait_sum, wait_max``, cycles) and the figures derived
-        from them (``contended_pct, util_pct, hold_mean_cycles, wait_mean_cycles,
+        releases, hold_sum, hold_max, wait_sum, wait_max``, cycles), the hold and waits still
+        running at the report (``open_hold``, the hold's cycles so far, 0 if none;
+        ``open_wait`` and ``open_wait_max``, the running waits' cycles summed and the longest:
+        they count in UTIL, the spin share and the maxima, not in the means) and the figures
+        derived from them (``contended_pct, util_pct, hold_mean_cycles, wait_mean_cycles,
         spin_cpu_pct``)."""
     @property
-    def violations(self) -> list[dict[str, int]]: ...
+    def violations(self) -> list[dict[str, int]]:
+        """The first stale accesses in detail, one dict each (``StaleAccess``'s fields)."""
     @property
-    def trace(self) -> list[tuple[int, int, str, dict[str, int | str]]]: ...
+    def trace(self) -> list[tuple[int, int, str, dict[str, int | str]]]:
+        """``(cycle, cpu, event, fields)`` tuples, oldest first (empty unless traced)."""
     @property
-    def trace_dropped(self) -> int: ...
+    def trace_dropped(self) -> int:
+        """Older trace events dropped to keep within the trace's cap."""
     @property
-    def samples(self) -> list[tuple[int, int, int, int, int, int, int]]: ...
+    def samples(self) -> list[tuple[int, int, int, int, int, int, int]]:
+        """``(cycle, kmaps, kunmaps, kmap_lock_waiters, free_slots, ipis_outstanding,
+        sleeping)`` per sample (empty unless sampled)."""
     @property
-    def ops(self) -> list[tuple[int, int, int, int, int, bool, bool]] | None: ...
+    def ops(self) -> list[tuple[int, int, int, int, int, bool, bool]] | None:
+        """Recorded ops, ``(cpu, work, irq_lock or -1, irq_hold, page, irqs_off, switch)``,
+        or None."""
     @property
-    def calls(self) -> list[tuple[int, int, int, str, int, int, bool, bool]] | None: ...
+    def calls(self) -> list[tuple[int, int, int, str, int, int, bool, bool]] | None:
+        """Recorded calls, ``(cycle, task, cpu, op, page, slot, slept, flushed)``, or None."""
     @property
-    def stopped(self) -> str | None: ...
+    def stopped(self) -> str | None:
+        """Why the simulation stopped early (its error's message), or None."""
 
 @final
 class Simulation:

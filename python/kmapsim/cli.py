@@ -357,6 +357,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kmapsim`` command line's parser: its commands and options, as ``main`` reads them."""
     parser = _Parser(
         prog="kmapsim",
         description="Simulate CPUs contending on the Linux 2.4 highmem kmap_lock. Everything "

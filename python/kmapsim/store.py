@@ -352,11 +352,16 @@ class Store:
             return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     def close(self) -> None:
+        """Close the database file (a StoreError if SQLite fails to). Later calls fail."""
         with self._guard("closing it"):
             self._db.close()
 
     def __enter__(self) -> Store:
         return self
+
+    def __repr__(self) -> str:
+        # The path only: a repr must not touch the database (it may be closed or busy).
+        return f"Store({str(self.path)!r})"
 
     def __exit__(self, *exc: object) -> None:
         self.close()

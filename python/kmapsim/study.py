@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kmapsim._frozen import FrozenList, sealed
+from kmapsim._frozen import FrozenList, freeze_mapping, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
@@ -147,11 +147,16 @@ class Regime:
             raise ScenarioError.of(
                 "fields", f"got {quote(self.fields)}", "a mapping of scenario field names to values"
             )
+        # Frozen means hashable and unchangeable: the study reads fields at every run.
+        object.__setattr__(self, "fields", freeze_mapping(self.fields))
         if self.slots_per_cpu is not None:
             n = _int_arg("slots_per_cpu", self.slots_per_cpu, 1, 65536)
             object.__setattr__(self, "slots_per_cpu", n)
 
     def scenario(self, base: Scenario, cpus: int) -> Scenario:
+        """``base`` under this regime at ``cpus`` CPUs: ``fields`` set, and with
+        ``slots_per_cpu`` a pool of `pkmap_pool` slots. A ScenarioError for a field value the
+        scenario refuses."""
         changes: dict[str, Any] = {**self.fields, "cpus": cpus}
         if self.slots_per_cpu is not None:
             changes["last_pkmap"] = pkmap_pool(cpus, self.slots_per_cpu)

@@ -342,6 +342,9 @@ class PoolExecutor(cf.Executor):
         self._pool = pool
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        """Schedule ``fn(*args, **kwargs)`` on the pool (``apply_async``); a Future of its
+        result, or of the exception it raised. ``fn`` and its arguments must pickle for a
+        process pool."""
         fut: cf.Future[Any] = cf.Future()
         fut.set_running_or_notify_cancel()
         self._pool.apply_async(

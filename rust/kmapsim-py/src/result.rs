@@ -8,33 +8,43 @@ use pyo3::types::{PyDict, PyList};
 /// The outcome of one run, as plain Python containers; `kmapsim.RunResult` wraps it.
 #[pyclass(frozen, module = "kmapsim._core")]
 pub(crate) struct RawResult {
+    /// Cycles simulated.
     #[pyo3(get)]
     cycles: u64,
+    /// The run's seed.
     #[pyo3(get)]
     seed: u64,
+    /// The engine's mode: `skip` or `step`.
     #[pyo3(get)]
     mode: &'static str,
+    /// Events the engine handled.
     #[pyo3(get)]
     events: u64,
+    /// Wall-clock seconds the run took.
     #[pyo3(get)]
     wall_seconds: f64,
+    /// Counter name -> count (at least `COUNTERS`).
     #[pyo3(get)]
     counters: Py<PyDict>,
+    /// Per CPU, cycles per category (in `categories` order).
     #[pyo3(get)]
     breakdown: Py<PyList>,
     /// Per task, cycles `running, runnable, blocked, pool_sleep` (`TASK_STATES`).
     #[pyo3(get)]
     task_breakdown: Py<PyList>,
+    /// Histogram name -> dict of counts (65 buckets), count, sum, min, max.
     #[pyo3(get)]
     histograms: Py<PyDict>,
     /// Per lock (`kmap_lock`, `call_lock`, `irq_lock[k]`...), lockmeter's sums and figures.
     #[pyo3(get)]
     lock_stats: Py<PyList>,
+    /// The first stale accesses in detail, one dict each (`StaleAccess`'s fields).
     #[pyo3(get)]
     violations: Py<PyList>,
     /// `(cycle, cpu, event, fields)` tuples, oldest first (empty unless traced).
     #[pyo3(get)]
     trace: Py<PyList>,
+    /// Older trace events dropped to keep within the trace's cap.
     #[pyo3(get)]
     trace_dropped: u64,
     /// `(cycle, kmaps, kunmaps, kmap_lock_waiters, free_slots, ipis_outstanding, sleeping)`.
@@ -54,6 +64,7 @@ pub(crate) struct RawResult {
 
 #[pymethods]
 impl RawResult {
+    /// The cycle categories, in the order of `breakdown`'s columns.
     #[getter]
     fn categories(&self) -> Vec<&'static str> {
         Category::NAMES.to_vec()
