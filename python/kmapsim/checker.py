@@ -396,8 +396,9 @@ def check(
     unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
     slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
     Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the
-    verdict ``bug``, not an exception. Cost: about 370,000 states per second breadth-first and
-    500,000 depth-first on one core of this project's machine (docs/performance.md, row g);
+    verdict ``bug``, not an exception. Cost: about 300,000 states per second breadth-first and
+    550,000 depth-first on one core of this project's machine, within 20 % either way with its
+    load (``python benches/report.py``, row g of docs/performance.md);
     memory of about 100 bytes a state seen, plus a few kilobytes a machine held (up to
     ``max_frontier`` of them, or one a step of the depth-first path).
     """
