@@ -160,3 +160,10 @@ def test_every_frozen_public_class_is_sealed(result: RunResult) -> None:
     classes += [kmapsim.checker.CheckResult, kmapsim.checker.CheckStep, kmapsim.checker.Witness]
     frozen = [c for c in classes if c.__dataclass_params__.frozen]  # type: ignore[attr-defined]
     assert frozen and all(c.__setattr__ is frozen_setattr for c in frozen), frozen
+
+
+def test_a_check_result_equals_its_pickled_copy() -> None:
+    r = kmapsim.check(strategy="async")
+    back = pickle.loads(pickle.dumps(r))
+    assert back == r and hash(back) == hash(r) and r in [back]
+    assert back != dataclasses.replace(r, states=r.states + 1)

@@ -175,7 +175,10 @@ class CheckResult:
     ``scenario`` the machine explored. With a counterexample: ``counterexample`` its steps,
     ``message`` what went wrong at its end (the stale access, or the deadlock report with its
     wait-for chain), and ``run`` the path replayed by the engine with its trace (step i at
-    cycle i + 1), which `kmapsim.perfetto.write` turns into a Perfetto trace."""
+    cycle i + 1), which `kmapsim.perfetto.write` turns into a Perfetto trace.
+
+    A frozen value: ``bound`` and ``pct`` are read-only dicts; results are equal when their
+    fields are (``run`` and ``witness`` left out: they follow from the others) and hash."""
 
     verdict: Verdict
     states: int
@@ -187,7 +190,9 @@ class CheckResult:
     scenario: Scenario = field(repr=False)
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
     message: str = ""
-    run: RunResult | None = field(default=None, repr=False)
+    # The run and the witness follow from the scenario and the counterexample, and compare by
+    # identity: left out of == and hash, so that a result equals its pickled copy.
+    run: RunResult | None = field(default=None, repr=False, compare=False)
     #: With ``pct_runs``: runs, steps, depth, seed, PCT's lower bound on one run's chance of
     #: finding a bug of that depth (``chance_per_run``) and the bound on the chance that all
     #: runs missed it (``miss_chance``); None for the exhaustive search.
@@ -197,7 +202,7 @@ class CheckResult:
     pruned: int = 0
     #: The counterexample's timed witness (None without a counterexample, or if none was
     #: found: ``witness_note`` says why).
-    witness: Witness | None = field(default=None, repr=False)
+    witness: Witness | None = field(default=None, repr=False, compare=False)
     witness_note: str = ""
     #: Wall time of the timed-witness search, in seconds (not part of ``seconds``).
     witness_seconds: float = 0.0
