@@ -374,3 +374,10 @@ def test_the_command_line_names_its_own_time_limit_and_the_counts() -> None:
     assert out.returncode == 4, out.stderr
     assert "(--max-seconds 0.3)" in out.stderr and "max_wall_seconds" not in out.stderr
     assert "explored so far: " in out.stderr and " transitions" in out.stderr
+
+
+def test_the_wall_limit_holds_within_one_long_pct_run() -> None:
+    started = time.perf_counter()
+    with pytest.raises(kmapsim.WallClockExceeded, match="at run 0"):
+        kmapsim.check(strategy="sync", pct_runs=1, pct_steps=2**32 - 1, max_wall_seconds=0.3)
+    assert time.perf_counter() - started < 1.5

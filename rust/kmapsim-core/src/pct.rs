@@ -50,7 +50,8 @@ pub fn pct(
         if let Some(reason) = poll() {
             return Err(SimError::Interrupted { cycle: run, reason });
         }
-        let (found, ran) = one_run(&root, pct, &mut draws, &mut transitions);
+        let (found, ran) = one_run(&root, pct, &mut draws, &mut transitions, poll)
+            .map_err(|reason| SimError::Interrupted { cycle: run, reason })?;
         steps += ran;
         if let Some((verdict, path, message)) = found {
             return Ok(CheckReport {
@@ -84,13 +85,18 @@ pub fn pct(
 
 type Found = (Verdict, Vec<Step>, String);
 
-/// One PCT run from `root`: what it found, if anything, and how many steps it ran.
+/// Steps of one PCT run between two polls: a run may have 2**32 - 1 steps, hours of them.
+const POLL_STEPS: u64 = 1 << 10;
+
+/// One PCT run from `root`: what it found, if anything, and how many steps it ran; `poll`'s
+/// reason if it stopped the run.
 fn one_run(
     root: &Engine,
     pct: &Pct,
     draws: &mut Stream,
     transitions: &mut u64,
-) -> (Option<Found>, u64) {
+    poll: &mut dyn FnMut() -> Option<StopReason>,
+) -> Result<(Option<Found>, u64), StopReason> {
     let n = root.cpu_count();
     // Distinct priorities depth .. depth + n - 1, in a random order (Fisher-Yates).
     let mut prio: Vec<u64> = (0..n as u64).map(|i| pct.depth as u64 + i).collect();
@@ -104,13 +110,18 @@ fn one_run(
     let mut path = Vec::new();
     let mut events = Vec::new();
     for step in 1..=pct.steps as u64 {
+        if step % POLL_STEPS == 0
+            && let Some(reason) = poll()
+        {
+            return Err(reason);
+        }
         e.enabled(&mut events);
         if events.is_empty() {
             if e.finished() {
                 break;
             }
             let msg = crate::check::in_steps(e.deadlock_now().to_string());
-            return (Some((Verdict::Deadlock, path, msg)), step - 1);
+            return Ok((Some((Verdict::Deadlock, path, msg)), step - 1));
         }
         let owner = |ev: &Event| e.event_owner(*ev, &prio);
         let top = events.iter().map(owner).map(|c| prio[c]).max().unwrap_or(0);
@@ -126,18 +137,18 @@ fn one_run(
         path.push(Step { event: ev, choices });
         if let Err(err) = res {
             let msg = crate::check::in_steps(err.to_string());
-            return (Some((Verdict::Bug, path, msg)), step);
+            return Ok((Some((Verdict::Bug, path, msg)), step));
         }
         if e.stale_accesses() > 0 {
             let v = e.report().violations;
             let msg = v.first().map_or(String::new(), crate::check::stale_message);
-            return (Some((Verdict::StaleAccess, path, msg)), step);
+            return Ok((Some((Verdict::StaleAccess, path, msg)), step));
         }
         if let Some(i) = changes.iter().position(|&c| c == step) {
             prio[who] = i as u64 + 1;
         }
     }
-    (None, pct.steps as u64)
+    Ok((None, pct.steps as u64))
 }
 
 /// `ev` from `e` with each random choice drawn uniformly: the engine after it, the outcomes
