@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,3 +52,103 @@ def test_sigint_stops_a_parallel_sweep_and_keeps_finished_runs(tmp_path: Path) -
     with sqlite3.connect(db) as con:
         kept = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     assert done <= kept < 32
+
+
+USER_POOL = """
+import concurrent.futures as cf, os, sys, kmapsim
+Pool = cf.ThreadPoolExecutor if sys.argv[1] == "threads" else cf.ProcessPoolExecutor
+with Pool(2) as ex:
+    if sys.argv[1] == "processes":
+        ex.submit(int).result()  # the workers exist
+        print(*ex._processes, flush=True)
+    print("started", flush=True)
+    kmapsim.sweep(kmapsim.Scenario(), grid={"cpus": [64, 128]}, seeds=4, cycles=int(sys.argv[2]),
+                  mode="step", executor=ex, progress=False)
+"""
+
+
+def _user_pool(kind: str, cycles: int) -> tuple[subprocess.Popen[str], list[int]]:
+    p = subprocess.Popen(
+        [sys.executable, "-c", USER_POOL, kind, str(cycles)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None
+    line = p.stdout.readline().split()
+    workers = [int(w) for w in line] if kind == "processes" else []
+    if workers:
+        assert p.stdout.readline().strip() == "started"
+    time.sleep(1)
+    return p, workers
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_stops_the_runs_of_a_user_thread_pool() -> None:
+    p, _ = _user_pool("threads", 2**40)
+    p.send_signal(signal.SIGINT)
+    # The pool's `with` waits for its threads: it ends only if the sweep stopped their runs.
+    _, err = p.communicate(timeout=10)
+    assert "KeyboardInterrupt" in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_cancels_the_pending_points_of_a_user_process_pool() -> None:
+    # Points of a fraction of a second: the two running finish, the six pending never start.
+    p, _ = _user_pool("processes", 3_000_000)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=10)
+    assert "KeyboardInterrupt" in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_workers_of_a_killed_sweep_exit() -> None:
+    p, workers = _user_pool("processes", 2**40)
+    p.kill()
+    p.wait()  # not communicate(): orphans would hold its pipes open
+    for pipe in (p.stdout, p.stderr):
+        assert pipe is not None
+        pipe.close()
+    deadline = time.monotonic() + 5
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [w for w in workers if _running(w)]
+    for w in alive:  # the test's own processes
+        os.kill(w, signal.SIGKILL)
+    assert not alive, "the workers run on as orphans"
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_an_error_of_one_point_stops_the_others_of_a_user_thread_pool() -> None:
+    import concurrent.futures as cf
+
+    import kmapsim
+
+    ex = cf.ThreadPoolExecutor(2)
+    try:
+        with pytest.raises(kmapsim.DeadlockError):
+            kmapsim.sweep(
+                kmapsim.Scenario(),
+                grid={"kmap_irqs_off_prob": [1.0, 0.0]},  # one deadlocks, one runs on
+                seeds=1,
+                cycles=2**40,
+                mode="step",
+                executor=ex,
+                progress=False,
+            )
+        # The pool shuts down only once the other point's endless run has stopped.
+        closing = threading.Thread(target=ex.shutdown)
+        closing.start()
+        closing.join(3)
+        assert not closing.is_alive(), "the other point runs on"
+    finally:
+        kmapsim._core.cancel_running()  # should the test fail, no run outlives it
+        ex.shutdown()

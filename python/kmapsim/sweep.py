@@ -14,7 +14,9 @@ import concurrent.futures as cf
 import html
 import itertools
 import math
+import multiprocessing
 import os
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -120,6 +122,7 @@ def run_point(
     An error of the run (`DeadlockError`, `KernelBug`, ... `MemoryError`) keeps its type and
     details, and says which point failed: its message starts with ``point`` (the grid values)
     and the seed, and it carries ``.scenario`` (a dict) and ``.seed`` to reproduce it alone."""
+    _watch_parent()
     sc = Scenario.from_dict(scenario)
     try:
         result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=cancel)  # type: ignore[arg-type]
@@ -127,6 +130,28 @@ def run_point(
         _name_point(e, scenario, seed, point)
         raise
     return row_of(result)
+
+
+#: Whether this process already watches its parent (`_watch_parent`).
+_watching = False
+
+
+def _watch_parent() -> None:
+    """In a worker process (a process pool's, a Dask nanny's), exit as soon as the parent
+    process dies: a sweep killed with SIGKILL cannot stop its workers, and a point of 2**40
+    cycles would otherwise run on as an orphan. (A parent that stops normally cancels its
+    pending points; a running one of a process pool finishes.)"""
+    global _watching
+    parent = multiprocessing.parent_process()
+    if _watching or parent is None:
+        return
+    _watching = True
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of its sentinel pipe closes: its death
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kmapsim-parent-watch", daemon=True).start()
 
 
 def _name_point(e: BaseException, scenario: Mapping[str, Any], seed: int, point: str) -> None:
@@ -569,6 +594,12 @@ def sweep(
     resumes where it stopped; several sweeps may share one store, even while they run.
     ``progress`` shows a tqdm bar.
 
+    On Ctrl-C or an error of a point, every point not yet started is cancelled, on any
+    executor. On a thread pool (the default or a ``ThreadPoolExecutor`` of yours) and
+    "serial", the running points stop too, before the exception is raised. A process pool's
+    running points cannot be reached: they run to their end (a Ctrl-C in a terminal reaches
+    the workers too and stops them), and a worker exits at once when its parent process dies.
+
     Everything is checked before any run starts: every seed, every grid value (every scenario
     of the grid is built), ``cycles``, ``mode``, ``executor``, the size, and the store (opened
     and found writable). A sweep has at most `MAX_POINTS` (100,000) points, grid combinations
@@ -634,10 +665,10 @@ def _execute(
         return
     own = executor is None
     pool = executor if executor is not None else cf.ThreadPoolExecutor(os.cpu_count() or 1)
-    # Our own threads' runs share one token: stopping this sweep stops them and no other run
-    # in the process (another thread's run, another sweep). Other executors get no token: their
-    # workers are processes or remote, and cancelling their futures is all we can do there.
-    token = _core.CancelToken() if own else None
+    # Runs in this process's threads share one token: stopping this sweep stops them and no
+    # other run in the process (another thread's run, another sweep). A token does not cross
+    # a process boundary: a process pool's running points finish (see `_stop`).
+    token = _core.CancelToken() if isinstance(pool, cf.ThreadPoolExecutor) else None
     futures = {
         pool.submit(run_point, sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc)): (
             key,
@@ -650,17 +681,24 @@ def _execute(
             key, seed = futures[fut]
             yield key, seed, fut.result()
     except BaseException:
-        # Ctrl-C or an error: drop what has not started, and stop the runs of our own threads
-        # (worker threads never see the signal). Finished runs are already in the store.
-        for fut in futures:
-            fut.cancel()
-        if token is not None:
-            token.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        _stop(futures, token)
         raise
     finally:
         if own:
             pool.shutdown(wait=False)
+
+
+def _stop(futures: Collection[cf.Future[Any]], token: _core.CancelToken | None) -> None:
+    """Ctrl-C or an error (of a point or of this thread): drop every point not started, and
+    stop the running ones of this process's threads (worker threads never see the signal),
+    waiting the moment they take to stop, so that nothing of the sweep runs on once it has
+    raised. Finished runs are already in the store. A process pool's running points cannot be
+    reached: they run to their end (a worker whose parent dies exits, `_watch_parent`)."""
+    for fut in futures:
+        fut.cancel()
+    if token is not None:
+        token.cancel()
+        cf.wait(futures)
 
 
 class _NoBar:
