@@ -622,3 +622,70 @@ def test_check_takes_each_searchs_arguments_with_it() -> None:
     assert r.pct is not None and (r.pct["steps"], r.pct["depth"], r.pct["seed"]) == (10, 2, 4)
     r = kmapsim.check(strategy="sync", pages=2, max_states=10, symmetry=False, max_depth=5)
     assert r.verdict == "bound reached" and r.symmetry == ()
+
+
+# -- no file is written over a file the command reads or keeps ----------------------------------
+
+
+def _refused(tmp_path: Path, capsys: Any, args: list[str], needle: str) -> None:
+    from kmapsim import cli
+
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert cli.main(args) == 2
+    assert needle in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_no_output_of_a_command_overwrites_one_of_its_inputs(tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "pd").mkdir()
+    png = tmp_path / "pd" / "scaling.png"
+    png.write_bytes(b"a picture")
+    grid = tmp_path / "g.toml"
+    grid.write_text("[grid]\ncpus = [1, 2]\n")
+    sc = tmp_path / "sc.json"
+    sc.write_text('{"cpus": 2}')
+    calls = tmp_path / "calls.csv"
+    calls.write_text("task,op,page,work\n")
+    sweep = ["sweep", "--cycles", "1000", "--no-progress"]
+    cases = [
+        (
+            [*sweep, "--grid", "cpus=1,2", "--store", str(png), "--plots", str(png.parent)],
+            "--plots: " + str(png) + " is also the --store file",
+        ),
+        (
+            [*sweep, "--grid-file", str(grid), "--store", str(grid)],
+            "--store: " + str(grid) + " is also the --grid-file file",
+        ),
+        (
+            [*sweep, "--scenario", str(sc), "--out", str(tmp_path / "x.csv"), "--store", str(sc)],
+            "is also the --scenario file",
+        ),
+        (
+            ["run", "--cycles", "1000", "--scenario", str(sc), "--save-scenario", str(sc)],
+            "--save-scenario: ",
+        ),
+        (
+            ["run", "--cycles", "1000", "--replay-calls", str(calls), "--record-calls", str(calls)],
+            "--record-calls: ",
+        ),
+        (["trace", "--cycles", "1000", "--scenario", str(sc), "--out", str(sc)], "--out: "),
+        (["check", "--scenario", str(sc), "--trace", str(sc)], "--trace: "),
+    ]
+    for args, needle in cases:
+        _refused(tmp_path, capsys, args, needle)
+
+
+def test_a_hard_link_is_the_same_file(tmp_path: Path, capsys: Any) -> None:
+    sc = tmp_path / "sc.json"
+    sc.write_text('{"cpus": 2}')
+    (tmp_path / "link.json").hardlink_to(sc)
+    args = ["run", "--cycles", "10", "--scenario", str(sc), "--save-scenario"]
+    _refused(tmp_path, capsys, [*args, str(tmp_path / "link.json")], "--scenario file")
+
+
+def test_run_study_writes_no_file_over_its_scenario(tmp_path: Path) -> None:
+    from kmapsim.outputs import distinct
+
+    # A study's files all have suffixes no scenario file has; the rule is checked all the same.
+    sc = tmp_path / "study.parquet"
+    _raises(lambda: distinct({"outdir": [sc]}, {"scenario": sc}), "outdir", "scenario file")

@@ -71,6 +71,7 @@ from kmapsim.outputs import (
     SCENARIO_SUFFIXES,
     TABLE_SUFFIXES,
     TRACE_SUFFIXES,
+    distinct,
 )
 from kmapsim.outputs import output_dir as _output_dir
 from kmapsim.outputs import output_file as _output_file
@@ -783,20 +784,6 @@ def _check_store(option: str, path: Path) -> None:
         Store(path).close()
 
 
-def _distinct(outputs: Mapping[str, Path | None]) -> None:
-    """No two options name the same file (``--out`` over the ``--store`` would destroy it)."""
-    seen: dict[Path, str] = {}
-    for option, path in outputs.items():
-        if path is None:
-            continue
-        key = Path(os.path.abspath(path))
-        if key in seen:
-            raise ScenarioError.of(
-                option, f"{path} is also the {seen[key]} file", f"a file other than {seen[key]}'s"
-            )
-        seen[key] = option
-
-
 def _seed_count(seeds: object) -> int | None:
     """How many seeds ``seeds`` (a count or a list) gives; None if it is neither (the sweep
     then says what is wrong with it)."""
@@ -846,6 +833,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     _check_counts(args.seeds, args.cycles, len(args.cpus) * len(strategies))
     outdir = _output_dir("--out", args.out, STUDY_FILES)
     args.store_path = outdir / "study.sqlite"
+    distinct({"--out": [outdir / f for f in STUDY_FILES]}, {"--scenario": args.scenario})
     plots = True
     try:
         require_matplotlib()
@@ -916,7 +904,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         except PlotsUnavailable as e:
             raise ScenarioError.of("--plots", str(e), "a run without --plots") from e
     args.store_path = Path(args.store) if args.store is not None else None
-    _distinct({"--store": args.store_path, "--out": table})
+    distinct(
+        {
+            "--store": args.store_path,
+            "--out": table,
+            "--plots": [plots_dir / f for f in PLOT_FILES] if plots_dir is not None else None,
+        },
+        {"--grid-file": args.grid_file, "--scenario": args.scenario},
+    )
     if args.store_path is not None:
         _check_store("--store", args.store_path)
 
@@ -1053,6 +1048,10 @@ def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
 def _cmd_run(args: argparse.Namespace) -> int:
     label, base = _base_scenario(args)
     scenario = base.replace(**_overrides(args))
+    distinct(
+        {"--save-scenario": args.save_scenario, "--record-calls": args.record_calls},
+        {"--scenario": args.scenario, "--replay": args.replay, "--replay-calls": args.replay_calls},
+    )
     if args.save_scenario is not None:
         save = _output_file(
             "--save-scenario", args.save_scenario, SCENARIO_SUFFIXES, "a .toml or .json file"
@@ -1133,6 +1132,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     _, base = _base_scenario(args)
     scenario = base.replace(**_overrides(args))
     out = _output_file("--out", args.out, TRACE_SUFFIXES, "a .json file")
+    distinct({"--out": out}, {"--scenario": args.scenario})
     result = run(scenario, cycles=args.cycles, seed=args.seed, trace=args.cap)
     if len(result.trace) == 0:
         # An empty trace would open as an empty screen in Perfetto: say why instead.
@@ -1269,6 +1269,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if args.witness_tries == 0:
             raise ScenarioError.of("--witness", "given with --witness-tries 0", "tries >= 1")
         witness_dir = _output_dir("--witness", args.witness, ("scenario.toml", "calls.csv"))
+    witness = [witness_dir / "scenario.toml", witness_dir / "calls.csv"] if witness_dir else None
+    distinct({"--trace": trace, "--witness": witness}, {"--scenario": args.scenario})
     result = check(
         base.replace(**changes) if changes else base,
         max_states=args.max_states,

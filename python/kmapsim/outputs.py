@@ -22,7 +22,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ __all__ = [
     "SCENARIO_SUFFIXES",
     "TABLE_SUFFIXES",
     "TRACE_SUFFIXES",
+    "Files",
+    "distinct",
     "output_dir",
     "output_file",
     "replacing",
@@ -174,3 +176,45 @@ def replacing(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+#: Option or argument name -> the files it names (None for an option not given).
+Files = Mapping[str, "str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None"]
+
+
+def distinct(writes: Files, reads: Files = {}) -> None:  # noqa: B006  # never mutated
+    """Refuse, before anything is written, a file that a command or function writes (or keeps,
+    as a store) which is also a file it reads or another it writes: ``--out`` over the
+    ``--store``, a plot over the store, a table over the grid file would destroy it. Files are
+    compared by their real path, and by inode when both exist (hard links). The error is a
+    `ScenarioError` naming the writing option."""
+    from kmapsim.errors import ScenarioError
+
+    named: list[tuple[str, Path, bool]] = [(o, p, False) for o, p in _each(reads)]
+    named += [(o, p, True) for o, p in _each(writes)]
+    for i, (option, path, written) in enumerate(named):
+        for other, seen, seen_written in named[:i]:
+            if (written or seen_written) and option != other and _same_file(path, seen):
+                raise ScenarioError.of(
+                    option,
+                    f"{path} is also the {other} file, which writing it would destroy",
+                    f"a file other than {other}'s",
+                )
+
+
+def _each(files: Files) -> Iterator[tuple[str, Path]]:
+    for option, value in files.items():
+        if value is None:
+            continue
+        paths = [value] if isinstance(value, (str, os.PathLike)) else value
+        for path in paths:
+            yield option, Path(os.fspath(path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): only the same path could be the same file
+        return False

@@ -44,7 +44,7 @@ from kmapsim._frozen import FrozenList, freeze_mapping, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
-from kmapsim.outputs import output_dir, writing
+from kmapsim.outputs import distinct, output_dir, writing
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.runner import _flag, _int_arg
 from kmapsim.scenario import Scenario
@@ -753,7 +753,12 @@ def run_study(
     for _, sc, grid in groups:
         _points(sc, grid, seed_list[:1])
 
-    out = output_dir("outdir", outdir, ("study.sqlite", "study.parquet", "study.csv"))
+    files = ("study.sqlite", "study.parquet", "study.csv")
+    out = output_dir("outdir", outdir, files)
+    scenario_file = None if isinstance(scenario, Scenario) else scenario
+    distinct(
+        {"outdir": [out / f for f in _written(files, chosen, plots)]}, {"scenario": scenario_file}
+    )
     with writing("outdir", out):
         out.mkdir(exist_ok=True)
     store = out / "study.sqlite"
@@ -822,6 +827,14 @@ def run_study(
         focus=focus,
         latencies=tuple(sorted(set(lat_list))),
     )
+
+
+def _written(files: Sequence[str], chosen: Sequence[Regime], plots: bool) -> list[str]:
+    """The names of every file the study writes into its directory (`plots.save_study`'s)."""
+    if not plots:
+        return list(files)
+    pngs = ["scaling", "breakdown", "lock_wait", *(f"cycles_{g.name}" for g in chosen), "stale"]
+    return [*files, *(f"{name}.png" for name in pngs)]
 
 
 def _regimes(names: Sequence[str] | None) -> list[Regime]:
