@@ -12,9 +12,11 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -299,7 +301,7 @@ OPEN_FAILURES: list[tuple[str, Callable[[Env], object], list[str]]] = [
     ),
     ("a directory", lambda e: e.tmp, ["is a directory", "study.sqlite"]),
     ("parent is a file", lambda e: _garbage(e) / "s.sqlite", ["junk.sqlite is not a directory"]),
-    ("garbage bytes", _garbage, ["junk.sqlite", "not a usable kmapsim store", "delete it"]),
+    ("garbage bytes", _garbage, ["junk.sqlite", "not an SQLite file", "check the path"]),
     ("truncated", _truncated, ["cut.sqlite", "not a usable kmapsim store", "delete it"]),
     ("foreign database", _foreign, ["other.sqlite", "not a kmapsim store", "choose another file"]),
     ("format 1", _format_1, ["f1.sqlite", "store format 1", "delete it"]),
@@ -684,3 +686,34 @@ def test_store_put_checks_seed_and_cycles(
     with Store(tmp_path / "s.sqlite") as st, pytest.raises(ScenarioError) as e:
         st.put("k", seed, cycles, {"a": 1})
     assert e.value.field == field
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_is_prompt_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    p = tmp_path / "busy.sqlite"
+    Store(p).close()
+    with contextlib.closing(sqlite3.connect(p, isolation_level=None)) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            Store(p)  # waits for the lock: up to BUSY_SECONDS, but not past a Ctrl-C
+        assert time.monotonic() - started < 2
+
+
+def test_a_store_may_be_used_from_another_thread(tmp_path: Path) -> None:
+    with Store(tmp_path / "k.sqlite") as st:
+        st.put("k1", 0, 10, {"a": 1})
+        found: list[object] = []
+        worker = threading.Thread(target=lambda: found.append((st.keys(), len(st))))
+        worker.start()
+        worker.join()
+        assert found == [({"k1"}, 1)]
+
+
+def test_no_deletion_is_advised_for_a_file_that_is_no_store(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("my notes, not a database, and long enough to be read as one " * 20)
+    with pytest.raises(StoreError) as e:
+        Store(notes)
+    assert "delete" not in str(e.value) and "not an SQLite file" in str(e.value)

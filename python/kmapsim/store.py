@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
@@ -42,6 +43,10 @@ STORE_FORMAT = 2
 
 #: How long an operation waits for another process's lock on the store before giving up.
 BUSY_SECONDS = 30.0
+
+#: How long SQLite itself waits for a lock before an operation tries again: the wait is cut into
+#: slices this short so that Ctrl-C (which SQLite's own wait ignores) is seen between them.
+_BUSY_SLICE = 0.05
 
 #: Keys per ``SELECT ... IN (...)``: well below SQLite's limit on bound parameters.
 _CHUNK = 500
@@ -168,6 +173,9 @@ class Store:
     Opening checks everything that can be checked before a run is spent: the directory exists
     and is writable, the file is a kmapsim store of this format (a new or empty file becomes
     one), and the file can be written. Raises `StoreError` otherwise.
+
+    Any thread may use it (one operation at a time). Waiting for another process's lock (up to
+    `BUSY_SECONDS`) does not hold up Ctrl-C.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -177,6 +185,7 @@ class Store:
                 "(str or os.PathLike), or None for no store"
             )
         self.path = Path(path)
+        self._lock = threading.RLock()
         try:
             _check_location(self.path)
         except OSError as e:  # e.g. a parent directory that may not be searched
@@ -185,9 +194,11 @@ class Store:
                 str(self.path),
             ) from e
         try:
-            # The sweep's own thread does all writes; check_same_thread guards misuse elsewhere.
-            # The timeout is SQLite's busy timeout: how long to wait for another writer.
-            self._db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            # Any thread may use the store: the lock (taken by `_guard`) lets one at a time.
+            # The timeout is one slice of the wait for another writer (`_execute`).
+            self._db = sqlite3.connect(
+                self.path, timeout=_BUSY_SLICE, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as e:
             raise _store_error(self.path, "opening it", e) from e
         try:
@@ -218,7 +229,7 @@ class Store:
                 self._db.execute("UPDATE meta SET value = value WHERE name = 'format'")
 
     def _tables(self) -> set[str]:
-        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        rows = self._execute("SELECT name FROM sqlite_master WHERE type='table'")
         return {r[0] for r in rows}
 
     def _check_tables(self, tables: set[str], *, inside_tx: bool) -> bool:
@@ -233,7 +244,7 @@ class Store:
                 f"(tables: {', '.join(sorted(tables))}); choose another file",
                 str(self.path),
             )
-        fmt = self._db.execute("SELECT value FROM meta WHERE name='format'").fetchone()
+        fmt = self._execute("SELECT value FROM meta WHERE name='format'").fetchone()
         if fmt is None and not inside_tx:
             return False
         if fmt is None or fmt[0] != str(STORE_FORMAT):
@@ -254,28 +265,41 @@ class Store:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 break
             except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or time.monotonic() > deadline:
+                if not _busy(e) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
         self._db.execute("PRAGMA synchronous=NORMAL")
 
     def _tx(self) -> _Commit:
         # In autocommit mode, `with connection:` does not open a transaction; BEGIN does.
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         return _Commit(self._db)
 
     @contextlib.contextmanager
     def _guard(self, action: str) -> Iterator[None]:
         """Turn SQLite's exceptions into a `StoreError` that says what to do."""
-        try:
-            yield
-        except sqlite3.Error as e:
-            raise _store_error(self.path, action, e) from e
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as e:
+                raise _store_error(self.path, action, e) from e
+
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """``execute``, waiting up to BUSY_SECONDS for another process's lock in short slices:
+        SQLite's own wait does not return for a signal, so one long wait would hold Ctrl-C
+        for all of it; between slices, Python raises KeyboardInterrupt."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                return self._db.execute(sql, tuple(params))
+            except sqlite3.OperationalError as e:
+                if not _busy(e) or time.monotonic() > deadline:
+                    raise
 
     def keys(self) -> set[str]:
         """Keys of every stored run (trusted or not). Raises `StoreError`."""
         with self._guard("reading its runs"):
-            return {r[0] for r in self._db.execute("SELECT key FROM runs")}
+            return {r[0] for r in self._execute("SELECT key FROM runs")}
 
     def get(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of the given keys that are present and pass their integrity check.
@@ -294,7 +318,7 @@ class Store:
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 query = f"SELECT key, row, digest FROM runs WHERE key IN ({marks})"
-                for key, text, digest in self._db.execute(query, chunk):
+                for key, text, digest in self._execute(query, chunk):
                     row = _trusted(key, text, digest)
                     if row is None:
                         bad.append(key)
@@ -349,7 +373,7 @@ class Store:
 
     def __len__(self) -> int:
         with self._guard("counting its runs"):
-            return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+            return int(self._execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     def close(self) -> None:
         """Close the database file (a StoreError if SQLite fails to). Later calls fail."""
@@ -423,6 +447,12 @@ def _check_location(path: Path) -> None:
         raise fail("the store is read-only; make the file writable or choose another store path")
 
 
+def _busy(e: sqlite3.Error) -> bool:
+    """Whether ``e`` is another connection's lock (SQLITE_BUSY or SQLITE_LOCKED)."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(e).lower()
+
+
 def _store_error(path: Path, action: str, e: sqlite3.Error) -> StoreError:
     """One line saying what went wrong with the store at ``path`` and what to do about it."""
     name = getattr(e, "sqlite_errorname", "") or ""  # Python 3.11+; the text says it too
@@ -440,14 +470,20 @@ def _store_error(path: Path, action: str, e: sqlite3.Error) -> StoreError:
             f"the disk is full ({text}) while {action}; free some space and run the same sweep "
             "again to resume (finished runs are kept), or choose another store path"
         )
+    elif name.startswith("SQLITE_NOTADB") or "not a database" in low:
+        # Not SQLite at all: likely some other file of the user's given by mistake, not a
+        # damaged store, so deleting it is no advice to give.
+        what = (
+            f"not an SQLite file ({text}), so not a kmapsim store; check the path, "
+            "or choose another store path"
+        )
     elif (
-        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
-        or "not a database" in low
+        name.startswith("SQLITE_CORRUPT")
         or "malformed" in low
         or "no such table" in low
         or "no such column" in low
     ):
-        what = f"not a usable kmapsim store: damaged or not an SQLite file ({text}); {_ELSEWHERE}"
+        what = f"not a usable kmapsim store: a damaged SQLite file ({text}); {_ELSEWHERE}"
     elif name.startswith("SQLITE_BUSY") or "locked" in low:
         what = (
             f"still locked by another process after {BUSY_SECONDS:.0f} s ({text}) while "
@@ -461,5 +497,6 @@ def _store_error(path: Path, action: str, e: sqlite3.Error) -> StoreError:
             "again to resume"
         )
     else:
-        what = f"{action} failed ({text}); {_ELSEWHERE}"
+        # Nothing says the file is at fault: advise no deletion.
+        what = f"{action} failed ({text})"
     return StoreError(f"{path}: {what}", str(path))
