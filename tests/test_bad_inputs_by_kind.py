@@ -689,3 +689,31 @@ def test_run_study_writes_no_file_over_its_scenario(tmp_path: Path) -> None:
     # A study's files all have suffixes no scenario file has; the rule is checked all the same.
     sc = tmp_path / "study.parquet"
     _raises(lambda: distinct({"outdir": [sc]}, {"scenario": sc}), "outdir", "scenario file")
+
+
+# -- an executor that takes no work --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["threads", "processes"])
+def test_a_shut_down_executor_is_refused_before_the_store_is_made(
+    tmp_path: Path, kind: str
+) -> None:
+    import concurrent.futures as cf
+
+    ex = cf.ThreadPoolExecutor(1) if kind == "threads" else cf.ProcessPoolExecutor(1)
+    ex.shutdown()
+    store = tmp_path / "shut.sqlite"
+    call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=ex, store=store, progress=False)  # noqa: E731
+    _raises(call, "executor", "shut down", "not shut down")
+    assert not store.exists()
+
+
+def test_an_executor_refusing_work_is_named() -> None:
+    import concurrent.futures as cf
+
+    class Closed(cf.Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+
+    call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=Closed(), progress=False)  # noqa: E731
+    _raises(call, "executor", "refused the work", "cannot schedule")

@@ -563,7 +563,31 @@ def _check_run_args(cycles: object, mode: object, executor: object) -> int:
             'None (a thread pool, one thread per core), "serial" (this thread), '
             "or a concurrent.futures.Executor",
         )
+    if isinstance(executor, cf.Executor) and _shut_down(executor):
+        raise ScenarioError.of("executor", "the executor is shut down", _OPEN_EXECUTOR)
     return _int_arg("cycles", cycles, 1, MAX_CYCLES)
+
+
+_OPEN_EXECUTOR = "an executor that is not shut down (nor broken), or None for a thread pool"
+
+
+def _shut_down(executor: cf.Executor) -> bool:
+    """Whether a standard-library pool can take no more work (found before the store is made,
+    rather than by the first ``submit``); other executors tell at their first submit."""
+    if isinstance(executor, cf.ThreadPoolExecutor):
+        return bool(executor._shutdown or executor._broken)
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        return bool(executor._shutdown_thread or executor._broken)
+    return False
+
+
+def _submit(pool: cf.Executor, *args: Any) -> cf.Future[dict[str, Any]]:
+    """``pool.submit(run_point, *args)``, with an executor's refusal to take work (shut down,
+    broken) as the ScenarioError naming it."""
+    try:
+        return pool.submit(run_point, *args)
+    except (RuntimeError, cf.BrokenExecutor) as e:
+        raise ScenarioError.of("executor", f"it refused the work ({e})", _OPEN_EXECUTOR) from e
 
 
 def sweep(
@@ -669,14 +693,11 @@ def _execute(
     # other run in the process (another thread's run, another sweep). A token does not cross
     # a process boundary: a process pool's running points finish (see `_stop`).
     token = _core.CancelToken() if isinstance(pool, cf.ThreadPoolExecutor) else None
-    futures = {
-        pool.submit(run_point, sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc)): (
-            key,
-            seed,
-        )
-        for key, sc, seed in todo
-    }
+    futures: dict[cf.Future[dict[str, Any]], tuple[str, int]] = {}
     try:
+        for key, sc, seed in todo:
+            args = (sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc))
+            futures[_submit(pool, *args)] = (key, seed)
         for fut in cf.as_completed(futures):
             key, seed = futures[fut]
             yield key, seed, fut.result()
