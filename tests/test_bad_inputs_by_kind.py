@@ -717,3 +717,42 @@ def test_an_executor_refusing_work_is_named() -> None:
 
     call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=Closed(), progress=False)  # noqa: E731
     _raises(call, "executor", "refused the work", "cannot schedule")
+
+
+# -- plots: every refusal typed, naming the argument ---------------------------------------------
+
+
+def test_every_plot_refuses_an_empty_frame(
+    sweep_result: kmapsim.SweepResult, tmp_path: Path
+) -> None:
+    from kmapsim import plots
+
+    empty = sweep_result.frame.iloc[0:0]
+    for name in ("scaling", "breakdown", "lock_wait", "breakdown_scaling"):
+        _raises(lambda name=name: getattr(plots, name)(empty), "frame", "no rows")
+    _raises(lambda: plots.save_all(empty, tmp_path / "p"), "frame", "no rows")
+
+
+def test_scaling_refuses_rows_that_differ_in_a_field_not_shown() -> None:
+    pytest.importorskip("matplotlib")
+    from kmapsim import plots
+
+    sw = kmapsim.sweep(
+        SMALL, grid={"cpus": [1, 2], "strategy": ["sync", "async"]}, cycles=20_000, progress=False
+    )
+    _raises(lambda: plots.scaling(sw, x="strategy"), "at", "cpus", "hue/by")
+    _raises(lambda: plots.scaling(sw, hue=None), "at", "strategy", "hue/by")
+
+
+@pytest.mark.parametrize(
+    ("plot", "arg"), [("breakdown", "categories"), ("breakdown_scaling", "first")]
+)
+def test_breakdowns_refuse_an_unknown_category(
+    sweep_result: kmapsim.SweepResult, plot: str, arg: str
+) -> None:
+    from kmapsim import plots
+
+    call = lambda: getattr(plots, plot)(sweep_result, **{arg: ["kmap_spn"]})  # noqa: E731
+    _raises(call, arg, "'kmap_spn' is no cycle category", "did you mean 'kmap_spin'", "idle")
+    with pytest.raises(kmapsim.ScenarioTypeError):
+        getattr(plots, plot)(sweep_result, **{arg: [3]})

@@ -319,7 +319,8 @@ def breakdown(
     if categories is None:
         big = [c for c in means.columns if (means[c] >= min_share).any()]
     else:
-        big = [c for c in means.columns if c in set(categories)]
+        chosen = _categories("categories", categories)
+        big = [c for c in means.columns if c in chosen]
     small = [c for c in means.columns if c not in big]
     shown = means[big].copy()
     if small:
@@ -489,7 +490,7 @@ def breakdown_scaling(
         .rename(columns=lambda c: c.removeprefix("share_"))
     )
     cats = list(means.columns)
-    lead = [c for c in first if c in cats]
+    lead = [c for c in _categories("first", first) if c in cats]
     big = [c for c in cats if c not in lead and (means[c] >= min_share).any()]
     small = [c for c in cats if c not in lead and c not in big]
     groups = _groups(df, bys)
@@ -943,10 +944,34 @@ def _share(value: object) -> float:
     return f
 
 
-def _columns(name: str, spec: str | Sequence[str] | None) -> list[str]:
+def _categories(name: str, spec: str | Sequence[str] | None) -> list[str]:
+    """Argument ``name`` (``categories``, ``first``): a list of cycle categories
+    (`kmapsim.CATEGORIES`); an unknown one is a ScenarioError listing them, not silently
+    left out of the plot."""
+    from kmapsim import _core
+
+    allowed = "a list of cycle categories (kmapsim.CATEGORIES)"
+    if spec is None:  # None means "no list" only where the argument is optional
+        raise ScenarioTypeError.got(name, spec, allowed)
+    names = _columns(name, spec, allowed)
+    for i, item in enumerate(names):
+        if item not in _core.CATEGORIES:
+            raise ScenarioError.of(
+                name,
+                f"{name}[{i}] = {quote(item)} is no cycle category"
+                + did_you_mean(item, _core.CATEGORIES),
+                "a list of categories among " + ", ".join(_core.CATEGORIES),
+            )
+    return names
+
+
+def _columns(
+    name: str,
+    spec: str | Sequence[str] | None,
+    allowed: str = "None, a column name, or a list of column names",
+) -> list[str]:
     """Argument ``name`` (``hue``, ``by``, ``panel``): None, a column name or a list of them;
     anything else, bytes included (which would iterate as numbers), a ScenarioTypeError."""
-    allowed = "None, a column name, or a list of column names"
     if spec is None:
         return []
     if isinstance(spec, str):
