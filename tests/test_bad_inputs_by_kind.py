@@ -756,3 +756,44 @@ def test_breakdowns_refuse_an_unknown_category(
     _raises(call, arg, "'kmap_spn' is no cycle category", "did you mean 'kmap_spin'", "idle")
     with pytest.raises(kmapsim.ScenarioTypeError):
         getattr(plots, plot)(sweep_result, **{arg: [3]})
+
+
+# -- a scenario field of the wrong type is a ScenarioTypeError, wherever it is given ------------
+
+WRONG_TYPES = [("cpus", "x"), ("strategy", 5), ("cpus", 1.5), ("ipi_latency", None), ("cpus", True)]
+
+
+@pytest.mark.parametrize(("field", "value"), WRONG_TYPES, ids=repr)
+def test_a_field_of_the_wrong_type_is_a_scenario_type_error(field: str, value: object) -> None:
+    from kmapsim import _core
+
+    for call in (
+        lambda: Scenario(**{field: value}),
+        lambda: _core.validate({field: value}),  # the binding, as the engine sees it
+        lambda: kmapsim.sweep(SMALL, grid={field: [value]}, cycles=10, progress=False),
+    ):
+        with pytest.raises(kmapsim.ScenarioTypeError) as e:
+            call()
+        assert e.value.field == field and isinstance(e.value, TypeError)
+
+
+def test_a_wrong_value_of_the_right_type_stays_a_plain_scenario_error() -> None:
+    from kmapsim import _core
+
+    for call in (lambda: Scenario(cpus=0), lambda: _core.validate({"strategy": "synk"})):
+        with pytest.raises(ScenarioError) as e:
+            call()
+        assert not isinstance(e.value, TypeError)
+
+
+def test_files_give_the_same_class_naming_the_file(tmp_path: Path) -> None:
+    sc = tmp_path / "s.toml"
+    sc.write_text('cpus = "x"\n')
+    with pytest.raises(kmapsim.ScenarioTypeError, match=r"s\.toml"):
+        Scenario.from_file(sc)
+    grid = tmp_path / "g.toml"
+    grid.write_text("[base]\nstrategy = 5\n[grid]\ncpus = [1, 2]\n")
+    from kmapsim.grid_file import read_grid_file
+
+    with pytest.raises(kmapsim.ScenarioTypeError, match=r"g\.toml"):
+        read_grid_file(grid)

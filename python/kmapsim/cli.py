@@ -1024,9 +1024,7 @@ def _sweep_base(
             start_from.replace(**base_values)
         except ScenarioError as file_error:  # the file's values break a rule spanning fields
             where = f"{args.grid_file}: [base] on {label}"
-            raise ScenarioError(
-                f"{where}: {file_error}", file_error.field, file_error.problem, file_error.allowed
-            ) from None
+            raise file_error.within(where) from None
         raise
 
 

@@ -59,6 +59,11 @@ class ScenarioError(KmapsimError, ValueError):
         """Build the error with the Rust core's message format: ``field: problem; allowed: ...``."""
         return cls(f"{field}: {problem}; allowed: {allowed}", field, problem, allowed)
 
+    def within(self: _E, where: str) -> _E:
+        """The same error, of the same class (a type error stays one), its message saying
+        where it is (a file, a grid point): ``where: message``."""
+        return type(self)(f"{where}: {self}", self.field, self.problem, self.allowed)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.field, self.problem, self.allowed), self.__dict__)
 

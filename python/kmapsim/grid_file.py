@@ -50,7 +50,7 @@ def read_grid_file(path: Path) -> dict[str, Any]:
         )
 
     def bad_value(where: str, e: ScenarioError) -> ScenarioError:
-        return ScenarioError(f"{path}: {where}: {e}", e.field, e.problem, e.allowed)
+        return e.within(f"{path}: {where}")
 
     for table, body in doc.items():
         if table not in _GRID_FILE_TABLES:

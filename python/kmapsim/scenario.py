@@ -29,7 +29,7 @@ from kmapsim import _core
 from kmapsim._frozen import sealed
 from kmapsim._numbers import as_float, as_int, bound_text, int_range
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
 from kmapsim.fileio import as_path, file_format, read_document, toml_dumps
 from kmapsim.outputs import SCENARIO_SUFFIXES, output_file, writing
 from kmapsim.presets import get_preset, preset_names
@@ -320,7 +320,7 @@ class Scenario(_Origin):
             sc = cls(**cast(dict[str, Any], {**base, **values}))
         except ScenarioError as e:
             # The same error, telling which file it is in: the command line prints only this.
-            raise ScenarioError(f"{p}: {e}", e.field, e.problem, e.allowed) from None
+            raise e.within(str(p)) from None
         return sc._from_preset(cast("str | None", preset))
 
     def _file_dict(self) -> dict[str, Any]:
@@ -681,11 +681,14 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
     def bad(problem: str) -> ScenarioError:
         return ScenarioError.of(name, problem, _allowed(spec))
 
+    def wrong_type(problem: str) -> ScenarioTypeError:
+        return ScenarioTypeError.of(name, problem, _allowed(spec))
+
     if isinstance(value, (bool, np.bool_)):
-        raise bad(f"got {_describe(value)}")
+        raise wrong_type(f"got {_describe(value)}")
     if kind == "choice":
         if not isinstance(value, str):
-            raise bad(f"got {_describe(value)}")
+            raise wrong_type(f"got {_describe(value)}")
         choices = spec["choices"] or []
         if value not in choices:
             raise bad(f"unknown value {quote(value)}{did_you_mean(value, choices)}")
@@ -695,7 +698,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
         if i is None:
             # Even a whole float (8.0) is refused: one rule everywhere (docs/model.md, 11).
             a_float = isinstance(value, (float, np.floating))
-            raise bad(f"got {_describe(value)}" + (", not an integer" if a_float else ""))
+            raise wrong_type(f"got {_describe(value)}" + (", not an integer" if a_float else ""))
         lo, hi = spec["min"], spec["max"]
         if (lo is not None and i < lo) or (hi is not None and i > hi):
             raise bad(f"{quote(i)} is out of range")
@@ -706,7 +709,7 @@ def _check(spec: FieldSpec, value: object) -> FieldValue:
         i = as_int(value)
         number = -math.inf if i is not None and i < 0 else math.inf
     if number is None:
-        raise bad(f"got {_describe(value)}")
+        raise wrong_type(f"got {_describe(value)}")
     f = number
     lo, hi = spec["min"], spec["max"]
     # Written so that NaN fails too.

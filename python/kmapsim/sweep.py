@@ -508,7 +508,7 @@ def _points(
         except ScenarioError as e:
             # The field alone may not say which combination broke a rule that spans fields.
             point = ", ".join(f"{k}={quote(v)}" for k, v in changes.items())
-            raise ScenarioError(f"grid point {point}: {e}", e.field, e.problem, e.allowed) from None
+            raise e.within(f"grid point {point}") from None
         for n, i in zip(names, index, strict=True):
             held[n].setdefault(i, getattr(sc, n))
         out.extend((sc, s) for s in seeds)

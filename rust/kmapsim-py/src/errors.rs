@@ -18,10 +18,17 @@ pub(crate) fn raise<'py, A: pyo3::call::PyCallArgs<'py>>(
     }
 }
 
+/// A ConfigError as `ScenarioTypeError` when its value is of the wrong type, else as
+/// `ScenarioError` (a wrong value of the right type), as the Python layer raises them.
 pub fn config_error(py: Python<'_>, e: &ConfigError) -> PyErr {
+    let class = if is_type_problem(&e.problem) {
+        "ScenarioTypeError"
+    } else {
+        "ScenarioError"
+    };
     raise(
         py,
-        "ScenarioError",
+        class,
         (
             e.to_string(),
             e.field.clone(),
@@ -29,6 +36,20 @@ pub fn config_error(py: Python<'_>, e: &ConfigError) -> PyErr {
             e.allowed.clone(),
         ),
     )
+}
+
+/// The problems that are a value of the wrong type: the core and the binding say "got <type>
+/// ..." (a string, a bool, a float for an integer, an object, an array) for those and only
+/// those; the binding's program and key checks say what the value is not.
+fn is_type_problem(problem: &str) -> bool {
+    problem.starts_with("got ")
+        || matches!(
+            problem,
+            "not a list"
+                | "not a dict"
+                | "a field name that is not a string"
+                | "scenario keys must be strings"
+        )
 }
 
 pub fn sim_error(py: Python<'_>, e: SimError) -> PyErr {
