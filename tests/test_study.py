@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from kmapsim.study import LATENCY_SWEEP, REGIMES, Study, all_strategies, pkmap_pool, run_study
+from kmapsim.study import (
+    LATENCY_SWEEP,
+    REGIMES,
+    Study,
+    all_strategies,
+    pkmap_pool,
+    run_study,
+    verdicts,
+)
 
 pytest.importorskip("matplotlib")
 
@@ -125,3 +134,45 @@ def test_a_study_shows_itself_as_html_in_a_notebook(study: Study) -> None:
     assert page.startswith("<div><p><b>Study</b>") and "<table" in page
     assert f"{study.runs:,} runs" in page and "<script" not in page
     assert study == study and study.regimes[0] in {study.regimes[0]}
+
+
+def _frame_with_latency_sweep() -> pd.DataFrame:
+    """sync and async at 8 CPUs in two regimes, stale reads only in the IPI latency sweep and
+    at a CPU count no table shows."""
+    rows = []
+    for regime, cpus, stale in (
+        ("preset", 8, 0),
+        ("safety", 8, 0),
+        ("safety", 2, 3),
+        (LATENCY_SWEEP, 8, 17),
+    ):
+        for strategy in ("sync", "async"):
+            rows.append(
+                dict(regime=regime, strategy=strategy, cpus=cpus, seed=0, cycles=1000,
+                     throughput=100.0, stale_accesses=stale if strategy == "async" else 0,
+                     share_flush_scan=0.1, share_ipi_wait=0.1, share_kmap_spin=0.2)
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_stale_reads_are_placed_where_they_were_read() -> None:
+    (a, *_) = verdicts(_frame_with_latency_sweep(), [8], ["preset", "safety"])
+    assert "3 at the other CPU counts of the regimes" in a
+    assert "17 in the safety regime's IPI latency sweep, in no table" in a
+    assert "20 in all" in a
+
+
+def test_the_summary_names_the_strategies_a_partial_study_ran(tmp_path: Path) -> None:
+    s = run_study(
+        tmp_path / "s",
+        cpus=[2],
+        strategies=["sync", "async"],
+        seeds=1,
+        cycles=20_000,
+        plots=False,
+        progress=False,
+        regimes=["preset"],
+    )
+    text = s.summary()
+    assert "The strategies sync and async at 2 CPUs" in text
+    assert "Every strategy" not in text

@@ -280,8 +280,8 @@ class Study:
             "",
             "The seed mail (Mark Hemment, lse-tech, 3 July 2001) proposes an asynchronous",
             "flush_tlb_all() and asks (a) is it safe? (b) does it fix kmap_lock contention on big",
-            f"machines? Every strategy at {cpus} CPUs in {len(self.regimes)} regime"
-            f"{'' if len(self.regimes) == 1 else 's'}:",
+            f"machines? {_strategies_text(scaling)} at {cpus} CPUs in {len(self.regimes)}"
+            f" regime{'' if len(self.regimes) == 1 else 's'}:",
         ]
         width = max(len(g.name) for g in self.regimes)
         lines += [f"  {g.name:<{width}}  {g.describe()}" for g in self.regimes]
@@ -485,18 +485,12 @@ def _verdict_a(frame: pd.DataFrame, focus: Sequence[int]) -> str:
     head = "(a) is an asynchronous flush safe?  "
     bad = [s for s in total.index if total[s] > 0]
     clean = [s for s in total.index if total[s] == 0]
-    f = _scaling_rows(frame)
-    where = []
-    for regime in _order(f, "regime"):
-        part = f[(f["regime"] == regime) & (f["strategy"] == PROPOSAL)]
-        at = [(c, int(part.loc[part["cpus"] == c, "stale_accesses"].sum())) for c in focus]
-        if any(n for _, n in at):
-            where.append(_and([f"{n:,} at {c} CPUs" for c, n in at]) + f" in the {regime} regime")
     if PROPOSAL in bad:
-        detail = "; ".join(where) + "; " if where else ""
+        where = _stale_where(frame, focus, int(total[PROPOSAL]))
         text = (
-            f"NO: {PROPOSAL} read stale TLB entries ({detail}{int(total[PROPOSAL]):,} in all,"
-            f" in {int(failing[PROPOSAL])} of its {int(count[PROPOSAL])} runs)"
+            f"NO: {PROPOSAL} read stale TLB entries ({'; '.join(where)}; "
+            f"{int(total[PROPOSAL]):,} in all, in {int(failing[PROPOSAL])} of its "
+            f"{int(count[PROPOSAL])} runs)"
         )
     else:
         text = (
@@ -511,6 +505,36 @@ def _verdict_a(frame: pd.DataFrame, focus: Sequence[int]) -> str:
     if safe:
         text += f"; {_and(safe)} read none in any of their runs"
     return head + text
+
+
+def _strategies_text(frame: pd.DataFrame) -> str:
+    """``Every strategy`` when the study ran them all, else the ones it ran, by name."""
+    ran = [str(s) for s in _order(frame, "strategy")]
+    if set(ran) >= set(all_strategies()):
+        return "Every strategy"
+    return ("The strategy " if len(ran) == 1 else "The strategies ") + _and(ran)
+
+
+def _stale_where(frame: pd.DataFrame, focus: Sequence[int], total: int) -> list[str]:
+    """Where the proposal's ``total`` stale accesses were read, so that every one is placed:
+    per regime at the tables' CPU counts, at the regimes' other CPU counts (in no table), and
+    in the IPI latency sweep (in no table either: stale.png)."""
+    f = _scaling_rows(frame)
+    where = []
+    placed = 0
+    for regime in _order(f, "regime"):
+        part = f[(f["regime"] == regime) & (f["strategy"] == PROPOSAL)]
+        at = [(c, int(part.loc[part["cpus"] == c, "stale_accesses"].sum())) for c in focus]
+        if any(n for _, n in at):
+            where.append(_and([f"{n:,} at {c} CPUs" for c, n in at]) + f" in the {regime} regime")
+        placed += sum(n for _, n in at)
+    lat = frame[frame["regime"] == LATENCY_SWEEP] if "regime" in frame.columns else f.iloc[0:0]
+    swept = int(lat.loc[lat["strategy"] == PROPOSAL, "stale_accesses"].sum())
+    if total - placed - swept:
+        where.append(f"{total - placed - swept:,} at the other CPU counts of the regimes")
+    if swept:
+        where.append(f"{swept:,} in the safety regime's IPI latency sweep, in no table: stale.png")
+    return where
 
 
 def _means(frame: pd.DataFrame, column: str) -> pd.Series:
