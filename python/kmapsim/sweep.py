@@ -16,12 +16,14 @@ import itertools
 import math
 import multiprocessing
 import os
+import tempfile
 import threading
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
 
@@ -115,43 +117,72 @@ def run_point(
     mode: str,
     cancel: _core.CancelToken | None = None,
     point: str = "sweep point",
+    stop_file: str | None = None,
 ) -> dict[str, Any]:
     """Run one point and return its row. Module-level and pickle-friendly, for process pools
-    and Dask workers; ``cancel`` (threads only) stops it when its sweep stops.
+    and Dask workers; ``cancel`` (threads) or ``stop_file`` (processes: the point stops once
+    that file exists) stops it when its sweep stops.
 
     An error of the run (`DeadlockError`, `KernelBug`, ... `MemoryError`) keeps its type and
     details, and says which point failed: its message starts with ``point`` (the grid values)
     and the seed, and it carries ``.scenario`` (a dict) and ``.seed`` to reproduce it alone."""
-    _watch_parent()
     sc = Scenario.from_dict(scenario)
+    token = cancel
+    if token is None and stop_file is not None:
+        token = _core.CancelToken()
+    _Watcher.start(stop_file, token)
     try:
-        result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=cancel)  # type: ignore[arg-type]
+        result = run(sc, cycles=cycles, seed=seed, mode=mode, cancel=token)  # type: ignore[arg-type]
     except (KmapsimError, MemoryError) as e:
         _name_point(e, scenario, seed, point)
         raise
+    finally:
+        _Watcher.forget(token)
     return row_of(result)
 
 
-#: Whether this process already watches its parent (`_watch_parent`).
-_watching = False
+class _Watcher:
+    """One thread per worker process that stops its points when their sweep stops (the
+    sweep's stop file appears) and exits the process when its parent dies: a sweep killed with
+    SIGKILL cannot stop its workers, and a point of 2**40 cycles would otherwise run on as an
+    orphan. Polls every `POLL` seconds."""
 
+    POLL = 0.1
+    _lock = threading.Lock()
+    #: The process whose thread watches: a forked child inherits the value, not the thread.
+    _pid: ClassVar[int | None] = None
+    #: id(token) -> (stop file, token) of the points running in this process.
+    _points: ClassVar[dict[int, tuple[str, _core.CancelToken]]] = {}
 
-def _watch_parent() -> None:
-    """In a worker process (a process pool's, a Dask nanny's), exit as soon as the parent
-    process dies: a sweep killed with SIGKILL cannot stop its workers, and a point of 2**40
-    cycles would otherwise run on as an orphan. (A parent that stops normally cancels its
-    pending points; a running one of a process pool finishes.)"""
-    global _watching
-    parent = multiprocessing.parent_process()
-    if _watching or parent is None:
-        return
-    _watching = True
+    @classmethod
+    def start(cls, stop_file: str | None, token: _core.CancelToken | None) -> None:
+        parent = multiprocessing.parent_process()
+        with cls._lock:
+            if stop_file is not None and token is not None:
+                cls._points[id(token)] = (stop_file, token)
+            if cls._pid != os.getpid() and (parent is not None or cls._points):
+                cls._pid = os.getpid()
+                watch = threading.Thread(
+                    target=cls._watch, args=(parent,), name="kmapsim-sweep-watch", daemon=True
+                )
+                watch.start()
 
-    def watch() -> None:
-        parent.join()  # returns when the parent's end of its sentinel pipe closes: its death
-        os._exit(1)
+    @classmethod
+    def forget(cls, token: _core.CancelToken | None) -> None:
+        with cls._lock:
+            cls._points.pop(id(token), None)
 
-    threading.Thread(target=watch, name="kmapsim-parent-watch", daemon=True).start()
+    @classmethod
+    def _watch(cls, parent: Any) -> None:
+        while True:
+            if parent is not None and not parent.is_alive():
+                os._exit(1)
+            with cls._lock:
+                points = list(cls._points.values())
+            for path, token in points:
+                if os.path.exists(path):
+                    token.cancel()
+            time.sleep(cls.POLL)
 
 
 def _name_point(e: BaseException, scenario: Mapping[str, Any], seed: int, point: str) -> None:
@@ -619,10 +650,12 @@ def sweep(
     ``progress`` shows a tqdm bar.
 
     On Ctrl-C or an error of a point, every point not yet started is cancelled, on any
-    executor. On a thread pool (the default or a ``ThreadPoolExecutor`` of yours) and
-    "serial", the running points stop too, before the exception is raised. A process pool's
-    running points cannot be reached: they run to their end (a Ctrl-C in a terminal reaches
-    the workers too and stops them), and a worker exits at once when its parent process dies.
+    executor, and the running points stop before the exception is raised: on a thread pool
+    (the default or a ``ThreadPoolExecutor`` of yours) by the sweep's `CancelToken`; in worker
+    processes on this machine (a ``ProcessPoolExecutor``, `PoolExecutor`) by a stop file they
+    poll, waiting for them at most `STOP_WAIT` seconds; a remote worker's point (Dask on another
+    machine) runs to its end. A worker process exits at once when its parent process dies
+    (killed with SIGKILL, say).
 
     Everything is checked before any run starts: every seed, every grid value (every scenario
     of the grid is built), ``cycles``, ``mode``, ``executor``, the size, and the store (opened
@@ -693,33 +726,50 @@ def _execute(
     # other run in the process (another thread's run, another sweep). A token does not cross
     # a process boundary: a process pool's running points finish (see `_stop`).
     token = _core.CancelToken() if isinstance(pool, cf.ThreadPoolExecutor) else None
+    # Other executors' workers are processes: they watch for a file that this sweep creates
+    # to stop them (on this machine; a remote worker's points run to their end).
+    stops = None if token is not None else tempfile.TemporaryDirectory(prefix="kmapsim-sweep-")
+    stop_file = None if stops is None else os.path.join(stops.name, "stop")
     futures: dict[cf.Future[dict[str, Any]], tuple[str, int]] = {}
     try:
         for key, sc, seed in todo:
-            args = (sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc))
+            args = (sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc), stop_file)
             futures[_submit(pool, *args)] = (key, seed)
         for fut in cf.as_completed(futures):
             key, seed = futures[fut]
             yield key, seed, fut.result()
     except BaseException:
-        _stop(futures, token)
+        _stop(futures, token, stop_file)
         raise
     finally:
         if own:
             pool.shutdown(wait=False)
+        if stops is not None:
+            stops.cleanup()
 
 
-def _stop(futures: Collection[cf.Future[Any]], token: _core.CancelToken | None) -> None:
+def _stop(
+    futures: Collection[cf.Future[Any]], token: _core.CancelToken | None, stop_file: str | None
+) -> None:
     """Ctrl-C or an error (of a point or of this thread): drop every point not started, and
-    stop the running ones of this process's threads (worker threads never see the signal),
-    waiting the moment they take to stop, so that nothing of the sweep runs on once it has
-    raised. Finished runs are already in the store. A process pool's running points cannot be
-    reached: they run to their end (a worker whose parent dies exits, `_watch_parent`)."""
+    stop the running ones (worker threads and processes never see the signal), waiting the
+    moment they take to stop, so that nothing of the sweep runs on once it has raised.
+    Finished runs are already in the store. Threads stop by the token; worker processes on
+    this machine by the stop file (`_Watcher`), within a few tenths of a second; a remote
+    worker's point is not waited for past `STOP_WAIT`."""
     for fut in futures:
         fut.cancel()
     if token is not None:
         token.cancel()
         cf.wait(futures)
+    elif stop_file is not None:
+        with open(stop_file, "w"):
+            pass
+        cf.wait(futures, timeout=STOP_WAIT)
+
+
+#: How long a stopping sweep waits for the running points of worker processes to stop.
+STOP_WAIT = 5.0
 
 
 class _NoBar:
