@@ -708,15 +708,17 @@ def test_a_shut_down_executor_is_refused_before_the_store_is_made(
     assert not store.exists()
 
 
-def test_an_executor_refusing_work_is_named() -> None:
+def test_an_executor_refusing_work_is_named(tmp_path: Path) -> None:
     import concurrent.futures as cf
 
     class Closed(cf.Executor):
         def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
             raise RuntimeError("cannot schedule new futures after shutdown")
 
-    call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=Closed(), progress=False)  # noqa: E731
+    store = tmp_path / "new.sqlite"
+    call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=Closed(), store=store, progress=False)  # noqa: E731
     _raises(call, "executor", "refused the work", "cannot schedule")
+    assert not store.exists(), "an empty store was left behind"
 
 
 # -- plots: every refusal typed, naming the argument ---------------------------------------------

@@ -167,6 +167,24 @@ def _trusted(key: str, text: object, digest: object) -> dict[str, Any] | None:
     return row if isinstance(row, dict) else None
 
 
+def check_path(path: object) -> Path:
+    """``path`` as a store path, checked as far as it can be without creating the file (see
+    `_check_location`); a `StoreError` otherwise."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise StoreError(
+            f"store: got {type(path).__name__} {quote(path)}; allowed: a file path "
+            "(str or os.PathLike), or None for no store"
+        )
+    p = Path(path)
+    try:
+        _check_location(p)
+    except OSError as e:  # e.g. a parent directory that may not be searched
+        raise StoreError(
+            f"{p}: cannot be reached ({e.strerror or e}); choose another store path", str(p)
+        ) from e
+    return p
+
+
 class Store:
     """An open study store. Use as a context manager, or call `close()`.
 
@@ -179,20 +197,8 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        if not isinstance(path, (str, os.PathLike)):
-            raise StoreError(
-                f"store: got {type(path).__name__} {quote(path)}; allowed: a file path "
-                "(str or os.PathLike), or None for no store"
-            )
-        self.path = Path(path)
+        self.path = check_path(path)
         self._lock = threading.RLock()
-        try:
-            _check_location(self.path)
-        except OSError as e:  # e.g. a parent directory that may not be searched
-            raise StoreError(
-                f"{self.path}: cannot be reached ({e.strerror or e}); choose another store path",
-                str(self.path),
-            ) from e
         try:
             # Any thread may use the store: the lock (taken by `_guard`) lets one at a time.
             # The timeout is one slice of the wait for another writer (`_execute`).

@@ -19,7 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence, Sized
+from collections.abc import Collection, Generator, Iterable, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ from kmapsim.outputs import PARQUET_SUFFIXES, output_file, writing
 from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
-from kmapsim.store import Store, run_key
+from kmapsim.store import Store, check_path, run_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -658,9 +658,12 @@ def sweep(
     (killed with SIGKILL, say).
 
     Everything is checked before any run starts: every seed, every grid value (every scenario
-    of the grid is built), ``cycles``, ``mode``, ``executor``, the size, and the store (opened
-    and found writable). A sweep has at most `MAX_POINTS` (100,000) points, grid combinations
-    times seeds, counted before anything is built.
+    of the grid is built), ``cycles``, ``mode``, ``executor`` (a shut-down pool is refused),
+    the size, and the store (opened and found writable; a new store's path is checked, and the
+    file made once the executor has taken every point, so that an executor refusing them leaves
+    no empty store behind, and a store that cannot be made stops them). A sweep has at most
+    `MAX_POINTS` (100,000) points, grid combinations times seeds, counted before anything is
+    built.
 
     Raises `ScenarioError` naming the bad argument or field (``grid``, a field name, ``seeds``,
     ``cycles``, ``mode``, ``executor``), `StoreError` for a store that cannot be used,
@@ -682,15 +685,24 @@ def sweep(
     points = _points(base, grid_lists, seed_list)
     keys = [run_key(sc, s, n) for sc, s in points]
 
-    db = Store(store) if store is not None else None
+    # A new store holds nothing to reuse: it is made once the executor has taken the work, so
+    # that an executor refusing it (a closed Dask client) leaves no empty store behind.
+    fresh = store is not None and not check_path(store).exists()
+    db = Store(store) if store is not None and not fresh else None
     try:
         rows: dict[str, dict[str, Any]] = db.get(keys) if db is not None else {}
         reused = len(rows)
         todo = [(k, sc, s) for k, (sc, s) in zip(keys, points, strict=True) if k not in rows]
         # Two points with the same key (a grid listing a value twice) run once.
         todo = list({k: (k, sc, s) for k, sc, s in todo}.values())
+        results = _execute(todo, n, mode, executor, list(grid_lists))
+        next(results)  # every point submitted
+        if fresh and store is not None:
+            db = _made_store(store, results)
         with progress_bar(len(keys), reused, show) as bar:
-            for key, seed, row in _execute(todo, n, mode, executor, list(grid_lists)):
+            for done in results:
+                assert done is not None  # only the first item is None
+                key, seed, row = done
                 if db is not None:
                     db.put(key, seed, n, row)
                 rows[key] = row
@@ -704,15 +716,30 @@ def sweep(
     return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=n, reused=reused)
 
 
+def _made_store(store: str | os.PathLike[str], results: Generator[Any, None, None]) -> Store:
+    """The new store, or, if it cannot be made, the submitted points stopped and its error."""
+    try:
+        return Store(store)
+    except BaseException:
+        results.close()  # GeneratorExit at its first yield: `_stop`
+        raise
+
+
+#: What `_execute` yields: a finished point's key, seed and row (None first, once submitted).
+_Done = tuple[str, int, dict[str, Any]] | None
+
+
 def _execute(
     todo: list[tuple[str, Scenario, int]],
     cycles: int,
     mode: str,
     executor: cf.Executor | Literal["serial"] | None,
     grid: list[str],
-) -> Iterable[tuple[str, int, dict[str, Any]]]:
-    """Run the points, yielding each as it finishes (in this, the calling, thread)."""
+) -> Generator[_Done, None, None]:
+    """Run the points: yield None once every point is submitted (the executor took them all),
+    then each point as it finishes (in this, the calling, thread)."""
     if isinstance(executor, str) or not todo:  # "serial" (sweep checked the value)
+        yield None
         for key, sc, seed in todo:
             yield (
                 key,
@@ -735,6 +762,7 @@ def _execute(
         for key, sc, seed in todo:
             args = (sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc), stop_file)
             futures[_submit(pool, *args)] = (key, seed)
+        yield None
         for fut in cf.as_completed(futures):
             key, seed = futures[fut]
             yield key, seed, fut.result()
