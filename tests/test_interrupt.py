@@ -88,3 +88,43 @@ def test_a_library_import_leaves_ctrl_c_alone() -> None:
     code = "import signal, kmapsim; print(signal.getsignal(signal.SIGINT).__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "default_int_handler"
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["python", "-m", "kmapsim", "run"], "kmapsim"),
+        (["python", "-mkmapsim"], "kmapsim"),
+        (["python", "-Im", "kmapsim"], "kmapsim"),
+        (["python", "-u", "-W", "error", "-X", "dev", "-m", "kmapsim"], "kmapsim"),
+        (["python", "-Wdefault", "-m", "kmapsim"], "kmapsim"),
+        (["python", "-W", "-m", "-m", "pytest"], "pytest"),  # -W's argument is not -m
+        (["python", "s.py", "-m", "kmapsim"], None),
+        (["python", "-m", "pytest", "-m", "kmapsim"], "pytest"),
+        (["python", "-c", "import kmapsim", "-m", "kmapsim"], None),
+        (["python", "-cimport kmapsim", "-mkmapsim"], None),
+        (["python", "-", "-m", "kmapsim"], None),
+        (["python", "--", "s.py", "-m", "kmapsim"], None),
+    ],
+)
+def test_only_the_interpreters_own_m_option_names_the_module(
+    argv: list[str], module: str | None
+) -> None:
+    from kmapsim._interrupt import _module_option
+
+    assert _module_option(argv) == module
+
+
+@pytest.mark.parametrize("args", [["s.py", "-m", "kmapsim"], ["s.py", "-mkmapsim"]])
+def test_a_script_given_m_kmapsim_as_its_own_arguments_keeps_ctrl_c(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """``python s.py -m kmapsim``: the script's arguments are not the interpreter's options, so
+    its own KeyboardInterrupt handling stays."""
+    (tmp_path / "s.py").write_text(
+        "import signal, kmapsim; print(signal.getsignal(signal.SIGINT).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "default_int_handler"

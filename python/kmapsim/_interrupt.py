@@ -12,7 +12,6 @@ from __future__ import annotations
 
 # _signal, not signal: the wrapper builds its enums for milliseconds, the window this closes.
 import _signal  # type: ignore[import-not-found]  # no stub: the C half of signal
-import itertools
 import os
 import sys
 
@@ -34,15 +33,44 @@ def _quiet_exit(signum: int, frame: object) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
+#: The interpreter's options that take an argument (attached, ``-Wall``, or the next one).
+_OPTIONS_WITH_ARGUMENT = frozenset("WX")
+#: Its long options that take the next argument.
+_LONG_OPTIONS_WITH_ARGUMENT = frozenset({"--check-hash-based-pycs"})
+
+
+def _module_option(argv: list[str]) -> str | None:
+    """The module ``python -m MODULE`` runs, from the interpreter's own options only (those
+    before the script, ``-c`` or ``-m``): a ``-m kmapsim`` among a script's or module's own
+    arguments (``python s.py -m kmapsim``, ``python -m pytest -m kmapsim``) is not it."""
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--" or arg == "-" or not arg.startswith("-"):
+            return None  # the script (or stdin): options end here
+        if arg.startswith("--"):
+            if arg in _LONG_OPTIONS_WITH_ARGUMENT:
+                next(args, None)
+            continue
+        for i, flag in enumerate(arg[1:], start=1):
+            rest = arg[i + 1 :]
+            if flag == "m":
+                return rest or next(args, None)
+            if flag == "c":
+                return None
+            if flag in _OPTIONS_WITH_ARGUMENT:
+                if not rest:
+                    next(args, None)
+                break
+    return None
+
+
 def _is_command_line() -> bool:
     """Whether this process is ``kmapsim ...`` or ``python -m kmapsim ...``."""
     main = sys.modules.get("__main__")
     script = os.path.basename(getattr(main, "__file__", None) or "")
     if script in _SCRIPT_NAMES:
         return True
-    argv = getattr(sys, "orig_argv", [])
-    pairs = itertools.pairwise(argv)
-    return "-mkmapsim" in argv or any(a == "-m" and b == "kmapsim" for a, b in pairs)
+    return _module_option(list(getattr(sys, "orig_argv", []))) == "kmapsim"
 
 
 def guard_startup() -> None:
