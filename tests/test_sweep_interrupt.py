@@ -156,3 +156,66 @@ def test_an_error_of_one_point_stops_the_others_of_a_user_pool(kind: str) -> Non
         for worker in list(getattr(ex, "_processes", None) or {}):
             os.kill(worker, signal.SIGKILL)
         ex.shutdown()
+
+
+ORPHANED = """
+import concurrent.futures as cf, multiprocessing as mp, os, sys, time, kmapsim
+
+class Inline(cf.Executor):
+    def submit(self, fn, /, *args, **kwargs):
+        f = cf.Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
+
+def child(kind, marker):
+    executor = {"serial": "serial", "threads": None, "inline": Inline()}[kind]
+    sc = kmapsim.Scenario()
+    kmapsim.sweep(sc, grid={"cpus": [2]}, cycles=1000, executor=executor, progress=False)
+    time.sleep(1.5)  # its parent has exited meanwhile
+    open(marker, "w").close()
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    p = mp.Process(target=child, args=sys.argv[1:])
+    p.start()
+    time.sleep(0.5)  # the child's sweep has run
+    os._exit(0)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+@pytest.mark.parametrize("kind", ["serial", "threads", "inline"])
+def test_a_users_process_running_a_sweep_outlives_its_parent(tmp_path: Path, kind: str) -> None:
+    """Only a sweep's worker processes exit with their parent: a user's own process running a
+    serial, threaded or in-process sweep is not killed when its parent exits."""
+    marker = tmp_path / "done"
+    subprocess.run([sys.executable, "-c", ORPHANED, kind, str(marker)], check=True, timeout=60)
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the process was killed when its parent exited"
+
+
+def test_no_watcher_thread_is_left_after_an_in_process_sweep() -> None:
+    """A sweep on an in-process executor that is not a thread pool (stopped by its stop file)
+    leaves no thread polling once its points are done."""
+    import concurrent.futures as cf
+
+    import kmapsim
+
+    class Inline(cf.Executor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            f: cf.Future[object] = cf.Future()
+            f.set_result(fn(*args, **kwargs))
+            return f
+
+    kmapsim.sweep(
+        kmapsim.Scenario(), grid={"cpus": [2, 4]}, cycles=1000, executor=Inline(), progress=False
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        watching = [t for t in threading.enumerate() if t.name == "kmapsim-sweep-watch"]
+        if not watching:
+            break
+        time.sleep(0.05)
+    assert not watching

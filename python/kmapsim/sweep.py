@@ -145,7 +145,12 @@ class _Watcher:
     """One thread per worker process that stops its points when their sweep stops (the
     sweep's stop file appears) and exits the process when its parent dies: a sweep killed with
     SIGKILL cannot stop its workers, and a point of 2**40 cycles would otherwise run on as an
-    orphan. Polls every `POLL` seconds."""
+    orphan. Polls every `POLL` seconds.
+
+    Only points given a stop file are watched, and the parent only in a process that runs a
+    point for a sweep of another process (a worker): the sweep's own process (an in-process
+    executor) and a process running a serial or threaded sweep are never exited. The thread
+    ends once it has no point and no parent to watch."""
 
     POLL = 0.1
     _lock = threading.Lock()
@@ -153,18 +158,36 @@ class _Watcher:
     _pid: ClassVar[int | None] = None
     #: id(token) -> (stop file, token) of the points running in this process.
     _points: ClassVar[dict[int, tuple[str, _core.CancelToken]]] = {}
+    #: The parent process to watch (this process is a sweep's worker), or None.
+    _parent: ClassVar[Any] = None
+    #: stop file -> the pid of the sweep that made it (a worker forked from it inherits this).
+    _sweeps: ClassVar[dict[str, int]] = {}
+
+    @classmethod
+    def own(cls, stop_file: str) -> None:
+        """``stop_file`` belongs to a sweep of this process: its points here are not a worker's."""
+        with cls._lock:
+            cls._sweeps[stop_file] = os.getpid()
+
+    @classmethod
+    def disown(cls, stop_file: str) -> None:
+        with cls._lock:
+            cls._sweeps.pop(stop_file, None)
 
     @classmethod
     def start(cls, stop_file: str | None, token: _core.CancelToken | None) -> None:
-        parent = multiprocessing.parent_process()
+        if stop_file is None or token is None:
+            return  # a serial or threaded sweep's point: nothing to watch
         with cls._lock:
-            if stop_file is not None and token is not None:
-                cls._points[id(token)] = (stop_file, token)
-            if cls._pid != os.getpid() and (parent is not None or cls._points):
+            if cls._pid is not None and cls._pid != os.getpid():
+                # A forked child: the parent's thread, points and parent are not its own.
+                cls._pid, cls._points, cls._parent = None, {}, None
+            cls._points[id(token)] = (stop_file, token)
+            if cls._sweeps.get(stop_file) != os.getpid() and cls._parent is None:
+                cls._parent = multiprocessing.parent_process()
+            if cls._pid is None:
                 cls._pid = os.getpid()
-                watch = threading.Thread(
-                    target=cls._watch, args=(parent,), name="kmapsim-sweep-watch", daemon=True
-                )
+                watch = threading.Thread(target=cls._watch, name="kmapsim-sweep-watch", daemon=True)
                 watch.start()
 
     @classmethod
@@ -173,12 +196,16 @@ class _Watcher:
             cls._points.pop(id(token), None)
 
     @classmethod
-    def _watch(cls, parent: Any) -> None:
+    def _watch(cls) -> None:
         while True:
+            with cls._lock:
+                parent = cls._parent
+                points = list(cls._points.values())
+                if parent is None and not points:
+                    cls._pid = None  # the next watched point starts a thread again
+                    return
             if parent is not None and not parent.is_alive():
                 os._exit(1)
-            with cls._lock:
-                points = list(cls._points.values())
             for path, token in points:
                 if os.path.exists(path):
                     token.cancel()
@@ -758,6 +785,8 @@ def _execute(
     stops = None if token is not None else tempfile.TemporaryDirectory(prefix="kmapsim-sweep-")
     stop_file = None if stops is None else os.path.join(stops.name, "stop")
     futures: dict[cf.Future[dict[str, Any]], tuple[str, int]] = {}
+    if stop_file is not None:
+        _Watcher.own(stop_file)
     try:
         for key, sc, seed in todo:
             args = (sc.to_dict(), seed, cycles, mode, token, _point_label(grid, sc), stop_file)
@@ -774,6 +803,8 @@ def _execute(
             pool.shutdown(wait=False)
         if stops is not None:
             stops.cleanup()
+        if stop_file is not None:
+            _Watcher.disown(stop_file)
 
 
 def _stop(
