@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 import kmapsim
 from kmapsim import Scenario, ScenarioError, StoreError
+from kmapsim.sweep import MAX_ERROR_CHARS
 
 BASE = Scenario(cpus=4, last_pkmap=16, pages=256, hot_pages=8)
 GRID = {"cpus": [1, 2, 4], "strategy": ["sync", "lazy", "async"]}
@@ -253,3 +255,44 @@ def test_a_kernel_bug_of_a_point_keeps_its_details_and_names_the_point() -> None
     assert str(e).startswith("sweep point (the base scenario), seed 3: kernel BUG"), str(e)
     assert e.seed == 3 and e.scenario["workload"] == "custom"  # type: ignore[attr-defined]
     assert "kunmaps handle 0" in e.detail and e.cpu == 0
+
+
+# -- a long error message keeps its type on every executor --------------------------------------
+
+#: Deadlocks at once with one line per CPU in its message (about 20,000 characters).
+LONG_DEADLOCK = BASE.replace(cpus=256, kmap_irqs_off_prob=1.0, watchdog_cycles=500_000)
+
+
+def _long_deadlock(executor: object) -> kmapsim.DeadlockError:
+    with pytest.raises(kmapsim.DeadlockError) as info:
+        kmapsim.sweep(
+            LONG_DEADLOCK,
+            grid={"kmap_irqs_off_prob": [1.0]},
+            cycles=10**6,
+            executor=executor,  # type: ignore[arg-type]
+            progress=False,
+        )
+    e = info.value
+    assert str(e).startswith("grid point kmap_irqs_off_prob=1.0, seed 0: deadlock"), str(e)
+    assert len(str(e)) <= MAX_ERROR_CHARS
+    assert "more edges (all in .edges) omitted" in str(e)
+    assert len(e.edges) == 256 and e.chain, "the full wait-for graph is kept"
+    return e
+
+
+def test_a_long_deadlock_message_is_bounded_and_pickles() -> None:
+    e = _long_deadlock("serial")
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is kmapsim.DeadlockError
+    assert (str(again), again.edges, again.chain) == (str(e), e.edges, e.chain)
+
+
+def test_a_long_deadlock_message_keeps_its_type_on_dask() -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        _long_deadlock(client.get_executor())

@@ -125,7 +125,9 @@ def run_point(
 
     An error of the run (`DeadlockError`, `KernelBug`, ... `MemoryError`) keeps its type and
     details, and says which point failed: its message starts with ``point`` (the grid values)
-    and the seed, and it carries ``.scenario`` (a dict) and ``.seed`` to reproduce it alone."""
+    and the seed, and it carries ``.scenario`` (a dict) and ``.seed`` to reproduce it alone.
+    The message keeps its first lines within `MAX_ERROR_CHARS` (a deadlock's full wait-for
+    graph stays in ``.chain`` and ``.edges``), so that no executor replaces the error."""
     sc = Scenario.from_dict(scenario)
     token = cancel
     if token is None and stop_file is not None:
@@ -218,10 +220,37 @@ def _name_point(e: BaseException, scenario: Mapping[str, Any], seed: int, point:
     Changed in place, so that the exception's type, attributes and traceback stay its own
     (kmapsim's errors pickle their attributes, so this crosses process boundaries too)."""
     label = f"{point}, seed {seed}"
-    e.args = (f"{label}: {e.args[0]}", *e.args[1:]) if e.args else (label,)
+    e.args = (_bounded(f"{label}: {e.args[0]}", e), *e.args[1:]) if e.args else (label,)
     if not hasattr(e, "scenario"):
         e.scenario = dict(scenario)  # type: ignore[attr-defined]
         e.seed = seed  # type: ignore[attr-defined]
+
+
+#: The longest message of a sweep point's error, in characters: a 256-CPU deadlock lists
+#: one line per CPU (about 20,000 characters), and an executor may refuse long messages (Dask
+#: replaces an error of more than ``distributed.admin.max-error-length``, 10,000 by default,
+#: with a plain Exception, losing its type).
+MAX_ERROR_CHARS = 4000
+
+
+def _bounded(message: str, e: BaseException) -> str:
+    """``message`` cut to its first lines within `MAX_ERROR_CHARS`, saying how many lines are
+    omitted (a deadlock's edges: all of them stay in its ``.edges``)."""
+    if len(message) <= MAX_ERROR_CHARS:
+        return message
+    lines = message.split("\n")
+    what = "edges (all in .edges)" if hasattr(e, "edges") else "lines"
+    room = MAX_ERROR_CHARS - 80  # for the line saying what is omitted
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > room:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:  # one long line: cut it
+        return message[: MAX_ERROR_CHARS - 30] + f" ... ({len(message)} characters)"
+    return "\n".join([*kept, f"  ... {len(lines) - len(kept)} more {what} omitted"])
 
 
 def _point_label(grid: Collection[str], sc: Scenario) -> str:
