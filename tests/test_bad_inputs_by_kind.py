@@ -647,6 +647,7 @@ def test_no_output_of_a_command_overwrites_one_of_its_inputs(tmp_path: Path, cap
     calls = tmp_path / "calls.csv"
     calls.write_text("task,op,page,work\n")
     sweep = ["sweep", "--cycles", "1000", "--no-progress"]
+    st, t, w = (str(tmp_path / n) for n in ("st.sqlite", "t.csv", "w.json"))
     cases = [
         (
             [*sweep, "--grid", "cpus=1,2", "--store", str(png), "--plots", str(png.parent)],
@@ -670,6 +671,22 @@ def test_no_output_of_a_command_overwrites_one_of_its_inputs(tmp_path: Path, cap
         ),
         (["trace", "--cycles", "1000", "--scenario", str(sc), "--out", str(sc)], "--out: "),
         (["check", "--scenario", str(sc), "--trace", str(sc)], "--trace: "),
+        (  # the plots' directory would be the store file that the sweep makes
+            [*sweep, "--grid", "cpus=2,4", "--store", st, "--plots", st],
+            "--plots: "
+            + str(tmp_path / "st.sqlite" / "scaling.png")
+            + " would be inside "
+            + str(tmp_path / "st.sqlite")
+            + ", the --store file",
+        ),
+        (
+            [*sweep, "--grid", "cpus=2,4", "--out", t, "--plots", t],
+            "--plots: " + str(tmp_path / "t.csv" / "scaling.png") + " would be inside",
+        ),
+        (
+            ["check", "--strategy", "sync", "--trace", w, "--witness", w],
+            "--witness: " + str(tmp_path / "w.json" / "scenario.toml") + " would be inside",
+        ),
     ]
     for args, needle in cases:
         _refused(tmp_path, capsys, args, needle)
@@ -799,3 +816,17 @@ def test_files_give_the_same_class_naming_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(kmapsim.ScenarioTypeError, match=r"g\.toml"):
         read_grid_file(grid)
+
+
+def test_a_writers_error_names_the_callers_option(tmp_path: Path) -> None:
+    """An output that fails while a command writes it (changed since it was checked) is told by
+    the command's option, not by the writer's parameter name."""
+    from kmapsim.errors import ScenarioFileError
+    from kmapsim.outputs import output_dir, writing
+
+    target = tmp_path / "plots"
+    target.write_text("now a file")
+    with pytest.raises(ScenarioFileError) as info, writing("--plots", target):
+        output_dir("outdir", target, ())
+    assert info.value.field == "--plots" and str(info.value).startswith("--plots: ")
+    assert info.value.path == str(target)

@@ -144,7 +144,8 @@ def writing(field: str, path: Path) -> Iterator[None]:
     """An OSError in the block is a failure to write ``path``: a `ScenarioFileError` naming it,
     caused by the OSError. (Not a closed stdout, nor `WallClockExceeded`, which is a
     TimeoutError, hence an OSError.) A writer's own such error, about a file other than
-    ``path`` (the temporary file of `replacing`), is told as one about ``path``."""
+    ``path`` (the temporary file of `replacing`), is told as one about ``path``; one naming
+    ``path`` (or a file in it) by another field, the writer's parameter, is told by ``field``."""
     try:
         yield
     except BrokenPipeError:
@@ -153,6 +154,9 @@ def writing(field: str, path: Path) -> Iterator[None]:
         cause = e.__cause__
         if isinstance(cause, OSError) and e.path != str(path) and e.problem.startswith("cannot"):
             raise _cannot_write(field, path, cause) from cause
+        if e.field != field and e.path and _inside_or_same(Path(e.path), path):
+            # A writer's own parameter name (``outdir``): told by the caller's (``--plots``).
+            raise ScenarioFileError.at(e.path, e.problem, e.allowed, field) from e
         raise
     except KmapsimError:
         raise
@@ -186,19 +190,30 @@ def distinct(writes: Files, reads: Files = {}) -> None:  # noqa: B006  # never m
     """Refuse, before anything is written, a file that a command or function writes (or keeps,
     as a store) which is also a file it reads or another it writes: ``--out`` over the
     ``--store``, a plot over the store, a table over the grid file would destroy it. Files are
-    compared by their real path, and by inode when both exist (hard links). The error is a
-    `ScenarioError` naming the writing option."""
+    compared by their real path, and by inode when both exist (hard links). One inside the
+    other (``--plots st.sqlite`` with ``--store st.sqlite``: a directory's file under a file)
+    is refused too, since one of them could not be written once the other is. The error is a
+    `ScenarioError` naming the writing option (the later of the two)."""
     from kmapsim.errors import ScenarioError
 
     named: list[tuple[str, Path, bool]] = [(o, p, False) for o, p in _each(reads)]
     named += [(o, p, True) for o, p in _each(writes)]
     for i, (option, path, written) in enumerate(named):
         for other, seen, seen_written in named[:i]:
-            if (written or seen_written) and option != other and _same_file(path, seen):
+            if not (written or seen_written) or option == other:
+                continue
+            if _same_file(path, seen):
                 raise ScenarioError.of(
                     option,
                     f"{path} is also the {other} file, which writing it would destroy",
                     f"a file other than {other}'s",
+                )
+            if _inside(path, seen) or _inside(seen, path):
+                where = "inside" if _inside(path, seen) else "a directory holding"
+                raise ScenarioError.of(
+                    option,
+                    f"{path} would be {where} {seen}, the {other} file",
+                    f"a path apart from {other}'s",
                 )
 
 
@@ -209,6 +224,15 @@ def _each(files: Files) -> Iterator[tuple[str, Path]]:
         paths = [value] if isinstance(value, (str, os.PathLike)) else value
         for path in paths:
             yield option, Path(os.fspath(path))
+
+
+def _inside_or_same(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b) or _inside(a, b)
+
+
+def _inside(a: Path, b: Path) -> bool:
+    """Whether ``a`` is under ``b`` (which would then have to be a directory)."""
+    return os.path.realpath(a).startswith(os.path.realpath(b).rstrip(os.sep) + os.sep)
 
 
 def _same_file(a: Path, b: Path) -> bool:
