@@ -330,6 +330,10 @@ def test_a_whole_float_is_no_integer_field_anywhere(tmp_path: Path) -> None:
 
 # -- "did you mean": case compared last, the same everywhere ----------------------------------
 
+#: A call list with a miscased op, and an ops table with a miscased column.
+CALL_ROW = {"task": [0], "op": ["KUNMAP"], "page": [1], "work": [0]}
+OPS_ROW = {"CPU": [0], "work": [1], "page": [1]}
+
 SUGGESTED = [
     (lambda: Scenario(strategy="Async"), "strategy", "'async'"),
     (lambda: Scenario(strategy="LAZY"), "strategy", "'lazy'"),
@@ -343,6 +347,19 @@ SUGGESTED = [
     (lambda: Scenario(program="work dist=FIXED"), "program step 0 (work): dist", '"fixed"'),
     (lambda: kmapsim.run(SMALL, cycles=10, mode="SKIP"), "mode", "'skip'"),
     (lambda: kmapsim.study.run_study("unused", regimes=["SAFETY"]), "regimes", "'safety'"),
+    (lambda: kmapsim.sweep(SMALL, cycles=10, mode="Step"), "mode", "'step'"),
+    (lambda: kmapsim.sweep(SMALL, cycles=10, executor="Serial"), "executor", "'serial'"),  # type: ignore[arg-type]
+    (
+        lambda: kmapsim.run(SMALL, cycles=10, replay_calls={0: [{"op": "Kmap"}]}),
+        "replay_calls",
+        "'kmap'",
+    ),
+    (
+        lambda: kmapsim.run(SMALL, cycles=10, replay_calls=pd.DataFrame(CALL_ROW)),
+        "replay_calls",
+        "'kunmap'",
+    ),
+    (lambda: kmapsim.run(SMALL, cycles=10, replay=pd.DataFrame(OPS_ROW)), "replay", "'cpu'"),
 ]
 
 

@@ -99,7 +99,7 @@ def _int(value: object, name: str, where: str, low: int, high: int = 2**63) -> i
 
 def _row(out: Columns, task: object, op: object, page: object, work: object, where: str) -> None:
     if not isinstance(op, str) or op not in CALL_OPS:
-        raise _error(where, f"op {quote(op)}")
+        raise _error(where, f"op {quote(op)}{did_you_mean(op, CALL_OPS)}")
     out[0].append(_int(task, "task", where, 0, 2**32))
     out[1].append(op)
     out[2].append(_int(page, "page", where, -1, 2**32 - 1))

@@ -345,8 +345,9 @@ def _columns_problem(names: Sequence[object]) -> tuple[str, str] | None:
         if name in seen:
             return f"column {quote(name)} is given twice", "each column once; " + _COLUMNS_ALLOWED
         seen.add(name)
-    unknown = [quote(c, 40) for c in names if not (isinstance(c, str) and c in OPS_COLUMNS)]
-    if unknown:
+    bad = [c for c in names if not (isinstance(c, str) and c in OPS_COLUMNS)]
+    if bad:
+        unknown = [quote(c, 40) + did_you_mean(c, OPS_COLUMNS) for c in bad]
         listed = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
         return f"unknown columns [{listed}]", _COLUMNS_ALLOWED
     missing = [c for c in _REQUIRED if c not in seen]

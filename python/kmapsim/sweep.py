@@ -641,12 +641,13 @@ def _no_repeats(name: str, values: list[Any], held: Mapping[int, Any]) -> None:
 def _check_run_args(cycles: object, mode: object, executor: object) -> int:
     """The arguments of every run, checked before the first; returns ``cycles`` as an int."""
     if not isinstance(mode, str) or mode not in MODES:
-        raise ScenarioError.of("mode", f"unknown mode {quote(mode)}", "one of " + ", ".join(MODES))
+        problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
+        raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))
     serial = isinstance(executor, str) and executor == "serial"
     if not (executor is None or serial or isinstance(executor, cf.Executor)):
         raise ScenarioError.of(
             "executor",
-            f"got {_describe(executor)}",
+            f"got {_describe(executor)}{did_you_mean(executor, ['serial'])}",
             'None (a thread pool, one thread per core), "serial" (this thread), '
             "or a concurrent.futures.Executor",
         )
