@@ -782,6 +782,18 @@ PROGRAM = "kmap page=hot; access; kunmap"
             "",
             "program: the base scenario's program runs at no grid point",
         ),
+        (
+            ["--grid", "workload=dbench,file-read"],
+            f'[base]\nprogram = "{PROGRAM}"\n',
+            "program: the base scenario's program runs at no grid point",
+        ),
+        (
+            ["--grid", f"program={PROGRAM}"],
+            f'[base]\nprogram = "{PROGRAM}"\n',
+            "program: fixed by [base]",
+        ),
+        ([], "[base]\nprogram = 5\n", "[base] program is 5"),
+        ([], '[base]\nprogram = "kmap; wrk; kunmap"\n', 'unknown op "wrk" (did you mean "work"?)'),
     ],
 )
 def test_sweep_refuses_what_it_would_silently_ignore(
@@ -852,3 +864,40 @@ def test_check_takes_each_search_with_its_own_options(capsys: pytest.CaptureFixt
     status, out, err = call(capsys, "check", "--max-states", "50", "--no-symmetry", "--json")
     assert status == cli.EXIT_BOUND, err
     assert json.loads(out)["pct"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "file"),
+    [
+        (["--grid", "workload=custom,dbench"], f'[base]\nprogram = "{PROGRAM}"\n'),
+        (["--grid", "cpus=1,2"], f'[base]\nprogram = "{PROGRAM}"\n'),
+        (
+            ["--grid", "workload=custom,dbench"],
+            '[base]\n[[base.program]]\nop = "kmap"\n[[base.program]]\nop = "kunmap"\n',
+        ),
+    ],
+)
+def test_a_grid_files_base_program_runs_where_the_workload_is_custom(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], file: str
+) -> None:
+    """``program`` in a grid file's [base] is taken as --program is (the help says [base]
+    takes field values)."""
+    (tmp_path / "g.toml").write_text(file)
+    out = tmp_path / "t.csv"
+    status, _, err = call(
+        capsys,
+        "sweep",
+        *argv,
+        "--grid-file",
+        str(tmp_path / "g.toml"),
+        "--cycles",
+        "20_000",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
+    assert status == 0, err
+    frame = pd.read_csv(out)
+    assert (frame["workload"] == "custom").any()
+    for _, row in frame.iterrows():
+        assert (row["workload"] == "custom") == isinstance(row["program"], str), row

@@ -1,8 +1,8 @@
 """`read_grid_file`: the TOML sweep description of ``kmapsim sweep --grid-file``.
 
-It holds what `kmapsim.sweep.sweep` takes: a ``[base]`` scenario (a ``preset`` and field
-values), a ``[grid]`` of field values and the ``[run]``'s seeds and cycles, each value checked as
-``sweep`` checks it, before any run.
+It holds what `kmapsim.sweep.sweep` takes: a ``[base]`` scenario (a ``preset``, field values
+and a ``program``, taken as ``--program`` is), a ``[grid]`` of field values and the ``[run]``'s
+seeds and cycles, each value checked as ``sweep`` checks it, before any run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ GRID_FILE = "--grid-file"
 
 
 def read_grid_file(path: Path) -> dict[str, Any]:
-    """A TOML sweep description: ``[base]`` (``preset`` and field values), ``[grid]``
+    """A TOML sweep description: ``[base]`` (``preset``, ``program`` and field values), ``[grid]``
     (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
     preset, base, grid, seeds and cycles, those given only, each value checked.
 
@@ -64,8 +64,17 @@ def read_grid_file(path: Path) -> dict[str, Any]:
             except ScenarioError as e:
                 raise bad_value("[base] preset", e) from None
             out["preset"] = value
+        elif key == "program":
+            # A whole-scenario value (a one-line string or an array of steps), checked with
+            # the base scenario as --program is: it runs where the workload is custom.
+            if not isinstance(value, (str, list)):
+                raise bad_shape(
+                    f"[base] program is {quote(value, 40)}",
+                    "program = a one-line program string, or an array of steps",
+                )
+            out.setdefault("base", {})[key] = value
         elif key not in names:
-            raise unknown(key, "[base]", ["preset", *names])
+            raise unknown(key, "[base]", ["preset", "program", *names])
         else:
             try:
                 out.setdefault("base", {})[key] = check_field(key, value)
