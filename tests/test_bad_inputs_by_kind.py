@@ -847,3 +847,14 @@ def test_a_writers_error_names_the_callers_option(tmp_path: Path) -> None:
         output_dir("outdir", target, ())
     assert info.value.field == "--plots" and str(info.value).startswith("--plots: ")
     assert info.value.path == str(target)
+
+
+def test_a_plots_unknown_column_suggests_the_nearest() -> None:
+    from kmapsim import plots
+
+    pytest.importorskip("matplotlib")
+    frame = kmapsim.sweep(
+        SMALL, grid={"cpus": [1, 2]}, cycles=1000, executor="serial", progress=False
+    ).frame
+    _raises(lambda: plots.scaling(frame, hue="Strategy"), "columns", "(did you mean 'strategy'?)")
+    _raises(lambda: plots.scaling(frame, at={"Strategy": "sync"}), "at", "(did you mean")

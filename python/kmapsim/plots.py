@@ -1004,12 +1004,17 @@ def _marks(marks: object) -> Mapping[str, float]:
     return marks
 
 
+def _nearest(name: object, df: pd.DataFrame) -> str:
+    """`` (did you mean 'x'?)`` for the frame's column nearest to ``name``, or ``""``."""
+    return did_you_mean(name, [c for c in df.columns if isinstance(c, str)])
+
+
 def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
     missing = [n for n in names if n not in df.columns]
     if missing:
         raise ScenarioError.of(
             "columns",
-            f"no column {', '.join(quote(n) for n in missing[:5])} in the frame",
+            f"no column {', '.join(quote(n) + _nearest(n, df) for n in missing[:5])} in the frame",
             "columns of the frame: " + _names(df.columns),
         )
     if df.empty:
@@ -1027,7 +1032,9 @@ def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
     for name, value in at.items():
         if not isinstance(name, str) or name not in df.columns:
             raise ScenarioError.of(
-                "at", f"at={quote(at)}: no column {quote(name)} in the frame", allowed
+                "at",
+                f"at={quote(at)}: no column {quote(name)}{_nearest(name, df)} in the frame",
+                allowed,
             )
         mask &= df[name] == value
     if not mask.any():
