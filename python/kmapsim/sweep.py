@@ -193,6 +193,13 @@ class _Watcher:
                 watch.start()
 
     @classmethod
+    def _after_fork(cls) -> None:
+        """In a forked child: a fresh lock (the parent's watcher may have held it at the fork)
+        and none of the parent's points, thread or parent; its sweeps' stop files stay known."""
+        cls._lock = threading.Lock()
+        cls._pid, cls._points, cls._parent = None, {}, None
+
+    @classmethod
     def forget(cls, token: _core.CancelToken | None) -> None:
         with cls._lock:
             cls._points.pop(id(token), None)
@@ -212,6 +219,10 @@ class _Watcher:
                 if os.path.exists(path):
                     token.cancel()
             time.sleep(cls.POLL)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_Watcher._after_fork)
 
 
 def _name_point(e: BaseException, scenario: Mapping[str, Any], seed: int, point: str) -> None:
