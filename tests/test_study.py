@@ -13,6 +13,7 @@ from kmapsim.study import (
     REGIMES,
     Study,
     all_strategies,
+    answer_table,
     pkmap_pool,
     run_study,
     verdicts,
@@ -176,3 +177,26 @@ def test_the_summary_names_the_strategies_a_partial_study_ran(tmp_path: Path) ->
     text = s.summary()
     assert "The strategies sync and async at 2 CPUs" in text
     assert "Every strategy" not in text
+
+
+def test_without_sync_a_is_answered_and_no_table_promises_a_change_from_sync() -> None:
+    frame = _frame_with_latency_sweep()
+    frame = frame[frame["strategy"] != "sync"]
+    a, b, alt = verdicts(frame, [8], ["preset", "safety"])
+    assert a.startswith("(a) is an asynchronous flush safe?  NO: async read stale TLB entries")
+    assert "20 in all" in a and "17 in the safety regime's IPI latency sweep" in a
+    assert "not answered: the study ran no sync" in b
+    assert "ran no sync" in alt
+    table = answer_table(frame, [8])
+    assert not any(str(c).startswith("vs ") for _, c in table.columns)
+
+
+def test_the_summary_without_sync_answers_a(tmp_path: Path) -> None:
+    s = run_study(
+        tmp_path / "s", cpus=[2], strategies=["guarded", "async"], seeds=1, cycles=20_000,
+        plots=False, progress=False, regimes=["preset"], latencies=[],
+    )  # fmt: skip
+    text = s.summary()
+    assert "its change from sync" not in text and "vs sync" not in text
+    assert "(a) is an asynchronous flush safe?  not answered" not in text
+    assert "(b) does it fix kmap_lock contention?  not answered: the study ran no sync" in text
