@@ -381,3 +381,11 @@ def test_the_wall_limit_holds_within_one_long_pct_run() -> None:
     with pytest.raises(kmapsim.WallClockExceeded, match="at run 0"):
         kmapsim.check(strategy="sync", pct_runs=1, pct_steps=2**32 - 1, max_wall_seconds=0.3)
     assert time.perf_counter() - started < 1.5
+
+
+def test_the_depth_first_continuation_reports_no_depth_past_max_depth() -> None:
+    r = kmapsim.check(
+        strategy="guarded", cpus=2, slots=2, pages=3, max_depth=20, max_frontier=10,
+        max_states=100_000,
+    )  # fmt: skip
+    assert r.depth_first_from is not None and r.depth == 20, r

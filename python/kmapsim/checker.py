@@ -163,15 +163,15 @@ class CheckResult:
     ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached (up to the
     renamings in ``symmetry``: ``"cpus"``, each with its task, and ``"pages"``, within their
     class), ``transitions`` the transitions run, ``depth`` the breadth-first levels completed
-    (after a switch to depth-first, one more than the deepest level reached; with a
-    counterexample, its length), ``seconds`` the search's wall time (``witness_seconds`` that
-    of the timed-witness search after it); ``bound`` the machine and search
-    bounds; ``depth_first_from`` the level at which the search went depth-first (None if it
-    did not), and ``shortest`` whether a counterexample found is known to be a shortest one
-    (one found after the switch to depth-first is real but may not be; a larger
-    ``max_frontier`` gives a shortest one); ``pruned`` the
-    transitions not taken because they would pass ``max_ipis`` (when not 0, ``safe`` holds
-    for the runs within that bound);
+    (after a switch to depth-first, one more than the deepest level expanded; never more
+    than ``max_depth``; with a counterexample, its length), ``seconds`` the search's wall
+    time (``witness_seconds`` that of the timed-witness search after it); ``bound`` the
+    machine and search bounds; ``depth_first_from`` the level at which the search went
+    depth-first (None if it did not), and ``shortest`` whether a counterexample found is
+    known to be a shortest one (one found after the switch to depth-first is real but may not
+    be; a larger ``max_frontier`` gives a shortest one); ``pruned`` the transitions not
+    taken because they would pass ``max_ipis`` (when not 0, ``safe`` holds for the runs
+    within that bound);
     ``scenario`` the machine explored. With a counterexample: ``counterexample`` its steps,
     ``message`` what went wrong at its end (the stale access, or the deadlock report with its
     wait-for chain), and ``run`` the path replayed by the engine with its trace (step i at

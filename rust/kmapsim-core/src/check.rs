@@ -95,8 +95,10 @@ pub struct CheckReport {
     /// Distinct states reached (the initial one included) and transitions run.
     pub states: u64,
     pub transitions: u64,
-    /// The breadth-first levels completed; after a switch to depth-first, one more than the
-    /// deepest level reached; with a counterexample, its length.
+    /// The levels expanded: breadth-first, the levels completed; after a switch to
+    /// depth-first, one more than the deepest level expanded; never more than
+    /// `Bounds::max_depth` (a state at that level is reached, not expanded); with a
+    /// counterexample, its length.
     pub depth: u32,
     /// The renamings states were identified up to (symmetry reduction).
     pub symmetry: Symmetry,

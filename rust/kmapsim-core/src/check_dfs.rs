@@ -20,7 +20,9 @@ use crate::error::{SimError, StopReason};
 /// A state to explore from: its level, its breadth-first index, the machine.
 pub(super) type Root = (u32, u32, Box<Engine>);
 
-/// How the depth-first search ended, and one more than the deepest level it reached.
+/// How the depth-first search ended, and one more than the deepest level it expanded: the
+/// levels it went through, counted as the breadth-first search counts the levels it completed
+/// (at most `Bounds::max_depth`: a state at that level is reached but not expanded).
 pub(super) struct DfsEnd {
     pub end: End,
     pub deepest: u32,
@@ -91,9 +93,17 @@ pub(super) fn depth_first(
     let found = |end, deepest| Ok(DfsEnd { end, deepest });
     // Roots are taken from the end: the next level's states first, each one's subtree whole.
     while let Some((level, idx, mut engine)) = roots.pop() {
+        // A root at the bound (the next level's, when the switch came at the last level
+        // within it) is reached, not expanded, as the breadth-first search leaves it.
+        if level >= bounds.max_depth {
+            cut = true;
+            s.recycle(engine);
+            continue;
+        }
         if let Err(f) = s.transitions_from(&mut engine, &mut todo) {
             return found(End::Found(path(s, idx, &[], None, &f), f), level + 1);
         }
+        deepest = deepest.max(level + 1);
         stack.push(Frame {
             step: None,
             engine: Some(engine),
@@ -121,7 +131,6 @@ pub(super) fn depth_first(
                 Err(f) => return found(End::Found(path(s, idx, &stack, None, &f), f), deepest),
             };
             let child_level = level + stack.len() as u32;
-            deepest = deepest.max(child_level + 1);
             if child_level >= bounds.max_depth {
                 cut = true;
                 s.recycle(child.engine);
@@ -133,6 +142,7 @@ pub(super) fn depth_first(
                 let p = path(s, idx, &stack, Some(child.step), &f);
                 return found(End::Found(p, f), deepest);
             }
+            deepest = deepest.max(child_level + 1);
             stack.push(Frame {
                 step: Some(child.step),
                 engine: Some(engine),

@@ -337,3 +337,28 @@ fn an_interrupted_search_leaves_its_counts() {
     assert!(matches!(r, Err(SimError::Interrupted { .. })));
     assert!(progress.states > 1 && progress.transitions >= progress.states - 1);
 }
+
+#[test]
+fn the_depth_first_continuation_reports_no_depth_past_the_bound() {
+    // Breadth-first and depth-first count depth alike: the levels expanded, at most
+    // `max_depth`, at the bound and at a bound the switch to depth-first comes just before.
+    let sc = machine(Strategy::Guarded, 2, 2, 3);
+    for max_depth in [1, 2, 3, 20, 21] {
+        let wide = Bounds {
+            max_states: 100_000,
+            max_depth,
+            ..BOUNDS
+        };
+        let narrow = Bounds {
+            max_frontier: 10,
+            ..wide
+        };
+        let b = check(&sc, &wide, &mut || None).unwrap();
+        let d = check(&sc, &narrow, &mut || None).unwrap();
+        assert_eq!(b.depth, max_depth, "{b:?}");
+        assert!(d.depth <= max_depth, "{max_depth}: {d:?}");
+        if d.verdict == Verdict::BoundReached && d.depth_first_from.is_some() {
+            assert_eq!(d.depth, max_depth, "{d:?}");
+        }
+    }
+}
