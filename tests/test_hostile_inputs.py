@@ -325,14 +325,14 @@ BAD_OPS: list[tuple[str, Any, str]] = [
     ("mapping: a key that is no CPU", {"a": []}, "the mapping has the key 'a'"),
     ("mapping: a bool key", {True: []}, "the mapping has the key True"),
     ("mapping: a key past 2^32", {2**32: []}, "the mapping has the key 4294967296"),
-    ("neither", [1, 2], "got [1, 2] (type list)"),
+    ("neither", [1, 2], "ops: got list [1, 2]"),
 ]
 
 
 @pytest.mark.parametrize(("what", "ops", "needle"), BAD_OPS, ids=[b[0] for b in BAD_OPS])
 def test_bad_operation_lists_name_row_cpu_and_column(what: str, ops: Any, needle: str) -> None:
     e = _raises(lambda: to_columns(ops))
-    assert e.field == "replay" and needle in str(e), what
+    assert e.field == ("ops" if what == "neither" else "replay") and needle in str(e), what
 
 
 BAD_CSV = [

@@ -231,3 +231,29 @@ def test_study_lists_with_an_empty_value_are_refused(
     err = capsys.readouterr().err
     assert status == 2 and "is empty" in err and "Traceback" not in err
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("ops", [3, "ops.csv", b"x", None, [1, 2]], ids=repr)
+def test_write_ops_and_to_columns_name_ops_and_only_what_they_take(ops: object) -> None:
+    from kmapsim.errors import ScenarioTypeError
+    from kmapsim.replay import to_columns
+
+    for call in (lambda: write_ops(ops, "ops.csv"), lambda: to_columns(ops)):  # type: ignore[arg-type]
+        with pytest.raises(ScenarioTypeError, match=r"^ops: got ") as e:
+            call()
+        assert "path" not in e.value.allowed and "DataFrame" in e.value.allowed
+
+
+def test_run_names_replay_and_allows_a_path() -> None:
+    from kmapsim.errors import ScenarioTypeError
+
+    with pytest.raises(ScenarioTypeError, match=r"^replay: got int 3") as e:
+        kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay=3)
+    assert "the path of a CSV file" in e.value.allowed
+
+
+def test_a_call_list_of_another_type_is_a_type_error_naming_replay_calls() -> None:
+    from kmapsim.errors import ScenarioTypeError
+
+    with pytest.raises(ScenarioTypeError, match=r"^replay_calls: got int 3"):
+        kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay_calls=3)

@@ -58,7 +58,7 @@ import numpy as np
 from kmapsim import _core
 from kmapsim._frozen import sealed
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
 
 if TYPE_CHECKING:  # pandas loads on first use only: `import kmapsim` stays light
@@ -266,7 +266,7 @@ def call_list(calls: Any) -> CallList:
     if isinstance(calls, Mapping):
         return CallList(_from_mapping(calls), by_task=True)
     allowed = "a DataFrame, a mapping task -> list of calls, or a CSV path"
-    raise ScenarioError.of(_FIELD, f"got {type(calls).__name__}", allowed)
+    raise ScenarioTypeError.got(_FIELD, calls, allowed)
 
 
 def calls_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:

@@ -67,7 +67,7 @@ import pandas as pd
 from kmapsim import _core
 from kmapsim._numbers import int_range
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
 from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
 from kmapsim.outputs import output_file, writing
 
@@ -461,23 +461,30 @@ def _frame(ops: pd.DataFrame | Mapping[int, Any]) -> pd.DataFrame:
     return _as_frame(_checked(ops)[0])
 
 
-def _checked(ops: pd.DataFrame | Mapping[int, Any]) -> tuple[dict[str, IntArray], _Where]:
-    """The checked int64 columns of a DataFrame or mapping, and how to name their rows."""
+#: What the functions taking an operation list as ``ops`` in memory accept.
+_IN_MEMORY = "a DataFrame with the columns of OPS_COLUMNS, or a mapping cpu -> rows"
+
+
+def _checked(
+    ops: pd.DataFrame | Mapping[int, Any],
+    field: str = "ops",
+    allowed: str = _IN_MEMORY,
+) -> tuple[dict[str, IntArray], _Where]:
+    """The checked int64 columns of a DataFrame or mapping, and how to name their rows. Any
+    other type is the ScenarioTypeError naming ``field``, the caller's parameter, and what it
+    accepts (``allowed``)."""
     if isinstance(ops, pd.DataFrame):
         return _from_dataframe(ops)
     if isinstance(ops, Mapping):
         return _from_mapping(ops)
-    raise ScenarioError.of(
-        "replay",
-        f"got {quote(ops, 40)} (type {type(ops).__name__})",
-        "a DataFrame, a mapping cpu -> rows, or the path of a CSV file",
-    )
+    raise ScenarioTypeError.got(field, ops, allowed)
 
 
 def to_columns(ops: pd.DataFrame | Mapping[int, Any]) -> tuple[list[Any], ...]:
     """The engine's form: one Python list per column, in `OPS_COLUMNS` order.
 
-    Raises `ScenarioError` (field ``"replay"``) naming the row, CPU and column of a bad value."""
+    Raises `ScenarioError` (field ``"replay"``) naming the row, CPU and column of a bad value;
+    ``ops`` neither a DataFrame nor a mapping is a `ScenarioTypeError` naming ``ops``."""
     return _lists(_checked(ops)[0])
 
 
@@ -495,6 +502,7 @@ def engine_columns(
     pages: int,
     irq_locks: int,
     tasks: int = 0,
+    field: str = "ops",
 ) -> tuple[list[Any], ...]:
     """`to_columns` of ``ops`` (a DataFrame, a mapping, or the path of a CSV file read with
     `read_ops`), also checked against the scenario's limits: cpu below ``cpus``, page below
@@ -502,11 +510,12 @@ def engine_columns(
     errors name the row as every other replay error does (the file and line of a CSV file),
     rather than the engine's own row index: ``FILE line N (cpu C): cpu 9; allowed: a CPU
     below cpus = 2``. The first bad row is reported; in it, cpu before page before irq_lock.
-    """
+    ``ops`` of another type is a ScenarioTypeError naming ``field`` (the caller's argument:
+    `kmapsim.run` passes ``"replay"``)."""
     if isinstance(ops, (str, bytes, os.PathLike)):
         columns, where = _read_ops_file(ops)
     else:
-        columns, where = _checked(ops)
+        columns, where = _checked(ops, field, _IN_MEMORY + ", or the path of a CSV file")
     limits = (
         # One list per task: per CPU unless the scenario sets tasks (the `cpu` column names the
         # list; with one task per CPU, task i starts on CPU i).
@@ -680,7 +689,9 @@ def write_ops(ops: pd.DataFrame | Mapping[int, Any], path: str | os.PathLike[str
 
     A ``path`` that cannot be written (no path, not ending in ``.csv``, a directory, in a
     missing or read-only directory) raises `ScenarioFileError` (field ``"replay"``, as in
-    `read_ops`) naming it, before anything is written (`kmapsim.outputs`)."""
+    `read_ops`) naming it, before anything is written (`kmapsim.outputs`). ``ops`` is a
+    DataFrame or a mapping cpu -> rows (to copy a CSV file, `read_ops` it first); another type
+    is a `ScenarioTypeError` naming ``ops``, a bad value a `ScenarioError` naming its row."""
     frame = _frame(ops)
     p = output_file("replay", path, (".csv",), "a .csv file")
     with writing("replay", p):

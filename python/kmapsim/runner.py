@@ -81,6 +81,7 @@ def _replay_columns(replay: Any, scenario: Scenario) -> tuple[list[Any], ...] | 
         pages=scenario.pages,
         irq_locks=scenario.irq_locks,
         tasks=scenario.tasks,
+        field="replay",
     )
 
 
