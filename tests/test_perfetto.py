@@ -8,7 +8,6 @@ a slice that partly overlaps another.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import tracemalloc
@@ -307,7 +306,8 @@ def _synthetic(
 ) -> kmapsim.RunResult:
     """A real (untraced) result of 2 CPUs given a hand-written trace."""
     r = kmapsim.run(CONTENDED.replace(cpus=2), cycles=cycles, seed=1)
-    return dataclasses.replace(r, trace_rows=events, trace_dropped=dropped)
+    d = {**r.to_dict(), "trace": [list(e) for e in events], "trace_dropped": dropped}
+    return kmapsim.RunResult.from_dict(d)
 
 
 def _slices(doc: dict[str, Any]) -> set[tuple[int, str, int, int]]:

@@ -115,13 +115,29 @@ class Witness:
     checked machine with its program replaced by the calls; a run of ``cycles`` cycles from
     ``seed`` reaches the violation (`run`). The checker's path fixes the calls and pages; the
     work before each call was drawn, ``tries`` timings in all, until one reached it.
-    ``calls`` returns a fresh copy on each access. Witnesses compare by identity."""
+    ``calls`` returns a fresh copy on each access. Witnesses are equal when their scenario,
+    calls (the same rows), seed, cycles and tries are, and hash alike then: a pickled or
+    deep-copied witness equals the original."""
 
     scenario: Scenario
     calls: pd.DataFrame = field(repr=False)
     seed: int
     cycles: int
     tries: int
+
+    def _key(self) -> tuple[Any, ...]:
+        calls = self.__dict__["calls"]  # the frame held, not a copy
+        rows = tuple(tuple(int(x) if not isinstance(x, str) else x for x in row)
+                     for row in calls.itertuples(index=False, name=None))  # fmt: skip
+        return (self.scenario, tuple(calls.columns), rows, self.seed, self.cycles, self.tries)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Witness):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def run(self) -> RunResult:
         """The timed run. A stale-access witness returns its result (``violations`` holds the
@@ -178,20 +194,23 @@ class CheckResult:
     cycle i + 1), which `kmapsim.perfetto.write` turns into a Perfetto trace.
 
     A frozen value: ``bound`` and ``pct`` are read-only dicts; results are equal when their
-    fields are (``run`` and ``witness`` left out: they follow from the others) and hash."""
+    fields are (``run`` and ``witness`` left out: they follow from the others; and the wall
+    times ``seconds`` and ``witness_seconds``, which differ between identical searches) and
+    hash alike then."""
 
     verdict: Verdict
     states: int
     transitions: int
     depth: int
-    seconds: float
+    # Wall times, like ``witness_seconds``: not what was established, left out of == and hash.
+    seconds: float = field(compare=False)
     bound: Mapping[str, Any]
     symmetry: tuple[str, ...]
     scenario: Scenario = field(repr=False)
     counterexample: tuple[CheckStep, ...] | None = field(default=None, repr=False)
     message: str = ""
-    # The run and the witness follow from the scenario and the counterexample, and compare by
-    # identity: left out of == and hash, so that a result equals its pickled copy.
+    # The run and the witness follow from the scenario and the counterexample (a run compares
+    # by identity): left out of == and hash, so that a result equals its pickled copy.
     run: RunResult | None = field(default=None, repr=False, compare=False)
     #: With ``pct_runs``: runs, steps, depth, seed, PCT's lower bound on one run's chance of
     #: finding a bug of that depth (``chance_per_run``) and the bound on the chance that all
@@ -205,7 +224,7 @@ class CheckResult:
     witness: Witness | None = field(default=None, repr=False, compare=False)
     witness_note: str = ""
     #: Wall time of the timed-witness search, in seconds (not part of ``seconds``).
-    witness_seconds: float = 0.0
+    witness_seconds: float = field(default=0.0, compare=False)
 
     def __post_init__(self) -> None:
         # Frozen means hashable and unchangeable: the summary reads ``bound`` and ``pct``.

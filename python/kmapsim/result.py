@@ -8,6 +8,7 @@ which is the engine's bookkeeping invariant.
 
 from __future__ import annotations
 
+import contextvars
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -118,6 +119,17 @@ def task_state_shares(rows: Sequence[Sequence[int]]) -> list[float]:
     return [total / whole if whole else 0.0 for total in totals]
 
 
+#: Set while `RunResult.from_raw` or `RunResult.from_dict` builds a result: a result is a
+#: record of a run, not built field by field (so that ``dataclasses.replace`` cannot edit one).
+_BUILDING: contextvars.ContextVar[bool] = contextvars.ContextVar("_BUILDING", default=False)
+
+_NOT_EDITED = (
+    "RunResult is a record of a run and is not built or edited field by field (as"
+    " dataclasses.replace would, leaving its figures inconsistent): run again with the changed"
+    " scenario, seed or cycles, or rebuild a saved one with RunResult.from_dict"
+)
+
+
 @sealed
 @dataclass(frozen=True, eq=False, repr=False)
 class RunResult:
@@ -136,7 +148,10 @@ class RunResult:
     (`kmapsim._frozen.FrozenDict` and ``FrozenList``: changes raise TypeError), and every
     DataFrame property (``breakdown``, ``task_breakdown``, ``lock_stats``, ``trace``,
     ``samples``, ``ops``, ``calls``) returns a fresh copy on each access, built once. Results
-    compare by identity: ``wall_seconds`` differs between otherwise identical runs.
+    compare by identity: ``wall_seconds`` differs between otherwise identical runs. A result
+    is made by `kmapsim.run` (or `from_dict`), never field by field: ``RunResult(...)`` and
+    ``dataclasses.replace`` (``copy.replace``) raise TypeError, as a result with a changed
+    field would no longer be the record of any run.
 
     The repr is a few lines (CPUs, cycles, strategy, throughput, stale accesses, the three
     largest cycle categories, and for a scenario that sets ``tasks`` or another workload than
@@ -176,6 +191,8 @@ class RunResult:
     lock_stats_rows: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
+        if not _BUILDING.get():
+            raise TypeError(_NOT_EDITED)
         # The derived figures, the repr and to_dict read these tables: a caller must not be
         # able to change them in place, so they are held as read-only dicts and tuples.
         frozen = {
@@ -252,6 +269,17 @@ class RunResult:
     @classmethod
     def from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
         """Wrap the engine's result for ``scenario``."""
+        token = _BUILDING.set(True)
+        try:
+            return cls._from_raw(scenario, raw)
+        finally:
+            _BUILDING.reset(token)
+
+    def __replace__(self, **changes: Any) -> RunResult:
+        raise TypeError(_NOT_EDITED)
+
+    @classmethod
+    def _from_raw(cls, scenario: Scenario, raw: _core.RawResult) -> RunResult:
         return cls(
             scenario=scenario,
             seed=raw.seed,
@@ -475,6 +503,14 @@ class RunResult:
         if not isinstance(d, Mapping):
             raise ScenarioError.of("result", f"got {type(d).__name__} {quote(d)}", _RESULT_DICT)
         ops = _read(d, "ops", lambda v: None if v is None else [_op(row) for row in v], None)
+        token = _BUILDING.set(True)
+        try:
+            return cls._from_dict(d, ops)
+        finally:
+            _BUILDING.reset(token)
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any], ops: Any) -> RunResult:
         return cls(
             scenario=_read(d, "scenario", Scenario.from_dict),
             seed=_read(d, "seed", _count),
