@@ -79,7 +79,7 @@ def test_study_from_python(tmp_path: Path) -> None:
 
 def test_study_bad_input_exits_2(tmp_path: Path) -> None:
     p = kmapsim_cli("study", "--strategies", "sync,fast", "--out", str(tmp_path / "x"))
-    assert_one_line_error(p, "strategy", "fast")
+    assert_one_line_error(p, "--strategies", "fast")
     p = kmapsim_cli("study", "--cpus", "1,0", "--out", str(tmp_path / "x"))
     assert_one_line_error(p, "cpus")
     assert kmapsim_cli("study", "--cpus", "1,two").returncode == 2

@@ -207,7 +207,12 @@ def _read_file(path: object) -> CallList:
     p = as_path(path, _FIELD)
     raw = read_file_bytes(p, limit=MAX_CALLS_FILE_BYTES, field=_FIELD, kind="CSV call list")
     text = decode_utf8(p, raw, field=_FIELD)
-    lines = (line.split("#", 1)[0].strip() for line in io.StringIO(text, newline="\n"))
+    # Each line keeps its end: a quoted field that spans lines keeps its newline (and an error
+    # quotes it as given, 'kmap\nx', not 'kmapx').
+    lines = (
+        line.split("#", 1)[0].strip() + ("\n" if line.endswith("\n") else "")
+        for line in io.StringIO(text, newline="\n")
+    )
     reader = csv.reader(lines, skipinitialspace=True, strict=True)
     try:
         return _read_rows(p, reader)

@@ -62,6 +62,7 @@ from kmapsim.errors import (
     InternalError,
     KernelBug,
     ScenarioError,
+    ScenarioFileError,
     WallClockExceeded,
 )
 from kmapsim.grid_file import read_grid_file
@@ -1469,6 +1470,7 @@ def _dispatch(argv: list[str], parsed: list[argparse.Namespace]) -> int:
     if any("\0" in arg for arg in argv):
         parser.error("an argument contains a NUL character")
     args = parser.parse_args(argv)
+    args._argv = list(argv)  # which options were typed, for the errors (`_as_typed`)
     parsed.append(args)
     func: Callable[[argparse.Namespace], int] = args.func
     status = func(args)
@@ -1505,6 +1507,8 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     if isinstance(e, (ScenarioError, StoreError)):  # ScenarioFileError is a ScenarioError
+        if isinstance(e, ScenarioError):
+            e = _as_typed(e, args)
         _error(_one_line(e))
         return EXIT_BAD_INPUT
     if isinstance(e, (DeadlockError, KernelBug)):
@@ -1541,6 +1545,36 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
         file=sys.stderr,
     )
     return EXIT_INTERNAL
+
+
+#: Options that set a scenario field, possibly under another name: (dest, field, option).
+_FIELD_OPTIONS = (
+    ("slots", "last_pkmap", "--slots"),
+    ("pages", "pages", "--pages"),
+    ("tasks", "tasks", "--tasks"),
+    ("cpus", "cpus", "--cpus"),
+    ("strategies", "strategy", "--strategies"),
+)
+
+
+def _as_typed(e: ScenarioError, args: argparse.Namespace | None) -> ScenarioError:
+    """``e`` naming the option the user typed (``--slots``, not ``last_pkmap``) when the
+    field it names was given by one of `_FIELD_OPTIONS` on this command line."""
+    if args is None or isinstance(e, ScenarioFileError):
+        return e
+    for dest, field, option in _FIELD_OPTIONS:
+        given = getattr(args, dest, None) is not None and f"{option} " in _usage_of(args)
+        if given and e.field == field:
+            allowed = e.allowed.replace("each value once in a grid field", "each value once")
+            return type(e).of(option, e.problem, allowed)
+    return e
+
+
+def _usage_of(args: argparse.Namespace) -> str:
+    """The options the command line gave (``--slots 3`` and ``--slots=3`` alike), as one
+    string ``--a --b `` for `_as_typed`."""
+    given = getattr(args, "_argv", [])
+    return " ".join(a.split("=", 1)[0] for a in given if a.startswith("--")) + " "
 
 
 def _store_failure(e: BaseException) -> bool:

@@ -571,7 +571,11 @@ def _read_csv(p: Path, text: str) -> tuple[dict[str, IntArray], _Where]:
     # csv.reader is fed every physical line (a comment or blank one as ""), so its line_num
     # is the line in the file.
     uncomment = _uncommented if "#" in text else str.strip
-    lines = map(uncomment, io.StringIO(text, newline="\n"))
+    # Each line keeps its end, so that a quoted field spanning lines keeps its newline.
+    lines = (
+        uncomment(line) + ("\n" if line.endswith("\n") else "")
+        for line in io.StringIO(text, newline="\n")
+    )
     reader = csv.reader(lines, skipinitialspace=True, strict=True)
     try:
         return _read_rows(p, reader)

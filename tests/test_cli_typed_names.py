@@ -1,0 +1,44 @@
+"""Errors name what was typed: the command-line option, not the field it sets; a value quoted
+as given, its newline included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kmapsim
+from kmapsim.cli import main
+
+
+def _error_line(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_check_names_slots_not_last_pkmap(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["check", "--strategy", "guarded", "--cpus", "3", "--pages", "4"]
+    line = _error_line(capsys, *args, "--slots", "3")
+    assert line.startswith("kmapsim: error: --slots: 3 is not a power of two"), line
+    line = _error_line(capsys, *args, "--set", "last_pkmap=3")
+    assert line.startswith("kmapsim: error: last_pkmap: 3"), line
+
+
+def test_study_names_strategies_and_the_repeated_value(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = str(tmp_path / "s")
+    line = _error_line(capsys, "study", "--out", out, "--strategies", "sync,sync", "--no-progress")
+    assert line.startswith("kmapsim: error: --strategies: the value 'sync' is listed twice"), line
+    assert "grid field" not in line
+
+
+def test_a_quoted_field_spanning_lines_is_quoted_with_its_newline(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text('task,op,page,work\n0,"kmap\nx",1,5\n')
+    with pytest.raises(kmapsim.ScenarioError, match=r"op 'kmap\\nx'"):
+        kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay_calls=calls)
+    ops = tmp_path / "ops.csv"
+    ops.write_text('cpu,work,page\n0,"5\n1",1\n')
+    with pytest.raises(kmapsim.ScenarioError, match=r"work '5\\n1'"):
+        kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay=ops)
