@@ -128,3 +128,21 @@ def test_a_script_given_m_kmapsim_as_its_own_arguments_keeps_ctrl_c(
         [sys.executable, *args], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip() == "default_int_handler"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_during_pct_reports_the_runs_done() -> None:
+    """As an interrupted exhaustive search reports the states explored, PCT reports its runs."""
+    args = ["check", "--pct", "100000000", "--pct-steps", "200", "--strategy", "guarded"]
+    p = subprocess.Popen(
+        [_kmapsim_script(), *args, "--cpus", "3", "--slots", "4", "--pages", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(max(2.0, 3 * _startup_seconds()))
+    p.send_signal(signal.SIGINT)
+    _out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert err.startswith("kmapsim: error: interrupted (PCT runs done so far: "), err
+    assert "of 100,000,000, none found a violation" in err

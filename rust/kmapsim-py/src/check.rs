@@ -62,6 +62,15 @@ pub(crate) fn check<'py>(
     })
 }
 
+/// How far an interrupted PCT search got: `done` of its `runs` runs, none finding a bug.
+fn pct_progress(done: u64, runs: u64) -> String {
+    format!(
+        "PCT runs done so far: {} of {}, none found a violation",
+        thousands(done),
+        thousands(runs)
+    )
+}
+
 /// `n` with a comma every three digits, as the summaries write counts.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -215,8 +224,21 @@ pub(crate) fn pct<'py>(
         depth,
         seed,
     };
-    let d = searched(py, opts, "run", witness_tries, |poll| {
-        run_pct(&opts.scenario, &p, poll)
+    // The runs done when the search was interrupted, so that a Ctrl-C (whose KeyboardInterrupt
+    // says nothing itself) still reports how far it got, as an interrupted `check` does.
+    let done = Mutex::new(None);
+    let out = searched(py, opts, "run", witness_tries, |poll| {
+        let report = run_pct(&opts.scenario, &p, poll);
+        if let Err(kmapsim_core::SimError::Interrupted { cycle, .. }) = &report {
+            *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(*cycle);
+        }
+        report
+    });
+    let d = out.map_err(|err| {
+        match *done.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(runs) => with_detail(py, err, &pct_progress(runs, p.runs)),
+            None => err, // not interrupted in the runs
+        }
     })?;
     d.set_item("chance_per_run", p.chance_per_run(opts.scenario.cpus))?;
     Ok(d)
@@ -278,4 +300,17 @@ fn counterexample(
     d.set_item("steps", steps)?;
     d.set_item("result", Py::new(py, raw_result(py, &e, 0.0)?)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pct_progress;
+
+    #[test]
+    fn an_interrupted_pct_search_says_how_many_runs_it_did() {
+        assert_eq!(
+            pct_progress(2224, 100_000_000),
+            "PCT runs done so far: 2,224 of 100,000,000, none found a violation"
+        );
+    }
 }
