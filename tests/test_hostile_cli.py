@@ -901,3 +901,25 @@ def test_a_grid_files_base_program_runs_where_the_workload_is_custom(
     assert (frame["workload"] == "custom").any()
     for _, row in frame.iterrows():
         assert (row["workload"] == "custom") == isinstance(row["program"], str), row
+
+
+def test_a_grid_files_grid_varies_the_program_as_grid_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``program`` in a grid file's [grid] is a list of programs, as ``--grid program=...``
+    takes them; a value that is no program is refused with its index."""
+    programs = ["work; kmap; access; kunmap", "kmap; access; kunmap; work"]
+    listed = ", ".join(f'"{p}"' for p in programs)
+    (tmp_path / "g.toml").write_text(
+        f'[base]\nworkload = "custom"\ncpus = 2\n[grid]\nprogram = [{listed}]\n'
+    )
+    out = tmp_path / "t.csv"
+    status, _, err = call(
+        capsys, "sweep", "--grid-file", str(tmp_path / "g.toml"), "--cycles", "20_000",
+        "--no-progress", "--out", str(out),
+    )  # fmt: skip
+    assert status == 0, err
+    assert sorted(pd.read_csv(out)["program"]) == sorted(programs)
+    (tmp_path / "b.toml").write_text("[grid]\nprogram = [5]\n")
+    status, _, err = call(capsys, "sweep", "--grid-file", str(tmp_path / "b.toml"))
+    assert status == 2 and "[grid] program[0] is 5" in err, err

@@ -469,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a grid of scenario fields x seeds; print, store, tabulate and plot it",
         description="Run a preset or a --scenario file (with --set changes) for every "
         "combination of the --grid values and every seed. A TOML --grid-file may give [base] "
-        "(preset = NAME, field values and program, as --program), [grid] (field = [values]) "
-        "and [run] (seeds, cycles); "
+        "(preset = NAME, field values and program, as --program), [grid] (field = [values], "
+        "program = [programs] too) and [run] (seeds, cycles); "
         "options on the command line win over the file. The base scenario is --scenario or "
         "--preset (else the file's preset), then the file's [base] values, then --set. A "
         "field is either fixed ([base], --set, --program) or varied ([grid], --grid), never "

@@ -1,8 +1,9 @@
 """`read_grid_file`: the TOML sweep description of ``kmapsim sweep --grid-file``.
 
 It holds what `kmapsim.sweep.sweep` takes: a ``[base]`` scenario (a ``preset``, field values
-and a ``program``, taken as ``--program`` is), a ``[grid]`` of field values and the ``[run]``'s
-seeds and cycles, each value checked as ``sweep`` checks it, before any run.
+and a ``program``, taken as ``--program`` is), a ``[grid]`` of field values (``program`` too,
+as ``--grid`` takes it) and the ``[run]``'s seeds and cycles, each value checked as ``sweep``
+checks it, before any run.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ GRID_FILE = "--grid-file"
 
 def read_grid_file(path: Path) -> dict[str, Any]:
     """A TOML sweep description: ``[base]`` (``preset``, ``program`` and field values), ``[grid]``
-    (field = [values]) and ``[run]`` (``seeds``, ``cycles``). Returns a dict with the keys
-    preset, base, grid, seeds and cycles, those given only, each value checked.
+    (field = [values], programs too) and ``[run]`` (``seeds``, ``cycles``). Returns a dict
+    with the keys preset, base, grid, seeds and cycles, those given only, each value checked.
 
     The rule of `kmapsim.fileio`: anything wrong with the file as a file (unreadable, not TOML,
     an unknown table or key, a table that is not one, a [grid] entry that is not a non-empty
@@ -81,12 +82,22 @@ def read_grid_file(path: Path) -> dict[str, Any]:
             except ScenarioError as e:
                 raise bad_value(f"[base] {key}", e) from None
     for key, values in doc.get("grid", {}).items():
-        if key not in names:
-            raise unknown(key, "[grid]", names)
+        if key not in names and key != "program":
+            raise unknown(key, "[grid]", ["program", *names])
         if not isinstance(values, list) or not values:
             raise bad_shape(
                 f"[grid] {key} is {quote(values, 40)}", f"{key} = [value, ...], a non-empty list"
             )
+        if key == "program":
+            # As --grid program=... takes them, checked with each point's scenario by sweep.
+            for i, value in enumerate(values):
+                if not isinstance(value, (str, list)):
+                    raise bad_shape(
+                        f"[grid] program[{i}] is {quote(value, 40)}",
+                        "program = [a one-line program string or an array of steps, ...]",
+                    )
+            out.setdefault("grid", {})[key] = values
+            continue
         checked = []
         for i, value in enumerate(values):
             try:
