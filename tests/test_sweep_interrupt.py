@@ -85,19 +85,12 @@ def _user_pool(kind: str, cycles: int, tmp: Path) -> tuple[subprocess.Popen[str]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigint_stops_the_runs_of_a_user_thread_pool(tmp_path: Path) -> None:
-    p, _ = _user_pool("threads", 2**40, tmp_path)
+@pytest.mark.parametrize("kind", ["threads", "processes"])
+def test_sigint_stops_the_runs_of_a_user_pool(tmp_path: Path, kind: str) -> None:
+    p, _ = _user_pool(kind, 2**40, tmp_path)
     p.send_signal(signal.SIGINT)
-    # The pool's `with` waits for its threads: it ends only if the sweep stopped their runs.
-    _, err = p.communicate(timeout=10)
-    assert "KeyboardInterrupt" in err
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigint_stops_the_runs_of_a_user_process_pool(tmp_path: Path) -> None:
-    # The pool's `with` waits for its workers' points: it ends only if the sweep stopped them.
-    p, _ = _user_pool("processes", 2**40, tmp_path)
-    p.send_signal(signal.SIGINT)
+    # The pool's `with` waits for its threads or workers' points: it ends only if the sweep
+    # stopped them.
     _, err = p.communicate(timeout=10)
     assert "KeyboardInterrupt" in err
 
