@@ -115,43 +115,15 @@ pub struct CheckReport {
     pub message: String,
 }
 
-/// A 128-bit fingerprint of a key: two independent multiply-xorshift hashes of every word, each
-/// run as two chains (even and odd words) so that the four chains overlap in the CPU; each
-/// hash's chains are folded together at the end.
+/// A 128-bit fingerprint of a key: XXH3's 128-bit hash of its words' bytes (native order: a
+/// fingerprint is compared only within one search).
 fn fingerprint(words: &[u64]) -> u128 {
-    const M: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F];
-    #[inline(always)]
-    fn step(h: u64, w: u64, m: u64) -> u64 {
-        let h = (h ^ w).wrapping_mul(m);
-        h ^ h >> 29
-    }
-    #[inline(always)]
-    fn fin(h: u64) -> u64 {
-        let h = h ^ h >> 32;
-        h.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ h >> 31
-    }
-    let n = words.len() as u64;
-    // Chains: hash a on even and odd words, hash b on even and odd words.
-    let mut c = [
-        0x243F_6A88_85A3_08D3,
-        0x1319_8A2E_0370_7344,
-        0xA409_3822_299F_31D0 ^ n,
-        0x082E_FA98_EC4E_6C89 ^ n,
-    ];
-    let mut pairs = words.chunks_exact(2);
-    for p in &mut pairs {
-        c[0] = step(c[0], p[0], M[0]);
-        c[1] = step(c[1], p[1], M[0]);
-        c[2] = step(c[2], p[0], M[1]);
-        c[3] = step(c[3], p[1], M[1]);
-    }
-    if let [w] = pairs.remainder() {
-        c[0] = step(c[0], *w, M[0]);
-        c[2] = step(c[2], *w, M[1]);
-    }
-    let a = fin(step(c[0], fin(c[1]), M[0]));
-    let b = fin(step(c[2], fin(c[3]), M[1]));
-    (a as u128) << 64 | b as u128
+    // SAFETY: a `u64` slice is a valid `u8` slice of eight times its length (no padding, and
+    // `u8` has alignment 1); the bytes live as long as `words`.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words))
+    };
+    xxhash_rust::xxh3::xxh3_128(bytes)
 }
 
 /// A stale access in the checker's terms: its cycles are step numbers.
@@ -374,10 +346,22 @@ impl Search {
         &mut self,
         e: &Engine,
         idx: u32,
+        t: Todo,
+        todo: &mut Vec<Todo>,
+    ) -> Result<Option<Child>, Failure> {
+        let child = self.copy(e);
+        self.transition_in(child, idx, t, todo)
+    }
+
+    /// `transition`, run in `child`, a copy of the state (or the state itself, when nothing
+    /// else needs it).
+    fn transition_in(
+        &mut self,
+        mut child: Box<Engine>,
+        idx: u32,
         (ev, prefix): Todo,
         todo: &mut Vec<Todo>,
     ) -> Result<Option<Child>, Failure> {
-        let mut child = self.copy(e);
         let (res, made) = rng::with_script(&prefix, || child.fire(ev));
         self.transitions += 1;
         let choices: Vec<u32> = made.iter().map(|&(k, _)| k).collect();

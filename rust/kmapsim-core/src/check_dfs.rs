@@ -12,6 +12,11 @@
 //! rebuilt, when the search backs up to it, from the checkpoint below by running the path's
 //! steps again (the transitions are deterministic given their choices), and so are the states
 //! between, which are then the last ones of the path.
+//!
+//! A state's last transition runs in the state's own machine instead of a copy (the state
+//! is not needed after it), unless the state is a checkpoint. If that transition leaves more
+//! to run from the state (the other outcomes of a choice it made), the state's machine is
+//! rebuilt the same way, from the nearest state below that still has one.
 
 use super::{Bounds, End, Failure, Search, Step, Todo, Verdict, ending};
 use crate::engine::Engine;
@@ -53,10 +58,14 @@ fn thin(s: &mut Search, stack: &mut [Frame]) {
     }
 }
 
-/// Rebuild the machines of the states on the path above the last checkpoint that lack one.
+/// Rebuild the machines of the states at the top of the path that lack one, from the highest
+/// state below that has one (at worst the last checkpoint).
 fn rebuild(s: &mut Search, stack: &mut [Frame]) {
     let top = stack.len() - 1;
-    let base = top - top % EVERY;
+    let base = (0..top)
+        .rev()
+        .find(|&i| stack[i].engine.is_some())
+        .expect("checkpoints keep their machine");
     for i in base + 1..=top {
         if stack[i].engine.is_some() {
             continue;
@@ -109,7 +118,8 @@ pub(super) fn depth_first(
             engine: Some(engine),
             todo_from: 0,
         });
-        while let Some(top) = stack.last_mut() {
+        while let Some(n) = stack.len().checked_sub(1) {
+            let top = &mut stack[n];
             if todo.len() == top.todo_from {
                 let done = stack.pop().expect("a frame");
                 if let Some(e) = done.engine {
@@ -122,8 +132,18 @@ pub(super) fn depth_first(
                 continue;
             }
             let t = todo.pop().expect("a transition to run");
-            let here = top.engine.as_ref().expect("rebuilt");
-            let child = match s.transition(here, idx, t, &mut todo) {
+            // The state's last transition runs in the state's own machine (no copy), unless
+            // it is a checkpoint. Should the transition leave more to run (outcomes of choices
+            // past its own), the machine is rebuilt from the one below when needed.
+            let last = todo.len() == top.todo_from && n % EVERY != 0;
+            let ran = if last {
+                let here = top.engine.take().expect("rebuilt");
+                s.transition_in(here, idx, t, &mut todo)
+            } else {
+                let here = top.engine.as_ref().expect("rebuilt");
+                s.transition(here, idx, t, &mut todo)
+            };
+            let child = match ran {
                 Ok(Some(child)) => child,
                 // A state past the bound is met here, not admitted.
                 Ok(None) if s.full() => return found(End::Done(Verdict::BoundReached), deepest),

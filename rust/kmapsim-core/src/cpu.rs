@@ -1,11 +1,11 @@
 //! The state of one simulated CPU.
 
 use crate::lock::LockId;
+use crate::reuse::Fifo;
 use crate::stats::{Category, NCAT};
 use crate::task::TaskCtx;
 use crate::tlb::Tlb;
 use crate::workload::MAX_HANDLES;
-use std::collections::VecDeque;
 
 /// "Not scheduled": the CPU waits for another CPU, a lock or an interrupt.
 pub const NEVER: u64 = u64::MAX;
@@ -67,8 +67,8 @@ pub struct Cpu {
     pub saved: Option<Saved>,
     pub handler_call: u64,
     pub handler_gen: u64,
-    pub inflight: VecDeque<Ipi>,
-    pub pending: VecDeque<Ipi>,
+    pub inflight: Fifo<Ipi>,
+    pub pending: Fifo<Ipi>,
     /// Last IPI call whose handler finished here, and last call that targeted this CPU.
     pub acked_call: u64,
     pub targeted_by_call: u64,
@@ -191,8 +191,8 @@ impl Cpu {
             saved: None,
             handler_call: 0,
             handler_gen: 0,
-            inflight: VecDeque::with_capacity(4),
-            pending: VecDeque::with_capacity(4),
+            inflight: Fifo::with_capacity(4),
+            pending: Fifo::with_capacity(4),
             acked_call: 0,
             targeted_by_call: 0,
             task,

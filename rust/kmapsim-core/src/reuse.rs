@@ -46,3 +46,45 @@ impl<T: ?Sized> std::ops::Deref for Shared<T> {
         &self.0
     }
 }
+
+/// A `VecDeque` of plain values whose `clone_from` copies its two slices whole: the standard
+/// one goes element by element through an iterator, which the checker's copies felt
+/// (`check.rs`).
+#[derive(Debug, Default)]
+pub struct Fifo<T: Copy>(pub std::collections::VecDeque<T>);
+
+impl<T: Copy> Fifo<T> {
+    pub fn with_capacity(n: usize) -> Self {
+        Fifo(std::collections::VecDeque::with_capacity(n))
+    }
+}
+
+impl<T: Copy> Clone for Fifo<T> {
+    fn clone(&self) -> Self {
+        Fifo(self.0.clone())
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clear();
+        if source.0.is_empty() {
+            return;
+        }
+        let (front, back) = source.0.as_slices();
+        self.0.extend(front);
+        self.0.extend(back);
+    }
+}
+
+impl<T: Copy> std::ops::Deref for Fifo<T> {
+    type Target = std::collections::VecDeque<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T: Copy> std::ops::DerefMut for Fifo<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}

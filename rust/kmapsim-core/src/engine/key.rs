@@ -121,7 +121,12 @@ impl Norm<'_> {
         gens.extend([base, e.flush_gen]);
         for c in &e.cpus {
             gens.extend([c.generation, c.handler_gen, c.defer_gen]);
-            gens.extend(c.inflight.iter().chain(&c.pending).map(|i| i.generation));
+            gens.extend(
+                c.inflight
+                    .iter()
+                    .chain(c.pending.iter())
+                    .map(|i| i.generation),
+            );
         }
         gens.extend(e.pk.cleared_gen.iter().copied());
         gens.retain(|&g| g >= base);

@@ -56,7 +56,7 @@ use crate::trace::trace;
 use crate::trace::{EventKind, Trace};
 use crate::workload::Step;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use watchdog::Stuck;
 
 pub use explore::Event;
@@ -142,7 +142,7 @@ pub struct Engine {
     tasks: Vec<TaskCtx>,
     sched: Vec<TaskSched>,
     /// The global run queue (2.4's `runqueue_head`), in order.
-    runq: VecDeque<u32>,
+    runq: crate::reuse::Fifo<u32>,
     /// Blocked tasks by the cycle their block ends (then task id).
     timers: BinaryHeap<Reverse<(u64, u32)>>,
     /// The compiled program every task runs.
@@ -272,7 +272,7 @@ impl Engine {
                 cpu
             })
             .collect();
-        let runq = (n.min(ntasks) as u32..ntasks as u32).collect();
+        let runq = crate::reuse::Fifo((n.min(ntasks) as u32..ntasks as u32).collect());
         let nlocks = IRQ_LOCK_BASE + sc.irq_locks as u32;
         let locks = (0..nlocks).map(|l| SpinLock::new(seed, l, n)).collect();
         let mut e = Engine {
