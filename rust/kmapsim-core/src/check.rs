@@ -123,7 +123,7 @@ fn fingerprint(words: &[u64]) -> u128 {
     let bytes = unsafe {
         std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words))
     };
-    xxhash_rust::xxh3::xxh3_128(bytes)
+    twox_hash::XxHash3_128::oneshot(bytes)
 }
 
 /// A stale access in the checker's terms: its cycles are step numbers.
@@ -188,8 +188,9 @@ struct Search {
     space: KeySpace,
     /// The renamings keys are taken up to.
     symmetry: Symmetry,
-    /// Working space for the events enabled in a state.
+    /// Working space for the events enabled in a state, and for the choices a transition made.
     events: Vec<Event>,
+    made: Vec<(u32, u32)>,
     /// `Bounds::max_states`, and whether a new state was met past it: only then is the bound
     /// reached (a search whose last state is the `max_states`-th is complete).
     max_states: u64,
@@ -240,6 +241,7 @@ impl Search {
             space: KeySpace::default(),
             symmetry: root.symmetry(bounds.symmetry),
             events: Vec::new(),
+            made: Vec::new(),
             max_states: bounds.max_states,
             over: false,
         };
@@ -268,14 +270,17 @@ impl Search {
     /// `max_states` is not recorded: it marks the bound as reached (`full`).
     fn admit(&mut self, child: &Engine, from: u32, step: &Step) -> Option<u32> {
         let fp = self.fingerprint(child);
-        if self.seen.contains(&fp) {
+        if (self.seen.len() as u64) < self.max_states {
+            // One lookup: the usual case, room for a new state.
+            if !self.seen.insert(fp) {
+                return None;
+            }
+        } else if self.seen.contains(&fp) {
             return None;
-        }
-        if self.seen.len() as u64 >= self.max_states {
+        } else {
             self.over = true;
             return None;
         }
-        self.seen.insert(fp);
         let idx = if self.indexed {
             self.parent.push(Some((from, step.clone())));
             self.parent.len() as u32 - 1
@@ -362,8 +367,9 @@ impl Search {
         (ev, prefix): Todo,
         todo: &mut Vec<Todo>,
     ) -> Result<Option<Child>, Failure> {
-        let (res, made) = rng::with_script(&prefix, || child.fire(ev));
+        let res = rng::with_script_into(&prefix, &mut self.made, || child.fire(ev));
         self.transitions += 1;
+        let made = &self.made;
         let choices: Vec<u32> = made.iter().map(|&(k, _)| k).collect();
         for (j, &(_, n)) in made.iter().enumerate().skip(prefix.len()) {
             for v in 1..n {

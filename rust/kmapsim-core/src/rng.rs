@@ -76,6 +76,14 @@ thread_local! {
 
 /// Run `f` with `given` as this thread's script; returns its result and the choices it made.
 pub fn with_script<R>(given: &[u32], f: impl FnOnce() -> R) -> (R, Vec<(u32, u32)>) {
+    let mut made = Vec::new();
+    let r = with_script_into(given, &mut made, f);
+    (r, made)
+}
+
+/// `with_script`, the choices made into `made` (its old contents dropped). The buffers trade
+/// places with the thread's, so that a caller that keeps `made` allocates nothing.
+pub fn with_script_into<R>(given: &[u32], made: &mut Vec<(u32, u32)>, f: impl FnOnce() -> R) -> R {
     SCRIPT.with(|s| {
         let mut s = s.borrow_mut();
         s.given.clear();
@@ -83,7 +91,8 @@ pub fn with_script<R>(given: &[u32], f: impl FnOnce() -> R) -> (R, Vec<(u32, u32
         s.made.clear();
     });
     let r = f();
-    (r, SCRIPT.with(|s| std::mem::take(&mut s.borrow_mut().made)))
+    SCRIPT.with(|s| std::mem::swap(&mut s.borrow_mut().made, made));
+    r
 }
 
 /// The scripted outcome of a choice among `n` (>= 2): the next given one, else 0.

@@ -10,7 +10,7 @@
 /// A leaf's value while its CPU waits: above every key.
 pub(super) const IDLE: u64 = u64::MAX;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) struct Deadlines {
     /// Leaves from `leaves` to `2 * leaves - 1`, node `i`'s children at `2i` and `2i + 1`; node
     /// 0 is unused.
@@ -19,6 +19,12 @@ pub(super) struct Deadlines {
     /// log2(leaves): the levels above a leaf.
     depth: u32,
 }
+
+crate::reuse::clone_reusing!(Deadlines {
+    tree,
+    leaves,
+    depth
+});
 
 impl Deadlines {
     /// `cpus` leaves, every CPU waiting.

@@ -69,6 +69,9 @@ pub struct KeySpace {
     pages: Pages,
     sigs: Vec<[u64; 10]>,
     tlb: Vec<(u64, u32, u32)>,
+    /// `Engine::used` of the last machine keyed, with the program it was found for: every
+    /// machine of one search shares its program (and has a call list or not throughout).
+    used: Option<(usize, bool, Used)>,
 }
 
 /// The renaming of pages under construction: first appearance, class by class.
@@ -118,18 +121,22 @@ impl Norm<'_> {
     fn collect(e: &Engine, gens: &mut Vec<u64>) {
         gens.clear();
         let base = e.cpus.iter().map(|c| c.generation).min().unwrap_or(0);
-        gens.extend([base, e.flush_gen]);
+        // Those below `base` all rank 0: only the ones at or above it are kept.
+        let mut keep = |g: u64| {
+            if g >= base {
+                gens.push(g);
+            }
+        };
+        keep(base);
+        keep(e.flush_gen);
         for c in &e.cpus {
-            gens.extend([c.generation, c.handler_gen, c.defer_gen]);
-            gens.extend(
-                c.inflight
-                    .iter()
-                    .chain(c.pending.iter())
-                    .map(|i| i.generation),
-            );
+            keep(c.generation);
+            keep(c.handler_gen);
+            keep(c.defer_gen);
+            c.inflight.iter().for_each(|i| keep(i.generation));
+            c.pending.iter().for_each(|i| keep(i.generation));
         }
-        gens.extend(e.pk.cleared_gen.iter().copied());
-        gens.retain(|&g| g >= base);
+        e.pk.cleared_gen.iter().for_each(|&g| keep(g));
         gens.sort_unstable();
         gens.dedup();
     }
@@ -208,6 +215,7 @@ impl Engine {
             pages,
             sigs,
             tlb,
+            used,
         } = space;
         Norm::collect(self, gens);
         let norm = Norm {
@@ -226,7 +234,7 @@ impl Engine {
             pages,
             tlb,
             sym,
-            used: self.used(),
+            used: space_used(used, self),
         };
         if sym.cpus && n > ALL_ORDERS_UP_TO {
             // One renaming: the CPUs in the order of their own state (then of their numbers).
@@ -275,6 +283,20 @@ impl Engine {
             i = 1;
         }
         best
+    }
+}
+
+/// `e.used()`, from `cache` when it was found for `e`'s program.
+fn space_used(cache: &mut Option<(usize, bool, Used)>, e: &Engine) -> Used {
+    let program = std::sync::Arc::as_ptr(&e.program.0).cast::<()>() as usize;
+    let replay = e.replay.is_some();
+    match *cache {
+        Some((p, r, used)) if (p, r) == (program, replay) => used,
+        _ => {
+            let used = e.used();
+            *cache = Some((program, replay, used));
+            used
+        }
     }
 }
 
@@ -595,5 +617,32 @@ mod tests {
         let mut local = e.clone();
         local.cpus[1].local.page[0] = 2;
         assert_ne!(key(&local), before);
+    }
+
+    /// A key space remembers the handles the last machine's program names: a machine with
+    /// another program, keyed in the same space, gets the key a fresh space gives it.
+    #[test]
+    fn a_key_space_reused_for_another_program_keys_as_a_fresh_one() {
+        let one = Engine::explorer(&machine(Strategy::Sync, 2, 2, 3)).unwrap();
+        let mut sc = machine(Strategy::Sync, 2, 2, 3);
+        sc.workload = crate::config::Workload::Custom;
+        sc.program = Some(
+            crate::workload::from_text(
+                "kmap handle=0 page=cold; kmap handle=2 page=cold; access handle=2; \
+                 kunmap handle=2; kunmap handle=0",
+            )
+            .unwrap(),
+        );
+        let mut two = Engine::explorer(&sc).unwrap();
+        // Handles are numbered in the order the program names them: two here.
+        two.cpus[0].t.handles[1] = Handle { page: 1, slot: 1 };
+        assert_eq!((one.used().handles, two.used().handles), (1, 2));
+        let mut space = KeySpace::default();
+        let first = one.key(one.symmetry(true), &mut space).to_vec();
+        assert_eq!(first, key(&one));
+        let again = two.key(two.symmetry(true), &mut space).to_vec();
+        assert_eq!(again, key(&two));
+        let back = one.key(one.symmetry(true), &mut space).to_vec();
+        assert_eq!(back, first);
     }
 }
