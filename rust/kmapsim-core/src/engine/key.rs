@@ -69,9 +69,10 @@ pub struct KeySpace {
     pages: Pages,
     sigs: Vec<[u64; 10]>,
     tlb: Vec<(u64, u32, u32)>,
-    /// `Engine::used` of the last machine keyed, with the program it was found for: every
-    /// machine of one search shares its program (and has a call list or not throughout).
-    used: Option<(usize, bool, Used)>,
+    /// `Engine::used` of the last machine keyed, with the scenario and program it was found
+    /// for (held, so that they stay the ones compared): every machine of one search shares
+    /// them (and has a call list or not throughout).
+    used: Option<UsedBy>,
 }
 
 /// The renaming of pages under construction: first appearance, class by class.
@@ -286,15 +287,27 @@ impl Engine {
     }
 }
 
-/// `e.used()`, from `cache` when it was found for `e`'s program.
-fn space_used(cache: &mut Option<(usize, bool, Used)>, e: &Engine) -> Used {
-    let program = std::sync::Arc::as_ptr(&e.program.0).cast::<()>() as usize;
+/// `Used`, and the machine it was found for: its scenario, program, and whether it replays.
+type UsedBy = (
+    std::sync::Arc<crate::config::Scenario>,
+    std::sync::Arc<[crate::workload::Step]>,
+    bool,
+    Used,
+);
+
+/// `e.used()`, from `cache` when it was found for `e`'s scenario and program.
+fn space_used(cache: &mut Option<UsedBy>, e: &Engine) -> Used {
+    use std::sync::Arc;
     let replay = e.replay.is_some();
-    match *cache {
-        Some((p, r, used)) if (p, r) == (program, replay) => used,
+    match cache {
+        Some((sc, program, r, used))
+            if Arc::ptr_eq(sc, &e.sc.0) && Arc::ptr_eq(program, &e.program.0) && *r == replay =>
+        {
+            *used
+        }
         _ => {
             let used = e.used();
-            *cache = Some((program, replay, used));
+            *cache = Some((e.sc.0.clone(), e.program.0.clone(), replay, used));
             used
         }
     }
@@ -307,21 +320,27 @@ fn space_used(cache: &mut Option<(usize, bool, Used)>, e: &Engine) -> Used {
 struct Used {
     handles: usize,
     loops: usize,
+    /// The pages of a task's own (`workload::private_pages`, at least 1): a task's sequential
+    /// cursor is keyed modulo this.
+    own: u64,
 }
 
 impl Engine {
     /// The handles and loop counters the program names (all of them for replayed calls, whose
     /// handles come from the call list).
     fn used(&self) -> Used {
+        let own = crate::workload::private_pages(&self.sc).max(1);
         if self.replay.is_some() {
             return Used {
                 handles: MAX_HANDLES,
                 loops: MAX_REPEATS,
+                own,
             };
         }
         let mut used = Used {
             handles: 0,
             loops: 0,
+            own,
         };
         for s in self.program.iter() {
             match s.instr {
@@ -557,12 +576,16 @@ impl Parts<'_> {
 
     /// A task's program state in the key: no durations, its sequential cursor modulo its pages.
     fn task_key(&mut self, t: &TaskCtx, k: &mut Vec<u64>) {
-        let own = crate::workload::private_pages(&self.e.sc).max(1);
         k.push(u64::MAX - 2);
         k.extend([
             self.task(t.id),
             t.pc as u64,
-            t.cursor % own,
+            // Below `own` (always, unless a program draws sequential pages) it is its own rest.
+            if t.cursor < self.used.own {
+                t.cursor
+            } else {
+                t.cursor % self.used.own
+            },
             t.resume as u64,
         ]);
         k.extend(t.loops[..self.used.loops].iter().map(|&n| n as u64));
