@@ -58,24 +58,27 @@ fn thin(s: &mut Search, stack: &mut [Frame]) {
     }
 }
 
-/// Rebuild the machines of the states at the top of the path that lack one, from the highest
-/// state below that has one (at worst the last checkpoint).
+/// Rebuild the machine of the state at the top of the path, from the highest state below that
+/// has one (at worst the last checkpoint), by running the path's steps in one machine. The
+/// states on the way get a machine of their own only if they still have transitions to run
+/// (a state thinned out of the window); a state whose last transition ran in its own machine
+/// has none left, and is popped without one.
 fn rebuild(s: &mut Search, stack: &mut [Frame]) {
     let top = stack.len() - 1;
     let base = (0..top)
         .rev()
         .find(|&i| stack[i].engine.is_some())
         .expect("checkpoints keep their machine");
+    let mut e = s.copy(stack[base].engine.as_ref().expect("found with one"));
     for i in base + 1..=top {
-        if stack[i].engine.is_some() {
-            continue;
-        }
-        let mut e = s.copy(stack[i - 1].engine.as_ref().expect("rebuilt in order"));
         let step = stack[i].step.as_ref().expect("not a root");
-        let (res, _) = crate::rng::with_script(&step.choices, || e.fire(step.event));
+        let res = crate::rng::with_script_into(&step.choices, &mut s.made, || e.fire(step.event));
         debug_assert!(res.is_ok(), "the step ran without error the first time");
-        stack[i].engine = Some(e);
+        if i < top && stack[i + 1].todo_from > stack[i].todo_from {
+            stack[i].engine = Some(s.copy(&e));
+        }
     }
+    stack[top].engine = Some(e);
 }
 
 /// The path from the breadth-first state `idx` along `stack`, then `last`, then `f`'s step.
