@@ -195,7 +195,14 @@ struct Search {
     /// reached (a search whose last state is the `max_states`-th is complete).
     max_states: u64,
     over: bool,
+    /// States since the caller was last polled (`due`).
+    since_poll: u32,
 }
+
+/// The caller's `poll` is asked every this many states: often enough for a prompt Ctrl-C (a
+/// fraction of a millisecond), rarely enough that asking (a clock read and atomics, in the
+/// Python binding) costs nothing next to the states.
+const POLL_EVERY: u32 = 256;
 
 /// Spare machines kept at most: enough for the successors of a whole breadth-first level of
 /// the usual sizes, since the next level's machines are copies into the last level's (a copy
@@ -244,6 +251,7 @@ impl Search {
             made: Vec::new(),
             max_states: bounds.max_states,
             over: false,
+            since_poll: 0,
         };
         let fp = s.fingerprint(root);
         s.seen.insert(fp);
@@ -418,6 +426,16 @@ impl Search {
         })
     }
 
+    /// Whether the caller is to be polled now: once every `POLL_EVERY` calls.
+    fn due(&mut self) -> bool {
+        self.since_poll += 1;
+        if self.since_poll < POLL_EVERY {
+            return false;
+        }
+        self.since_poll = 0;
+        true
+    }
+
     /// Whether the state bound is reached: a new state was met with `max_states` seen.
     fn full(&self) -> bool {
         self.over
@@ -431,7 +449,7 @@ fn ending(mut path: Vec<Step>, f: &Failure) -> Vec<Step> {
 }
 
 /// Explore every interleaving of `sc` (which sets the machine: CPUs, slots, pages, tasks,
-/// program) within `bounds`. `poll` is called between levels and every few thousand states;
+/// program) within `bounds`. `poll` is called every `POLL_EVERY` (256) states;
 /// returning a reason stops with `SimError::Interrupted`.
 pub fn check(
     sc: &Scenario,
@@ -559,7 +577,7 @@ fn search(
             if s.full() {
                 return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
             }
-            if let Some(reason) = poll() {
+            if let Some(reason) = s.due().then(&mut *poll).flatten() {
                 let cycle = depth as u64;
                 return Err(SimError::Interrupted { cycle, reason });
             }

@@ -172,7 +172,7 @@ pub(super) fn depth_first(
                 todo_from,
             });
             thin(s, &mut stack);
-            if let Some(reason) = poll() {
+            if let Some(reason) = s.due().then(&mut *poll).flatten() {
                 let cycle = deepest as u64;
                 return Err(SimError::Interrupted { cycle, reason });
             }
