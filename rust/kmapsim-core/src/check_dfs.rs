@@ -8,15 +8,16 @@
 //! A depth-first path in these machines gets long (millions of steps for tens of millions of
 //! states), so the path does not keep a machine for every state on it: only for the last
 //! `WINDOW` states and for every `EVERY`-th one below. The transitions still to run are one
-//! stack for the whole path. A state whose machine was dropped is
-//! rebuilt, when the search backs up to it, from the checkpoint below by running the path's
-//! steps again (the transitions are deterministic given their choices), and so are the states
-//! between, which are then the last ones of the path.
+//! stack for the whole path. A state whose machine was dropped is rebuilt, when the search
+//! backs up to it, from the nearest state below that has one (at worst the checkpoint) by
+//! running the path's steps again in one machine (the transitions are deterministic given
+//! their choices); the states between that still have transitions to run get a copy on the
+//! way, and are then the last ones of the path.
 //!
 //! A state's last transition runs in the state's own machine instead of a copy (the state
 //! is not needed after it), unless the state is a checkpoint. If that transition leaves more
 //! to run from the state (the other outcomes of a choice it made), the state's machine is
-//! rebuilt the same way, from the nearest state below that still has one.
+//! rebuilt the same way.
 
 use super::{Bounds, End, Failure, Search, Step, Todo, Verdict, ending};
 use crate::engine::Engine;
