@@ -22,6 +22,10 @@ def test_check_names_slots_not_last_pkmap(capsys: pytest.CaptureFixture[str]) ->
     assert line.startswith("kmapsim: error: --slots: 3 is not a power of two"), line
     line = _error_line(capsys, *args, "--set", "last_pkmap=3")
     assert line.startswith("kmapsim: error: last_pkmap: 3"), line
+    # An abbreviation argparse takes for --slots is --slots too; --slots= as well.
+    for typed in (["--slot", "3"], ["--sl=3"], ["--slots=3"]):
+        line = _error_line(capsys, *args, *typed)
+        assert line.startswith("kmapsim: error: --slots: 3 is not a power of two"), (typed, line)
 
 
 def test_study_names_strategies_and_the_repeated_value(

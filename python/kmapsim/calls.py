@@ -44,7 +44,6 @@ is refused as a page in a DataFrame as in a CSV file.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import sys
@@ -59,7 +58,7 @@ from kmapsim import _core
 from kmapsim._frozen import sealed
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
-from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
+from kmapsim.fileio import as_path, csv_lines, decode_utf8, read_file_bytes
 
 if TYPE_CHECKING:  # pandas loads on first use only: `import kmapsim` stays light
     import pandas as pd
@@ -207,12 +206,7 @@ def _read_file(path: object) -> CallList:
     p = as_path(path, _FIELD)
     raw = read_file_bytes(p, limit=MAX_CALLS_FILE_BYTES, field=_FIELD, kind="CSV call list")
     text = decode_utf8(p, raw, field=_FIELD)
-    # Each line keeps its end: a quoted field that spans lines keeps its newline (and an error
-    # quotes it as given, 'kmap\nx', not 'kmapx').
-    lines = (
-        line.split("#", 1)[0].strip() + ("\n" if line.endswith("\n") else "")
-        for line in io.StringIO(text, newline="\n")
-    )
+    lines = csv_lines(text)
     reader = csv.reader(lines, skipinitialspace=True, strict=True)
     try:
         return _read_rows(p, reader)

@@ -1563,18 +1563,19 @@ def _as_typed(e: ScenarioError, args: argparse.Namespace | None) -> ScenarioErro
     if args is None or isinstance(e, ScenarioFileError):
         return e
     for dest, field, option in _FIELD_OPTIONS:
-        given = getattr(args, dest, None) is not None and f"{option} " in _usage_of(args)
+        given = getattr(args, dest, None) is not None and _typed(args, option)
         if given and e.field == field:
             allowed = e.allowed.replace("each value once in a grid field", "each value once")
             return type(e).of(option, e.problem, allowed)
     return e
 
 
-def _usage_of(args: argparse.Namespace) -> str:
-    """The options the command line gave (``--slots 3`` and ``--slots=3`` alike), as one
-    string ``--a --b `` for `_as_typed`."""
-    given = getattr(args, "_argv", [])
-    return " ".join(a.split("=", 1)[0] for a in given if a.startswith("--")) + " "
+def _typed(args: argparse.Namespace, option: str) -> bool:
+    """Whether the command line gave ``option`` (``--slots 3``, ``--slots=3``, or an
+    abbreviation argparse took for it, ``--slot 3``: no other option of a command starts
+    what one of `_FIELD_OPTIONS` does, so an accepted prefix of one is that one)."""
+    given = (a.split("=", 1)[0] for a in getattr(args, "_argv", []) if a.startswith("--"))
+    return any(len(a) > 2 and option.startswith(a) for a in given)
 
 
 def _store_failure(e: BaseException) -> bool:

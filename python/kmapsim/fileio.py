@@ -31,13 +31,14 @@ steps of a scenario's custom program), which is all that scenarios hold.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -435,3 +436,16 @@ def toml_string(text: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def csv_lines(text: str) -> Iterator[str]:
+    """The physical lines of CSV ``text`` for `csv.reader`, one for each line of the file (a
+    comment or blank line as ``""``, so that the reader's ``line_num`` is the file's line):
+    ``#`` starts a comment to the end of the line, and each line is stripped but keeps its end,
+    so that a quoted field spanning lines keeps its newline (an error quotes it as given)."""
+    if "#" in text:
+        for line in io.StringIO(text, newline="\n"):
+            yield line.split("#", 1)[0].strip() + ("\n" if line.endswith("\n") else "")
+    else:
+        for line in io.StringIO(text, newline="\n"):
+            yield line.strip() + ("\n" if line.endswith("\n") else "")

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import math
 import os
 import re
@@ -68,7 +67,7 @@ from kmapsim import _core
 from kmapsim._numbers import int_range
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
-from kmapsim.fileio import as_path, decode_utf8, read_file_bytes
+from kmapsim.fileio import as_path, csv_lines, decode_utf8, read_file_bytes
 from kmapsim.outputs import output_file, writing
 
 __all__ = [
@@ -568,23 +567,12 @@ def _file_error(p: Path, problem: str, allowed: str) -> ScenarioFileError:
 def _read_csv(p: Path, text: str) -> tuple[dict[str, IntArray], _Where]:
     """The checked columns of CSV ``text`` (from file ``p``, for messages), and how to name
     their rows (file, line and CPU)."""
-    # csv.reader is fed every physical line (a comment or blank one as ""), so its line_num
-    # is the line in the file.
-    uncomment = _uncommented if "#" in text else str.strip
-    # Each line keeps its end, so that a quoted field spanning lines keeps its newline.
-    lines = (
-        uncomment(line) + ("\n" if line.endswith("\n") else "")
-        for line in io.StringIO(text, newline="\n")
-    )
+    lines = csv_lines(text)
     reader = csv.reader(lines, skipinitialspace=True, strict=True)
     try:
         return _read_rows(p, reader)
     except csv.Error as e:  # a stray quote, a lone carriage return, a huge field
         raise _file_error(p, f"line {reader.line_num} is not valid CSV: {e}", "CSV") from None
-
-
-def _uncommented(line: str) -> str:
-    return line.split("#", 1)[0].strip()
 
 
 def _read_rows(p: Path, reader: Any) -> tuple[dict[str, IntArray], _Where]:
