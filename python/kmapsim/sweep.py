@@ -181,9 +181,7 @@ class _Watcher:
         if stop_file is None or token is None:
             return  # a serial or threaded sweep's point: nothing to watch
         with cls._lock:
-            if cls._pid is not None and cls._pid != os.getpid():
-                # A forked child: the parent's thread, points and parent are not its own.
-                cls._pid, cls._points, cls._parent = None, {}, None
+            # (A forked child starts afresh: `_after_fork`.)
             cls._points[id(token)] = (stop_file, token)
             if cls._sweeps.get(stop_file) != os.getpid() and cls._parent is None:
                 cls._parent = multiprocessing.parent_process()
