@@ -163,6 +163,7 @@ def test_a_repeated_grid_value_in_the_api(
     e = _raise(lambda: kmapsim.sweep(Scenario(), grid=grid, cycles=1000, progress=False))
     assert type(e) is ScenarioError and e.field == field
     assert f"the value {value}" in str(e) and "listed twice" in str(e)
+    assert e.allowed == "each value once"
 
 
 # -- 4. replay values the scenario judges --------------------------------------------------------

@@ -26,6 +26,11 @@ def test_a_witness_equals_its_copies() -> None:
     for other in (pickle.loads(pickle.dumps(w)), copy.deepcopy(w)):
         assert other == w and hash(other) == hash(w)
     assert dataclasses.replace(w, seed=w.seed + 1) != w
+    # The rows are gathered once (equality and hash read them), and a witness made anew from
+    # the same fields equals one whose rows are gathered already.
+    assert w._key() is w._key()
+    fresh = dataclasses.replace(w)
+    assert "_key_cached" not in fresh.__dict__ and fresh == w and hash(fresh) == hash(w)
 
 
 def test_a_run_result_is_not_edited_field_by_field() -> None:

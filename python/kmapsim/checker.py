@@ -126,10 +126,16 @@ class Witness:
     tries: int
 
     def _key(self) -> tuple[Any, ...]:
-        calls = self.__dict__["calls"]  # the frame held, not a copy
-        rows = tuple(tuple(int(x) if not isinstance(x, str) else x for x in row)
-                     for row in calls.itertuples(index=False, name=None))  # fmt: skip
-        return (self.scenario, tuple(calls.columns), rows, self.seed, self.cycles, self.tries)
+        # Built once: the frame held is never handed out (`calls` gives copies), so it cannot
+        # change; a pickled or copied witness carries the key along, equal to its own.
+        key: tuple[Any, ...] | None = self.__dict__.get("_key_cached")
+        if key is None:
+            calls = self.__dict__["calls"]  # the frame held, not a copy
+            rows = tuple(tuple(int(x) if not isinstance(x, str) else x for x in row)
+                         for row in calls.itertuples(index=False, name=None))  # fmt: skip
+            key = (self.scenario, tuple(calls.columns), rows, self.seed, self.cycles, self.tries)
+            object.__setattr__(self, "_key_cached", key)
+        return key
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Witness):

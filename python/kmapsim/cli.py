@@ -1565,8 +1565,7 @@ def _as_typed(e: ScenarioError, args: argparse.Namespace | None) -> ScenarioErro
     for dest, field, option in _FIELD_OPTIONS:
         given = getattr(args, dest, None) is not None and _typed(args, option)
         if given and e.field == field:
-            allowed = e.allowed.replace("each value once in a grid field", "each value once")
-            return type(e).of(option, e.problem, allowed)
+            return type(e).of(option, e.problem, e.allowed)
     return e
 
 

@@ -643,7 +643,7 @@ def _no_repeats(name: str, values: list[Any], held: Mapping[int, Any]) -> None:
             raise ScenarioError.of(
                 name,
                 f"the value {shown} is listed twice (positions {j} and {i})",
-                "each value once in a grid field",
+                "each value once",
             )
 
 
