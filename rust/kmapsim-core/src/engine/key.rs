@@ -121,25 +121,44 @@ struct Norm<'a> {
 impl Norm<'_> {
     fn collect(e: &Engine, gens: &mut Vec<u64>) {
         gens.clear();
+        // Every generation is a copy of `flush_gen` made at some point, and it only grows:
+        // while it is 0 (always, under the strategies without generations), all are, and all
+        // rank 0, as they do with none collected.
+        if e.flush_gen == 0 {
+            debug_assert!(
+                {
+                    let mut all = true;
+                    Self::each(e, |g| all &= g == 0);
+                    all
+                },
+                "a generation above flush_gen = 0"
+            );
+            return;
+        }
         let base = e.cpus.iter().map(|c| c.generation).min().unwrap_or(0);
         // Those below `base` all rank 0: only the ones at or above it are kept.
-        let mut keep = |g: u64| {
+        gens.push(base);
+        Self::each(e, |g| {
             if g >= base {
                 gens.push(g);
             }
-        };
-        keep(base);
-        keep(e.flush_gen);
-        for c in &e.cpus {
-            keep(c.generation);
-            keep(c.handler_gen);
-            keep(c.defer_gen);
-            c.inflight.iter().for_each(|i| keep(i.generation));
-            c.pending.iter().for_each(|i| keep(i.generation));
-        }
-        e.pk.cleared_gen.iter().for_each(|&g| keep(g));
+        });
         gens.sort_unstable();
         gens.dedup();
+    }
+
+    /// Every generation the machine holds (the key's and `flush_gen`).
+    #[inline]
+    fn each(e: &Engine, mut f: impl FnMut(u64)) {
+        f(e.flush_gen);
+        for c in &e.cpus {
+            f(c.generation);
+            f(c.handler_gen);
+            f(c.defer_gen);
+            c.inflight.iter().for_each(|i| f(i.generation));
+            c.pending.iter().for_each(|i| f(i.generation));
+        }
+        e.pk.cleared_gen.iter().for_each(|&g| f(g));
     }
 
     fn generation(&self, g: u64) -> u64 {
@@ -241,7 +260,7 @@ impl Engine {
             // One renaming: the CPUs in the order of their own state (then of their numbers).
             heap.clear();
             heap.extend(0..n);
-            heap.sort_by_key(|&c| (self.cpu_signature(c), c));
+            heap.sort_by_key(|&c| (self.cpu_signature(c, parts.used), c));
             for (new, &old) in heap.iter().enumerate() {
                 parts.ren[old] = new as u32;
             }
@@ -255,7 +274,7 @@ impl Engine {
         // correspond, and the least key over them is as canonical as the least over all n!
         // orders (the same states are told apart), at a fraction of the keys.
         sigs.clear();
-        sigs.extend((0..n).map(|c| self.cpu_signature(c)));
+        sigs.extend((0..n).map(|c| self.cpu_signature(c, parts.used)));
         let mut found = false;
         // Heap's algorithm: every permutation of the CPUs, one swap apart.
         heap.clear();
@@ -367,7 +386,7 @@ impl Engine {
     /// What CPU `c` is doing, without any CPU, task, page, generation or call number (so that
     /// a renaming does not change it): its sort key when the CPUs are too many to try every
     /// order.
-    fn cpu_signature(&self, c: usize) -> [u64; 10] {
+    fn cpu_signature(&self, c: usize, used: Used) -> [u64; 10] {
         let cpu = &self.cpus[c];
         let wait = match cpu.wait {
             crate::cpu::Wait::None => 0,
@@ -377,7 +396,11 @@ impl Engine {
             crate::cpu::Wait::Done => 4,
             crate::cpu::Wait::Idle => 5,
         };
-        let held = cpu.t.handles.iter().filter(|h| h.held()).count() as u64;
+        // The handles no step names are never held.
+        let held = cpu.t.handles[..used.handles]
+            .iter()
+            .filter(|h| h.held())
+            .count() as u64;
         [
             cpu.phase as u64,
             (cpu.until != crate::cpu::NEVER) as u64,
