@@ -41,6 +41,9 @@ def test_sigint_raises_keyboard_interrupt_within_half_a_second(mode: str) -> Non
     out, err = p.communicate(timeout=30)
     assert "KeyboardInterrupt" in err
     assert p.returncode != 0
+    if mode == "witness":
+        # The verdict the search had reached is not lost with its witness search.
+        assert "the search had ended, stale access at depth" in err, err
     caught = float(out.split()[-1])
     # The KeyboardInterrupt reaches Python code within half a second of the signal.
     assert caught - sent < 0.5, f"took {caught - sent:.3f} s"
@@ -146,3 +149,32 @@ def test_ctrl_c_during_pct_reports_the_runs_done() -> None:
     assert p.returncode == 130, err
     assert err.startswith("kmapsim: error: interrupted (PCT runs done so far: "), err
     assert "of 100,000,000, none found a violation" in err
+
+
+def test_the_time_limit_in_the_witness_search_keeps_the_verdict() -> None:
+    """The search found its counterexample in milliseconds; the limit passing in the search for
+    a timed witness after it ends that search, not the call: the verdict stands."""
+    import kmapsim
+    from kmapsim.checker import check_machine
+
+    sc = check_machine("async", ipi_latency=1)
+    r = kmapsim.check(sc, witness_tries=2**32 - 1, max_wall_seconds=0.5)
+    assert r.verdict == "stale access" and r.counterexample is not None
+    assert r.witness is None
+    assert r.witness_note.startswith("the time limit passed in the timed-witness search, after ")
+    assert r.witness_note.endswith(" of 4,294,967,295 tries"), r.witness_note
+
+
+def test_a_cancel_in_the_witness_search_says_what_the_search_found() -> None:
+    import threading
+
+    import kmapsim
+    from kmapsim.checker import check_machine
+
+    token = kmapsim.CancelToken()
+    threading.Timer(0.5, token.cancel).start()
+    with pytest.raises(KeyboardInterrupt) as e:
+        kmapsim.check(check_machine("async", ipi_latency=1), witness_tries=2**32 - 1, cancel=token)
+    text = str(e.value)
+    assert text.startswith("cancelled by its CancelToken at depth "), text
+    assert "the search had ended, stale access at depth " in text and " states and " in text

@@ -399,38 +399,38 @@ def check(
 ) -> CheckResult:
     """Explore every interleaving of a small machine and return a frozen `CheckResult`.
 
-    The machine is ``scenario`` (default: `check_machine`) with ``strategy``, ``cpus``,
-    ``slots`` (``last_pkmap``), ``pages`` and ``tasks`` replaced where given. Its workload (a
-    built-in or a custom ``program``) runs forever; durations do not matter, only the order of
+    The machine is ``scenario`` (default: `check_machine`) with ``strategy``, ``cpus``, ``slots``
+    (``last_pkmap``), ``pages`` and ``tasks`` replaced where given. Its workload (a built-in, or a
+    ``scenario``'s custom ``program``) runs forever; durations do not matter, only the order of
     events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound reached`` past
-    either). The search is breadth-first while a level holds at most ``max_frontier`` machines,
-    then depth-first: the same states, with memory for one path instead of a level. ``max_ipis``
-    bounds the IPIs sent to one CPU and not handled yet (in flight or pending): a strategy whose
-    flusher does not wait for its IPIs (``async``, ``guarded``) has infinitely many states
-    without it, since in an order of events nothing stops a flusher from lapping an IPI that has
-    not landed. Transitions past the bound are not taken; ``CheckResult.pruned`` counts them,
-    and when it is not 0 a ``safe`` verdict holds for the runs within the bound. With
-    ``symmetry`` (the default) states that differ by a renaming of the CPUs, each with its task,
-    count once when the machine allows it (one task per CPU, no per-task page source), and so do
-    states that differ by a renaming of the pages within their class (hot or cold) when every
-    kmap draws its page from a class (``CheckResult.symmetry`` says which). With ``pct_runs``,
-    the machine is tested instead by that many randomised runs of ``pct_steps`` steps each (PCT,
-    Burckhardt et al., ASPLOS 2010, hunting bugs of depth ``pct_depth``, from ``seed``): a
-    counterexample found is real and replays, but "bound reached" is no proof;
-    ``CheckResult.pct`` gives PCT's probability bound. Each search's own arguments (None: not
-    given, the default) are refused with the other: ``max_states`` (default 2,000,000),
-    ``max_depth`` (10,000), ``max_frontier`` (100,000), ``max_ipis`` and ``symmetry`` (True)
-    with ``pct_runs``; ``pct_steps`` (100), ``pct_depth`` (3) and ``seed`` (0) without it.
-    Raises ScenarioError for a bad field or
-    argument (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore
-    unrelated evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256
-    slots, 1,024 pages), WallClockExceeded past ``max_wall_seconds``, KeyboardInterrupt on
-    Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the
-    verdict ``bug``, not an exception. Cost: about 300,000 states per second breadth-first and
-    550,000 depth-first on one core of this project's machine, within 20 % either way with its
-    load (``python benches/report.py``, row g of docs/performance.md);
-    memory of about 100 bytes a state seen, plus a few kilobytes a machine held (up to
-    ``max_frontier`` of them, or one a step of the depth-first path).
+    either). The search is breadth-first while a level holds at most ``max_frontier`` machines, then
+    depth-first: the same states, with memory for one path instead of a level. ``max_ipis`` bounds
+    the IPIs sent to one CPU and not handled yet (in flight or pending): a strategy whose flusher
+    does not wait for its IPIs (``async``, ``guarded``) has infinitely many states without it, since
+    in an order of events nothing stops a flusher from lapping an IPI that has not landed.
+    Transitions past the bound are not taken; ``CheckResult.pruned`` counts them, and when it is not
+    0 a ``safe`` verdict holds for the runs within the bound. With ``symmetry`` (the default) states
+    that differ by a renaming of the CPUs, each with its task, count once when the machine allows it
+    (one task per CPU, no per-task page source), and so do states that differ by a renaming of the
+    pages within their class (hot or cold) when every kmap draws its page from a class
+    (``CheckResult.symmetry`` says which). With ``pct_runs``, the machine is tested instead by that
+    many randomised runs of ``pct_steps`` steps each (PCT, Burckhardt et al., ASPLOS 2010, hunting
+    bugs of depth ``pct_depth``, from ``seed``): a counterexample found is real and replays, but
+    "bound reached" is no proof; ``CheckResult.pct`` gives PCT's probability bound. Each search's
+    own arguments (None: not given, the default) are refused with the other: ``max_states`` (default
+    2,000,000), ``max_depth`` (10,000), ``max_frontier`` (100,000), ``max_ipis`` and ``symmetry``
+    (True) with ``pct_runs``; ``pct_steps`` (100), ``pct_depth`` (3) and ``seed`` (0) without it.
+    Raises ScenarioError for a bad field or argument (a scenario with ``tlb_evict_rate`` > 0
+    included: the checker does not explore unrelated evictions; and a machine past the checker's
+    limits: at most 8 CPUs, 32 tasks, 256 slots, 1,024 pages), WallClockExceeded past
+    ``max_wall_seconds``, KeyboardInterrupt on Ctrl-C or a cancelled ``cancel`` token. A kernel BUG
+    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 300,000
+    states per second breadth-first and 550,000 depth-first on one core of this project's machine,
+    within 20 % either way with its load (``python benches/report.py``, row g of
+    docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for each state
+    of the next breadth-first level (up to ``max_frontier`` of them, or one a step of the
+    depth-first path): a few kilobytes on the default machine, about 24 KiB on the largest
+    (docs/verification.md).
     """
     changes: dict[str, Any] = {
         k: v

@@ -166,7 +166,13 @@ pub fn find(
             Ok(()) => matches!(want, Target::Stale { .. }) && stale_as(&e, want),
             Err(SimError::Deadlock(_)) => want == Target::Deadlock,
             Err(SimError::KernelBug { .. }) => want == Target::Bug,
-            Err(err @ SimError::Interrupted { .. }) => return Err(err),
+            // At the try's index, as when stopped between tries (not at the try's cycle).
+            Err(SimError::Interrupted { reason, .. }) => {
+                return Err(SimError::Interrupted {
+                    cycle: u64::from(i),
+                    reason,
+                });
+            }
             Err(_) => false,
         };
         if reached {

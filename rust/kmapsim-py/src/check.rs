@@ -125,11 +125,20 @@ fn searched<'py>(
     + Send,
 ) -> PyResult<Bound<'py, PyDict>> {
     let started = Instant::now();
-    let (report, witness, searched) = polled(py, opts, unit, 0, |poll| {
+    // A search that ended, kept for the message if its witness search is then interrupted.
+    let ended = Mutex::new(None::<String>);
+    let out = polled(py, opts, unit, 0, |poll| {
         let report = search(poll)?;
         let searched = started.elapsed().as_secs_f64();
-        let witness = with_witness(opts, &report, witness_tries, poll)?;
+        let witness = with_witness(opts, &report, witness_tries, poll).inspect_err(|_| {
+            *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended_as(&report));
+        })?;
         Ok((report, witness, searched))
+    });
+    let ended = ended.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (report, witness, searched) = out.map_err(|err| match ended {
+        Some(detail) => with_detail(py, err, &detail),
+        None => err,
     })?;
     // The witness's timed runs are not search time: `seconds` is the search's alone.
     let d = report_dict(py, opts, &report, searched)?;
@@ -141,9 +150,24 @@ fn searched<'py>(
     Ok(d)
 }
 
+/// What search `report` found, for an interruption of its timed-witness search (which would
+/// otherwise lose it).
+fn ended_as(report: &CheckReport) -> String {
+    format!(
+        "the search had ended, {} at depth {} after {} states and {} transitions, and its \
+         timed-witness search was stopped",
+        report.verdict.name(),
+        report.depth,
+        thousands(report.states),
+        thousands(report.transitions),
+    )
+}
+
 /// The timed witness of `report`'s counterexample, if it has one and `tries` > 0
-/// (`kmapsim_core::witness`); an interruption of its search is reported at the search's
-/// depth, as if the search had been interrupted at its end.
+/// (`kmapsim_core::witness`). The wall-clock limit passing in its search ends the search
+/// without a witness (the note says so): the verdict stands, and the limit bounds the whole
+/// call. A Ctrl-C or a cancel stops the call, reported at the search's depth, as if the search
+/// had been interrupted at its end (`searched` adds what it found).
 fn with_witness(
     opts: &Options,
     report: &CheckReport,
@@ -154,7 +178,15 @@ fn with_witness(
         return Ok(None);
     };
     match witness::find(&opts.scenario, path, tries, 0, poll) {
-        // Stopped like the search, and reported where the search ended.
+        Err(kmapsim_core::SimError::Interrupted {
+            reason: kmapsim_core::StopReason::WallClock,
+            cycle: done,
+        }) => Ok(Some(Err(format!(
+            "the time limit passed in the timed-witness search, after \
+             {} of {} tries",
+            thousands(done),
+            thousands(u64::from(tries))
+        )))),
         Err(kmapsim_core::SimError::Interrupted { reason, .. }) => {
             Err(kmapsim_core::SimError::Interrupted {
                 cycle: u64::from(report.depth),
