@@ -195,14 +195,15 @@ struct Search {
     /// reached (a search whose last state is the `max_states`-th is complete).
     max_states: u64,
     over: bool,
-    /// States since the caller was last polled (`due`).
-    since_poll: u32,
+    /// The count of transitions at which the caller is next polled (`due`).
+    poll_at: u64,
 }
 
-/// The caller's `poll` is asked every this many states: often enough for a prompt Ctrl-C (a
-/// fraction of a millisecond), rarely enough that asking (a clock read and atomics, in the
-/// Python binding) costs nothing next to the states.
-const POLL_EVERY: u32 = 256;
+/// The caller's `poll` is asked every this many transitions: often enough for a prompt Ctrl-C
+/// (a fraction of a millisecond on the default machine, a few milliseconds on the largest,
+/// whose states have hundreds of transitions each), rarely enough that asking (a clock read and
+/// atomics, in the Python binding) costs nothing next to the transitions.
+const POLL_EVERY: u64 = 512;
 
 /// Spare machines kept at most: enough for the successors of a whole breadth-first level of
 /// the usual sizes, since the next level's machines are copies into the last level's (a copy
@@ -251,7 +252,7 @@ impl Search {
             made: Vec::new(),
             max_states: bounds.max_states,
             over: false,
-            since_poll: 0,
+            poll_at: POLL_EVERY,
         };
         let fp = s.fingerprint(root);
         s.seen.insert(fp);
@@ -426,13 +427,13 @@ impl Search {
         })
     }
 
-    /// Whether the caller is to be polled now: once every `POLL_EVERY` calls.
+    /// Whether the caller is to be polled now: once `POLL_EVERY` transitions have run since
+    /// it last was.
     fn due(&mut self) -> bool {
-        self.since_poll += 1;
-        if self.since_poll < POLL_EVERY {
+        if self.transitions < self.poll_at {
             return false;
         }
-        self.since_poll = 0;
+        self.poll_at = self.transitions + POLL_EVERY;
         true
     }
 
@@ -449,7 +450,7 @@ fn ending(mut path: Vec<Step>, f: &Failure) -> Vec<Step> {
 }
 
 /// Explore every interleaving of `sc` (which sets the machine: CPUs, slots, pages, tasks,
-/// program) within `bounds`. `poll` is called every `POLL_EVERY` (256) states;
+/// program) within `bounds`. `poll` is called every `POLL_EVERY` (512) transitions;
 /// returning a reason stops with `SimError::Interrupted`.
 pub fn check(
     sc: &Scenario,

@@ -123,6 +123,12 @@ pub(super) fn depth_first(
             todo_from: 0,
         });
         while let Some(n) = stack.len().checked_sub(1) {
+            // Every turn, not only at new states: a run of transitions to states seen before
+            // is polled too.
+            if let Some(reason) = s.due().then(&mut *poll).flatten() {
+                let cycle = deepest as u64;
+                return Err(SimError::Interrupted { cycle, reason });
+            }
             let top = &mut stack[n];
             if todo.len() == top.todo_from {
                 let done = stack.pop().expect("a frame");
@@ -173,10 +179,6 @@ pub(super) fn depth_first(
                 todo_from,
             });
             thin(s, &mut stack);
-            if let Some(reason) = s.due().then(&mut *poll).flatten() {
-                let cycle = deepest as u64;
-                return Err(SimError::Interrupted { cycle, reason });
-            }
         }
     }
     let verdict = if cut {

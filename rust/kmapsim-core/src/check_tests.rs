@@ -335,8 +335,37 @@ fn an_interrupted_search_leaves_its_counts() {
     let mut progress = Progress::default();
     let r = check_counted(&sc, &BOUNDS, &mut poll, &mut progress);
     assert!(matches!(r, Err(SimError::Interrupted { .. })));
-    // Polled every 256 states: stopped at the fourth poll, past 1,024 states.
-    assert!(progress.states > 1_024 && progress.transitions >= progress.states - 1);
+    // Polled every 512 transitions: stopped at the fourth poll, at 2,048 of them.
+    assert_eq!(polls, 4);
+    assert!(progress.transitions >= 2_048 && progress.transitions < 2_048 + 64);
+    assert!(progress.states > 512 && progress.transitions >= progress.states - 1);
+}
+
+/// The caller is polled by transitions, not states: on a machine whose states have hundreds
+/// of transitions each, and depth-first through runs of states seen before, it is still asked
+/// every few hundred transitions.
+#[test]
+fn the_caller_is_polled_every_few_hundred_transitions() {
+    let mut wide = machine(Strategy::Sync, 8, 16, 64);
+    wide.tasks = 16;
+    for max_frontier in [100_000, 10] {
+        let bounds = Bounds {
+            max_frontier,
+            ..BOUNDS
+        };
+        let (mut polls, mut progress) = (0u64, Progress::default());
+        let mut poll = || {
+            polls += 1;
+            (polls > 20).then_some(StopReason::Cancelled)
+        };
+        let r = check_counted(&wide, &bounds, &mut poll, &mut progress);
+        assert!(matches!(r, Err(SimError::Interrupted { .. })));
+        let per_poll = progress.transitions / 21;
+        assert!(
+            per_poll < 1_024,
+            "{per_poll} transitions a poll ({max_frontier})"
+        );
+    }
 }
 
 #[test]

@@ -114,8 +114,15 @@ fn unkey(k: u64) -> (u64, usize) {
     (k >> CPU_BITS, (k & ((1 << CPU_BITS) - 1)) as usize)
 }
 
-/// How many processed cycles between two calls of the caller's poll function.
+/// How many processed cycles between two calls of the caller's poll function, at most.
 const POLL_EVERY: u64 = 1 << 14;
+
+/// How many events between two calls of the caller's poll function in `skip` mode, at most
+/// (a cycle can hold thousands: a flush's IPIs on 4,096 CPUs), and how many CPU-cycles in
+/// `step` mode (its cycles cost in proportion to the CPUs): each about a millisecond of work,
+/// so that Ctrl-C, a cancel and the wall-clock limit take effect within a few of them.
+pub(crate) const POLL_EVENTS: u64 = 1 << 14;
+pub(crate) const POLL_CPU_CYCLES: u64 = 1 << 20;
 
 /// The IPI call (`smp_call_function`) in progress; `call_lock` allows one at a time.
 #[derive(Clone, Copy, Debug, Default)]
@@ -467,6 +474,10 @@ impl Engine {
         poll: &mut dyn FnMut() -> Option<StopReason>,
     ) -> Result<(), SimError> {
         let n = self.cpus.len();
+        // A power of two, so that the cycles polled at do not depend on where advances split.
+        let step_poll = (POLL_CPU_CYCLES / n as u64)
+            .clamp(1, POLL_EVERY)
+            .next_power_of_two();
         while self.now < end {
             let t = self.now;
             self.take_samples(t + 1);
@@ -500,7 +511,7 @@ impl Engine {
             if self.frozen() {
                 return Err(self.deadlock(t + 1, Stuck::Frozen));
             }
-            if self.now % POLL_EVERY == 0 {
+            if self.now % step_poll == 0 {
                 if let Some(reason) = poll() {
                     let cycle = self.now;
                     return Err(SimError::Interrupted { cycle, reason });
@@ -516,6 +527,7 @@ impl Engine {
         poll: &mut dyn FnMut() -> Option<StopReason>,
     ) -> Result<(), SimError> {
         let mut processed = 0u64;
+        let mut poll_at = self.events + POLL_EVENTS;
         loop {
             let deadline = self.deadline();
             let mut t = deadline;
@@ -589,7 +601,8 @@ impl Engine {
                 return Err(self.deadlock(t + 1, Stuck::Frozen));
             }
             processed += 1;
-            if processed % POLL_EVERY == 0 {
+            if processed % POLL_EVERY == 0 || self.events >= poll_at {
+                poll_at = self.events + POLL_EVENTS;
                 if let Some(reason) = poll() {
                     self.now = t + 1;
                     return Err(SimError::Interrupted {

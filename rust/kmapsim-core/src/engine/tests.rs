@@ -727,3 +727,39 @@ fn an_ipi_flight_longer_than_the_watchdog_is_waited_out() {
         assert!(r.counters.flushes == 1 && r.counters.ipis_handled == 0);
     }
 }
+
+/// The caller is polled by the work done, not only by cycles: `skip` mode every
+/// `POLL_EVENTS` events or so (a flush on 4,096 CPUs puts thousands in one cycle), `step` mode
+/// every `POLL_CPU_CYCLES` / CPUs cycles (its cycles cost in proportion to the CPUs). Each
+/// advance below stops at its first poll, so the events between two stops are those between
+/// two polls.
+#[test]
+fn the_caller_is_polled_by_work_done() {
+    use crate::engine::{Engine, POLL_CPU_CYCLES, POLL_EVENTS};
+    use crate::error::StopReason;
+    let sc = Scenario {
+        cpus: 4096,
+        ..Scenario::default()
+    };
+    let mut skip = Engine::new(&sc, 1, Mode::Skip).unwrap();
+    let mut most = 0;
+    for _ in 0..200 {
+        let before = skip.events;
+        let r = skip.advance_to(1 << 40, &mut || Some(StopReason::Cancelled));
+        assert!(matches!(r, Err(SimError::Interrupted { .. })));
+        most = most.max(skip.events - before);
+    }
+    // (Polled every 16,384 cycles processed, as before, there were up to 10.6 million.)
+    assert!(
+        POLL_EVENTS <= 1 << 14 && most <= 2 * POLL_EVENTS,
+        "{most} events between polls"
+    );
+    let mut step = Engine::new(&sc, 1, Mode::Step).unwrap();
+    let mut polls = 0u64;
+    step.advance_to(4_096, &mut || {
+        polls += 1;
+        None
+    })
+    .unwrap();
+    assert_eq!(polls, 4_096 / (POLL_CPU_CYCLES / 4_096));
+}
