@@ -755,6 +755,26 @@ def test_an_executor_refusing_work_is_named(tmp_path: Path) -> None:
     assert not store.exists(), "an empty store was left behind"
 
 
+def test_a_closed_multiprocessing_pool_is_named(tmp_path: Path) -> None:
+    import multiprocessing as mp
+
+    pool = mp.Pool(1)
+    pool.close()
+    try:
+        store = tmp_path / "pool.sqlite"
+        ex = kmapsim.PoolExecutor(pool)
+        call = lambda: kmapsim.sweep(SMALL, cycles=10, executor=ex, store=store, progress=False)  # noqa: E731
+        _raises(call, "executor", "refused the work", "Pool not running")
+        assert not store.exists(), "an empty store was left behind"
+    finally:
+        pool.join()
+
+
+@pytest.mark.parametrize("pool", ["pool", None, 3, object()])
+def test_a_pool_executor_of_no_pool_is_refused(pool: object) -> None:
+    _raises(lambda: kmapsim.PoolExecutor(pool), "pool", "no apply_async", "multiprocessing.Pool")
+
+
 # -- plots: every refusal typed, naming the argument ---------------------------------------------
 
 

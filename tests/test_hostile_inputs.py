@@ -244,6 +244,23 @@ def test_a_deep_grid_file_is_a_file_error(tmp_path: Path) -> None:
     assert e.field == "--grid-file" and "levels deep" in str(e)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["", "# only a comment\n", "[base]\n[grid]\n[run]\n"],
+    ids=["empty", "comment", "tables"],
+)
+def test_a_grid_file_that_sets_nothing_is_a_file_error(tmp_path: Path, text: str) -> None:
+    """As an empty scenario file is: the wrong file, not a request for every default."""
+    from kmapsim.grid_file import read_grid_file
+
+    path = tmp_path / "g.toml"
+    path.write_text(text, encoding="utf-8")
+    e = _raises(lambda: read_grid_file(path), ScenarioFileError)
+    assert e.field == "--grid-file" and e.path == str(path) and "sets nothing" in str(e)
+    path.write_text("[run]\ncycles = 1000\n", encoding="utf-8")
+    assert read_grid_file(path) == {"cycles": 1000}
+
+
 def test_nesting_within_the_limit_reaches_the_field_check(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     depth = MAX_NESTING - 1  # the top-level object is one level

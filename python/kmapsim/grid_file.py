@@ -34,9 +34,10 @@ def read_grid_file(path: Path) -> dict[str, Any]:
 
     The rule of `kmapsim.fileio`: anything wrong with the file as a file (unreadable, not TOML,
     an unknown table or key, a table that is not one, a [grid] entry that is not a non-empty
-    array) is a `ScenarioFileError` (field ``--grid-file``, ``.path``); a bad value (a field
-    out of its range, an unknown preset, bad seeds or cycles) is the `ScenarioError` of that
-    field (``preset``, ``seeds``, ``cycles``), its message naming the file and the key."""
+    array, nothing set: empty, only comments or only empty tables) is a `ScenarioFileError`
+    (field ``--grid-file``, ``.path``); a bad value (a field out of its range, an unknown preset,
+    bad seeds or cycles) is the `ScenarioError` of that field (``preset``, ``seeds``,
+    ``cycles``), its message naming the file and the key."""
     doc = read_document(path, field=GRID_FILE, fmt="toml")
     names = [s["name"] for s in Scenario.fields()]
     out: dict[str, Any] = {}
@@ -124,4 +125,12 @@ def read_grid_file(path: Path) -> dict[str, Any]:
         except ScenarioError as e:
             raise bad_value(f"[run] {key}", e) from None
         out[key] = value
+    if not out:
+        # As an empty scenario file is refused: a file that sets nothing is a mistake (the
+        # wrong file, or one not written yet), not a request for the defaults.
+        raise bad_shape(
+            "sets nothing: no [base] value, [grid] field or [run] value",
+            "[base] (preset, program, fields), [grid] (field = [values]) and [run] (seeds, "
+            "cycles): at least one value",
+        )
     return out

@@ -456,10 +456,19 @@ class PoolExecutor(cf.Executor):
         with ray.util.multiprocessing.Pool() as pool:
             kmapsim.sweep(base, grid=..., cycles=..., executor=kmapsim.PoolExecutor(pool))
 
-    The pool stays the caller's to close.
+    The pool stays the caller's to close. Raises ScenarioError (field ``pool``) for an object
+    without a callable ``apply_async``; a pool that is closed is refused by `sweep` (field
+    ``executor``), as a shut-down executor is.
     """
 
     def __init__(self, pool: Any) -> None:
+        if not callable(getattr(pool, "apply_async", None)):
+            raise ScenarioError.of(
+                "pool",
+                f"got {_describe(pool)}, which has no apply_async",
+                "a pool with multiprocessing.Pool's apply_async (the standard library's "
+                "multiprocessing.Pool, or Ray's ray.util.multiprocessing.Pool)",
+            )
         self._pool = pool
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
@@ -468,9 +477,12 @@ class PoolExecutor(cf.Executor):
         process pool."""
         fut: cf.Future[Any] = cf.Future()
         fut.set_running_or_notify_cancel()
-        self._pool.apply_async(
-            fn, args, kwargs, callback=fut.set_result, error_callback=fut.set_exception
-        )
+        try:
+            self._pool.apply_async(
+                fn, args, kwargs, callback=fut.set_result, error_callback=fut.set_exception
+            )
+        except ValueError as e:  # multiprocessing's "Pool not running": closed or terminated
+            raise RuntimeError(f"the pool takes no more work: {e}") from e
         return fut
 
 
