@@ -878,3 +878,67 @@ def test_a_plots_unknown_column_suggests_the_nearest() -> None:
     ).frame
     _raises(lambda: plots.scaling(frame, hue="Strategy"), "columns", "(did you mean 'strategy'?)")
     _raises(lambda: plots.scaling(frame, at={"Strategy": "sync"}), "at", "(did you mean")
+
+
+# -- an empty path: never the current directory ----------------------------------------------
+
+EMPTY_PATH_CALLS: dict[str, Any] = {
+    "from_file": lambda: Scenario.from_file(""),
+    "to_file": lambda: SMALL.to_file(""),
+    "replay": lambda: kmapsim.run(SMALL, cycles=100, replay=""),
+    "replay_calls": lambda: kmapsim.run(SMALL, cycles=100, replay_calls=""),
+    "read_ops": lambda: read_ops(""),
+    "Store": lambda: kmapsim.Store(""),
+    "sweep store": lambda: kmapsim.sweep(SMALL, cycles=100, store="", progress=False),
+}
+
+
+@pytest.mark.parametrize("call", EMPTY_PATH_CALLS.values(), ids=EMPTY_PATH_CALLS.keys())
+def test_an_empty_path_is_named_as_one(call: Any) -> None:
+    """``Path("")`` is ".", which every reader would call a directory."""
+    with pytest.raises((ScenarioError, kmapsim.StoreError)) as e:
+        call()
+    assert "an empty path" in str(e.value) and " . " not in f" {e.value} ", str(e.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--replay", ""],
+        ["run", "--scenario", ""],
+        ["run", "--replay-calls", ""],
+        ["run", "--record-calls", ""],
+        ["sweep", "--store", "", "--cycles", "100"],
+        ["sweep", "--grid-file", ""],
+    ],
+    ids=lambda a: a[1],
+)
+def test_an_empty_path_on_the_command_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kmapsim.cli import main
+
+    assert main([*argv, "--no-progress"] if argv[0] == "sweep" else argv) == 2
+    err = capsys.readouterr().err
+    assert "an empty path" in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- an output that is a directory holding an input: said to be a directory ----------------------
+
+
+def test_an_output_directory_holding_an_input_is_said_to_be_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kmapsim.cli import main
+
+    calls = tmp_path / "calls.csv"
+    calls.write_text("task,op,page,work\n0,kmap,1,5\n0,kunmap,1,5\n", encoding="utf-8")
+    grid = tmp_path / "g.toml"
+    grid.write_text("[run]\ncycles = 1000\n", encoding="utf-8")
+    for argv in (
+        ["run", "--replay-calls", str(calls), "--record-calls", str(tmp_path), "--cycles", "1000"],
+        ["sweep", "--grid-file", str(grid), "--store", str(tmp_path), "--no-progress"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{tmp_path} is a directory" in err and "holding" not in err, err

@@ -65,7 +65,8 @@ from kmapsim.errors import (
     ScenarioFileError,
     WallClockExceeded,
 )
-from kmapsim.grid_file import read_grid_file
+from kmapsim.fileio import as_path
+from kmapsim.grid_file import GRID_FILE, read_grid_file
 from kmapsim.lockstat import lock_stat_rows, lockmeter_text
 from kmapsim.outputs import (
     PARQUET_SUFFIXES,
@@ -768,11 +769,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 # -- checks before running -----------------------------------------------------------------------
 
 
+_STORE_ALLOWED = "a kmapsim store file (SQLite), or a new file in a writable directory"
+
+
 def _check_store(option: str, path: Path) -> None:
     """An existing store is opened and closed, so that a store that is damaged, of another
     format, read-only or in a read-only directory fails before any run (`StoreError`). A new
     one needs a writable directory: the sweep creates it, still before its first run."""
-    allowed = "a kmapsim store file (SQLite), or a new file in a writable directory"
+    allowed = _STORE_ALLOWED
     try:
         if path.is_dir():
             raise ScenarioError.of(option, f"{path} is a directory", allowed)
@@ -869,7 +873,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    spec = read_grid_file(Path(args.grid_file)) if args.grid_file is not None else {}
+    grid_file = as_path(args.grid_file, GRID_FILE) if args.grid_file is not None else None
+    spec = read_grid_file(grid_file) if grid_file is not None else {}
     base_values: dict[str, FieldValue] = dict(spec.get("base", {}))
     set_values = _overrides(
         argparse.Namespace(cpus=None, strategy=None, set=args.set, program=args.program)
@@ -905,7 +910,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             require_matplotlib()
         except PlotsUnavailable as e:
             raise ScenarioError.of("--plots", str(e), "a run without --plots") from e
-    args.store_path = Path(args.store) if args.store is not None else None
+    args.store_path = as_path(args.store, "--store") if args.store is not None else None
+    if args.store_path is not None and args.store_path.is_dir():
+        # Said to be one, rather than to hold the files compared with it below.
+        raise ScenarioError.of("--store", f"{args.store_path} is a directory", _STORE_ALLOWED)
     distinct(
         {
             "--store": args.store_path,
@@ -1048,20 +1056,23 @@ def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
 def _cmd_run(args: argparse.Namespace) -> int:
     label, base = _base_scenario(args)
     scenario = base.replace(**_overrides(args))
-    distinct(
-        {"--save-scenario": args.save_scenario, "--record-calls": args.record_calls},
-        {"--scenario": args.scenario, "--replay": args.replay, "--replay-calls": args.replay_calls},
-    )
+    # Each output checked on its own first (a directory, a suffix), so that one of them being
+    # a directory is said so, not that it holds an input.
+    save = record = None
     if args.save_scenario is not None:
         save = _output_file(
             "--save-scenario", args.save_scenario, SCENARIO_SUFFIXES, "a .toml or .json file"
         )
+    if args.record_calls is not None:
+        record = _output_file("--record-calls", args.record_calls, (".csv",), "a .csv file")
+    distinct(
+        {"--save-scenario": args.save_scenario, "--record-calls": args.record_calls},
+        {"--scenario": args.scenario, "--replay": args.replay, "--replay-calls": args.replay_calls},
+    )
+    if save is not None:
         # Before the run, so that a run that deadlocks or is interrupted leaves it too.
         with _writing("--save-scenario", save), _replacing(save) as tmp:
             scenario.to_file(tmp)
-    record = None
-    if args.record_calls is not None:
-        record = _output_file("--record-calls", args.record_calls, (".csv",), "a .csv file")
     result = run(
         scenario,
         cycles=args.cycles,

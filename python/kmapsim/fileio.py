@@ -85,7 +85,8 @@ def as_path(path: object, field: str = "file") -> Path:
 
     Anything else (None, a number, a list, a dict) raises `ScenarioFileError` with ``field``,
     ``.path`` ``""`` and a message saying a path is expected, instead of pathlib's bare
-    `TypeError`; so does a `bytes` path that does not decode."""
+    `TypeError`; so does a `bytes` path that does not decode, and an empty path (which pathlib
+    reads as ".")."""
     try:
         if isinstance(path, os.PathLike):
             path = os.fspath(path)  # a str or bytes; a bad __fspath__ raises TypeError
@@ -97,6 +98,9 @@ def as_path(path: object, field: str = "file") -> Path:
     if not isinstance(path, str):
         problem = f"got {quote(path, 40)} (type {type(path).__name__}), not a path"
         raise ScenarioFileError.at("", problem, PATH_ALLOWED, field)
+    if not path:
+        # `Path("")` is ".", the current directory: never what an empty name meant.
+        raise ScenarioFileError.at("", "an empty path", PATH_ALLOWED, field)
     return Path(path)
 
 

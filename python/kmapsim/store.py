@@ -175,6 +175,9 @@ def check_path(path: object) -> Path:
             f"store: got {type(path).__name__} {quote(path)}; allowed: a file path "
             "(str or os.PathLike), or None for no store"
         )
+    if not os.fspath(path):
+        # `Path("")` is ".", the current directory: never what an empty name meant.
+        raise StoreError("store: an empty path; allowed: a file path, e.g. study.sqlite")
     p = Path(path)
     try:
         _check_location(p)
