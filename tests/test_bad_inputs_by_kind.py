@@ -876,7 +876,14 @@ def test_a_plots_unknown_column_suggests_the_nearest() -> None:
     frame = kmapsim.sweep(
         SMALL, grid={"cpus": [1, 2]}, cycles=1000, executor="serial", progress=False
     ).frame
-    _raises(lambda: plots.scaling(frame, hue="Strategy"), "columns", "(did you mean 'strategy'?)")
+    # The argument naming the column is the field.
+    _raises(lambda: plots.scaling(frame, hue="Strategy"), "hue", "(did you mean 'strategy'?)")
+    _raises(lambda: plots.scaling(frame, x="CPUs"), "x", "(did you mean 'cpus'?)")
+    _raises(lambda: plots.scaling(frame, y="thruput"), "y", "no column 'thruput'")
+    _raises(lambda: plots.breakdown(frame, by=["nope"]), "by", "no column 'nope'")
+    with pytest.raises(kmapsim.ScenarioTypeError) as e:
+        plots.save_all("x", "d/")
+    assert e.value.field == "result", str(e.value)
     _raises(lambda: plots.scaling(frame, at={"Strategy": "sync"}), "at", "(did you mean")
 
 
@@ -942,3 +949,11 @@ def test_an_output_directory_holding_an_input_is_said_to_be_a_directory(
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert f"{tmp_path} is a directory" in err and "holding" not in err, err
+
+
+@pytest.mark.parametrize("trace", [-1, 1.5, True, "10"])
+def test_a_bad_trace_count_quotes_the_largest_trace(trace: object) -> None:
+    from kmapsim.runner import MAX_TRACE
+
+    e = _raises(lambda: kmapsim.run(SMALL, cycles=100, trace=trace), "trace")
+    assert e.allowed == f"an integer in [0, {MAX_TRACE}] (0: no trace)", str(e)

@@ -204,7 +204,7 @@ def scaling(
     logy = None if logy is None else _flag("logy", logy)
     df = _select(_frame_of(frame), at)
     hues = _columns("hue", hue)
-    _require_columns(df, [x, y, *hues])
+    _require_columns(df, x=[x], y=[y], hue=hues)
     _check_fixed(df, keep={x, *hues}, what="scaling")
     fig, axes = _figure(ax, (7.5, 4.8))
     nseeds = int(df["seed"].nunique()) if "seed" in df else 1
@@ -305,7 +305,7 @@ def breakdown(
     at = _default_at(df, at)
     df = _select(df, at)
     bys = _columns("by", by)
-    _require_columns(df, bys)
+    _require_columns(df, by=bys)
     _check_fixed(df, keep=set(bys), what="breakdown")
     share_cols = [c for c in df.columns if c.startswith("share_")]
     if not share_cols:
@@ -400,7 +400,7 @@ def lock_wait(
     at = _default_at(df, at)
     df = _select(df, at)
     bys = _columns("by", by)
-    _require_columns(df, [*bys, "kmap_lock_wait_counts"])
+    _require_columns(df, by=bys, frame=["kmap_lock_wait_counts"])
     _check_fixed(df, keep=set(bys), what="lock_wait")
 
     groups = _groups(df, bys)
@@ -479,7 +479,7 @@ def breakdown_scaling(
     min_share = _share(min_share)
     df = _select(_frame_of(frame), at)
     bys = _columns("by", by)
-    _require_columns(df, [x, *bys])
+    _require_columns(df, x=[x], by=bys)
     _check_fixed(df, keep={x, *bys}, what="breakdown_scaling")
     share_cols = [c for c in df.columns if c.startswith("share_")]
     if not share_cols:
@@ -570,7 +570,7 @@ def stale(
     df = _select(_frame_of(frame), at)
     hues = _columns("hue", hue)
     panels = _columns("panel", panel)
-    _require_columns(df, [x, *hues, *panels, "stale_accesses"])
+    _require_columns(df, x=[x], hue=hues, panel=panels, frame=["stale_accesses"])
     _check_fixed(df, keep={x, *hues, *panels}, what="stale")
     pgroups = _groups(df, panels)
     fig, grid = _figure_grid(1, len(pgroups), (4.6 * len(pgroups) + 2.4, 4.4), sharey=True)
@@ -640,7 +640,7 @@ def save_study(
     _title(title)
     dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
-    _require_columns(frame, ["regime", "cpus", "strategy"])
+    _require_columns(frame, frame=["regime", "cpus", "strategy"])
     names = [n for n in regimes if (frame["regime"] == n).any()]
     parts = {n: frame[frame["regime"] == n] for n in names}
     runs = _runs_text(frame)
@@ -818,7 +818,7 @@ def save_all(
     """
     dpi = _int_arg("dpi", dpi, MIN_DPI, MAX_DPI)
     require_matplotlib()
-    df = _frame_of(result)
+    df = _frame_of(result, "result")
     order = list(result.grid) if isinstance(result, SweepResult) else []
     varying = _varying(df, order)
     numeric = [v for v in varying if pd.api.types.is_numeric_dtype(df[v])]
@@ -906,12 +906,13 @@ def _figure_grid(
     return fig, [list(row) for row in grid]
 
 
-def _frame_of(obj: SweepResult | pd.DataFrame) -> pd.DataFrame:
+def _frame_of(obj: SweepResult | pd.DataFrame, name: str = "frame") -> pd.DataFrame:
+    """The frame of argument ``name``: a SweepResult's, or a DataFrame itself."""
     if isinstance(obj, SweepResult):
         return obj.frame
     if isinstance(obj, pd.DataFrame):
         return obj
-    raise ScenarioTypeError.got("frame", obj, "a SweepResult or its DataFrame")
+    raise ScenarioTypeError.got(name, obj, "a SweepResult or its DataFrame")
 
 
 def _no_shares(what: str, df: pd.DataFrame) -> ScenarioError:
@@ -1009,14 +1010,18 @@ def _nearest(name: object, df: pd.DataFrame) -> str:
     return did_you_mean(name, [c for c in df.columns if isinstance(c, str)])
 
 
-def _require_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
-    missing = [n for n in names if n not in df.columns]
-    if missing:
-        raise ScenarioError.of(
-            "columns",
-            f"no column {', '.join(quote(n) + _nearest(n, df) for n in missing[:5])} in the frame",
-            "columns of the frame: " + _names(df.columns),
-        )
+def _require_columns(df: pd.DataFrame, **by_argument: Sequence[str]) -> None:
+    """Every column named, by the argument that names it (``frame`` for the columns a plot
+    needs of any frame): the first argument with a missing column is the error's field."""
+    for argument, names in by_argument.items():
+        missing = [n for n in names if n not in df.columns]
+        if missing:
+            shown = ", ".join(quote(n) + _nearest(n, df) for n in missing[:5])
+            raise ScenarioError.of(
+                argument,
+                f"no column {shown} in the frame",
+                "columns of the frame: " + _names(df.columns),
+            )
     if df.empty:
         raise ScenarioError.of("frame", "the frame has no rows", "a frame of at least one run")
 

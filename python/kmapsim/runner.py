@@ -52,6 +52,16 @@ def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     return i
 
 
+def _trace_arg(trace: object) -> int | None:
+    """``trace`` as the engine takes it (None: no trace). A count past `MAX_TRACE` is left to
+    the engine, which says what it would take; anything else wrong names `MAX_TRACE`."""
+    try:
+        return _int_arg("trace", trace, 0, MAX_SEED) or None
+    except ScenarioError as e:
+        allowed = f"an integer in [0, {MAX_TRACE}] (0: no trace)"
+        raise type(e).of("trace", e.problem, allowed) from None
+
+
 def _wall_limit(seconds: object) -> float | None:
     if seconds is None:
         return None
@@ -110,7 +120,7 @@ def engine_options(
         scenario.to_dict(),
         _int_arg("seed", seed, 0, MAX_SEED),
         mode,
-        _int_arg("trace", trace, 0, MAX_SEED) or None,
+        _trace_arg(trace),
         _int_arg("sample_every", sample_every, 0, MAX_CYCLES) or None,
         _replay_columns(replay, scenario),
         _flag("record_ops", record_ops),
