@@ -957,3 +957,13 @@ def test_a_bad_trace_count_quotes_the_largest_trace(trace: object) -> None:
 
     e = _raises(lambda: kmapsim.run(SMALL, cycles=100, trace=trace), "trace")
     assert e.allowed == f"an integer in [0, {MAX_TRACE}] (0: no trace)", str(e)
+
+
+def test_a_built_in_workload_without_its_pages_says_what_the_scenario_needs() -> None:
+    """Its steps are not the user's to change; the scenario is."""
+    field = 'workload "file-read" step 1 (kmap): page'
+    e = _raises(lambda: Scenario(workload="file-read", hot_pages=0), field)
+    assert e.allowed == "a scenario with hot_pages >= 1, which this workload's step needs"
+    program = "kmap handle=0 page=hot; kunmap handle=0"
+    e = _raises(lambda: Scenario(program=program, hot_pages=0), "program step 0 (kmap): page")
+    assert "one of mixed, hot, cold" in e.allowed

@@ -123,7 +123,7 @@ def test_mappings_left_held_by_exited_tasks_are_a_pool_exhaustion() -> None:
     with pytest.raises(kmapsim.DeadlockError) as e:
         kmapsim.run(sc, cycles=1_000_000, replay_calls=calls)
     assert e.value.pool_exhausted and "1 task asleep" in str(e.value)
-    assert "held by tasks that exited" in str(e.value)
+    assert "(they hold 0 of them; tasks that exited hold 4)" in str(e.value)
 
 
 def test_a_call_list_names_a_page_of_none_as_minus_one() -> None:

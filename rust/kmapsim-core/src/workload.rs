@@ -337,31 +337,40 @@ fn check_pages(steps: &[Step], sc: &Scenario) -> Result<(), ConfigError> {
         };
         let field = format!("{} step {i} (kmap): page", sc.workload_field());
         let cold = sc.pages - sc.hot_pages;
-        let problem = match source {
-            PageSource::Hot if sc.hot_pages == 0 => Some("\"hot\" with hot_pages = 0".to_string()),
-            PageSource::Cold if cold == 0 => Some("\"cold\" with no cold page".into()),
+        // The problem, and what the scenario would need for the step to have a page.
+        let (problem, needs) = match source {
+            PageSource::Hot if sc.hot_pages == 0 => (
+                "\"hot\" with hot_pages = 0".to_string(),
+                "hot_pages >= 1".to_string(),
+            ),
+            PageSource::Cold if cold == 0 => (
+                "\"cold\" with no cold page".into(),
+                "pages > hot_pages".into(),
+            ),
             PageSource::Private | PageSource::Sequential if private_pages(sc) == 0 => {
                 let pages = if cold == 1 { "page" } else { "pages" };
-                Some(format!(
-                    "the task's own pages with {cold} cold {pages} for {} tasks",
-                    sc.task_count()
-                ))
+                (
+                    format!(
+                        "the task's own pages with {cold} cold {pages} for {} tasks",
+                        sc.task_count()
+                    ),
+                    "pages - hot_pages >= tasks".into(),
+                )
             }
-            PageSource::Page(p) if p as u64 >= sc.pages => Some(format!("{p}")),
-            _ => None,
+            PageSource::Page(p) if p as u64 >= sc.pages => (format!("{p}"), format!("pages > {p}")),
+            _ => continue,
         };
-        if let Some(problem) = problem {
-            return Err(ConfigError::new(
-                &field,
-                problem,
-                format!(
-                    "one of {} with pages to draw from (private: pages - hot_pages >= tasks), \
-                     or a page below pages = {}",
-                    PAGE_SOURCES.join(", "),
-                    sc.pages
-                ),
-            ));
-        }
+        // A built-in workload's steps are not the user's to change: the scenario is.
+        let allowed = match sc.workload {
+            crate::config::Workload::Custom => format!(
+                "one of {} with pages to draw from (private: pages - hot_pages >= tasks), or a \
+                 page below pages = {}",
+                PAGE_SOURCES.join(", "),
+                sc.pages
+            ),
+            _ => format!("a scenario with {needs}, which this workload's step needs"),
+        };
+        return Err(ConfigError::new(&field, problem, allowed));
     }
     Ok(())
 }

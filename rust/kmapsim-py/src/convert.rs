@@ -138,7 +138,10 @@ fn program_spec(obj: &Bound<'_, PyAny>) -> Result<Option<ProgramSpec>, ConfigErr
         return Ok(None);
     }
     let allowed = || {
-        "a list of steps, each a dict such as {\"op\": \"kmap\", \"handle\": \"src\"}".to_string()
+        "a list of steps, each a dict such as {\"op\": \"kmap\", \"handle\": \"src\"}, or \
+         the one-line form, a string such as \"kmap handle=0 page=cold; access handle=0; \
+         kunmap handle=0\""
+            .to_string()
     };
     let steps: Vec<Bound<'_, PyAny>> = match obj.extract() {
         Ok(steps) if !obj.is_instance_of::<PyString>() && !obj.is_instance_of::<PyDict>() => steps,

@@ -57,6 +57,42 @@ impl Engine {
         }))
     }
 
+    /// Who holds the slots of an exhausted pool besides the sleepers (`held` of them), from
+    /// the tasks' own mappings: tasks whose call list ended, and tasks that are neither.
+    fn held_by(&self, held: usize) -> String {
+        let mut ended: Vec<u32> = Vec::new();
+        let mut others: Vec<u32> = Vec::new();
+        for (id, sched) in self.sched.iter().enumerate() {
+            let into = match sched.state {
+                crate::task::TaskState::PoolSleep => continue,
+                crate::task::TaskState::Exited => &mut ended,
+                _ => &mut others,
+            };
+            into.extend(
+                self.task_ctx(id)
+                    .handles
+                    .iter()
+                    .filter(|h| h.held())
+                    .map(|h| h.slot),
+            );
+        }
+        for list in [&mut ended, &mut others] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        if held as u64 == self.sc.last_pkmap {
+            return "they hold all of them".to_string();
+        }
+        let mut parts = vec![format!("they hold {held} of them")];
+        if !others.is_empty() {
+            parts.push(format!("tasks not asleep on it hold {}", others.len()));
+        }
+        if !ended.is_empty() {
+            parts.push(format!("tasks that exited hold {}", ended.len()));
+        }
+        parts.join("; ")
+    }
+
     /// Why the machine counts as stuck, in words.
     fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, sleepers: &[Sleeper]) -> String {
         // Slots, not mappings: two tasks may share a slot (the same page), and a task may hold
@@ -71,11 +107,11 @@ impl Engine {
         match why {
             Stuck::Frozen if pool_exhausted => format!(
                 "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
-                 {} asleep on pkmap_map_wait (those holding slots hold {held} of them; any \
-                 others are held by tasks that exited), and no task that could kunmap one can \
-                 run (the two-kmap deadlock)",
+                 {} asleep on pkmap_map_wait ({}), and no task that could kunmap one can run \
+                 (the two-kmap deadlock)",
                 self.sc.last_pkmap,
                 plural(self.pk.waitq.len(), "task", "tasks"),
+                self.held_by(held),
             ),
             Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
                               (spins, sleeps or waits for IPI acks) and no IPI is in flight"
