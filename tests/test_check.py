@@ -395,3 +395,16 @@ def test_the_depth_first_continuation_reports_no_depth_past_max_depth() -> None:
         max_states=100_000,
     )  # fmt: skip
     assert r.depth_first_from is not None and r.depth == 20, r
+
+
+def test_a_bound_reached_says_which_bound() -> None:
+    """The state bound, the depth bound (depth-first too), or PCT's runs: each says so."""
+    state = kmapsim.check(strategy="sync", pages=3, max_states=1000, witness_tries=0)
+    assert "(the state bound, max_states = 1,000, was reached;" in state.summary()
+    depth = kmapsim.check(strategy="sync", pages=3, max_depth=30)
+    assert "(the depth bound, max_depth = 30, was reached: some paths go deeper;" in depth.summary()
+    deep = kmapsim.check(strategy="sync", pages=3, max_depth=5000, max_frontier=50)
+    assert deep.verdict == "bound reached" and deep.depth_first_from is not None
+    assert "the depth bound, max_depth = 5,000, was reached" in deep.summary()
+    pct = kmapsim.check(strategy="sync", pct_runs=10)
+    assert "(PCT's 10 runs ended, which proves nothing;" in pct.summary()

@@ -254,7 +254,21 @@ class CheckResult:
                 "CPU and not handled yet was explored: no stale access, no deadlock, no kernel "
                 "BUG)"
             )
+        if self.verdict == "bound reached":
+            return f"bound reached ({self._bound_hit()}; nothing found so far)"
         return f"{self.verdict} ({VERDICTS[self.verdict]})"
+
+    def _bound_hit(self) -> str:
+        """Which bound ended a search that found nothing: PCT's runs, the states (a new state
+        past ``max_states`` is not counted, so the count is the bound), or else the depth."""
+        if self.pct is not None:
+            return f"PCT's {int(self.pct['runs']):,} runs ended, which proves nothing"
+        if self.states >= int(self.bound["max_states"]):
+            return f"the state bound, max_states = {int(self.bound['max_states']):,}, was reached"
+        return (
+            f"the depth bound, max_depth = {int(self.bound['max_depth']):,}, was reached: some "
+            "paths go deeper"
+        )
 
     @property
     def found(self) -> bool:
