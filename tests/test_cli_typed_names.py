@@ -46,3 +46,35 @@ def test_a_quoted_field_spanning_lines_is_quoted_with_its_newline(tmp_path: Path
     ops.write_text('cpu,work,page\n0,"5\n1",1\n')
     with pytest.raises(kmapsim.ScenarioError, match=r"work '5\\n1'"):
         kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay=ops)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--scenario"], ["run", "--replay"], ["sweep", "--no-progress", "--store"]],
+    ids=lambda a: a[-1],
+)
+def test_a_path_with_a_line_break_is_quoted_on_its_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+) -> None:
+    suffix = {"--scenario": "a.toml", "--replay": "a.csv", "--store": "s.sqlite"}[args[-1]]
+    path = str(tmp_path / "no\nsuch" / suffix)
+    assert main([*args, path]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kmapsim: error: "), lines
+    assert repr(path) in lines[0], lines[0]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["presets"], ["run", "--cycles", "100000"]], ids=lambda a: a[0])
+def test_a_full_standard_output_is_named(argv: list[str]) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(
+            [sys.executable, "-m", "kmapsim", *argv], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == (
+        "kmapsim: error: writing the standard output: No space left on device"
+    ), p.stderr

@@ -1446,8 +1446,18 @@ def _cmd_fields(args: argparse.Namespace) -> int:
 
 
 def _one_line(e: BaseException) -> str:
-    """Multi-line engine messages (a deadlock lists every stuck CPU) joined onto one line."""
-    return "; ".join(part.strip() for part in str(e).splitlines() if part.strip())
+    """Multi-line engine messages (a deadlock lists every stuck CPU) joined onto one line. The
+    file an error names (``.path``) is shown quoted if it holds a line break or another
+    character that does not print, so that its name is not taken apart with the lines."""
+    text = str(e)
+    path = getattr(e, "path", None)
+    if isinstance(path, str) and path and not path.isprintable():
+        # The path first, then its directory (some messages name both): once quoted, the
+        # path's escapes no longer contain the directory's raw characters.
+        for name in (path, os.path.dirname(path)):
+            if name and not name.isprintable():
+                text = text.replace(name, quote(name, 4 * len(name) + 2))
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1544,6 +1554,8 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
         return EXIT_BAD_INPUT
     if isinstance(e, OSError) and _users_fault(e, args):
         where = f"{e.filename}: " if e.filename else ""
+        if not e.filename and _from_stdout(e):
+            where = "writing the standard output: "
         _error(f"{where}{e.strerror or _one_line(e)}")
         return EXIT_BAD_INPUT
     # InternalError (an engine panic), or anything the command line does not expect: a bug.
@@ -1586,6 +1598,14 @@ def _typed(args: argparse.Namespace, option: str) -> bool:
     what one of `_FIELD_OPTIONS` does, so an accepted prefix of one is that one)."""
     given = (a.split("=", 1)[0] for a in getattr(args, "_argv", []) if a.startswith("--"))
     return any(len(a) > 2 and option.startswith(a) for a in given)
+
+
+def _from_stdout(e: OSError) -> bool:
+    """Whether ``e`` (which names no file) came from writing the standard output: the line
+    that raised it prints there (a ``print`` without ``file=``, or ``sys.stdout`` itself)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    line = (frames[-1].line or "").strip() if frames else ""
+    return (line.startswith("print(") and "file=" not in line) or "sys.stdout" in line
 
 
 def _store_failure(e: BaseException) -> bool:
