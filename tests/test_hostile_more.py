@@ -258,3 +258,23 @@ def test_a_call_list_of_another_type_is_a_type_error_naming_replay_calls() -> No
 
     with pytest.raises(ScenarioTypeError, match=r"^replay_calls: got int 3"):
         kmapsim.run(kmapsim.Scenario(cpus=2), cycles=1000, replay_calls=3)
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("100.0000000000000001", "work '100.0000000000000001'"),
+        ("1e999999999", "work '1e999999999'"),
+    ],
+)
+def test_an_operation_cell_is_whole_by_its_text_not_its_float(
+    tmp_path: Path, cell: str, shown: str
+) -> None:
+    """float() makes the first 100.0 and the second inf: neither may pass, or hang."""
+    path = tmp_path / "ops.csv"
+    path.write_text(f"cpu,work,page\n0,{cell},1\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        kmapsim.replay.read_ops(path)
+    assert shown in str(e.value), str(e.value)
+    path.write_text("cpu,work,page\n0,1.5e2,1\n0,.5e1,1\n", encoding="utf-8")
+    assert kmapsim.replay.read_ops(path)["work"].tolist() == [150, 5]

@@ -15,15 +15,20 @@ irqs_off  1 if the kmap is made with interrupts disabled (the misuse switch)
 switch    1 if a context switch follows the kunmap
 ========  ===================================================================
 
-``cpu``, ``work`` and ``page`` are required; the other columns are optional, and a row that
-leaves one out (an empty CSV cell, a key missing from a row's dict, NaN or None) takes its
-default: irq_lock -1, irq_hold 0, irqs_off 0, switch 0. Values are integers (a float that is a
-whole number, such as 5.0, counts as one; irqs_off and switch also take bools); in a CSV file
-they are written in ASCII digits, with an optional leading minus (not ``1_000`` or ``+5``, as
-in a CSV call list). Besides the scenario's own limits (cpu below cpus, page below pages,
-irq_lock below irq_locks, checked when the list is run), cpu and page are below 2^32, irq_lock
-at most 2^32 - 2, and work and irq_hold at most `MAX_OP_CYCLES` (2^40, the limit of the
-scenario's cycle fields).
+With more tasks than CPUs (the scenario's ``tasks``), a list is a task's, not a CPU's: ``cpu``
+then names the task (0 .. tasks-1), as ``record_ops`` writes it, since a task's operations go
+with it from CPU to CPU.
+
+``cpu``, ``work`` and ``page`` are required; the other columns are optional, and a row that leaves
+one out (an empty CSV cell, a key missing from a row's dict, NaN or None) takes its default:
+irq_lock -1, irq_hold 0, irqs_off 0, switch 0. Values are integers (a float that is a whole number,
+such as 5.0, counts as one; irqs_off and switch also take bools); in a CSV file they are written in
+ASCII digits, with an optional leading minus (not ``1_000`` or ``+5``, as in a CSV call list), or
+as a decimal that is whole by its text (``5.0``, ``1e3``; not ``100.0000000000000001``, which a
+float would round to 100). Besides the scenario's own limits (cpu below cpus, page below pages,
+irq_lock below irq_locks, checked when the list is run), cpu and page are below 2^32, irq_lock at
+most 2^32 - 2, and work and irq_hold at most `MAX_OP_CYCLES` (2^40, the limit of the scenario's
+cycle fields).
 
 The copy between kmap and kunmap takes the scenario's ``copy_cycles``. A CPU whose rows run out
 stays idle (category ``idle``) for the rest of the run; one without rows is idle from the start.
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import decimal
 import math
 import os
 import re
@@ -672,7 +678,17 @@ def _csv_cell(text: str) -> object:
         if _INT_CELL.fullmatch(text):
             return int(text)
         if _FLOAT_CELL.fullmatch(text):
-            return float(text)
+            # Whole by its decimal text, not by the float it rounds to: 100.0000000000000001
+            # is no whole number, though float() makes it 100.0.
+            exact = decimal.Decimal(text)
+            if exact.adjusted() > 30:  # past every range: 1e999999999 must not become an int
+                return text
+            if exact == exact.to_integral_value():
+                return int(exact)
+            # Not whole: a float the column refuses, unless the float would round it whole;
+            # then the text itself, refused as text.
+            number = float(text)
+            return text if number == int(number) else number
     return text  # refused by the column's check, which names file, line and column
 
 
