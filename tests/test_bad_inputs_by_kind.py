@@ -967,3 +967,37 @@ def test_a_built_in_workload_without_its_pages_says_what_the_scenario_needs() ->
     program = "kmap handle=0 page=hot; kunmap handle=0"
     e = _raises(lambda: Scenario(program=program, hot_pages=0), "program step 0 (kmap): page")
     assert "one of mixed, hot, cold" in e.allowed
+
+
+# -- the wrong kind of object is a TypeError too (docs/errors.md) --------------------------------
+
+WRONG_KIND: dict[str, Any] = {
+    "preset": lambda: Scenario.preset(5),
+    "mode": lambda: kmapsim.run(SMALL, cycles=10, mode=5),
+    "cycles": lambda: kmapsim.run(SMALL, cycles="1000"),
+    "seed": lambda: kmapsim.run(SMALL, cycles=10, seed="1"),
+    "seeds": lambda: kmapsim.sweep(SMALL, cycles=10, seeds="3", progress=False),
+    "record_ops": lambda: kmapsim.run(SMALL, cycles=10, record_ops=1),
+    "max_wall_seconds": lambda: kmapsim.run(SMALL, cycles=10, max_wall_seconds="x"),
+    "cancel": lambda: kmapsim.run(SMALL, cycles=10, cancel=object()),
+}
+WRONG_VALUE: dict[str, Any] = {
+    "preset": lambda: Scenario.preset("pIII"),
+    "mode": lambda: kmapsim.run(SMALL, cycles=10, mode="stp"),
+    "cycles": lambda: kmapsim.run(SMALL, cycles=0),
+    "seeds": lambda: kmapsim.sweep(SMALL, cycles=10, seeds=0, progress=False),
+    "max_wall_seconds": lambda: kmapsim.run(SMALL, cycles=10, max_wall_seconds=-1.0),
+}
+
+
+@pytest.mark.parametrize(("field", "call"), WRONG_KIND.items(), ids=WRONG_KIND.keys())
+def test_an_argument_of_the_wrong_kind_is_a_type_error(field: str, call: Any) -> None:
+    with pytest.raises(TypeError) as e:
+        call()
+    assert type(e.value) is kmapsim.ScenarioTypeError and e.value.field == field, str(e.value)
+
+
+@pytest.mark.parametrize(("field", "call"), WRONG_VALUE.items(), ids=WRONG_VALUE.keys())
+def test_a_wrong_value_of_the_right_kind_is_a_plain_scenario_error(field: str, call: Any) -> None:
+    e = _raises(call, field)
+    assert type(e) is ScenarioError, str(e)

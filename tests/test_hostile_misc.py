@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import kmapsim
-from kmapsim import RunResult, Scenario
+from kmapsim import RunResult, Scenario, ScenarioTypeError
 from kmapsim.errors import ScenarioError
 from kmapsim.presets import get_preset, preset_names
 from kmapsim.store import Store, StoreError
@@ -132,12 +132,33 @@ STUDY_CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+#: The cases whose argument is the wrong kind of object (not a wrong value, nor a list entry).
+STUDY_TYPE_CASES = {
+    "preset not str",
+    "seeds str",
+    "seeds float",
+    "seeds bool",
+    "cpus str",
+    "cpus float",
+    "strategies str",
+    "latencies bool",
+}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"), [c[1:] for c in STUDY_CASES], ids=[c[0] for c in STUDY_CASES]
 )
-def test_run_study_refuses(tmp_path: Path, kwargs: dict[str, Any], field: str) -> None:
+def test_run_study_refuses(
+    tmp_path: Path, kwargs: dict[str, Any], field: str, request: pytest.FixtureRequest
+) -> None:
     args: dict[str, Any] = {"cycles": CYCLES, "progress": False, "plots": False, **kwargs}
-    _check(lambda: run_study(tmp_path, **args), field)
+    # The wrong kind of object for the argument itself is a ScenarioTypeError (docs/errors.md).
+    wrong_kind = request.node.callspec.id in STUDY_TYPE_CASES
+    _check(
+        lambda: run_study(tmp_path, **args),
+        field,
+        ScenarioTypeError if wrong_kind else ScenarioError,
+    )
 
 
 @pytest.mark.parametrize(

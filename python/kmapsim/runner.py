@@ -45,11 +45,22 @@ def _int_arg(name: str, value: object, lo: int, hi: int) -> int:
     numpy integer scalar) but a bool; else the ScenarioError of argument ``name``."""
     allowed = int_range(lo, hi)
     i = as_int(value)
-    if i is None:
-        raise ScenarioError.of(name, f"got {type(value).__name__} {quote(value)}", allowed)
+    if i is None:  # a float, a string, a bool: the wrong kind of object
+        raise ScenarioTypeError.of(name, f"got {type(value).__name__} {quote(value)}", allowed)
     if not lo <= i <= hi:
         raise ScenarioError.of(name, f"{quote(i)} is out of range", allowed)
     return i
+
+
+def _check_mode(mode: object) -> str:
+    """``mode``, one of `MODES`: anything but a string is the wrong kind of object."""
+    allowed = "one of " + ", ".join(MODES)
+    if not isinstance(mode, str):
+        raise ScenarioTypeError.of("mode", f"got {type(mode).__name__} {quote(mode)}", allowed)
+    if mode not in MODES:
+        problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
+        raise ScenarioError.of("mode", problem, allowed)
+    return mode
 
 
 def _trace_arg(trace: object) -> int | None:
@@ -68,10 +79,11 @@ def _wall_limit(seconds: object) -> float | None:
     allowed = "a positive, finite number of seconds, or None"
     try:
         value = as_float(seconds)
-        if value is None:  # not a number (any object with __float__ or __index__ is one)
-            value = float("nan")
     except OverflowError:  # an integer past the float range, e.g. 10**400
         raise ScenarioError.of("max_wall_seconds", "too large for a float", allowed) from None
+    if value is None:  # not a number (any object with __float__ or __index__ is one)
+        problem = f"got {type(seconds).__name__} {quote(seconds)}"
+        raise ScenarioTypeError.of("max_wall_seconds", problem, allowed)
     if not 0 < value < float("inf"):
         raise ScenarioError.of("max_wall_seconds", f"got {quote(seconds)}", allowed)
     return value
@@ -112,9 +124,7 @@ def engine_options(
     (which checks them again, in Rust, when it is built)."""
     if not isinstance(scenario, Scenario):
         raise ScenarioTypeError.got("scenario", scenario, "a kmapsim.Scenario")
-    if not isinstance(mode, str) or mode not in MODES:
-        problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
-        raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))
+    mode = _check_mode(mode)
     calls = None if replay_calls is None else call_list(replay_calls)
     args = (
         scenario.to_dict(),
@@ -140,11 +150,12 @@ def engine_options(
 
 
 def _flag(name: str, value: object) -> bool:
-    """``value`` as a bool (Python's or numpy's; an int is not one), else the ScenarioError of
-    argument ``name``."""
+    """``value`` as a bool (Python's or numpy's; an int is not one), else the
+    ScenarioTypeError of argument ``name``."""
     flag = as_flag(value)
     if flag is None:
-        raise ScenarioError.of(name, f"got {_type_name(value)} {quote(value)}", "True or False")
+        problem = f"got {_type_name(value)} {quote(value)}"
+        raise ScenarioTypeError.of(name, problem, "True or False")
     return flag
 
 
@@ -160,7 +171,7 @@ def _cancel_token(cancel: object) -> _core.CancelToken | None:
     if cancel is None or isinstance(cancel, _core.CancelToken):
         return cancel
     allowed = "a kmapsim.CancelToken or None"
-    raise ScenarioError.of("cancel", f"got {type(cancel).__name__}", allowed)
+    raise ScenarioTypeError.of("cancel", f"got {type(cancel).__name__}", allowed)
 
 
 def run(

@@ -612,11 +612,11 @@ def _preset_values(name: object) -> Mapping[str, object]:
     names = preset_names()
     if isinstance(name, str) and name in names:
         return get_preset(name).values
-    if not isinstance(name, str):
-        problem = f"got {_describe(name)}"
-    else:
-        problem = f"unknown preset {quote(name)}" + did_you_mean(name, names)
-    raise ScenarioError.of("preset", problem, "one of " + ", ".join(names))
+    allowed = "one of " + ", ".join(names)
+    if not isinstance(name, str):  # the wrong kind of object, not an unknown name
+        raise ScenarioTypeError.of("preset", f"got {_describe(name)}", allowed)
+    problem = f"unknown preset {quote(name)}" + did_you_mean(name, names)
+    raise ScenarioError.of("preset", problem, allowed)
 
 
 # -- type and range checks ------------------------------------------------------------------------

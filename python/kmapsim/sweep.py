@@ -34,7 +34,7 @@ from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError
 from kmapsim.outputs import PARQUET_SUFFIXES, output_file, writing
 from kmapsim.result import TASK_STATES, task_state_shares
-from kmapsim.runner import MAX_CYCLES, MAX_SEED, MODES, Mode, _flag, _int_arg, run
+from kmapsim.runner import MAX_CYCLES, MAX_SEED, Mode, _check_mode, _flag, _int_arg, run
 from kmapsim.scenario import Scenario, _check_names
 from kmapsim.store import Store, check_path, run_key
 
@@ -505,7 +505,7 @@ def _sized(field: str, values: object, allowed: str) -> Collection[Any]:
             raise ScenarioError.of(field, f"a {values.ndim}-D numpy array", allowed)
         return values
     if isinstance(values, _NOT_A_LIST) or not isinstance(values, Iterable):
-        raise ScenarioError.of(field, f"got {_describe(values)}", allowed)
+        raise ScenarioTypeError.of(field, f"got {_describe(values)}", allowed)
     if isinstance(values, Sized):
         try:
             len(values)
@@ -552,7 +552,7 @@ def _grid_sources(base: Scenario, grid: object) -> dict[str, Collection[Any]]:
 
 def _seed_source(seeds: object) -> Collection[Any]:
     if isinstance(seeds, (bool, np.bool_)):
-        raise ScenarioError.of("seeds", f"got {_describe(seeds)}", _SEEDS)
+        raise ScenarioTypeError.of("seeds", f"got {_describe(seeds)}", _SEEDS)
     count = as_int(seeds)  # any integer (an object with __index__) is a count
     if count is not None:
         if not 1 <= count <= MAX_POINTS:
@@ -661,9 +661,7 @@ def _no_repeats(name: str, values: list[Any], held: Mapping[int, Any]) -> None:
 
 def _check_run_args(cycles: object, mode: object, executor: object) -> int:
     """The arguments of every run, checked before the first; returns ``cycles`` as an int."""
-    if not isinstance(mode, str) or mode not in MODES:
-        problem = f"unknown mode {quote(mode)}{did_you_mean(mode, MODES)}"
-        raise ScenarioError.of("mode", problem, "one of " + ", ".join(MODES))
+    _check_mode(mode)
     serial = isinstance(executor, str) and executor == "serial"
     if not (executor is None or serial or isinstance(executor, cf.Executor)):
         raise ScenarioError.of(
