@@ -179,6 +179,23 @@ impl Value {
     /// A value written as text (a command line's `field=value`): an integer if it reads as
     /// one, else a float if it reads as one, else the text.
     pub fn from_text(v: &str) -> Value {
+        // Underscores between digits group them, as in Python, TOML and `--set` (1_000_000).
+        let b = v.as_bytes();
+        let grouped = v.contains('_')
+            && (0..b.len()).all(|i| {
+                b[i] != b'_'
+                    || (i > 0
+                        && i + 1 < b.len()
+                        && b[i - 1].is_ascii_digit()
+                        && b[i + 1].is_ascii_digit())
+            });
+        let plain;
+        let v = if grouped {
+            plain = v.replace('_', "");
+            plain.as_str()
+        } else {
+            v
+        };
         if let Ok(i) = v.parse::<i128>() {
             Value::Int(i)
         } else if let Ok(f) = v.parse::<f64>() {

@@ -432,15 +432,13 @@ pub fn hold_flags(spec: &mut ProgramSpec) {
     }
 }
 
+/// A value of the one-line form: `true`/`false`, else as a command line's (`Value::from_text`:
+/// digits grouped by underscores too).
 fn text_value(v: &str) -> Value {
     match v {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
-        _ => v
-            .parse::<i128>()
-            .map(Value::Int)
-            .or_else(|_| v.parse::<f64>().map(Value::Float))
-            .unwrap_or_else(|_| Value::Str(v.to_string())),
+        _ => Value::from_text(v),
     }
 }
 
@@ -1007,5 +1005,21 @@ mod tests {
         };
         let e = compile(&sc).unwrap_err();
         assert!(e.field.contains("step 1 (kmap): page"), "{e}");
+    }
+
+    /// Digits grouped by underscores read as in Python, TOML and `--set`; an underscore
+    /// anywhere else leaves the text a string, which the step's parser refuses.
+    #[test]
+    fn the_one_line_form_reads_grouped_digits() {
+        let v = |t: &str| {
+            from_text(&format!("work cycles={t}")).unwrap()[0][1]
+                .1
+                .clone()
+        };
+        assert_eq!(v("1_000_000"), Value::Int(1_000_000));
+        assert_eq!(v("2_500.5"), Value::Float(2500.5));
+        for bad in ["1__000", "_1000", "1000_", "1_e3"] {
+            assert_eq!(v(bad), Value::Str(bad.into()), "{bad}");
+        }
     }
 }
