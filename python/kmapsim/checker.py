@@ -437,12 +437,14 @@ def check(
     Raises ScenarioError for a bad field or argument (a scenario with ``tlb_evict_rate`` > 0
     included: the checker does not explore unrelated evictions; and a machine past the checker's
     limits: at most 8 CPUs, 32 tasks, 256 slots, 1,024 pages), WallClockExceeded past
-    ``max_wall_seconds``, KeyboardInterrupt on Ctrl-C or a cancelled ``cancel`` token. A kernel BUG
-    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 300,000
-    states per second breadth-first and 550,000 depth-first on one core of this project's machine,
-    within 20 % either way with its load (``python benches/report.py``, row g of
-    docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for each state
-    of the next breadth-first level (up to ``max_frontier`` of them, or one a step of the
+    ``max_wall_seconds`` (past it in the timed-witness search, the verdict is returned with no
+    witness and a ``witness_note`` saying so), KeyboardInterrupt on Ctrl-C or a cancelled
+    ``cancel`` token. A kernel BUG
+    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 450,000
+    states per second breadth-first and 1,000,000 depth-first on the default machine, on one core of
+    this project's machine, within 20 % either way with its load (``python benches/report.py``, row
+    g of docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for each
+    state of the next breadth-first level (up to ``max_frontier`` of them, or one a step of the
     depth-first path): a few kilobytes on the default machine, about 24 KiB on the largest
     (docs/verification.md).
     """
