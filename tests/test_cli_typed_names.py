@@ -78,3 +78,15 @@ def test_a_full_standard_output_is_named(argv: list[str]) -> None:
     assert p.stderr.strip() == (
         "kmapsim: error: writing the standard output: No space left on device"
     ), p.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [("--scenario", "nope.toml"), ("--replay", "nope.csv"), ("--replay-calls", "nope.csv")],
+)
+def test_a_file_option_is_named_as_typed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, name: str
+) -> None:
+    """The option, not the API's field (file, replay, replay_calls), as --slots is."""
+    line = _error_line(capsys, "run", option, str(tmp_path / name))
+    assert line.startswith(f"kmapsim: error: {option}: cannot read "), line

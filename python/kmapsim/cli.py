@@ -1580,10 +1580,22 @@ _FIELD_OPTIONS = (
 )
 
 
+#: The fields of the files the command line reads by path, and the options that name them.
+_FILE_OPTIONS = {"file": "--scenario", "replay": "--replay", "replay_calls": "--replay-calls"}
+
+
 def _as_typed(e: ScenarioError, args: argparse.Namespace | None) -> ScenarioError:
-    """``e`` naming the option the user typed (``--slots``, not ``last_pkmap``) when the
-    field it names was given by one of `_FIELD_OPTIONS` on this command line."""
-    if args is None or isinstance(e, ScenarioFileError):
+    """``e`` naming the option the user typed (``--slots``, not ``last_pkmap``; ``--scenario``,
+    not ``file``) when the field it names was given by one of `_FIELD_OPTIONS` or
+    `_FILE_OPTIONS` on this command line."""
+    if args is None:
+        return e
+    option = _FILE_OPTIONS.get(e.field)
+    if option is not None and str(e).startswith(f"{e.field}: ") and _typed(args, option):
+        if isinstance(e, ScenarioFileError):
+            return ScenarioFileError.at(e.path, e.problem, e.allowed, option)
+        return type(e).of(option, e.problem, e.allowed)
+    if isinstance(e, ScenarioFileError):
         return e
     for dest, field, option in _FIELD_OPTIONS:
         given = getattr(args, dest, None) is not None and _typed(args, option)
