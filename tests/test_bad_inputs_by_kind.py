@@ -1001,3 +1001,18 @@ def test_an_argument_of_the_wrong_kind_is_a_type_error(field: str, call: Any) ->
 def test_a_wrong_value_of_the_right_kind_is_a_plain_scenario_error(field: str, call: Any) -> None:
     e = _raises(call, field)
     assert type(e) is ScenarioError, str(e)
+
+
+def test_a_handle_name_with_an_underscore_reads_back_from_the_one_line_form() -> None:
+    """Digits grouped by underscores read as numbers; text keeps its underscores."""
+    steps = [
+        {"op": "kmap", "handle": "a1_2", "page": "hot"},
+        {"op": "kmap", "handle": "a12", "page": "hot"},
+        {"op": "kunmap", "handle": "a1_2"},
+        {"op": "kunmap", "handle": "a12"},
+    ]
+    sc = Scenario(workload="custom", program=steps, hot_pages=4)
+    again = Scenario(workload="custom", program=sc.program_text, hot_pages=4)
+    assert again.program == sc.program, sc.program_text
+    grouped = Scenario(program="work cycles=1_000; kmap handle=0; kunmap handle=0")
+    assert grouped.program[0] == (("op", "work"), ("cycles", 1000))

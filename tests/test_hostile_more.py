@@ -265,16 +265,21 @@ def test_a_call_list_of_another_type_is_a_type_error_naming_replay_calls() -> No
     [
         ("100.0000000000000001", "work '100.0000000000000001'"),
         ("1e999999999", "work '1e999999999'"),
+        ("1e-99999999999999999999999999999999", "work '1e-99999999999999999999999999999999'"),
+        ("5e-400", "work '5e-400'"),
+        ("2.5", "work 2.5"),
     ],
 )
 def test_an_operation_cell_is_whole_by_its_text_not_its_float(
     tmp_path: Path, cell: str, shown: str
 ) -> None:
-    """float() makes the first 100.0 and the second inf: neither may pass, or hang."""
+    """float() makes 100.0000000000000001 100.0, 1e999999999 inf and 5e-400 0.0; decimal
+    cannot hold the exponent of the third: none may pass, hang or crash."""
     path = tmp_path / "ops.csv"
     path.write_text(f"cpu,work,page\n0,{cell},1\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as e:
         kmapsim.replay.read_ops(path)
     assert shown in str(e.value), str(e.value)
-    path.write_text("cpu,work,page\n0,1.5e2,1\n0,.5e1,1\n", encoding="utf-8")
-    assert kmapsim.replay.read_ops(path)["work"].tolist() == [150, 5]
+    path.write_text("cpu,work,page\n0,1.5e2,0e999999999\n0,.5e1,0e31\n", encoding="utf-8")
+    ops = kmapsim.replay.read_ops(path)
+    assert ops["work"].tolist() == [150, 5] and ops["page"].tolist() == [0, 0]

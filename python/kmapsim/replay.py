@@ -678,18 +678,27 @@ def _csv_cell(text: str) -> object:
         if _INT_CELL.fullmatch(text):
             return int(text)
         if _FLOAT_CELL.fullmatch(text):
-            # Whole by its decimal text, not by the float it rounds to: 100.0000000000000001
-            # is no whole number, though float() makes it 100.0.
-            exact = decimal.Decimal(text)
-            if exact.adjusted() > 30:  # past every range: 1e999999999 must not become an int
-                return text
-            if exact == exact.to_integral_value():
-                return int(exact)
-            # Not whole: a float the column refuses, unless the float would round it whole;
-            # then the text itself, refused as text.
-            number = float(text)
-            return text if number == int(number) else number
+            return _decimal_cell(text)
     return text  # refused by the column's check, which names file, line and column
+
+
+def _decimal_cell(text: str) -> object:
+    """A decimal cell: an int if it is whole by its text (``5.0``, ``1e3``, ``0e999``), a float
+    the column refuses if not (``2.5``), or the text itself, which the column refuses as text,
+    where a float would make it whole or another number (``100.0000000000000001`` is 100.0,
+    ``1e-400`` is 0.0, ``1e999999999`` is inf) or ``decimal`` cannot hold its exponent."""
+    try:
+        exact = decimal.Decimal(text)
+        if exact.is_zero():
+            return 0
+        if exact.adjusted() > 30:  # past every range: 1e999999999 must not become an int
+            return text
+        if exact.adjusted() >= 0 and exact == exact.to_integral_value():
+            return int(exact)
+    except (decimal.InvalidOperation, ArithmeticError, ValueError):
+        return text
+    number = float(text)
+    return text if number == int(number) else number
 
 
 def write_ops(ops: pd.DataFrame | Mapping[int, Any], path: str | os.PathLike[str]) -> Path:

@@ -189,18 +189,17 @@ impl Value {
                         && b[i - 1].is_ascii_digit()
                         && b[i + 1].is_ascii_digit())
             });
-        let plain;
-        let v = if grouped {
-            plain = v.replace('_', "");
-            plain.as_str()
+        let plain = if grouped {
+            v.replace('_', "")
         } else {
-            v
+            v.to_string()
         };
-        if let Ok(i) = v.parse::<i128>() {
+        if let Ok(i) = plain.parse::<i128>() {
             Value::Int(i)
-        } else if let Ok(f) = v.parse::<f64>() {
+        } else if let Ok(f) = plain.parse::<f64>() {
             Value::Float(f)
         } else {
+            // Text stays as it was written, underscores and all (a handle named a1_2).
             Value::Str(v.to_string())
         }
     }

@@ -1018,7 +1018,7 @@ mod tests {
         };
         assert_eq!(v("1_000_000"), Value::Int(1_000_000));
         assert_eq!(v("2_500.5"), Value::Float(2500.5));
-        for bad in ["1__000", "_1000", "1000_", "1_e3"] {
+        for bad in ["1__000", "_1000", "1000_", "1_e3", "a1_2", "p1_2x"] {
             assert_eq!(v(bad), Value::Str(bad.into()), "{bad}");
         }
     }
