@@ -980,6 +980,10 @@ WRONG_KIND: dict[str, Any] = {
     "record_ops": lambda: kmapsim.run(SMALL, cycles=10, record_ops=1),
     "max_wall_seconds": lambda: kmapsim.run(SMALL, cycles=10, max_wall_seconds="x"),
     "cancel": lambda: kmapsim.run(SMALL, cycles=10, cancel=object()),
+    "max_ipis": lambda: kmapsim.check(strategy="async", max_ipis="3"),
+    "executor": lambda: kmapsim.sweep(SMALL, cycles=10, executor=5, progress=False),
+    "pool": lambda: kmapsim.PoolExecutor(5),
+    "name": lambda: kmapsim.study.Regime(name=5, about="x"),
 }
 WRONG_VALUE: dict[str, Any] = {
     "preset": lambda: Scenario.preset("pIII"),
@@ -987,6 +991,8 @@ WRONG_VALUE: dict[str, Any] = {
     "cycles": lambda: kmapsim.run(SMALL, cycles=0),
     "seeds": lambda: kmapsim.sweep(SMALL, cycles=10, seeds=0, progress=False),
     "max_wall_seconds": lambda: kmapsim.run(SMALL, cycles=10, max_wall_seconds=-1.0),
+    "max_ipis": lambda: kmapsim.check(strategy="async", max_ipis=0),
+    "name": lambda: kmapsim.study.Regime(name="", about="x"),
 }
 
 

@@ -132,8 +132,16 @@ STUDY_CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-#: The cases whose argument is the wrong kind of object (not a wrong value, nor a list entry).
+#: The cases whose argument, or an entry of its list, is the wrong kind of object (a string, a
+#: float or a bool for an integer field), not a wrong value.
 STUDY_TYPE_CASES = {
+    "cpus bool entry",
+    "cpus numpy bool entry",
+    "cpus fraction entry",
+    "cpus str entry",
+    "latencies bool entry",
+    "latencies fraction entry",
+    "latencies str entry",
     "preset not str",
     "seeds str",
     "seeds float",
@@ -202,7 +210,8 @@ def test_plots_refuse(kwargs: dict[str, Any], field: str) -> None:
     pytest.importorskip("matplotlib")
     from kmapsim import plots
 
-    msg = _check(lambda: plots.lock_wait(FRAME, **kwargs), field)
+    kind = ScenarioTypeError if kwargs.get("at") == HUGE else ScenarioError  # not a mapping
+    msg = _check(lambda: plots.lock_wait(FRAME, **kwargs), field, kind)
     if kwargs.get("at") == {"cpus": HUGE}:
         assert "matches no row" in msg and "'cpus': [1, 4, 16]" in msg
 

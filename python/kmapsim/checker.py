@@ -528,7 +528,7 @@ def _ipi_bound(value: object) -> int:
     try:
         return _int_arg("max_ipis", value, 1, 2**32 - 2)
     except ScenarioError as e:
-        raise ScenarioError.of("max_ipis", e.problem, f"None (no bound), or {e.allowed}") from None
+        raise type(e).of("max_ipis", e.problem, f"None (no bound), or {e.allowed}") from None
 
 
 def _pct(

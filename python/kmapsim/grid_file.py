@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError, ScenarioFileError
+from kmapsim.errors import ScenarioError, ScenarioFileError, ScenarioTypeError
 from kmapsim.fileio import read_document
 from kmapsim.runner import MAX_CYCLES, _int_arg
 from kmapsim.scenario import Scenario, check_field
@@ -115,7 +115,8 @@ def read_grid_file(path: Path) -> dict[str, Any]:
                     _seed_list(_seed_source(value))  # every seed an integer, none twice
                 elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     # (a count too large is refused with the number of runs it makes)
-                    raise ScenarioError.of(
+                    wrong_kind = isinstance(value, bool) or not isinstance(value, int)
+                    raise (ScenarioTypeError if wrong_kind else ScenarioError).of(
                         "seeds",
                         f"got {quote(value)}",
                         "a count >= 1, or a non-empty list of distinct integers in [0, 2**64-1]",

@@ -939,9 +939,10 @@ def _share(value: object) -> float:
     ScenarioError naming it."""
     f = as_fraction(value)
     if f is None:
-        raise ScenarioError.of(
-            "min_share", f"got {quote(value, 60)}", "a number in [0, 1] (a fraction of cycles)"
-        )
+        allowed = "a number in [0, 1] (a fraction of cycles)"
+        if as_float(value) is None or isinstance(value, bool):  # no number at all
+            raise ScenarioTypeError.of("min_share", f"got {quote(value, 60)}", allowed)
+        raise ScenarioError.of("min_share", f"got {quote(value, 60)}", allowed)
     return f
 
 
@@ -1030,7 +1031,7 @@ def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
     """The rows where every field in ``at`` has its value."""
     allowed = "None, or a mapping of frame columns to values; columns: " + _names(df.columns)
     if at is not None and not isinstance(at, Mapping):
-        raise ScenarioError.of("at", f"got {type(at).__name__} {quote(at)}", allowed)
+        raise ScenarioTypeError.of("at", f"got {type(at).__name__} {quote(at)}", allowed)
     if not at:
         return df
     mask = pd.Series(True, index=df.index)

@@ -141,10 +141,12 @@ class Regime:
         # Checked when made, not at the study's first run: a regime is a value a user builds.
         for name in ("name", "about"):
             value = getattr(self, name)
-            if not isinstance(value, str) or (name == "name" and not value):
+            if not isinstance(value, str):
+                raise ScenarioTypeError.of(name, f"got {quote(value)}", "a non-empty string")
+            if name == "name" and not value:
                 raise ScenarioError.of(name, f"got {quote(value)}", "a non-empty string")
         if not isinstance(self.fields, Mapping) or not all(isinstance(k, str) for k in self.fields):
-            raise ScenarioError.of(
+            raise ScenarioTypeError.of(
                 "fields", f"got {quote(self.fields)}", "a mapping of scenario field names to values"
             )
         # Frozen means hashable and unchangeable: the study reads fields at every run.
@@ -714,7 +716,7 @@ def _field_values(name: str, field: str, values: object) -> list[int]:
         try:
             sc = Scenario(**{field: value})
         except ScenarioError as e:
-            raise ScenarioError.of(name, f"{name}[{i}]: {e.problem}", e.allowed) from None
+            raise type(e).of(name, f"{name}[{i}]: {e.problem}", e.allowed) from None
         out.append(int(getattr(sc, field)))
     return out
 

@@ -463,7 +463,7 @@ class PoolExecutor(cf.Executor):
 
     def __init__(self, pool: Any) -> None:
         if not callable(getattr(pool, "apply_async", None)):
-            raise ScenarioError.of(
+            raise ScenarioTypeError.of(
                 "pool",
                 f"got {_describe(pool)}, which has no apply_async",
                 "a pool with multiprocessing.Pool's apply_async (the standard library's "
@@ -664,7 +664,7 @@ def _check_run_args(cycles: object, mode: object, executor: object) -> int:
     _check_mode(mode)
     serial = isinstance(executor, str) and executor == "serial"
     if not (executor is None or serial or isinstance(executor, cf.Executor)):
-        raise ScenarioError.of(
+        raise ScenarioTypeError.of(
             "executor",
             f"got {_describe(executor)}{did_you_mean(executor, ['serial'])}",
             'None (a thread pool, one thread per core), "serial" (this thread), '
