@@ -4,6 +4,7 @@ as given, its newline included."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,26 @@ def test_a_file_option_is_named_as_typed(
     """The option, not the API's field (file, replay, replay_calls), as --slots is."""
     line = _error_line(capsys, "run", option, str(tmp_path / name))
     assert line.startswith(f"kmapsim: error: {option}: cannot read "), line
+
+
+def test_a_print_to_another_file_spread_over_lines_is_not_the_standard_output(
+    tmp_path: Path,
+) -> None:
+    """The whole statement is read, not its first line only (`print(` alone names no file)."""
+    from kmapsim.cli import _from_stdout
+
+    def fail(f: Any) -> OSError:
+        try:
+            print(
+                "x",
+                file=f,
+            )
+        except OSError as e:
+            return e
+        raise AssertionError("no error")
+
+    class Full:
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    assert not _from_stdout(fail(Full()))

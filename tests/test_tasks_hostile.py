@@ -123,10 +123,24 @@ def test_mappings_left_held_by_exited_tasks_are_a_pool_exhaustion() -> None:
     with pytest.raises(kmapsim.DeadlockError) as e:
         kmapsim.run(sc, cycles=1_000_000, replay_calls=calls)
     assert e.value.pool_exhausted and "1 task asleep" in str(e.value)
-    assert "(they hold 0 of them; tasks that exited hold 4)" in str(e.value)
+    assert "(the sleepers hold 0 of them; tasks that exited hold 4)" in str(e.value)
 
 
 def test_a_call_list_names_a_page_of_none_as_minus_one() -> None:
     with pytest.raises(kmapsim.ScenarioError, match=r"kmap\): page -1") as e:
         kmapsim.run(Scenario(cpus=1), cycles=1000, replay_calls={0: [{"op": "kmap"}]})
     assert "4294967295" not in str(e.value)
+
+
+def test_a_slot_shared_with_a_sleeper_is_counted_once() -> None:
+    """Task 1 sleeps holding page 0's slot, which task 0 (exited) shares: 3 + 1 of 4 slots."""
+    sc = Scenario(cpus=2, tasks=2, last_pkmap=4)
+    calls = {
+        0: [{"op": "kmap", "page": 0, "work": 10}, {"op": "kmap", "page": 3, "work": 10}],
+        1: [
+            {"op": "kmap", "page": p, "work": w} for p, w in ((0, 1000), (1, 10), (2, 10), (4, 10))
+        ],
+    }
+    with pytest.raises(kmapsim.DeadlockError) as e:
+        kmapsim.run(sc, cycles=100_000, replay_calls=calls)
+    assert "(the sleepers hold 3 of them; tasks that exited hold 1)" in str(e.value), str(e.value)

@@ -42,3 +42,22 @@ def test_a_run_result_is_not_edited_field_by_field() -> None:
     back = pickle.loads(pickle.dumps(r))
     assert back.cycles == r.cycles and copy.deepcopy(r).cycles == r.cycles
     assert kmapsim.RunResult.from_dict(r.to_dict()).cycles == r.cycles
+
+
+def test_a_frame_given_to_a_frozen_value_is_its_own_copy() -> None:
+    """Changing the frame a witness, a sweep result or a snapshot was made from changes none
+    of them (nor a witness's cached equality)."""
+    from kmapsim.checker import Witness
+
+    w = kmapsim.check(strategy="async", cpus=2, slots=2, pages=3).witness
+    assert w is not None
+    df = w.calls
+    made = Witness(w.scenario, df, w.seed, w.cycles, w.tries)
+    assert made == w
+    df.loc[0, "work"] = 999_999
+    assert made == w and made.calls.loc[0, "work"] != 999_999
+    sweep = kmapsim.sweep(kmapsim.Scenario(cpus=2), cycles=1000, progress=False)
+    frame = sweep.frame
+    copy = dataclasses.replace(sweep, frame=frame)
+    frame.loc[0, "cpus"] = 99
+    assert copy.frame.loc[0, "cpus"] == 2

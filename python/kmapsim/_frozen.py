@@ -161,7 +161,8 @@ def freeze_mapping(m: Mapping[_K, _V]) -> FrozenDict[_K, _V]:
 
 class CopiedField:
     """A dataclass field that holds a DataFrame and hands out a copy on every access (set on
-    the class after ``@dataclass``, which then assigns through it)."""
+    the class after ``@dataclass``, which then assigns through it). It keeps a copy of the
+    frame it is given too: the caller's frame, changed later, must not change a frozen value."""
 
     def __init__(self, name: str, doc: str = "") -> None:
         self.name = name
@@ -173,7 +174,8 @@ class CopiedField:
         return obj.__dict__[self.name].copy()
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.name] = value
+        copy = getattr(value, "copy", None)
+        obj.__dict__[self.name] = copy() if callable(copy) else value
 
 
 def _frozen_delattr(obj: object, name: str) -> NoReturn:

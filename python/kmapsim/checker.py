@@ -126,8 +126,9 @@ class Witness:
     tries: int
 
     def _key(self) -> tuple[Any, ...]:
-        # Built once: the frame held is never handed out (`calls` gives copies), so it cannot
-        # change; a pickled or copied witness carries the key along, equal to its own.
+        # Built once: the frame held is the witness's own copy, never handed out (`calls`
+        # takes a copy when set and gives copies), so it cannot change; a pickled or copied
+        # witness carries the key along, equal to its own.
         key: tuple[Any, ...] | None = self.__dict__.get("_key_cached")
         if key is None:
             calls = self.__dict__["calls"]  # the frame held, not a copy

@@ -41,6 +41,7 @@ import errno
 import io
 import itertools
 import json
+import linecache
 import math
 import os
 import re
@@ -625,7 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-seconds",
         type=float,
         metavar="S",
-        help="stop (exit status 4) after S seconds of wall time",
+        help="stop (exit status 4) after S seconds of wall time; past them in the search for "
+        "a timed witness, the verdict found is printed with no witness instead",
     )
     p.add_argument(
         "--trace",
@@ -1616,8 +1618,14 @@ def _from_stdout(e: OSError) -> bool:
     """Whether ``e`` (which names no file) came from writing the standard output: the line
     that raised it prints there (a ``print`` without ``file=``, or ``sys.stdout`` itself)."""
     frames = traceback.extract_tb(e.__traceback__)
-    line = (frames[-1].line or "").strip() if frames else ""
-    return (line.startswith("print(") and "file=" not in line) or "sys.stdout" in line
+    if not frames:
+        return False
+    last = frames[-1]
+    # The whole statement: a call spread over lines names its file= on a later one.
+    end = last.end_lineno or last.lineno or 0
+    lines = [linecache.getline(last.filename, n) for n in range(last.lineno or 0, end + 1)]
+    text = " ".join(line.strip() for line in lines) or (last.line or "")
+    return (text.startswith("print(") and "file=" not in text) or "sys.stdout" in text
 
 
 def _store_failure(e: BaseException) -> bool:

@@ -284,7 +284,10 @@ fn a_split_pool_in_use_for_good_is_the_two_kmap_deadlock_not_a_livelock() {
         Err(SimError::Deadlock(rep)) => {
             assert!(rep.pool_exhausted, "{strategy:?}: {rep}");
             // Slots, not mappings, are counted.
-            assert!(rep.reason.contains("(they hold all of them)"), "{rep}");
+            assert!(
+                rep.reason.contains("(the sleepers hold all of them)"),
+                "{rep}"
+            );
             rep.cycle
         }
         other => panic!("{strategy:?}: {other:?}"),

@@ -474,10 +474,10 @@ impl Engine {
         poll: &mut dyn FnMut() -> Option<StopReason>,
     ) -> Result<(), SimError> {
         let n = self.cpus.len();
-        // A power of two, so that the cycles polled at do not depend on where advances split.
-        let step_poll = (POLL_CPU_CYCLES / n as u64)
-            .clamp(1, POLL_EVERY)
-            .next_power_of_two();
+        // A power of two (at or below the share), so that the cycles polled at do not depend
+        // on where advances split.
+        let share = (POLL_CPU_CYCLES / n as u64).clamp(1, POLL_EVERY);
+        let step_poll = 1u64 << share.ilog2();
         while self.now < end {
             let t = self.now;
             self.take_samples(t + 1);

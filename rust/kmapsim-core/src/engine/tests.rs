@@ -754,12 +754,20 @@ fn the_caller_is_polled_by_work_done() {
         POLL_EVENTS <= 1 << 14 && most <= 2 * POLL_EVENTS,
         "{most} events between polls"
     );
-    let mut step = Engine::new(&sc, 1, Mode::Step).unwrap();
-    let mut polls = 0u64;
-    step.advance_to(4_096, &mut || {
-        polls += 1;
-        None
-    })
-    .unwrap();
-    assert_eq!(polls, 4_096 / (POLL_CPU_CYCLES / 4_096));
+    // Step mode: every power of two of cycles at or below POLL_CPU_CYCLES / CPUs.
+    for (cpus, every) in [(4096u64, 256u64), (100, 8_192), (3, 16_384)] {
+        let sc = Scenario {
+            cpus,
+            ..Scenario::default()
+        };
+        let mut step = Engine::new(&sc, 1, Mode::Step).unwrap();
+        let mut polls = 0u64;
+        step.advance_to(4 * every, &mut || {
+            polls += 1;
+            None
+        })
+        .unwrap();
+        assert_eq!(polls, 4, "{cpus} CPUs");
+        assert!(every * cpus <= POLL_CPU_CYCLES || every == 1 << 14);
+    }
 }

@@ -57,38 +57,38 @@ impl Engine {
         }))
     }
 
-    /// Who holds the slots of an exhausted pool besides the sleepers (`held` of them), from
-    /// the tasks' own mappings: tasks whose call list ended, and tasks that are neither.
-    fn held_by(&self, held: usize) -> String {
-        let mut ended: Vec<u32> = Vec::new();
-        let mut others: Vec<u32> = Vec::new();
-        for (id, sched) in self.sched.iter().enumerate() {
-            let into = match sched.state {
-                crate::task::TaskState::PoolSleep => continue,
-                crate::task::TaskState::Exited => &mut ended,
-                _ => &mut others,
-            };
-            into.extend(
-                self.task_ctx(id)
-                    .handles
-                    .iter()
-                    .filter(|h| h.held())
-                    .map(|h| h.slot),
-            );
-        }
-        for list in [&mut ended, &mut others] {
-            list.sort_unstable();
-            list.dedup();
-        }
+    /// Who holds the slots of an exhausted pool besides the sleepers (`asleep`, the slots
+    /// they hold), from the tasks' own mappings: tasks not asleep on it, then tasks whose call
+    /// list ended. A shared slot is counted once, with the first of these that holds it.
+    fn held_by(&self, asleep: &[u32]) -> String {
+        let mut counted: Vec<u32> = asleep.to_vec();
+        let mut tally = |done: bool| {
+            let mut n = 0;
+            for (id, sched) in self.sched.iter().enumerate() {
+                let exited = sched.state == crate::task::TaskState::Exited;
+                if sched.state == crate::task::TaskState::PoolSleep || exited != done {
+                    continue;
+                }
+                for h in self.task_ctx(id).handles.iter().filter(|h| h.held()) {
+                    if !counted.contains(&h.slot) {
+                        counted.push(h.slot);
+                        n += 1;
+                    }
+                }
+            }
+            n
+        };
+        let (others, ended) = (tally(false), tally(true));
+        let held = asleep.len();
         if held as u64 == self.sc.last_pkmap {
-            return "they hold all of them".to_string();
+            return "the sleepers hold all of them".to_string();
         }
-        let mut parts = vec![format!("they hold {held} of them")];
-        if !others.is_empty() {
-            parts.push(format!("tasks not asleep on it hold {}", others.len()));
+        let mut parts = vec![format!("the sleepers hold {held} of them")];
+        if others > 0 {
+            parts.push(format!("tasks not asleep on it hold {others}"));
         }
-        if !ended.is_empty() {
-            parts.push(format!("tasks that exited hold {}", ended.len()));
+        if ended > 0 {
+            parts.push(format!("tasks that exited hold {ended}"));
         }
         parts.join("; ")
     }
@@ -103,7 +103,6 @@ impl Engine {
             .collect();
         slots.sort_unstable();
         slots.dedup();
-        let held = slots.len();
         match why {
             Stuck::Frozen if pool_exhausted => format!(
                 "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
@@ -111,7 +110,7 @@ impl Engine {
                  (the two-kmap deadlock)",
                 self.sc.last_pkmap,
                 plural(self.pk.waitq.len(), "task", "tasks"),
-                self.held_by(held),
+                self.held_by(&slots),
             ),
             Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
                               (spins, sleeps or waits for IPI acks) and no IPI is in flight"
