@@ -408,3 +408,8 @@ def test_a_bound_reached_says_which_bound() -> None:
     assert "the depth bound, max_depth = 5,000, was reached" in deep.summary()
     pct = kmapsim.check(strategy="sync", pct_runs=10)
     assert "(PCT's 10 runs ended, which proves nothing;" in pct.summary()
+    # Exactly max_states states, and the depth bound ended it: the search knows which.
+    exact = kmapsim.check(strategy="sync", pages=3, max_depth=30, max_states=depth.states)
+    assert exact.states == depth.states and exact.bound["reached"] == "max_depth"
+    one_less = kmapsim.check(strategy="sync", pages=3, max_depth=30, max_states=depth.states - 1)
+    assert one_less.bound["reached"] == "max_states"

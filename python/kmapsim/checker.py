@@ -46,7 +46,8 @@ VERDICTS: dict[str, str] = {
     "stale access": "some interleaving reads through a stale TLB entry",
     "deadlock": "some interleaving reaches a state where nothing can happen and work is left",
     "bug": "some interleaving hits a kernel BUG (corrupt slot counts, a leaked mapping)",
-    "bound reached": "the state or depth bound was reached first; nothing found so far",
+    "bound reached": "a bound was reached first (CheckResult.bound['reached'] says which); "
+    "nothing found so far",
 }
 #: Default bounds: distinct states, events on a path, and machines held for the next
 #: breadth-first level (a few KB each).
@@ -189,7 +190,9 @@ class CheckResult:
     (after a switch to depth-first, one more than the deepest level expanded; never more
     than ``max_depth``; with a counterexample, its length), ``seconds`` the search's wall
     time (``witness_seconds`` that of the timed-witness search after it); ``bound`` the
-    machine and search bounds; ``depth_first_from`` the level at which the search went
+    machine and search bounds (with ``bound reached``, also ``reached``: ``max_states`` or
+    ``max_depth``, the one that ended the search); ``depth_first_from`` the level at which the
+    search went
     depth-first (None if it did not), and ``shortest`` whether a counterexample found is
     known to be a shortest one (one found after the switch to depth-first is real but may not
     be; a larger ``max_frontier`` gives a shortest one); ``pruned`` the transitions not
@@ -260,11 +263,11 @@ class CheckResult:
         return f"{self.verdict} ({VERDICTS[self.verdict]})"
 
     def _bound_hit(self) -> str:
-        """Which bound ended a search that found nothing: PCT's runs, the states (a new state
-        past ``max_states`` is not counted, so the count is the bound), or else the depth."""
+        """Which bound ended a search that found nothing: PCT's runs, or the one
+        ``bound["reached"]`` names (``max_states`` or ``max_depth``)."""
         if self.pct is not None:
             return f"PCT's {int(self.pct['runs']):,} runs ended, which proves nothing"
-        if self.states >= int(self.bound["max_states"]):
+        if self.bound.get("reached") == "max_states":
             return f"the state bound, max_states = {int(self.bound['max_states']):,}, was reached"
         return (
             f"the depth bound, max_depth = {int(self.bound['max_depth']):,}, was reached: some "
@@ -576,7 +579,7 @@ def _result(sc: Scenario, raw: dict[str, Any], states: int, depth: int) -> Check
             )
             for i, s in enumerate(raw["steps"])
         )
-    bound = dict(
+    bound: dict[str, object] = dict(
         cpus=sc.cpus,
         slots=sc.last_pkmap,
         pages=sc.pages,
@@ -584,6 +587,10 @@ def _result(sc: Scenario, raw: dict[str, Any], states: int, depth: int) -> Check
         max_states=states,
         max_depth=depth,
     )
+    if raw["verdict"] == "bound reached":
+        # Which one ended the search, as the search knows it (a search can use exactly
+        # max_states states and still be stopped by the depth bound).
+        bound["reached"] = "max_states" if raw["state_bound"] else "max_depth"
     return CheckResult(
         verdict=raw["verdict"],
         states=int(raw["states"]),

@@ -113,6 +113,9 @@ pub struct CheckReport {
     pub counterexample: Option<Vec<Step>>,
     /// What went wrong at the path's end (the deadlock report, the BUG, the stale access).
     pub message: String,
+    /// With `Verdict::BoundReached`: whether `Bounds::max_states` stopped the search (a new
+    /// state met past it); else the depth bound did (or, for PCT, its runs ended).
+    pub state_bound: bool,
 }
 
 /// A 128-bit fingerprint of a key: XXH3's 128-bit hash of its words' bytes (native order: a
@@ -533,6 +536,7 @@ fn report(s: &Search, end: End, depth: u32, depth_first_from: Option<u32>) -> Ch
         depth_first_from,
         counterexample,
         message,
+        state_bound: s.over,
     }
 }
 

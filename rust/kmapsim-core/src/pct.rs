@@ -66,6 +66,7 @@ pub fn pct(
                 depth_first_from: None,
                 counterexample: Some(path),
                 message,
+                state_bound: false,
             });
         }
     }
@@ -80,6 +81,7 @@ pub fn pct(
         depth_first_from: None,
         counterexample: None,
         message: String::new(),
+        state_bound: false,
     })
 }
 

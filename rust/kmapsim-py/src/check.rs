@@ -293,6 +293,7 @@ fn report_dict<'py>(
     d.set_item("shortest", report.shortest)?;
     d.set_item("depth_first_from", report.depth_first_from)?;
     d.set_item("message", &report.message)?;
+    d.set_item("state_bound", report.state_bound)?;
     d.set_item("seconds", seconds)?;
     match &report.counterexample {
         Some(path) => counterexample(py, opts, path, &d)?,
