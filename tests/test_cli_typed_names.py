@@ -114,3 +114,21 @@ def test_a_print_to_another_file_spread_over_lines_is_not_the_standard_output(
             raise OSError(28, "No space left on device")
 
     assert not _from_stdout(fail(Full()))
+
+
+def test_a_path_with_a_line_break_is_quoted_in_messages_that_name_it_themselves(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Messages about a file's values (which carry no .path), and a directory given as the
+    store: every path the command line was given is quoted where the message names it."""
+    scenario = tmp_path / "s\nc.toml"
+    scenario.write_text("cpus = 0\n", encoding="utf-8")
+    store = tmp_path / "d\nx"
+    store.mkdir()
+    for argv, name in (
+        (["run", "--cycles", "100", "--scenario", str(scenario)], str(scenario)),
+        (["sweep", "--grid", "cpus=2", "--cycles", "100", "--store", str(store)], str(store)),
+    ):
+        assert main([*argv, "--no-progress"] if argv[0] == "sweep" else argv) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and repr(name) in lines[0], lines

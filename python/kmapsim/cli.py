@@ -1447,19 +1447,34 @@ def _cmd_fields(args: argparse.Namespace) -> int:
 # -- entry point ---------------------------------------------------------------------------------
 
 
-def _one_line(e: BaseException) -> str:
-    """Multi-line engine messages (a deadlock lists every stuck CPU) joined onto one line. The
-    file an error names (``.path``) is shown quoted if it holds a line break or another
-    character that does not print, so that its name is not taken apart with the lines."""
+def _one_line(e: BaseException, args: argparse.Namespace | None = None) -> str:
+    """Multi-line engine messages (a deadlock lists every stuck CPU) joined onto one line. A
+    file name that holds a line break (or another character that does not print) is shown
+    quoted, so that its name is not taken apart with the lines: the error's own file
+    (``.path``, ``.filename``) and every path the command line was given (``args``)."""
     text = str(e)
-    path = getattr(e, "path", None)
-    if isinstance(path, str) and path and not path.isprintable():
-        # The path first, then its directory (some messages name both): once quoted, the
-        # path's escapes no longer contain the directory's raw characters.
-        for name in (path, os.path.dirname(path)):
-            if name and not name.isprintable():
-                text = text.replace(name, quote(name, 4 * len(name) + 2))
+    for name in _unprintable_names(e, args):
+        text = text.replace(name, quote(name, 4 * len(name) + 2))
     return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _unprintable_names(e: BaseException, args: argparse.Namespace | None) -> list[str]:
+    """The file names `_one_line` quotes, with their directories (some messages name a file's
+    directory), longest first: once a name is quoted, its escapes no longer hold the raw
+    characters of a shorter one inside it."""
+    given: list[object] = [getattr(e, "path", None), getattr(e, "filename", None)]
+    if args is not None:
+        given.extend(vars(args).values())
+    names: set[str] = set()
+    for value in given:
+        if isinstance(value, Path):
+            value = str(value)
+        if not isinstance(value, str) or not value or value.isprintable():
+            continue
+        for name in (value, os.path.dirname(value), str(Path(value))):
+            if name and not name.isprintable():
+                names.add(name)
+    return sorted(names, key=len, reverse=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1521,7 +1536,7 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
     if isinstance(e, KeyboardInterrupt):
         # An interrupted check says how far it got (its message); a bare Ctrl-C says nothing.
-        _error("interrupted" + (f" ({_one_line(e)})" if str(e) else ""))
+        _error("interrupted" + (f" ({_one_line(e, args)})" if str(e) else ""))
         return EXIT_INTERRUPTED
     if isinstance(e, BrokenPipeError):
         # `kmapsim presets | head`: the reader left; do not let the flush at exit complain.
@@ -1532,14 +1547,14 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
     if isinstance(e, (ScenarioError, StoreError)):  # ScenarioFileError is a ScenarioError
         if isinstance(e, ScenarioError):
             e = _as_typed(e, args)
-        _error(_one_line(e))
+        _error(_one_line(e, args))
         return EXIT_BAD_INPUT
     if isinstance(e, (DeadlockError, KernelBug)):
-        _error(_one_line(e))
+        _error(_one_line(e, args))
         return EXIT_SIMULATION_FAILED
     if isinstance(e, WallClockExceeded):
         # The engine names the Python argument; on the command line the limit is --max-seconds.
-        _error(_one_line(e).replace("(max_wall_seconds = ", "(--max-seconds "))
+        _error(_one_line(e, args).replace("(max_wall_seconds = ", "(--max-seconds "))
         return EXIT_WALL_CLOCK
     if isinstance(e, MemoryError):
         _error(
@@ -1555,7 +1570,10 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
         )
         return EXIT_BAD_INPUT
     if isinstance(e, OSError) and _users_fault(e, args):
-        where = f"{e.filename}: " if e.filename else ""
+        name = os.fsdecode(e.filename) if e.filename else ""
+        where = (
+            f"{name if name.isprintable() else quote(name, 4 * len(name) + 2)}: " if name else ""
+        )
         if not e.filename and _from_stdout(e):
             where = "writing the standard output: "
         _error(f"{where}{e.strerror or _one_line(e)}")
