@@ -984,6 +984,10 @@ WRONG_KIND: dict[str, Any] = {
     "executor": lambda: kmapsim.sweep(SMALL, cycles=10, executor=5, progress=False),
     "pool": lambda: kmapsim.PoolExecutor(5),
     "name": lambda: kmapsim.study.Regime(name=5, about="x"),
+    "scenario": lambda: Scenario.from_dict(5),
+    "result": lambda: kmapsim.RunResult.from_dict(5),
+    "grid": lambda: kmapsim.sweep(SMALL, grid=5, cycles=10, progress=False),
+    "regimes": lambda: kmapsim.study.run_study("unused", regimes=5, cycles=10, progress=False),
 }
 WRONG_VALUE: dict[str, Any] = {
     "preset": lambda: Scenario.preset("pIII"),
@@ -998,6 +1002,7 @@ WRONG_VALUE: dict[str, Any] = {
 
 @pytest.mark.parametrize(("field", "call"), WRONG_KIND.items(), ids=WRONG_KIND.keys())
 def test_an_argument_of_the_wrong_kind_is_a_type_error(field: str, call: Any) -> None:
+    # (kmapsim.presets.get_preset(5) is the "preset" case's path too.)
     with pytest.raises(TypeError) as e:
         call()
     assert type(e.value) is kmapsim.ScenarioTypeError and e.value.field == field, str(e.value)

@@ -408,6 +408,7 @@ def test_a_bound_reached_says_which_bound() -> None:
     assert "the depth bound, max_depth = 5,000, was reached" in deep.summary()
     pct = kmapsim.check(strategy="sync", pct_runs=10)
     assert "(PCT's 10 runs ended, which proves nothing;" in pct.summary()
+    assert "reached" not in pct.bound  # neither bound ended it
     # Exactly max_states states, and the depth bound ended it: the search knows which.
     exact = kmapsim.check(strategy="sync", pages=3, max_depth=30, max_states=depth.states)
     assert exact.states == depth.states and exact.bound["reached"] == "max_depth"

@@ -187,21 +187,20 @@ class CheckResult:
     ``verdict`` is one of `VERDICTS`; ``states`` the distinct states reached (up to the
     renamings in ``symmetry``: ``"cpus"``, each with its task, and ``"pages"``, within their
     class), ``transitions`` the transitions run, ``depth`` the breadth-first levels completed
-    (after a switch to depth-first, one more than the deepest level expanded; never more
-    than ``max_depth``; with a counterexample, its length), ``seconds`` the search's wall
-    time (``witness_seconds`` that of the timed-witness search after it); ``bound`` the
-    machine and search bounds (with ``bound reached``, also ``reached``: ``max_states`` or
-    ``max_depth``, the one that ended the search); ``depth_first_from`` the level at which the
-    search went
-    depth-first (None if it did not), and ``shortest`` whether a counterexample found is
-    known to be a shortest one (one found after the switch to depth-first is real but may not
-    be; a larger ``max_frontier`` gives a shortest one); ``pruned`` the transitions not
-    taken because they would pass ``max_ipis`` (when not 0, ``safe`` holds for the runs
-    within that bound);
-    ``scenario`` the machine explored. With a counterexample: ``counterexample`` its steps,
-    ``message`` what went wrong at its end (the stale access, or the deadlock report with its
-    wait-for chain), and ``run`` the path replayed by the engine with its trace (step i at
-    cycle i + 1), which `kmapsim.perfetto.write` turns into a Perfetto trace.
+    (after a switch to depth-first, one more than the deepest level expanded; never more than
+    ``max_depth``; with a counterexample, its length), ``seconds`` the search's wall time
+    (``witness_seconds`` that of the timed-witness search after it); ``bound`` the machine and
+    search bounds (with ``bound reached`` of an exhaustive search, also ``reached``:
+    ``max_states`` or ``max_depth``, the one that ended it); ``depth_first_from`` the level at
+    which the search went depth-first (None if it did not), and ``shortest`` whether a
+    counterexample found is known to be a shortest one (one found after the switch to
+    depth-first is real but may not be; a larger ``max_frontier`` gives a shortest one);
+    ``pruned`` the transitions not taken because they would pass ``max_ipis`` (when not 0,
+    ``safe`` holds for the runs within that bound); ``scenario`` the machine explored. With a
+    counterexample: ``counterexample`` its steps, ``message`` what went wrong at its end (the
+    stale access, or the deadlock report with its wait-for chain), and ``run`` the path replayed
+    by the engine with its trace (step i at cycle i + 1), which `kmapsim.perfetto.write` turns
+    into a Perfetto trace.
 
     A frozen value: ``bound`` and ``pct`` are read-only dicts; results are equal when their
     fields are (``run`` and ``witness`` left out: they follow from the others; and the wall
@@ -550,14 +549,16 @@ def _pct(
     d = _int_arg("pct_depth", depth, 1, 64)
     s = _int_arg("seed", seed, 0, 2**64 - 1)
     raw = _core.pct(opts, r, k, d, s, tries)
-    result = _result(sc, raw, r * k, k)
+    result = _result(sc, raw, r * k, k, pct=True)  # PCT's runs end it, neither bound
     p = float(raw["chance_per_run"])
     miss = (1.0 - p) ** r if result.counterexample is None else 0.0
     info = dict(runs=r, steps=k, depth=d, seed=s, chance_per_run=p, miss_chance=miss)
     return dataclasses.replace(result, pct=info)
 
 
-def _result(sc: Scenario, raw: dict[str, Any], states: int, depth: int) -> CheckResult:
+def _result(
+    sc: Scenario, raw: dict[str, Any], states: int, depth: int, pct: bool = False
+) -> CheckResult:
     run = None if raw["result"] is None else RunResult.from_raw(sc, raw["result"])
     steps = None
     if raw["steps"] is not None and run is not None:
@@ -587,7 +588,7 @@ def _result(sc: Scenario, raw: dict[str, Any], states: int, depth: int) -> Check
         max_states=states,
         max_depth=depth,
     )
-    if raw["verdict"] == "bound reached":
+    if raw["verdict"] == "bound reached" and not pct:
         # Which one ended the search, as the search knows it (a search can use exactly
         # max_states states and still be stopped by the depth bound).
         bound["reached"] = "max_states" if raw["state_bound"] else "max_depth"

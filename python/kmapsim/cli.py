@@ -1472,9 +1472,16 @@ def _unprintable_names(e: BaseException, args: argparse.Namespace | None) -> lis
         if not isinstance(value, str) or not value or value.isprintable():
             continue
         for name in (value, os.path.dirname(value), str(Path(value))):
-            if name and not name.isprintable():
+            if _names_a_file(name):
                 names.add(name)
     return sorted(names, key=len, reverse=True)
+
+
+def _names_a_file(name: str) -> bool:
+    """Whether `_one_line` quotes ``name``: it does not print, and it has a character that
+    does besides (a name made only of line breaks or blanks, a directory called "\\n", would
+    match every line break of a message, not a file name in it)."""
+    return not name.isprintable() and any(c.isprintable() and not c.isspace() for c in name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

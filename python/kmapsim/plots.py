@@ -928,7 +928,7 @@ def _choice(name: str, value: object, choices: Sequence[str]) -> str:
     value must not silently draw as the default."""
     if not isinstance(value, str) or value not in choices:
         allowed = " or ".join(quote(c) for c in choices)
-        raise ScenarioError.of(
+        raise (ScenarioError if isinstance(value, str) else ScenarioTypeError).of(
             name, f"got {quote(value, 60)}{did_you_mean(value, choices)}", allowed
         )
     return value
@@ -1037,7 +1037,7 @@ def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
     mask = pd.Series(True, index=df.index)
     for name, value in at.items():
         if not isinstance(name, str) or name not in df.columns:
-            raise ScenarioError.of(
+            raise (ScenarioError if isinstance(name, str) else ScenarioTypeError).of(
                 "at",
                 f"at={quote(at)}: no column {quote(name)}{_nearest(name, df)} in the frame",
                 allowed,

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from kmapsim._frozen import sealed
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError
+from kmapsim.errors import ScenarioError, ScenarioTypeError
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -363,7 +363,7 @@ def get_preset(name: str) -> Preset:
     names = preset_names()
     allowed = "one of " + ", ".join(names)
     if not isinstance(name, str):
-        raise ScenarioError.of(
+        raise ScenarioTypeError.of(
             "preset", f"got {type(name).__name__} {quote(name)}, not a preset name", allowed
         )
     preset = PRESETS.get(name)

@@ -501,7 +501,7 @@ class RunResult:
         value of the wrong type) is a ScenarioError (field ``"result"``) naming the key.
         """
         if not isinstance(d, Mapping):
-            raise ScenarioError.of("result", f"got {type(d).__name__} {quote(d)}", _RESULT_DICT)
+            raise ScenarioTypeError.of("result", f"got {type(d).__name__} {quote(d)}", _RESULT_DICT)
         ops = _read(d, "ops", lambda v: None if v is None else [_op(row) for row in v], None)
         token = _BUILDING.set(True)
         try:

@@ -237,7 +237,7 @@ class Scenario(_Origin):
     def from_dict(cls, d: Mapping[str, object]) -> Scenario:
         """Build from a mapping such as `to_dict()` output; missing fields take their defaults."""
         if not isinstance(d, Mapping):
-            raise ScenarioError.of(
+            raise ScenarioTypeError.of(
                 "scenario", f"got {_describe(d)}", "a mapping of field names to values"
             )
         _check_names(d)

@@ -442,7 +442,7 @@ def _regime_rows(frame: pd.DataFrame, name: object) -> pd.DataFrame:
     """The rows of regime ``name``, or the ScenarioError naming the regimes the frame has."""
     names = [str(n) for n in pd.unique(frame["regime"])]
     if not isinstance(name, str) or name not in names:
-        raise ScenarioError.of(
+        raise (ScenarioError if isinstance(name, str) else ScenarioTypeError).of(
             "regime",
             f"no regime {quote(name, 60)}{did_you_mean(name, names)}",
             "one of " + ", ".join(names),
@@ -895,7 +895,7 @@ def _regimes(names: Sequence[str] | None) -> list[Regime]:
     known = {g.name: g for g in REGIMES}
     allowed = "a non-empty list of " + ", ".join(known)
     if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
-        raise ScenarioError.of("regimes", f"got {quote(names, 60)}", allowed)
+        raise ScenarioTypeError.of("regimes", f"got {quote(names, 60)}", allowed)
     chosen = list(dict.fromkeys(names))
     bad = [n for n in chosen if n not in known]
     if bad or not chosen:

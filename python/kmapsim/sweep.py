@@ -340,7 +340,8 @@ class SweepResult:
         if not isinstance(value, str) or value not in numeric:
             usual = [c for c in _USUAL_VALUES if c in numeric]
             text = ", ".join([*usual, *(c for c in numeric if c not in usual)])
-            raise ScenarioError.of(
+            kind = ScenarioError if isinstance(value, str) else ScenarioTypeError
+            raise kind.of(
                 "value",
                 f"got {quote(value)}, not a numeric column of the frame"
                 + did_you_mean(value, numeric),
@@ -533,14 +534,14 @@ def _grid_sources(base: Scenario, grid: object) -> dict[str, Collection[Any]]:
     if grid is None:
         return {}
     if not isinstance(grid, Mapping):
-        raise ScenarioError.of(
+        raise ScenarioTypeError.of(
             "grid", f"got {_describe(grid)}", "a mapping of field names to lists of values"
         )
     names = "one of " + ", ".join(base.to_dict())
     out: dict[str, Collection[Any]] = {}
     for name, values in grid.items():
         if not isinstance(name, str):
-            raise ScenarioError.of("grid", f"field name {quote(name)} is not a string", names)
+            raise ScenarioTypeError.of("grid", f"field name {quote(name)} is not a string", names)
         if not name.strip():
             raise ScenarioError.of("grid", f"field name {quote(name)} is empty", names)
         _check_names({name: None})  # an unknown name, with "did you mean"
