@@ -280,6 +280,7 @@ def test_an_operation_cell_is_whole_by_its_text_not_its_float(
     with pytest.raises(ScenarioError) as e:
         kmapsim.replay.read_ops(path)
     assert shown in str(e.value), str(e.value)
-    path.write_text("cpu,work,page\n0,1.5e2,0e999999999\n0,.5e1,0e31\n", encoding="utf-8")
+    zero = "0e-99999999999999999999999999999999"  # an exponent decimal cannot hold
+    path.write_text(f"cpu,work,page\n0,1.5e2,0e999999999\n0,.5e1,{zero}\n", encoding="utf-8")
     ops = kmapsim.replay.read_ops(path)
     assert ops["work"].tolist() == [150, 5] and ops["page"].tolist() == [0, 0]

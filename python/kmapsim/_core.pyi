@@ -160,7 +160,8 @@ def check(
     ``max_ipis`` IPIs outstanding at a CPU is not taken.
 
     Returns verdict, states, transitions, pruned, depth, symmetry (the renamings used: "cpus",
-    "pages"), shortest, depth_first_from, message, seconds (the search's wall time),
+    "pages"), shortest, depth_first_from, message, state_bound (with "bound reached": whether
+    max_states ended the search, else max_depth did), seconds (the search's wall time),
     witness_seconds (the timed-witness search's), steps (None, or
     one dict per step of the counterexample: event, on, label, choices), result (None, or the
     ``RawResult`` of the counterexample replayed by the engine, step i at cycle i + 1), witness

@@ -24,11 +24,11 @@ one out (an empty CSV cell, a key missing from a row's dict, NaN or None) takes 
 irq_lock -1, irq_hold 0, irqs_off 0, switch 0. Values are integers (a float that is a whole number,
 such as 5.0, counts as one; irqs_off and switch also take bools); in a CSV file they are written in
 ASCII digits, with an optional leading minus (not ``1_000`` or ``+5``, as in a CSV call list), or
-as a decimal that is whole by its text (``5.0``, ``1e3``; not ``100.0000000000000001``, which a
-float would round to 100). Besides the scenario's own limits (cpu below cpus, page below pages,
-irq_lock below irq_locks, checked when the list is run), cpu and page are below 2^32, irq_lock at
-most 2^32 - 2, and work and irq_hold at most `MAX_OP_CYCLES` (2^40, the limit of the scenario's
-cycle fields).
+as a decimal that is whole by its text (``5.0``, ``1e3``, ``0e-999``; not ``100.0000000000000001``,
+which a float would round to 100), in at most 40 characters. Besides the scenario's own limits (cpu
+below cpus, page below pages, irq_lock below irq_locks, checked when the list is run), cpu and page
+are below 2^32, irq_lock at most 2^32 - 2, and work and irq_hold at most `MAX_OP_CYCLES` (2^40, the
+limit of the scenario's cycle fields).
 
 The copy between kmap and kunmap takes the scenario's ``copy_cycles``. A CPU whose rows run out
 stays idle (category ``idle``) for the rest of the run; one without rows is idle from the start.
@@ -687,10 +687,11 @@ def _decimal_cell(text: str) -> object:
     the column refuses if not (``2.5``), or the text itself, which the column refuses as text,
     where a float would make it whole or another number (``100.0000000000000001`` is 100.0,
     ``1e-400`` is 0.0, ``1e999999999`` is inf) or ``decimal`` cannot hold its exponent."""
+    mantissa = text.lower().partition("e")[0]
+    if not mantissa.strip("+-.0"):  # a zero, whatever its exponent (0e-999...9 too)
+        return 0
     try:
         exact = decimal.Decimal(text)
-        if exact.is_zero():
-            return 0
         if exact.adjusted() > 30:  # past every range: 1e999999999 must not become an int
             return text
         if exact.adjusted() >= 0 and exact == exact.to_integral_value():
