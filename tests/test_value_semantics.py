@@ -61,3 +61,16 @@ def test_a_frame_given_to_a_frozen_value_is_its_own_copy() -> None:
     copy = dataclasses.replace(sweep, frame=frame)
     frame.loc[0, "cpus"] = 99
     assert copy.frame.loc[0, "cpus"] == 2
+
+
+def test_a_frame_built_for_the_value_is_not_copied() -> None:
+    """The constructors that build a frame for the value (a sweep, a snapshot, a witness) keep
+    it (`owned_frames`); one given by a caller is copied."""
+    from kmapsim._frozen import owned_frames
+
+    sweep = kmapsim.sweep(kmapsim.Scenario(cpus=2), cycles=1000, progress=False)
+    frame = sweep.frame
+    with owned_frames():
+        kept = dataclasses.replace(sweep, frame=frame)
+    assert kept.__dict__["frame"] is frame
+    assert dataclasses.replace(sweep, frame=frame).__dict__["frame"] is not frame

@@ -8,7 +8,9 @@ DataFrame on every access (`copied_frame`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, NoReturn, TypeVar, cast
 
 __all__ = [
@@ -159,6 +161,22 @@ def freeze_mapping(m: Mapping[_K, _V]) -> FrozenDict[_K, _V]:
     return m if isinstance(m, FrozenDict) else FrozenDict(m)
 
 
+#: Set within `owned_frames`: a CopiedField keeps the frame it is given instead of a copy.
+_OWNED: contextvars.ContextVar[bool] = contextvars.ContextVar("kmapsim_owned", default=False)
+
+
+@contextlib.contextmanager
+def owned_frames() -> Iterator[None]:
+    """Within it, a `CopiedField` keeps the frame it is given rather than a copy: for the
+    value's own constructors, whose frame was built for it and is held by nobody else (a
+    100,000-point sweep's frame need not be copied to be the result's own)."""
+    token = _OWNED.set(True)
+    try:
+        yield
+    finally:
+        _OWNED.reset(token)
+
+
 class CopiedField:
     """A dataclass field that holds a DataFrame and hands out a copy on every access (set on
     the class after ``@dataclass``, which then assigns through it). It keeps a copy of the
@@ -175,7 +193,10 @@ class CopiedField:
 
     def __set__(self, obj: Any, value: Any) -> None:
         copy = getattr(value, "copy", None)
-        obj.__dict__[self.name] = copy() if callable(copy) else value
+        if _OWNED.get() or not callable(copy):
+            obj.__dict__[self.name] = value
+        else:
+            obj.__dict__[self.name] = copy()
 
 
 def _frozen_delattr(obj: object, name: str) -> NoReturn:

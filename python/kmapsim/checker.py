@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
-from kmapsim._frozen import CopiedField, freeze_mapping, sealed
+from kmapsim._frozen import CopiedField, freeze_mapping, owned_frames, sealed
 from kmapsim._quote import quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import output_dir, writing
@@ -620,10 +620,11 @@ def _witness(raw: dict[str, Any] | None) -> Witness | None:
 
     from kmapsim.calls import CALL_COLUMNS
 
-    return Witness(
-        scenario=Scenario.from_dict(raw["scenario"]),
-        calls=pd.DataFrame(raw["calls"], columns=list(CALL_COLUMNS)),
-        seed=int(raw["seed"]),
-        cycles=int(raw["cycles"]),
-        tries=int(raw["tries"]),
-    )
+    with owned_frames():  # the frame was built for the witness: no copy of it
+        return Witness(
+            scenario=Scenario.from_dict(raw["scenario"]),
+            calls=pd.DataFrame(raw["calls"], columns=list(CALL_COLUMNS)),
+            seed=int(raw["seed"]),
+            cycles=int(raw["cycles"]),
+            tries=int(raw["tries"]),
+        )

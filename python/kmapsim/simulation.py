@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmapsim import _core
-from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, sealed
+from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, SimulationBusy
 from kmapsim.result import RunResult
@@ -163,15 +163,16 @@ class Simulation:
 
         raw = self._sim.snapshot()
         cpus = pd.DataFrame(raw["cpus"]).set_index("cpu")
-        return Snapshot(
-            cycle=raw["cycle"],
-            cpus=cpus,
-            locks=raw["locks"],
-            slots=raw["slots"],
-            sleeping=raw["sleeping"],
-            flush_generation=raw["flush_generation"],
-            counters=raw["counters"],
-        )
+        with owned_frames():  # the frame was built for the snapshot: no copy of it
+            return Snapshot(
+                cycle=raw["cycle"],
+                cpus=cpus,
+                locks=raw["locks"],
+                slots=raw["slots"],
+                sleeping=raw["sleeping"],
+                flush_generation=raw["flush_generation"],
+                counters=raw["counters"],
+            )
 
     def result(self) -> RunResult:
         """Everything measured so far, exactly as `kmapsim.run` of `now` cycles reports it.

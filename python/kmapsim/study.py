@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kmapsim._frozen import FrozenList, freeze_mapping, sealed
+from kmapsim._frozen import FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import ScenarioError, ScenarioTypeError
@@ -839,7 +839,8 @@ def run_study(
     if any(name == LATENCY_SWEEP for name, _, _ in groups):
         grid_out["regime"] = [*names, LATENCY_SWEEP]
         grid_out["ipi_latency"] = sorted(set(lat_list))
-    result = SweepResult(frame=frame, grid=grid_out, seeds=seed_list, cycles=n, reused=reused)
+    with owned_frames():  # the frame was built for the result: no copy of it
+        result = SweepResult(frame=frame, grid=grid_out, seeds=seed_list, cycles=n, reused=reused)
     parquet = result.to_parquet(out / "study.parquet")
     csv = result.to_csv(out / "study.csv")
     pngs: list[Path] = []

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 import numpy as np
 
 from kmapsim import _core
-from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, sealed
+from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
 from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError
@@ -790,7 +790,8 @@ def sweep(
     import pandas as pd
 
     frame = pd.DataFrame([rows[k] for k in keys])
-    return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=n, reused=reused)
+    with owned_frames():  # the frame was built for the result: no copy of it
+        return SweepResult(frame=frame, grid=grid_lists, seeds=seed_list, cycles=n, reused=reused)
 
 
 def _made_store(store: str | os.PathLike[str], results: Generator[Any, None, None]) -> Store:
