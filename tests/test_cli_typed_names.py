@@ -132,3 +132,18 @@ def test_a_path_with_a_line_break_is_quoted_in_messages_that_name_it_themselves(
         assert main([*argv, "--no-progress"] if argv[0] == "sweep" else argv) == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and repr(name) in lines[0], lines
+
+
+def test_a_path_that_does_not_print_is_quoted_on_the_lines_that_name_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The lines a command prints on success, its header, and argparse's own errors name a
+    file with a line break whole, on one line."""
+    saved = str(tmp_path / "full\n.toml")
+    assert main(["run", "--cycles", "1000", "--save-scenario", saved]) == 0
+    assert f"wrote {saved!r}" in capsys.readouterr().out
+    assert main(["run", "--cycles", "1000", "--scenario", saved]) == 0
+    assert f"scenario {saved!r}" in capsys.readouterr().out
+    assert main(["run", "my\nfile.toml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "kmapsim: error: unrecognized arguments: my\\nfile.toml", err

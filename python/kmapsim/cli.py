@@ -357,6 +357,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        # argparse quotes some arguments and not others ("unrecognized arguments: a b"): a
+        # character that does not print is escaped, so that the error stays one line.
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
         self.exit(EXIT_BAD_INPUT, _cut(f"{self.prog}: error: {message}") + "\n")
 
 
@@ -756,7 +759,7 @@ def _base_scenario(
     """Where the scenario starts, by ``--scenario`` or ``--preset``: a label for the output
     (``preset NAME`` or ``scenario FILE``) and the scenario."""
     if args.scenario is not None:
-        return f"scenario {args.scenario}", Scenario.from_file(args.scenario)
+        return f"scenario {_shown(args.scenario)}", Scenario.from_file(args.scenario)
     preset = args.preset if args.preset is not None else default_preset
     return f"preset {preset}", Scenario.preset(preset)
 
@@ -868,7 +871,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print(study.summary())
     print()
     print(_reuse_line(study.store, study.result.reused, study.runs))
-    print(f"wrote {study.outdir}{os.sep}: " + ", ".join(p.name for p in study.paths))
+    names = ", ".join(_shown(p.name) for p in study.paths)
+    print(f"wrote {_shown(f'{study.outdir}{os.sep}')}: {names}")
     print(f"in {study.seconds:.1f} s")
     return 0
 
@@ -968,7 +972,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.store is not None:
         print(_reuse_line(Path(args.store), result.reused, len(result.frame)))
     if written:
-        print("wrote " + ", ".join(str(p) for p in written))
+        print("wrote " + ", ".join(_shown(p) for p in written))
     print(f"in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -1045,7 +1049,7 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _reuse_line(store: Path, reused: int, total: int) -> str:
-    return f"store {store}: reused {reused} of {total} runs, ran {total - reused}"
+    return f"store {_shown(store)}: reused {reused} of {total} runs, ran {total - reused}"
 
 
 def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
@@ -1103,9 +1107,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             text = lockmeter_text(result.lock_stats_rows, result.cycles, scenario.cpu_mhz)
             print("\n" + text)
         if args.save_scenario is not None:
-            print(f"\nwrote {args.save_scenario}")
+            print(f"\nwrote {_shown(args.save_scenario)}")
         if record is not None and result.calls is not None:
-            print(f"\nwrote {args.record_calls}: {len(result.calls):,} calls")
+            print(f"\nwrote {_shown(args.record_calls)}: {len(result.calls):,} calls")
     return 0
 
 
@@ -1177,7 +1181,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         else "every event of the run"
     )
     print(
-        f"wrote {out}: {records:,} trace-event records ({', '.join(parts)}), drawn from "
+        f"wrote {_shown(out)}: {records:,} trace-event records ({', '.join(parts)}), drawn from "
         f"{kept:,} engine events ({source}); {out.stat().st_size:,} bytes; open it in "
         "https://ui.perfetto.dev"
     )
@@ -1303,7 +1307,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if result.witness is not None:
             with _writing("--witness", witness_dir):
                 result.witness.save(witness_dir)
-            witness_line = f"wrote {witness_dir}: {result.witness.command(witness_dir)}"
+            witness_line = f"wrote {_shown(witness_dir)}: {result.witness.command(witness_dir)}"
         else:
             why = result.witness_note or "no counterexample"
             witness_line = f"no witness written to {witness_dir}: {why}"
@@ -1317,7 +1321,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(result.summary())
         if trace is not None:
-            what = f"wrote {trace}" if result.run is not None else f"no counterexample: {trace}"
+            shown = _shown(trace)
+            what = f"wrote {shown}" if result.run is not None else f"no counterexample: {shown}"
             print(f"\n{what}" + ("" if result.run is not None else " not written"))
         if witness_line is not None:
             print(f"\n{witness_line}")
@@ -1477,6 +1482,13 @@ def _unprintable_names(e: BaseException, args: argparse.Namespace | None) -> lis
     return sorted(names, key=len, reverse=True)
 
 
+def _shown(path: object) -> str:
+    """A path as the command line prints it: as it is, or quoted if it holds a line break or
+    another character that does not print (so that a printed line names it whole)."""
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    return text if text.isprintable() else quote(text, 4 * len(text) + 2)
+
+
 def _names_a_file(name: str) -> bool:
     """Whether `_one_line` quotes ``name``: it does not print, and it has a character that
     does besides (a name made only of line breaks or blanks, a directory called "\\n", would
@@ -1531,8 +1543,13 @@ def _show_warning(
     file: Any = None,
     line: str | None = None,
 ) -> None:
-    """Warnings as one ``kmapsim: warning:`` line, without the source line Python adds."""
-    text = " ".join(str(message).split())
+    """Warnings as one ``kmapsim: warning:`` line, without the source line Python adds (the
+    file a warning names, ``.path``, quoted if it does not print, as errors show it)."""
+    text = str(message)
+    path = getattr(message, "path", None)
+    if isinstance(path, str) and _names_a_file(path):
+        text = text.replace(path, _shown(path))
+    text = " ".join(text.split())
     kind = "" if category.__module__.startswith("kmapsim") else f"{category.__name__}: "
     _warn(kind + text)
 
@@ -1572,7 +1589,7 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
     store = getattr(args, "store_path", None)
     if store is not None and _store_failure(e):
         _error(
-            f"{store}: the store failed ({type(e).__name__}: {_one_line(e)}); if it is "
+            f"{_shown(store)}: the store failed ({type(e).__name__}: {_one_line(e)}); if it is "
             "damaged, use another file (a store only caches finished runs)"
         )
         return EXIT_BAD_INPUT
