@@ -91,6 +91,12 @@ def _at_least(value: float, target: float) -> str:
     return _met(value >= target, f"{value / target:.2f} of the target")
 
 
+def _each_order(bfs: float, dfs: float, target: float) -> str:
+    """Row g's verdict for each search order: breadth-first (the default check's order on the
+    benchmark machine, and the bold figure) and depth-first."""
+    return f"breadth-first {_at_least(bfs, target)}; depth-first {_at_least(dfs, target)}"
+
+
 def _at_most(value: float, target: float) -> str:
     return _met(value <= target, f"{value / target:.2f} x the target")
 
@@ -262,7 +268,7 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             f"breadth-first **{check['bfs_states_per_s']:,.0f}**, depth-first"
             f" {check['dfs_states_per_s']:,.0f}",
             ">= 1,000,000",
-            _at_least(max(check["bfs_states_per_s"], check["dfs_states_per_s"]), 1e6),
+            _each_order(check["bfs_states_per_s"], check["dfs_states_per_s"], 1e6),
         ),
     ]
     return out
