@@ -147,3 +147,15 @@ def test_a_path_that_does_not_print_is_quoted_on_the_lines_that_name_it(
     assert main(["run", "my\nfile.toml"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "kmapsim: error: unrecognized arguments: my\\nfile.toml", err
+
+
+def test_an_option_typed_whole_is_not_an_abbreviation_of_a_longer_one() -> None:
+    """--replay is a prefix of --replay-calls, but typed whole it names itself."""
+    import argparse
+
+    from kmapsim.cli import _typed
+
+    replay = argparse.Namespace(_argv=["run", "--replay", "x.csv"])
+    assert _typed(replay, "--replay") and not _typed(replay, "--replay-calls")
+    calls = argparse.Namespace(_argv=["run", "--replay-c=x.csv"])
+    assert _typed(calls, "--replay-calls") and not _typed(calls, "--replay")

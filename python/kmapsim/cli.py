@@ -1650,10 +1650,15 @@ def _as_typed(e: ScenarioError, args: argparse.Namespace | None) -> ScenarioErro
 
 def _typed(args: argparse.Namespace, option: str) -> bool:
     """Whether the command line gave ``option`` (``--slots 3``, ``--slots=3``, or an
-    abbreviation argparse took for it, ``--slot 3``: no other option of a command starts
-    what one of `_FIELD_OPTIONS` does, so an accepted prefix of one is that one)."""
+    abbreviation argparse took for it, ``--slot 3``: argparse takes a prefix only when it
+    names one option, and an option typed whole names itself)."""
     given = (a.split("=", 1)[0] for a in getattr(args, "_argv", []) if a.startswith("--"))
-    return any(len(a) > 2 and option.startswith(a) for a in given)
+    # An option typed whole is that option, not an abbreviation of a longer one (--replay is
+    # not --replay-calls).
+    whole = {o for _, _, o in _FIELD_OPTIONS} | set(_FILE_OPTIONS.values())
+    return any(
+        a == option or (len(a) > 2 and option.startswith(a) and a not in whole) for a in given
+    )
 
 
 def _from_stdout(e: OSError) -> bool:
