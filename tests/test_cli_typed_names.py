@@ -159,3 +159,30 @@ def test_an_option_typed_whole_is_not_an_abbreviation_of_a_longer_one() -> None:
     assert _typed(replay, "--replay") and not _typed(replay, "--replay-calls")
     calls = argparse.Namespace(_argv=["run", "--replay-c=x.csv"])
     assert _typed(calls, "--replay-calls") and not _typed(calls, "--replay")
+
+
+def test_the_witness_command_and_a_warning_name_a_path_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The printed replay command stays one line and runs in bash; a warning keeps the
+    blanks of the name it quotes."""
+    import shutil
+    import subprocess
+
+    from kmapsim.checker import check_machine
+    from kmapsim.cli import _show_warning
+    from kmapsim.store import StoreWarning
+
+    w = kmapsim.check(check_machine("async")).witness
+    assert w is not None
+    where = str(tmp_path / "wit\ndir")
+    command = w.command(where)
+    assert "\n" not in command
+    if shutil.which("bash"):
+        words = subprocess.run(
+            ["bash", "-c", f'printf "%s\\0" {command}'], capture_output=True, text=True
+        ).stdout.split("\0")
+        assert f"{where}/scenario.toml" in words and f"{where}/calls.csv" in words, words
+    name = str(tmp_path / "a  b\nc.sqlite")
+    _show_warning(StoreWarning(f"{name}: 1 stored run fails", name), StoreWarning, "f", 1)
+    assert repr(name) in capsys.readouterr().err

@@ -144,3 +144,15 @@ def test_a_slot_shared_with_a_sleeper_is_counted_once() -> None:
     with pytest.raises(kmapsim.DeadlockError) as e:
         kmapsim.run(sc, cycles=100_000, replay_calls=calls)
     assert "(the sleepers hold 3 of them; tasks that exited hold 1)" in str(e.value), str(e.value)
+
+
+def test_a_pool_held_by_exited_tasks_has_no_wait_for_cycle() -> None:
+    """Only sleepers holding every slot wait for each other; here task 0 exited holding three
+    slots, and task 1 sleeps holding the fourth."""
+    sc = Scenario(cpus=2, tasks=2, last_pkmap=4, pages=16, hot_pages=0)
+    calls = {0: [{"op": "kmap", "page": p} for p in (0, 1, 2)], 1: [{"op": "kmap", "page": 3}] * 1}
+    calls[1].append({"op": "kmap", "page": 4})
+    with pytest.raises(kmapsim.DeadlockError) as e:
+        kmapsim.run(sc, cycles=1_000_000, replay_calls=calls)
+    assert e.value.pool_exhausted and e.value.chain == []
+    assert "two-kmap" not in str(e.value) and "tasks that exited hold 3" in str(e.value)

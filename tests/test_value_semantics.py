@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,24 @@ def test_a_frame_built_for_the_value_is_not_copied() -> None:
         kept = dataclasses.replace(sweep, frame=frame)
     assert kept.__dict__["frame"] is frame
     assert dataclasses.replace(sweep, frame=frame).__dict__["frame"] is not frame
+
+
+def test_the_constructors_that_build_a_frame_hand_it_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep's result, a snapshot and a witness keep the frame built for them (no copy)."""
+    from kmapsim import _frozen
+    from kmapsim.checker import check_machine
+
+    owned: list[bool] = []
+    keep = _frozen.CopiedField.__set__
+
+    def record(self: Any, obj: Any, value: Any) -> None:
+        owned.append(_frozen._OWNED.get())
+        keep(self, obj, value)
+
+    monkeypatch.setattr(_frozen.CopiedField, "__set__", record)
+    kmapsim.sweep(kmapsim.Scenario(cpus=2), cycles=1000, progress=False)
+    sim = kmapsim.Simulation(kmapsim.Scenario(cpus=2))
+    sim.advance(1000)
+    sim.snapshot()
+    assert kmapsim.check(check_machine("async")).witness is not None
+    assert owned == [True, True, True], owned

@@ -89,3 +89,27 @@ def did_you_mean(word: object, names: Iterable[str]) -> str:
         return ""
     best = _core.closest(word, list(names))
     return f" (did you mean {best!r}?)" if best is not None else ""
+
+
+def shown_path(path: object) -> str:
+    """A path as kmapsim prints it on a line: as it is, or quoted (``repr``) if it holds a
+    line break or another character that does not print, so that the line names it whole."""
+    import os
+
+    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    return text if text.isprintable() else quote(text, 4 * len(text) + 2)
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one word of a POSIX shell command line: `shlex.quote`, or bash's ``$'...'``
+    with escapes when it holds a character that does not print (a line break would split the
+    printed command)."""
+    import shlex
+
+    if text.isprintable():
+        return shlex.quote(text)
+    escaped = "".join(
+        c if c.isprintable() and c not in "\\'" else repr(c)[1:-1] if c != "'" else "\\'"
+        for c in text
+    )
+    return f"$'{escaped}'"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kmapsim import _core
 from kmapsim._frozen import CopiedField, freeze_mapping, owned_frames, sealed
-from kmapsim._quote import quote
+from kmapsim._quote import quote, shell_word
 from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import output_dir, writing
 from kmapsim.result import RunResult
@@ -168,7 +167,7 @@ class Witness:
     def command(self, directory: str | os.PathLike[str]) -> str:
         """The command line that replays the witness saved in ``directory`` (`save`)."""
         d = Path(directory)
-        scenario, calls = shlex.quote(str(d / "scenario.toml")), shlex.quote(str(d / "calls.csv"))
+        scenario, calls = shell_word(str(d / "scenario.toml")), shell_word(str(d / "calls.csv"))
         return (
             f"kmapsim run --scenario {scenario} --replay-calls {calls} "
             f"--seed {self.seed} --cycles {self.cycles}"

@@ -57,7 +57,7 @@ from typing import Any, NoReturn
 
 from kmapsim import _core, _interrupt
 from kmapsim._numbers import int_range
-from kmapsim._quote import did_you_mean, quote
+from kmapsim._quote import did_you_mean, quote, shown_path
 from kmapsim.errors import (
     DeadlockError,
     InternalError,
@@ -1310,7 +1310,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             witness_line = f"wrote {_shown(witness_dir)}: {result.witness.command(witness_dir)}"
         else:
             why = result.witness_note or "no counterexample"
-            witness_line = f"no witness written to {witness_dir}: {why}"
+            witness_line = f"no witness written to {_shown(witness_dir)}: {why}"
     if trace is not None and result.run is not None:
         from kmapsim.perfetto import write
 
@@ -1482,11 +1482,7 @@ def _unprintable_names(e: BaseException, args: argparse.Namespace | None) -> lis
     return sorted(names, key=len, reverse=True)
 
 
-def _shown(path: object) -> str:
-    """A path as the command line prints it: as it is, or quoted if it holds a line break or
-    another character that does not print (so that a printed line names it whole)."""
-    text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-    return text if text.isprintable() else quote(text, 4 * len(text) + 2)
+_shown = shown_path
 
 
 def _names_a_file(name: str) -> bool:
@@ -1547,9 +1543,13 @@ def _show_warning(
     file a warning names, ``.path``, quoted if it does not print, as errors show it)."""
     text = str(message)
     path = getattr(message, "path", None)
-    if isinstance(path, str) and _names_a_file(path):
-        text = text.replace(path, _shown(path))
+    name = path if isinstance(path, str) and _names_a_file(path) else None
+    if name is not None:
+        # Set aside while blanks are squeezed, which must not touch the name's own.
+        text = text.replace(name, "\0")
     text = " ".join(text.split())
+    if name is not None:
+        text = text.replace("\0", _shown(name))
     kind = "" if category.__module__.startswith("kmapsim") else f"{category.__name__}: "
     _warn(kind + text)
 

@@ -133,10 +133,11 @@ class DeadlockError(KmapsimError, RuntimeError):
 
     ``sleepers`` lists the tasks asleep on ``pkmap_map_wait`` while holding mappings, as
     ``(task, [(slot, page), ...])``, and ``pool_exhausted`` is True when every slot of the pool
-    is in use, tasks sleep for one and no CPU can run, so that no kunmap can ever free a slot:
-    the sleepers hold the slots (the two-kmap deadlock, linux-mm, January 2007: a wait-for cycle
-    among tasks rather than CPUs, which ``chain`` then lists), or tasks that exited holding
-    them do; the message says who holds how many.
+    is in use, tasks sleep for one and no CPU can run, so that no kunmap can ever free a slot.
+    When the sleepers hold every slot between them, it is the two-kmap deadlock (linux-mm,
+    January 2007): a wait-for cycle among tasks rather than CPUs, which ``chain`` then lists;
+    when other tasks hold some (tasks that exited holding them, or tasks not asleep on it), there
+    is no such cycle and ``chain`` is empty. The message says who holds how many.
     """
 
     cycle: int

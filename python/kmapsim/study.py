@@ -42,7 +42,7 @@ import pandas as pd
 
 from kmapsim._frozen import FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._numbers import as_int
-from kmapsim._quote import did_you_mean, quote
+from kmapsim._quote import did_you_mean, quote, shown_path
 from kmapsim.errors import ScenarioError, ScenarioTypeError
 from kmapsim.outputs import distinct, output_dir, writing
 from kmapsim.presets import DEFAULT_PRESET
@@ -769,7 +769,7 @@ def run_study(
     if isinstance(scenario, Scenario):
         base, source = scenario, f"scenario {quote(scenario, 1000)}"
     elif scenario is not None:
-        base, source = Scenario.from_file(scenario), f"scenario {os.fspath(scenario)}"
+        base, source = Scenario.from_file(scenario), f"scenario {shown_path(scenario)}"
     else:
         preset = preset or DEFAULT_PRESET
         base, source = Scenario.preset(preset), f"preset {preset}"

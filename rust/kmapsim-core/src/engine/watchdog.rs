@@ -39,10 +39,16 @@ impl Engine {
             && !self.pk.waitq.is_empty()
             && self.pk.count.iter().all(|&n| n >= 2)
             && self.cpus.iter().all(|cpu| cpu.idle());
-        // In a pool exhaustion every CPU idles: the sleeping tasks tell the story, and the
-        // wait-for cycle is among them (each waits for a slot only another's kunmap frees).
+        // In a pool exhaustion every CPU idles: the sleeping tasks tell the story. When they
+        // hold the whole pool, the wait-for cycle is among them (each waits for a slot only
+        // another's kunmap frees); when tasks that no longer run hold some, there is none.
         let (edges, chain) = if pool_exhausted {
-            (Vec::new(), sleepers.iter().map(|(task, _)| *task).collect())
+            let cycle = sleepers_slots(&sleepers).len() as u64 == self.sc.last_pkmap;
+            let chain = match cycle {
+                true => sleepers.iter().map(|(task, _)| *task).collect(),
+                false => Vec::new(),
+            };
+            (Vec::new(), chain)
         } else {
             let (edges, on) = self.cpu_edges();
             (edges, find_cycle(&on))
@@ -95,19 +101,17 @@ impl Engine {
 
     /// Why the machine counts as stuck, in words.
     fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, sleepers: &[Sleeper]) -> String {
-        // Slots, not mappings: two tasks may share a slot (the same page), and a task may hold
-        // the same page twice.
-        let mut slots: Vec<u32> = sleepers
-            .iter()
-            .flat_map(|(_, h)| h.iter().map(|m| m.0))
-            .collect();
-        slots.sort_unstable();
-        slots.dedup();
+        let slots = sleepers_slots(sleepers);
+        // The two-kmap deadlock proper: the sleepers hold every slot between them.
+        let two_kmap = match slots.len() as u64 == self.sc.last_pkmap {
+            true => " (the two-kmap deadlock)",
+            false => "",
+        };
         match why {
             Stuck::Frozen if pool_exhausted => format!(
                 "the pkmap pool is exhausted for good: every one of its {} slots is in use, \
-                 {} asleep on pkmap_map_wait ({}), and no task that could kunmap one can run \
-                 (the two-kmap deadlock)",
+                 {} asleep on pkmap_map_wait ({}), and no task that could kunmap one can \
+                 run{two_kmap}",
                 self.sc.last_pkmap,
                 plural(self.pk.waitq.len(), "task", "tasks"),
                 self.held_by(&slots),
@@ -240,6 +244,18 @@ fn find_cycle(on: &[Option<u32>]) -> Vec<u32> {
         }
     }
     Vec::new()
+}
+
+/// The slots the sleepers hold, each once: slots, not mappings (two tasks may share a slot,
+/// the same page, and a task may hold the same page twice).
+fn sleepers_slots(sleepers: &[Sleeper]) -> Vec<u32> {
+    let mut slots: Vec<u32> = sleepers
+        .iter()
+        .flat_map(|(_, h)| h.iter().map(|m| m.0))
+        .collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
 }
 
 #[cfg(test)]
