@@ -93,11 +93,12 @@ def did_you_mean(word: object, names: Iterable[str]) -> str:
 
 def shown_path(path: object) -> str:
     """A path as kmapsim prints it on a line: as it is, or quoted (``repr``) if it holds a
-    line break or another character that does not print, so that the line names it whole."""
+    line break or another character that does not print, or is blank, so that the line names
+    it whole."""
     import os
 
     text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-    return text if text.isprintable() else quote(text, 4 * len(text) + 2)
+    return text if text.isprintable() and text.strip() else quote(text, 4 * len(text) + 2)
 
 
 def shell_word(text: str) -> str:

@@ -759,7 +759,7 @@ def _base_scenario(
     """Where the scenario starts, by ``--scenario`` or ``--preset``: a label for the output
     (``preset NAME`` or ``scenario FILE``) and the scenario."""
     if args.scenario is not None:
-        return f"scenario {_shown(args.scenario)}", Scenario.from_file(args.scenario)
+        return f"scenario {shown_path(args.scenario)}", Scenario.from_file(args.scenario)
     preset = args.preset if args.preset is not None else default_preset
     return f"preset {preset}", Scenario.preset(preset)
 
@@ -871,8 +871,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     print(study.summary())
     print()
     print(_reuse_line(study.store, study.result.reused, study.runs))
-    names = ", ".join(_shown(p.name) for p in study.paths)
-    print(f"wrote {_shown(f'{study.outdir}{os.sep}')}: {names}")
+    names = ", ".join(shown_path(p.name) for p in study.paths)
+    print(f"wrote {shown_path(f'{study.outdir}{os.sep}')}: {names}")
     print(f"in {study.seconds:.1f} s")
     return 0
 
@@ -972,7 +972,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.store is not None:
         print(_reuse_line(Path(args.store), result.reused, len(result.frame)))
     if written:
-        print("wrote " + ", ".join(_shown(p) for p in written))
+        print("wrote " + ", ".join(shown_path(p) for p in written))
     print(f"in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -1049,7 +1049,7 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _reuse_line(store: Path, reused: int, total: int) -> str:
-    return f"store {_shown(store)}: reused {reused} of {total} runs, ran {total - reused}"
+    return f"store {shown_path(store)}: reused {reused} of {total} runs, ran {total - reused}"
 
 
 def _table_writer(out: Path) -> Callable[[SweepResult, Path], Path]:
@@ -1107,9 +1107,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             text = lockmeter_text(result.lock_stats_rows, result.cycles, scenario.cpu_mhz)
             print("\n" + text)
         if args.save_scenario is not None:
-            print(f"\nwrote {_shown(args.save_scenario)}")
+            print(f"\nwrote {shown_path(args.save_scenario)}")
         if record is not None and result.calls is not None:
-            print(f"\nwrote {_shown(args.record_calls)}: {len(result.calls):,} calls")
+            print(f"\nwrote {shown_path(args.record_calls)}: {len(result.calls):,} calls")
     return 0
 
 
@@ -1181,8 +1181,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         else "every event of the run"
     )
     print(
-        f"wrote {_shown(out)}: {records:,} trace-event records ({', '.join(parts)}), drawn from "
-        f"{kept:,} engine events ({source}); {out.stat().st_size:,} bytes; open it in "
+        f"wrote {shown_path(out)}: {records:,} trace-event records ({', '.join(parts)}), drawn "
+        f"from {kept:,} engine events ({source}); {out.stat().st_size:,} bytes; open it in "
         "https://ui.perfetto.dev"
     )
     return 0
@@ -1307,10 +1307,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if result.witness is not None:
             with _writing("--witness", witness_dir):
                 result.witness.save(witness_dir)
-            witness_line = f"wrote {_shown(witness_dir)}: {result.witness.command(witness_dir)}"
+            witness_line = f"wrote {shown_path(witness_dir)}: {result.witness.command(witness_dir)}"
         else:
             why = result.witness_note or "no counterexample"
-            witness_line = f"no witness written to {_shown(witness_dir)}: {why}"
+            witness_line = f"no witness written to {shown_path(witness_dir)}: {why}"
     if trace is not None and result.run is not None:
         from kmapsim.perfetto import write
 
@@ -1321,7 +1321,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(result.summary())
         if trace is not None:
-            shown = _shown(trace)
+            shown = shown_path(trace)
             what = f"wrote {shown}" if result.run is not None else f"no counterexample: {shown}"
             print(f"\n{what}" + ("" if result.run is not None else " not written"))
         if witness_line is not None:
@@ -1482,9 +1482,6 @@ def _unprintable_names(e: BaseException, args: argparse.Namespace | None) -> lis
     return sorted(names, key=len, reverse=True)
 
 
-_shown = shown_path
-
-
 def _names_a_file(name: str) -> bool:
     """Whether `_one_line` quotes ``name``: it does not print, and it has a character that
     does besides (a name made only of line breaks or blanks, a directory called "\\n", would
@@ -1549,7 +1546,7 @@ def _show_warning(
         text = text.replace(name, "\0")
     text = " ".join(text.split())
     if name is not None:
-        text = text.replace("\0", _shown(name))
+        text = text.replace("\0", shown_path(name))
     kind = "" if category.__module__.startswith("kmapsim") else f"{category.__name__}: "
     _warn(kind + text)
 
@@ -1589,7 +1586,7 @@ def _report(e: BaseException, args: argparse.Namespace | None) -> int:
     store = getattr(args, "store_path", None)
     if store is not None and _store_failure(e):
         _error(
-            f"{_shown(store)}: the store failed ({type(e).__name__}: {_one_line(e)}); if it is "
+            f"{shown_path(store)}: the store failed ({type(e).__name__}: {_one_line(e)}); if it is "
             "damaged, use another file (a store only caches finished runs)"
         )
         return EXIT_BAD_INPUT

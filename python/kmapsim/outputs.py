@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kmapsim._quote import quote
+from kmapsim._quote import quote, shown_path
 from kmapsim.errors import KmapsimError, ScenarioFileError
 from kmapsim.fileio import _file_type, as_path
 
@@ -48,11 +48,6 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 TABLE_SUFFIXES = (*PARQUET_SUFFIXES, ".csv")
 SCENARIO_SUFFIXES = (".toml", ".json")
 TRACE_SUFFIXES = (".json",)
-
-
-def _shown(path: str) -> str:
-    """A path as an error message shows it: quoted if it is blank."""
-    return path if path.strip() else quote(path)
 
 
 def _given(path: Any) -> str:
@@ -91,7 +86,7 @@ def output_file(field: str, path: object, suffixes: Sequence[str], allowed: str)
         raise ScenarioFileError.at("", "an empty path", allowed, field)
     try:
         if raw.endswith(("/", os.sep)) or p.is_dir():
-            raise ScenarioFileError.at(p, f"{_shown(raw)} is a directory", allowed, field)
+            raise ScenarioFileError.at(p, f"{shown_path(raw)} is a directory", allowed, field)
         if p.suffix.lower() not in suffixes:
             got = f"the suffix {quote(p.suffix)}" if p.suffix else "no suffix"
             raise ScenarioFileError.at(p, f"{p} has {got}", allowed, field)

@@ -42,9 +42,10 @@ impl Engine {
         // In a pool exhaustion every CPU idles: the sleeping tasks tell the story. When they
         // hold the whole pool, the wait-for cycle is among them (each waits for a slot only
         // another's kunmap frees); when tasks that no longer run hold some, there is none.
+        let slots = sleepers_slots(&sleepers);
+        let whole = slots.len() as u64 == self.sc.last_pkmap;
         let (edges, chain) = if pool_exhausted {
-            let cycle = sleepers_slots(&sleepers).len() as u64 == self.sc.last_pkmap;
-            let chain = match cycle {
+            let chain = match whole {
                 true => sleepers.iter().map(|(task, _)| *task).collect(),
                 false => Vec::new(),
             };
@@ -55,7 +56,7 @@ impl Engine {
         };
         SimError::Deadlock(Box::new(DeadlockReport {
             cycle: t,
-            reason: self.stuck_reason(why, pool_exhausted, &sleepers),
+            reason: self.stuck_reason(why, pool_exhausted, &slots, whole),
             chain,
             edges,
             sleepers,
@@ -63,10 +64,13 @@ impl Engine {
         }))
     }
 
-    /// Who holds the slots of an exhausted pool besides the sleepers (`asleep`, the slots
-    /// they hold), from the tasks' own mappings: tasks not asleep on it, then tasks whose call
-    /// list ended. A shared slot is counted once, with the first of these that holds it.
-    fn held_by(&self, asleep: &[u32]) -> String {
+    /// Who holds the slots of an exhausted pool: the sleepers (`asleep`, the slots they hold;
+    /// `whole`: all of them), then, from the tasks' own mappings, tasks not asleep on it and
+    /// tasks whose call list ended. A shared slot is counted once, with the first that holds it.
+    fn held_by(&self, asleep: &[u32], whole: bool) -> String {
+        if whole {
+            return "the sleepers hold all of them".to_string();
+        }
         let mut counted: Vec<u32> = asleep.to_vec();
         let mut tally = |done: bool| {
             let mut n = 0;
@@ -85,11 +89,7 @@ impl Engine {
             n
         };
         let (others, ended) = (tally(false), tally(true));
-        let held = asleep.len();
-        if held as u64 == self.sc.last_pkmap {
-            return "the sleepers hold all of them".to_string();
-        }
-        let mut parts = vec![format!("the sleepers hold {held} of them")];
+        let mut parts = vec![format!("the sleepers hold {} of them", asleep.len())];
         if others > 0 {
             parts.push(format!("tasks not asleep on it hold {others}"));
         }
@@ -100,10 +100,10 @@ impl Engine {
     }
 
     /// Why the machine counts as stuck, in words.
-    fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, sleepers: &[Sleeper]) -> String {
-        let slots = sleepers_slots(sleepers);
+    /// `slots`: those the sleepers hold; `whole`: all of the pool's.
+    fn stuck_reason(&self, why: Stuck, pool_exhausted: bool, slots: &[u32], whole: bool) -> String {
         // The two-kmap deadlock proper: the sleepers hold every slot between them.
-        let two_kmap = match slots.len() as u64 == self.sc.last_pkmap {
+        let two_kmap = match whole {
             true => " (the two-kmap deadlock)",
             false => "",
         };
@@ -114,7 +114,7 @@ impl Engine {
                  run{two_kmap}",
                 self.sc.last_pkmap,
                 plural(self.pk.waitq.len(), "task", "tasks"),
-                self.held_by(&slots),
+                self.held_by(slots, whole),
             ),
             Stuck::Frozen => "no CPU can ever run again: every CPU that has work left waits \
                               (spins, sleeps or waits for IPI acks) and no IPI is in flight"
