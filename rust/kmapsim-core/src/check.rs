@@ -20,8 +20,10 @@ pub use crate::engine::Event;
 pub use crate::engine::Symmetry;
 use crate::engine::{Engine, KeySpace};
 use crate::error::{ConfigError, SimError, StopReason};
+use crate::pack::Byte;
 use crate::rng;
-use std::collections::{HashSet, VecDeque};
+use level::Level;
+use std::collections::HashSet;
 
 /// How far the search may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +33,8 @@ pub struct Bounds {
     /// Events on a path at most.
     pub max_depth: u32,
     /// States held in memory for the breadth-first search's next level at most (each is a
-    /// whole machine); past it the search goes on depth-first, holding one path.
+    /// whole machine, packed into one run of bytes: `pack.rs`); past it the search goes on
+    /// depth-first, holding one path.
     pub max_frontier: u64,
     /// IPIs sent to one CPU and not handled yet (in flight or pending) at most: a transition
     /// past it is not taken (`CheckReport::pruned`). Without such a bound a strategy whose
@@ -175,8 +178,8 @@ type Seen = HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
 struct Search {
     seen: Seen,
     /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`). Boxed,
-    /// like every machine of the search, so that moving one between the frontier, the spares
-    /// and the depth-first path moves a pointer, not a few kilobytes.
+    /// like every machine of the depth-first search, so that moving one between the roots,
+    /// the spares and the path moves a pointer, not a few kilobytes.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Engine>>,
     /// For each breadth-first state (by index): its parent's index and the step from it (the
@@ -208,9 +211,9 @@ struct Search {
 /// atomics, in the Python binding) costs nothing next to the transitions.
 const POLL_EVERY: u64 = 512;
 
-/// Spare machines kept at most: enough for the successors of a whole breadth-first level of
-/// the usual sizes, since the next level's machines are copies into the last level's (a copy
-/// into a spare costs no allocation); beyond, a machine no longer needed is freed.
+/// Spare machines kept at most, for the depth-first search's copies (a copy into a spare costs
+/// no allocation): more than its path keeps (`check_dfs.rs`), and a good part of the roots it
+/// is handed; beyond, a machine no longer needed is freed.
 const SPARE: usize = 1 << 14;
 
 /// The index of a depth-first state (it has no entry in `Search::parent`).
@@ -219,10 +222,9 @@ const UNINDEXED: u32 = u32::MAX;
 /// A transition still to run: its event and the outcomes of its first choices.
 type Todo = (Event, Vec<u32>);
 
-/// A new state: its index (or `UNINDEXED`), the step that reached it, and the machine.
+/// A new state of the depth-first search: the step that reached it, and the machine.
 struct Child {
-    idx: u32,
-    step: Step,
+    step: Option<Step>,
     engine: Box<Engine>,
 }
 
@@ -278,9 +280,10 @@ impl Search {
         fingerprint(e.key(self.symmetry, &mut self.space))
     }
 
-    /// Record `child`, reached from `from` by `step`; its index if it is new. A new state past
-    /// `max_states` is not recorded: it marks the bound as reached (`full`).
-    fn admit(&mut self, child: &Engine, from: u32, step: &Step) -> Option<u32> {
+    /// Record `child`, reached from `from` by `step`; if it is new, its index and, unless the
+    /// step went into `parent`, the step. A new state past `max_states` is not recorded: it
+    /// marks the bound as reached (`full`).
+    fn admit(&mut self, child: &Engine, from: u32, step: Step) -> Option<(u32, Option<Step>)> {
         let fp = self.fingerprint(child);
         if (self.seen.len() as u64) < self.max_states {
             // One lookup: the usual case, room for a new state.
@@ -293,13 +296,19 @@ impl Search {
             self.over = true;
             return None;
         }
-        let idx = if self.indexed {
-            self.parent.push(Some((from, step.clone())));
-            self.parent.len() as u32 - 1
-        } else {
-            UNINDEXED
-        };
-        Some(idx)
+        if !self.indexed {
+            return Some((UNINDEXED, Some(step)));
+        }
+        self.parent.push(Some((from, step)));
+        Some((self.parent.len() as u32 - 1, None))
+    }
+
+    /// A machine of its own for packed state `(idx, bytes)` at level `depth`, made from
+    /// `like` (a machine of the same search): a root of the depth-first search.
+    fn machine(&mut self, like: &Engine, depth: u32, (idx, bytes): (u32, &[Byte])) -> dfs::Root {
+        let mut e = self.copy(like);
+        level::unpack(&mut e, bytes);
+        (depth, idx, e)
     }
 
     /// Keep `e`'s buffers for a later copy, unless enough machines are kept already.
@@ -320,19 +329,27 @@ impl Search {
         }
     }
 
-    /// Every new successor of state `e` (index `idx`), by every enabled event and every
-    /// outcome of its random choices, into `out`; a deadlock, a stale access or a BUG met.
+    /// Every new successor of the packed state `bytes` (index `idx`), by every enabled event
+    /// and every outcome of its random choices, into `next`; a deadlock, a stale access or a
+    /// BUG met. Every transition runs in `work`: the state is unpacked into it before each
+    /// but the first (which finds it there, unchanged by finding the events).
     fn expand(
         &mut self,
-        e: &mut Engine,
-        idx: u32,
+        work: &mut Engine,
+        (idx, bytes): (u32, &[Byte]),
         todo: &mut Vec<Todo>,
-        out: &mut Vec<Child>,
+        next: &mut Level,
     ) -> Result<(), Failure> {
-        self.transitions_from(e, todo)?;
+        level::unpack(work, bytes);
+        self.transitions_from(work, todo)?;
+        let mut fresh = true;
         while let Some(t) = todo.pop() {
-            if let Some(child) = self.transition(e, idx, t, todo)? {
-                out.push(child);
+            if !fresh {
+                level::unpack(work, bytes);
+            }
+            fresh = false;
+            if let Some((child, _)) = self.step_in(work, idx, t, todo)? {
+                next.push(child, work);
             }
         }
         Ok(())
@@ -376,9 +393,31 @@ impl Search {
         &mut self,
         mut child: Box<Engine>,
         idx: u32,
-        (ev, prefix): Todo,
+        t: Todo,
         todo: &mut Vec<Todo>,
     ) -> Result<Option<Child>, Failure> {
+        match self.step_in(&mut child, idx, t, todo) {
+            Ok(Some((_, step))) => Ok(Some(Child {
+                step,
+                engine: child,
+            })),
+            Ok(None) => {
+                self.recycle(child);
+                Ok(None)
+            }
+            Err(f) => Err(f),
+        }
+    }
+
+    /// `transition_in`, in a machine the caller keeps: the new state's index and step (as
+    /// `admit` returns them), None if it was seen before or not taken.
+    fn step_in(
+        &mut self,
+        child: &mut Engine,
+        idx: u32,
+        (ev, prefix): Todo,
+        todo: &mut Vec<Todo>,
+    ) -> Result<Option<(u32, Option<Step>)>, Failure> {
         let res = rng::with_script_into(&prefix, &mut self.made, || child.fire(ev));
         self.transitions += 1;
         let made = &self.made;
@@ -393,7 +432,6 @@ impl Search {
         let step = Step { event: ev, choices };
         if res.is_ok() && child.ipis_outstanding() > self.max_ipis as usize {
             self.pruned += 1;
-            self.recycle(child);
             return Ok(None);
         }
         if let Err(err) = res {
@@ -417,17 +455,7 @@ impl Search {
                 message,
             });
         }
-        Ok(match self.admit(&child, idx, &step) {
-            Some(idx) => Some(Child {
-                idx,
-                step,
-                engine: child,
-            }),
-            None => {
-                self.recycle(child);
-                None
-            }
-        })
+        Ok(self.admit(child, idx, step))
     }
 
     /// Whether the caller is to be polled now: once `POLL_EVERY` transitions have run since
@@ -554,31 +582,31 @@ fn search(
     let mut root = root;
     root.drop_histograms();
     let s = out.insert(Search::new(&root, bounds));
-    let mut frontier = VecDeque::from([(0u32, Box::new(root))]);
+    let mut level = Level::default();
+    level.push(0, &root);
+    // Every transition of the breadth-first levels runs in this one machine (`pack.rs`).
+    let mut work = Box::new(root);
+    let mut next = Level::default();
     let mut todo = Vec::new();
-    let mut kids = Vec::new();
     let mut depth = 0;
-    while !frontier.is_empty() {
+    while level.len() > 0 {
         if depth >= bounds.max_depth {
             return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
         }
-        while let Some((idx, mut e)) = frontier.pop_front() {
-            if kids.len() as u64 > bounds.max_frontier {
+        for i in 0..level.len() {
+            if next.len() as u64 > bounds.max_frontier {
                 // The states not expanded yet, at this level and the next, go depth-first.
-                let mut roots: Vec<dfs::Root> = std::iter::once((idx, e))
-                    .chain(frontier.drain(..))
-                    .map(|(idx, e)| (depth, idx, e))
+                let mut roots: Vec<dfs::Root> = (i..level.len())
+                    .map(|j| s.machine(&work, depth, level.get(j)))
                     .collect();
-                roots.extend(kids.drain(..).map(|c: Child| (depth + 1, c.idx, c.engine)));
+                roots.extend((0..next.len()).map(|j| s.machine(&work, depth + 1, next.get(j))));
                 let end = dfs::depth_first(s, roots, bounds, poll)?;
                 return Ok(report(s, end.end, end.deepest, Some(depth)));
             }
-            if let Err(f) = s.expand(&mut e, idx, &mut todo, &mut kids) {
-                let path = ending(s.path(idx), &f);
+            if let Err(f) = s.expand(&mut work, level.get(i), &mut todo, &mut next) {
+                let path = ending(s.path(level.get(i).0), &f);
                 return Ok(report(s, End::Found(path, f), depth, None));
             }
-            // Its buffers go to the next level's machines.
-            s.recycle(e);
             if s.full() {
                 return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
             }
@@ -587,7 +615,8 @@ fn search(
                 return Err(SimError::Interrupted { cycle, reason });
             }
         }
-        frontier.extend(kids.drain(..).map(|c| (c.idx, c.engine)));
+        std::mem::swap(&mut level, &mut next);
+        next.clear();
         depth += 1;
     }
     Ok(report(s, End::Done(Verdict::Safe), depth, None))
@@ -619,6 +648,8 @@ pub fn replay_path(sc: &Scenario, path: &[Step], trace: Option<usize>) -> Result
 
 #[path = "check_dfs.rs"]
 mod dfs;
+#[path = "check_level.rs"]
+mod level;
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

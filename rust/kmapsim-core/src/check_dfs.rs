@@ -169,12 +169,12 @@ pub(super) fn depth_first(
             let mut engine = child.engine;
             let todo_from = todo.len();
             if let Err(f) = s.transitions_from(&mut engine, &mut todo) {
-                let p = path(s, idx, &stack, Some(child.step), &f);
+                let p = path(s, idx, &stack, child.step, &f);
                 return found(End::Found(p, f), deepest);
             }
             deepest = deepest.max(child_level + 1);
             stack.push(Frame {
-                step: Some(child.step),
+                step: child.step,
                 engine: Some(engine),
                 todo_from,
             });

@@ -561,6 +561,8 @@ impl Scenario {
     }
 }
 
+crate::pack::plain!(SlotAlloc);
+
 #[cfg(test)]
 mod tests {
     use super::*;

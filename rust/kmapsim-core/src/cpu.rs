@@ -133,6 +133,20 @@ pub struct Cpu {
     pub refill_debt: u64,
 }
 
+crate::pack::plain!(Wait, Saved, Ipi, LocalSlots);
+crate::pack::pack_each!(Cpu);
+
+/// The per-CPU `kmap_local` slots, boxed in the CPU.
+impl crate::pack::Pack for Box<LocalSlots> {
+    fn pack(&self, out: &mut Vec<crate::pack::Byte>) {
+        (**self).pack(out);
+    }
+
+    fn unpack(&mut self, input: &mut &[crate::pack::Byte]) {
+        (**self).unpack(input);
+    }
+}
+
 crate::reuse::clone_reusing!(Cpu {
     phase,
     until,

@@ -32,6 +32,7 @@ mod error;
 pub mod invariants;
 mod lock;
 mod op;
+mod pack;
 pub mod pct;
 mod phase;
 mod pkmap;

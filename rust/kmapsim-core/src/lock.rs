@@ -46,6 +46,8 @@ pub struct SpinLock {
     rng: Stream,
 }
 
+crate::pack::pack_each!(SpinLock);
+
 crate::reuse::clone_reusing!(SpinLock {
     holder,
     waiters,

@@ -46,3 +46,5 @@ pub enum Phase {
     /// The IPI handler in progress ends (the interrupted program is in `Cpu::saved`).
     HandlerEnd,
 }
+
+crate::pack::plain!(Phase);

@@ -3,7 +3,10 @@
 //! buffer, saves every allocation. The field list is checked by exhaustive patterns: a field
 //! added to a struct and not to its list here is a compile error.
 
-/// `clone_reusing!(Type { field, ... })`: `Clone` for `Type`, field by field, both ways.
+use crate::pack::{Byte, Pack, Plain, get, put};
+
+/// `clone_reusing!(Type { field, ... })`: `Clone` for `Type`, field by field, both ways, and
+/// `pack::Pack` (the checker's flat copies), field by field in the same order.
 macro_rules! clone_reusing {
     ($ty:ident { $($(#[$m:meta])* $f:ident),* $(,)? }) => {
         impl Clone for $ty {
@@ -15,6 +18,18 @@ macro_rules! clone_reusing {
             fn clone_from(&mut self, source: &Self) {
                 let $ty { $($(#[$m])* $f),* } = self;
                 $($(#[$m])* Clone::clone_from($f, &source.$f);)*
+            }
+        }
+
+        impl $crate::pack::Pack for $ty {
+            fn pack(&self, out: &mut Vec<$crate::pack::Byte>) {
+                let $ty { $($(#[$m])* $f),* } = self;
+                $($(#[$m])* $crate::pack::Pack::pack($f, out);)*
+            }
+
+            fn unpack(&mut self, input: &mut &[$crate::pack::Byte]) {
+                let $ty { $($(#[$m])* $f),* } = self;
+                $($(#[$m])* $crate::pack::Pack::unpack($f, input);)*
             }
         }
     };
@@ -87,4 +102,26 @@ impl<T: Copy> std::ops::DerefMut for Fifo<T> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.0
     }
+}
+
+impl<T: Plain + Copy> Pack for Fifo<T> {
+    fn pack(&self, out: &mut Vec<Byte>) {
+        let (front, back) = self.0.as_slices();
+        put(out, &[self.0.len()]);
+        put(out, front);
+        put(out, back);
+    }
+
+    fn unpack(&mut self, input: &mut &[Byte]) {
+        let n: usize = get(input);
+        self.0.clear();
+        self.0.extend((0..n).map(|_| get::<T>(input)));
+    }
+}
+
+/// Shared by every machine of a search (scenario, program): nothing to pack.
+impl<T: ?Sized> Pack for Shared<T> {
+    fn pack(&self, _out: &mut Vec<Byte>) {}
+
+    fn unpack(&mut self, _input: &mut &[Byte]) {}
 }

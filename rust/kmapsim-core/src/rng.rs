@@ -157,6 +157,9 @@ impl Stream {
     }
 }
 
+// Two 128-bit integers and a flag.
+crate::pack::plain!(Stream);
+
 #[cfg(test)]
 mod tests {
     use super::*;

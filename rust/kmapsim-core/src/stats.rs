@@ -324,6 +324,8 @@ pub struct StaleAccess {
     pub remapped_by: Option<u32>,
 }
 
+crate::pack::plain!(Category, Counters, LockStat, StaleAccess);
+
 #[cfg(test)]
 mod tests {
     use super::*;

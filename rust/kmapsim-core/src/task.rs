@@ -166,3 +166,6 @@ impl TaskSched {
         row
     }
 }
+
+// A task's context is integers, handles, an operation and its random stream.
+crate::pack::plain!(TaskCtx, TaskSched);

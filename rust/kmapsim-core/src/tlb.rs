@@ -153,6 +153,8 @@ impl Tlb {
     }
 }
 
+crate::pack::plain!(Entry);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,6 +138,19 @@ struct Call {
     acks_done_at: u64,
 }
 
+crate::pack::plain!(Mode, Call);
+
+crate::pack::absent!(
+    Box<Histograms>,
+    Trace,
+    sample::Sampler,
+    replay::Replay,
+    Vec<Vec<Op>>,
+    Vec<crate::calls::CallRecord>,
+    Vec<(u32, crate::calls::CallOp, u32)>,
+    SimError,
+);
+
 pub struct Engine {
     /// Shared, never changed: a clone of the engine (the checker's) copies a pointer.
     sc: crate::reuse::Shared<Scenario>,

@@ -1,0 +1,246 @@
+//! Machines packed into flat runs of bytes, for the checker's breadth-first levels (`check.rs`).
+//!
+//! A breadth-first level's machines are written once and read once, a level later. Held as
+//! machines, each is some twenty allocations spread over the heap, and a level of thousands of
+//! them is out of the caches by the time it is read: copying one is a string of cache misses.
+//! Packed, a level is one arena read and written in order, and the checker runs every
+//! transition in one working machine whose buffers stay in the caches: it unpacks a state into
+//! it, runs the transition, and packs the result if it is new.
+//!
+//! `Pack` is written for each machine part by `reuse::clone_reusing!`, field by field from the
+//! same exhaustive field list as its `Clone`: a field added to a part and not packed is a
+//! compile error.
+
+use std::collections::BinaryHeap;
+use std::mem::{MaybeUninit, size_of};
+
+/// A byte of a packed machine (padding bytes included: never read as numbers).
+pub(crate) type Byte = MaybeUninit<u8>;
+
+/// A part of a machine that can be packed, and unpacked into a machine of the same search
+/// (same scenario: same number of CPUs, locks and slots), reusing that machine's buffers.
+pub(crate) trait Pack {
+    /// Append this part to `out`.
+    fn pack(&self, out: &mut Vec<Byte>);
+    /// Read this part back from the front of `input` (what `pack` wrote), and advance `input`.
+    fn unpack(&mut self, input: &mut &[Byte]);
+}
+
+/// A type packed as its bytes.
+///
+/// # Safety
+/// The type owns nothing (no heap, nothing to drop: `plain!` asserts it) and its `Clone`, if
+/// it has one, copies it field by field, so that a copy of its bytes is a clone of it.
+pub(crate) unsafe trait Plain: Sized {}
+
+/// `plain!(T, ...)`: `T` is packed as its bytes (`Plain`); a type that needs dropping is a
+/// compile error.
+macro_rules! plain {
+    ($($t:ty),* $(,)?) => {
+        $(
+            const _: () = assert!(!std::mem::needs_drop::<$t>());
+            // SAFETY: nothing to drop (asserted above), and every type listed is plain data:
+            // integers, flags and enums of them, with derived `Clone`s.
+            unsafe impl $crate::pack::Plain for $t {}
+        )*
+    };
+}
+
+pub(crate) use plain;
+
+plain!(u8, u16, u32, u64, u128, usize, bool);
+
+// SAFETY: an array, option or ordering wrapper of plain data owns nothing either, and its
+// `Clone` copies its items.
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+unsafe impl<T: Plain> Plain for Option<T> {}
+unsafe impl<T: Plain> Plain for std::cmp::Reverse<T> {}
+unsafe impl<A: Plain, B: Plain> Plain for (A, B) {}
+
+/// Append the bytes of `items`.
+pub(crate) fn put<T: Plain>(out: &mut Vec<Byte>, items: &[T]) {
+    // SAFETY: any initialized memory may be read as `MaybeUninit<u8>`s (padding included:
+    // nothing reads them as numbers), for the length of the slice.
+    let bytes =
+        unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<Byte>(), size_of_val(items)) };
+    out.extend_from_slice(bytes);
+}
+
+/// Split the first `n` bytes off `input`.
+fn take<'a>(input: &mut &'a [Byte], n: usize) -> &'a [Byte] {
+    let (head, rest) = input.split_at(n);
+    *input = rest;
+    head
+}
+
+/// Read one `T` that `put` wrote at the front of `input`.
+pub(crate) fn get<T: Plain>(input: &mut &[Byte]) -> T {
+    let head = take(input, size_of::<T>());
+    // SAFETY: `pack` put a `T`'s bytes here (the caller reads what was written, in order);
+    // `Plain` types are valid as any bytes a valid value of them had.
+    unsafe { std::ptr::read_unaligned(head.as_ptr().cast::<T>()) }
+}
+
+impl<T: Plain> Pack for T {
+    #[inline]
+    fn pack(&self, out: &mut Vec<Byte>) {
+        put(out, std::slice::from_ref(self));
+    }
+
+    #[inline]
+    fn unpack(&mut self, input: &mut &[Byte]) {
+        *self = get(input);
+    }
+}
+
+impl<T: Plain> Pack for Vec<T> {
+    fn pack(&self, out: &mut Vec<Byte>) {
+        put(out, &[self.len()]);
+        put(out, self);
+    }
+
+    fn unpack(&mut self, input: &mut &[Byte]) {
+        let n: usize = get(input);
+        let bytes = take(input, n * size_of::<T>());
+        self.clear();
+        self.reserve(n);
+        // SAFETY: `bytes` holds `n` `T`s that `pack` wrote, and `self` has room for `n`; the
+        // bytes are copied whole, then the length is set over them.
+        unsafe {
+            let dst = self.as_mut_ptr().cast::<Byte>();
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+            self.set_len(n);
+        }
+    }
+}
+
+impl<T: Plain + Ord> Pack for BinaryHeap<T> {
+    fn pack(&self, out: &mut Vec<Byte>) {
+        let items = self.as_slice();
+        put(out, &[items.len()]);
+        put(out, items);
+    }
+
+    fn unpack(&mut self, input: &mut &[Byte]) {
+        let mut items = std::mem::take(self).into_vec();
+        items.unpack(input);
+        // The items are in the heap order they were packed in: building the heap from them
+        // moves none, so the heap is the one packed, order of equal items included.
+        *self = BinaryHeap::from(items);
+    }
+}
+
+/// `Pack` for vectors whose items are packed field by field (CPUs, locks): the number of
+/// items is the machine's (its CPUs, its locks), the same in every machine of a search.
+macro_rules! pack_each {
+    ($($t:ty),* $(,)?) => {
+        $(
+            impl $crate::pack::Pack for Vec<$t> {
+                fn pack(&self, out: &mut Vec<$crate::pack::Byte>) {
+                    for item in self {
+                        item.pack(out);
+                    }
+                }
+
+                fn unpack(&mut self, input: &mut &[$crate::pack::Byte]) {
+                    for item in self.iter_mut() {
+                        item.unpack(input);
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub(crate) use pack_each;
+
+/// `Pack` for the optional parts a checker's machine never has (trace, samples, replay,
+/// recorded calls, histograms): packing one that is there is a bug of the checker's.
+macro_rules! absent {
+    ($($t:ty),* $(,)?) => {
+        $(
+            impl $crate::pack::Pack for Option<$t> {
+                fn pack(&self, _out: &mut Vec<$crate::pack::Byte>) {
+                    assert!(self.is_none(), "a checker's machine has no {}", stringify!($t));
+                }
+
+                fn unpack(&mut self, _input: &mut &[$crate::pack::Byte]) {
+                    *self = None;
+                }
+            }
+        )*
+    };
+}
+
+pub(crate) use absent;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_values_vectors_fifos_and_heaps_come_back_as_packed() {
+        let mut fifo = crate::reuse::Fifo::with_capacity(4);
+        for i in 0..6u32 {
+            fifo.push_back(i);
+        }
+        fifo.pop_front();
+        fifo.pop_front();
+        fifo.push_back(9); // wrapped: two slices
+        let heap: BinaryHeap<std::cmp::Reverse<(u64, u32)>> =
+            [(5, 1), (3, 2), (5, 0), (1, 7), (3, 2)]
+                .into_iter()
+                .map(std::cmp::Reverse)
+                .collect();
+        let v: Vec<u64> = vec![1, u64::MAX, 3];
+        let x: Option<(u64, u32)> = Some((7, 8));
+        let mut out = Vec::new();
+        (fifo.clone(), heap.clone(), v.clone(), x, [true, false]).pack_all(&mut out);
+
+        let mut f2 = crate::reuse::Fifo::with_capacity(1);
+        f2.push_back(42);
+        let mut h2 = BinaryHeap::new();
+        h2.push(std::cmp::Reverse((0u64, 0u32)));
+        let mut v2 = vec![0u64; 10];
+        let mut x2: Option<(u64, u32)> = None;
+        let mut b2 = [false, true];
+        let mut input = &out[..];
+        f2.unpack(&mut input);
+        h2.unpack(&mut input);
+        v2.unpack(&mut input);
+        x2.unpack(&mut input);
+        b2.unpack(&mut input);
+        assert!(input.is_empty());
+        assert_eq!(
+            f2.iter().collect::<Vec<_>>(),
+            fifo.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(h2.as_slice(), heap.as_slice());
+        assert_eq!(v2, v);
+        assert_eq!(x2, x);
+        assert_eq!(b2, [true, false]);
+    }
+
+    /// Pack several parts in order (for the test above).
+    trait PackAll {
+        fn pack_all(&self, out: &mut Vec<Byte>);
+    }
+
+    type Parts = (
+        crate::reuse::Fifo<u32>,
+        BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
+        Vec<u64>,
+        Option<(u64, u32)>,
+        [bool; 2],
+    );
+
+    impl PackAll for Parts {
+        fn pack_all(&self, out: &mut Vec<Byte>) {
+            self.0.pack(out);
+            self.1.pack(out);
+            self.2.pack(out);
+            self.3.pack(out);
+            self.4.pack(out);
+        }
+    }
+}
