@@ -23,7 +23,7 @@ impl Level {
             end - self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i])
         });
         self.bytes.reserve(last);
-        e.pack(&mut self.bytes);
+        crate::pack::pack(e, &mut self.bytes);
         self.idx.push(idx);
         self.ends.push(self.bytes.len());
     }
@@ -47,9 +47,9 @@ impl Level {
 }
 
 /// Make `e` (a machine of the same search) the packed machine `bytes`.
-pub(super) fn unpack(e: &mut Engine, mut bytes: &[Byte]) {
-    e.unpack(&mut bytes);
-    debug_assert!(bytes.is_empty(), "a machine unpacks whole");
+pub(super) fn unpack(e: &mut Engine, bytes: &[Byte]) {
+    let rest = e.unpack(bytes);
+    debug_assert!(rest.is_empty(), "a machine unpacks whole");
 }
 
 #[cfg(test)]

@@ -138,12 +138,16 @@ crate::pack::pack_each!(Cpu);
 
 /// The per-CPU `kmap_local` slots, boxed in the CPU.
 impl crate::pack::Pack for Box<LocalSlots> {
-    fn pack(&self, out: &mut Vec<crate::pack::Byte>) {
-        (**self).pack(out);
+    fn packed_len(&self) -> usize {
+        (**self).packed_len()
     }
 
-    fn unpack(&mut self, input: &mut &[crate::pack::Byte]) {
-        (**self).unpack(input);
+    fn pack_into<'a>(&self, out: &'a mut [crate::pack::Byte]) -> &'a mut [crate::pack::Byte] {
+        (**self).pack_into(out)
+    }
+
+    fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
+        (**self).unpack(input)
     }
 }
 

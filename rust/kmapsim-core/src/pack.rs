@@ -20,10 +20,16 @@ pub(crate) type Byte = MaybeUninit<u8>;
 /// A part of a machine that can be packed, and unpacked into a machine of the same search
 /// (same scenario: same number of CPUs, locks and slots), reusing that machine's buffers.
 pub(crate) trait Pack {
-    /// Append this part to `out`.
-    fn pack(&self, out: &mut Vec<Byte>);
-    /// Read this part back from the front of `input` (what `pack` wrote), and advance `input`.
-    fn unpack(&mut self, input: &mut &[Byte]);
+    /// The bytes `pack_into` writes.
+    fn packed_len(&self) -> usize;
+    /// Write this part at the front of `out`, which has room for it; the rest of `out`. (A
+    /// slice written front to back, not a `Vec` pushed onto: a byte written through a `Vec`
+    /// might be its own length, which was read back after every part.)
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte];
+    /// Read this part back from the front of `input` (what `pack` wrote); the rest of `input`.
+    /// (Passed and returned by value, so that the position stays in a register: through a
+    /// `&mut` it was stored back after every part, which a panic could have observed.)
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte];
 }
 
 /// A type packed as its bytes.
@@ -57,51 +63,71 @@ unsafe impl<T: Plain> Plain for Option<T> {}
 unsafe impl<T: Plain> Plain for std::cmp::Reverse<T> {}
 unsafe impl<A: Plain, B: Plain> Plain for (A, B) {}
 
-/// Append the bytes of `items`.
-pub(crate) fn put<T: Plain>(out: &mut Vec<Byte>, items: &[T]) {
+/// Append `part` to `out`.
+pub(crate) fn pack<P: Pack>(part: &P, out: &mut Vec<Byte>) {
+    let from = out.len();
+    let n = part.packed_len();
+    out.resize(from + n, MaybeUninit::uninit());
+    let rest = part.pack_into(&mut out[from..]);
+    debug_assert!(rest.is_empty(), "a part writes the bytes it counts");
+}
+
+/// Write the bytes of `items` at the front of `out`; the rest of `out`.
+#[inline(always)]
+pub(crate) fn put<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [Byte] {
+    let (head, rest) = out.split_at_mut(size_of_val(items));
     // SAFETY: any initialized memory may be read as `MaybeUninit<u8>`s (padding included:
-    // nothing reads them as numbers), for the length of the slice.
-    let bytes =
-        unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<Byte>(), size_of_val(items)) };
-    out.extend_from_slice(bytes);
+    // nothing reads them as numbers); `head` is as long as `items`, and apart from it.
+    unsafe {
+        std::ptr::copy_nonoverlapping(items.as_ptr().cast::<Byte>(), head.as_mut_ptr(), head.len())
+    };
+    rest
 }
 
-/// Split the first `n` bytes off `input`.
-fn take<'a>(input: &mut &'a [Byte], n: usize) -> &'a [Byte] {
-    let (head, rest) = input.split_at(n);
-    *input = rest;
-    head
-}
-
-/// Read one `T` that `put` wrote at the front of `input`.
-pub(crate) fn get<T: Plain>(input: &mut &[Byte]) -> T {
-    let head = take(input, size_of::<T>());
+/// Read one `T` that `put` wrote at the front of `input`; the rest of `input`.
+#[inline(always)]
+pub(crate) fn get<T: Plain>(input: &[Byte]) -> (T, &[Byte]) {
+    let (head, rest) = input.split_at(size_of::<T>());
     // SAFETY: `pack` put a `T`'s bytes here (the caller reads what was written, in order);
     // `Plain` types are valid as any bytes a valid value of them had.
-    unsafe { std::ptr::read_unaligned(head.as_ptr().cast::<T>()) }
+    (
+        unsafe { std::ptr::read_unaligned(head.as_ptr().cast::<T>()) },
+        rest,
+    )
 }
 
 impl<T: Plain> Pack for T {
-    #[inline]
-    fn pack(&self, out: &mut Vec<Byte>) {
-        put(out, std::slice::from_ref(self));
+    #[inline(always)]
+    fn packed_len(&self) -> usize {
+        size_of::<T>()
     }
 
-    #[inline]
-    fn unpack(&mut self, input: &mut &[Byte]) {
-        *self = get(input);
+    #[inline(always)]
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
+        put(out, std::slice::from_ref(self))
+    }
+
+    #[inline(always)]
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        let (value, rest) = get(input);
+        *self = value;
+        rest
     }
 }
 
 impl<T: Plain> Pack for Vec<T> {
-    fn pack(&self, out: &mut Vec<Byte>) {
-        put(out, &[self.len()]);
-        put(out, self);
+    fn packed_len(&self) -> usize {
+        size_of::<usize>() + size_of_val(&self[..])
     }
 
-    fn unpack(&mut self, input: &mut &[Byte]) {
-        let n: usize = get(input);
-        let bytes = take(input, n * size_of::<T>());
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
+        let out = put(out, &[self.len()]);
+        put(out, self)
+    }
+
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        let (n, input): (usize, _) = get(input);
+        let (bytes, rest) = input.split_at(n * size_of::<T>());
         self.clear();
         self.reserve(n);
         // SAFETY: `bytes` holds `n` `T`s that `pack` wrote, and `self` has room for `n`; the
@@ -111,22 +137,28 @@ impl<T: Plain> Pack for Vec<T> {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
             self.set_len(n);
         }
+        rest
     }
 }
 
 impl<T: Plain + Ord> Pack for BinaryHeap<T> {
-    fn pack(&self, out: &mut Vec<Byte>) {
-        let items = self.as_slice();
-        put(out, &[items.len()]);
-        put(out, items);
+    fn packed_len(&self) -> usize {
+        size_of::<usize>() + size_of_val(self.as_slice())
     }
 
-    fn unpack(&mut self, input: &mut &[Byte]) {
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
+        let items = self.as_slice();
+        let out = put(out, &[items.len()]);
+        put(out, items)
+    }
+
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
         let mut items = std::mem::take(self).into_vec();
-        items.unpack(input);
+        let rest = items.unpack(input);
         // The items are in the heap order they were packed in: building the heap from them
         // moves none, so the heap is the one packed, order of equal items included.
         *self = BinaryHeap::from(items);
+        rest
     }
 }
 
@@ -136,16 +168,25 @@ macro_rules! pack_each {
     ($($t:ty),* $(,)?) => {
         $(
             impl $crate::pack::Pack for Vec<$t> {
-                fn pack(&self, out: &mut Vec<$crate::pack::Byte>) {
-                    for item in self {
-                        item.pack(out);
-                    }
+                fn packed_len(&self) -> usize {
+                    self.iter().map($crate::pack::Pack::packed_len).sum()
                 }
 
-                fn unpack(&mut self, input: &mut &[$crate::pack::Byte]) {
-                    for item in self.iter_mut() {
-                        item.unpack(input);
+                fn pack_into<'a>(
+                    &self,
+                    mut out: &'a mut [$crate::pack::Byte],
+                ) -> &'a mut [$crate::pack::Byte] {
+                    for item in self {
+                        out = item.pack_into(out);
                     }
+                    out
+                }
+
+                fn unpack<'a>(&mut self, mut input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
+                    for item in self.iter_mut() {
+                        input = item.unpack(input);
+                    }
+                    input
                 }
             }
         )*
@@ -160,12 +201,21 @@ macro_rules! absent {
     ($($t:ty),* $(,)?) => {
         $(
             impl $crate::pack::Pack for Option<$t> {
-                fn pack(&self, _out: &mut Vec<$crate::pack::Byte>) {
+                fn packed_len(&self) -> usize {
                     assert!(self.is_none(), "a checker's machine has no {}", stringify!($t));
+                    0
                 }
 
-                fn unpack(&mut self, _input: &mut &[$crate::pack::Byte]) {
+                fn pack_into<'a>(
+                    &self,
+                    out: &'a mut [$crate::pack::Byte],
+                ) -> &'a mut [$crate::pack::Byte] {
+                    out
+                }
+
+                fn unpack<'a>(&mut self, input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
                     *self = None;
+                    input
                 }
             }
         )*
@@ -196,6 +246,10 @@ mod tests {
         let x: Option<(u64, u32)> = Some((7, 8));
         let mut out = Vec::new();
         (fifo.clone(), heap.clone(), v.clone(), x, [true, false]).pack_all(&mut out);
+        // Each vector's length, then its items; the plain values as they are.
+        let heap_item = size_of::<std::cmp::Reverse<(u64, u32)>>();
+        let expected = (8 + 4 * 5) + (8 + heap_item * 5) + (8 + 8 * 3) + size_of_val(&x) + 2;
+        assert_eq!(out.len(), expected);
 
         let mut f2 = crate::reuse::Fifo::with_capacity(1);
         f2.push_back(42);
@@ -204,12 +258,12 @@ mod tests {
         let mut v2 = vec![0u64; 10];
         let mut x2: Option<(u64, u32)> = None;
         let mut b2 = [false, true];
-        let mut input = &out[..];
-        f2.unpack(&mut input);
-        h2.unpack(&mut input);
-        v2.unpack(&mut input);
-        x2.unpack(&mut input);
-        b2.unpack(&mut input);
+        let input = &out[..];
+        let input = f2.unpack(input);
+        let input = h2.unpack(input);
+        let input = v2.unpack(input);
+        let input = x2.unpack(input);
+        let input = b2.unpack(input);
         assert!(input.is_empty());
         assert_eq!(
             f2.iter().collect::<Vec<_>>(),
@@ -236,11 +290,11 @@ mod tests {
 
     impl PackAll for Parts {
         fn pack_all(&self, out: &mut Vec<Byte>) {
-            self.0.pack(out);
-            self.1.pack(out);
-            self.2.pack(out);
-            self.3.pack(out);
-            self.4.pack(out);
+            pack(&self.0, out);
+            pack(&self.1, out);
+            pack(&self.2, out);
+            pack(&self.3, out);
+            pack(&self.4, out);
         }
     }
 }

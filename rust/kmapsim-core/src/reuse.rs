@@ -22,14 +22,28 @@ macro_rules! clone_reusing {
         }
 
         impl $crate::pack::Pack for $ty {
-            fn pack(&self, out: &mut Vec<$crate::pack::Byte>) {
+            fn packed_len(&self) -> usize {
                 let $ty { $($(#[$m])* $f),* } = self;
-                $($(#[$m])* $crate::pack::Pack::pack($f, out);)*
+                let mut n = 0;
+                $($(#[$m])* {
+                    n += $crate::pack::Pack::packed_len($f);
+                })*
+                n
             }
 
-            fn unpack(&mut self, input: &mut &[$crate::pack::Byte]) {
+            fn pack_into<'a>(
+                &self,
+                out: &'a mut [$crate::pack::Byte],
+            ) -> &'a mut [$crate::pack::Byte] {
                 let $ty { $($(#[$m])* $f),* } = self;
-                $($(#[$m])* $crate::pack::Pack::unpack($f, input);)*
+                $($(#[$m])* let out = $crate::pack::Pack::pack_into($f, out);)*
+                out
+            }
+
+            fn unpack<'a>(&mut self, input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
+                let $ty { $($(#[$m])* $f),* } = self;
+                $($(#[$m])* let input = $crate::pack::Pack::unpack($f, input);)*
+                input
             }
         }
     };
@@ -105,23 +119,40 @@ impl<T: Copy> std::ops::DerefMut for Fifo<T> {
 }
 
 impl<T: Plain + Copy> Pack for Fifo<T> {
-    fn pack(&self, out: &mut Vec<Byte>) {
-        let (front, back) = self.0.as_slices();
-        put(out, &[self.0.len()]);
-        put(out, front);
-        put(out, back);
+    fn packed_len(&self) -> usize {
+        size_of::<usize>() + self.0.len() * size_of::<T>()
     }
 
-    fn unpack(&mut self, input: &mut &[Byte]) {
-        let n: usize = get(input);
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
+        let (front, back) = self.0.as_slices();
+        let out = put(out, &[self.0.len()]);
+        let out = put(out, front);
+        put(out, back)
+    }
+
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        let (n, mut input): (usize, _) = get(input);
         self.0.clear();
-        self.0.extend((0..n).map(|_| get::<T>(input)));
+        for _ in 0..n {
+            let (item, rest) = get::<T>(input);
+            self.0.push_back(item);
+            input = rest;
+        }
+        input
     }
 }
 
 /// Shared by every machine of a search (scenario, program): nothing to pack.
 impl<T: ?Sized> Pack for Shared<T> {
-    fn pack(&self, _out: &mut Vec<Byte>) {}
+    fn packed_len(&self) -> usize {
+        0
+    }
 
-    fn unpack(&mut self, _input: &mut &[Byte]) {}
+    fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
+        out
+    }
+
+    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        input
+    }
 }
