@@ -83,6 +83,13 @@ class ScenarioTypeError(ScenarioError, TypeError):
         return cls.of(field, f"got {type(value).__name__} {quote(value, 60)}", allowed)
 
 
+def bad_name(field: str, value: object, problem: str, allowed: str) -> ScenarioError:
+    """The error for ``value`` where one of the names in ``allowed`` is due: a
+    `ScenarioTypeError` when it is not a string at all, else a `ScenarioError`."""
+    kind = ScenarioError if isinstance(value, str) else ScenarioTypeError
+    return kind.of(field, problem, allowed)
+
+
 class ScenarioFileError(ScenarioError):
     """A file that cannot be read as what it should hold: missing, a directory, not UTF-8, not
     valid TOML or JSON (the message then gives the line and column the parser reports), empty,

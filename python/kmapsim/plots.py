@@ -38,7 +38,7 @@ import pandas as pd
 
 from kmapsim._numbers import as_float, as_fraction
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import ScenarioError, ScenarioTypeError
+from kmapsim.errors import ScenarioError, ScenarioTypeError, bad_name
 from kmapsim.histogram import NBUCKETS
 from kmapsim.outputs import output_dir, writing
 from kmapsim.runner import _flag, _int_arg
@@ -928,8 +928,8 @@ def _choice(name: str, value: object, choices: Sequence[str]) -> str:
     value must not silently draw as the default."""
     if not isinstance(value, str) or value not in choices:
         allowed = " or ".join(quote(c) for c in choices)
-        raise (ScenarioError if isinstance(value, str) else ScenarioTypeError).of(
-            name, f"got {quote(value, 60)}{did_you_mean(value, choices)}", allowed
+        raise bad_name(
+            name, value, f"got {quote(value, 60)}{did_you_mean(value, choices)}", allowed
         )
     return value
 
@@ -1037,8 +1037,9 @@ def _select(df: pd.DataFrame, at: Mapping[str, Any] | None) -> pd.DataFrame:
     mask = pd.Series(True, index=df.index)
     for name, value in at.items():
         if not isinstance(name, str) or name not in df.columns:
-            raise (ScenarioError if isinstance(name, str) else ScenarioTypeError).of(
+            raise bad_name(
                 "at",
+                name,
                 f"at={quote(at)}: no column {quote(name)}{_nearest(name, df)} in the frame",
                 allowed,
             )

@@ -43,7 +43,7 @@ import pandas as pd
 from kmapsim._frozen import FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote, shown_path
-from kmapsim.errors import ScenarioError, ScenarioTypeError
+from kmapsim.errors import ScenarioError, ScenarioTypeError, bad_name
 from kmapsim.outputs import distinct, output_dir, writing
 from kmapsim.presets import DEFAULT_PRESET
 from kmapsim.runner import _flag, _int_arg
@@ -442,8 +442,9 @@ def _regime_rows(frame: pd.DataFrame, name: object) -> pd.DataFrame:
     """The rows of regime ``name``, or the ScenarioError naming the regimes the frame has."""
     names = [str(n) for n in pd.unique(frame["regime"])]
     if not isinstance(name, str) or name not in names:
-        raise (ScenarioError if isinstance(name, str) else ScenarioTypeError).of(
+        raise bad_name(
             "regime",
+            name,
             f"no regime {quote(name, 60)}{did_you_mean(name, names)}",
             "one of " + ", ".join(names),
         )

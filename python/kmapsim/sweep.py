@@ -31,7 +31,7 @@ from kmapsim import _core
 from kmapsim._frozen import CopiedField, FrozenList, freeze_mapping, owned_frames, sealed
 from kmapsim._numbers import as_int
 from kmapsim._quote import did_you_mean, quote
-from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError
+from kmapsim.errors import KmapsimError, ScenarioError, ScenarioTypeError, bad_name
 from kmapsim.outputs import PARQUET_SUFFIXES, output_file, writing
 from kmapsim.result import TASK_STATES, task_state_shares
 from kmapsim.runner import MAX_CYCLES, MAX_SEED, Mode, _check_mode, _flag, _int_arg, run
@@ -340,9 +340,9 @@ class SweepResult:
         if not isinstance(value, str) or value not in numeric:
             usual = [c for c in _USUAL_VALUES if c in numeric]
             text = ", ".join([*usual, *(c for c in numeric if c not in usual)])
-            kind = ScenarioError if isinstance(value, str) else ScenarioTypeError
-            raise kind.of(
+            raise bad_name(
                 "value",
+                value,
                 f"got {quote(value)}, not a numeric column of the frame"
                 + did_you_mean(value, numeric),
                 "one of " + (text if len(text) <= 600 else text[:597] + "..."),
