@@ -146,7 +146,11 @@ def test_a_path_that_does_not_print_is_quoted_on_the_lines_that_name_it(
     assert f"scenario {saved!r}" in capsys.readouterr().out
     assert main(["run", "my\nfile.toml"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "kmapsim: error: unrecognized arguments: my\\nfile.toml", err
+    assert err[-1] == "kmapsim: error: unrecognized arguments: 'my\\nfile.toml'", err
+    # Each argument left over is quoted whole: one with a blank is told from two.
+    assert main(["run", "a b", "c"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "kmapsim: error: unrecognized arguments: 'a b' 'c'", err
 
 
 def test_an_option_typed_whole_is_not_an_abbreviation_of_a_longer_one() -> None:

@@ -355,6 +355,16 @@ class _Parser(argparse.ArgumentParser):
                 + ")",
             )
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        # As argparse's own, but each argument left over is quoted: "a b" is one argument,
+        # 'a' 'b' two.
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(quote(a) for a in extras))
+        return parsed
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         # argparse quotes some arguments and not others ("unrecognized arguments: a b"): a
