@@ -5,7 +5,7 @@
 //! `MAX_DEPTH` (100,000) and `MAX_IPIS` (no bound) set the other bounds. docs/verification.md
 //! quotes its run of tasks holding two mappings on 4 slots and 5 pages.
 
-use kmapsim_core::check::{Bounds, check};
+use kmapsim_core::check::{Bounds, check, packed_bytes};
 use kmapsim_core::{Scenario, Value};
 use std::time::Instant;
 
@@ -89,6 +89,9 @@ fn main() {
             .unwrap_or(u32::MAX),
         symmetry: true,
     };
+    if let Ok(n) = packed_bytes(&sc) {
+        println!("a packed machine: {n} bytes (the initial state)");
+    }
     let t = Instant::now();
     match check(&sc, &bounds, &mut || None) {
         Ok(r) => {

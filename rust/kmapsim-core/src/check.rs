@@ -20,7 +20,6 @@ pub use crate::engine::Event;
 pub use crate::engine::Symmetry;
 use crate::engine::{Engine, KeySpace};
 use crate::error::{ConfigError, SimError, StopReason};
-use crate::pack::Byte;
 use crate::rng;
 use level::Level;
 use std::collections::HashSet;
@@ -303,14 +302,6 @@ impl Search {
         Some((self.parent.len() as u32 - 1, None))
     }
 
-    /// A machine of its own for packed state `(idx, bytes)` at level `depth`, made from
-    /// `like` (a machine of the same search): a root of the depth-first search.
-    fn machine(&mut self, like: &Engine, depth: u32, (idx, bytes): (u32, &[Byte])) -> dfs::Root {
-        let mut e = self.copy(like);
-        level::unpack(&mut e, bytes);
-        (depth, idx, e)
-    }
-
     /// Keep `e`'s buffers for a later copy, unless enough machines are kept already.
     fn recycle(&mut self, e: Box<Engine>) {
         if self.spare.len() < SPARE {
@@ -329,23 +320,24 @@ impl Search {
         }
     }
 
-    /// Every new successor of the packed state `bytes` (index `idx`), by every enabled event
-    /// and every outcome of its random choices, into `next`; a deadlock, a stale access or a
-    /// BUG met. Every transition runs in `work`: the state is unpacked into it before each
-    /// but the first (which finds it there, unchanged by finding the events).
+    /// Every new successor of state `i` of `level`, by every enabled event and every outcome
+    /// of its random choices, into `next`; a deadlock, a stale access or a BUG met. Every
+    /// transition runs in `work`: the state is unpacked into it before each but the first
+    /// (which finds it there, unchanged by finding the events).
     fn expand(
         &mut self,
         work: &mut Engine,
-        (idx, bytes): (u32, &[Byte]),
+        (level, i): (&Level, usize),
         todo: &mut Vec<Todo>,
         next: &mut Level,
     ) -> Result<(), Failure> {
-        level::unpack(work, bytes);
+        let idx = level.index(i);
+        level.unpack_into(i, work);
         self.transitions_from(work, todo)?;
         let mut fresh = true;
         while let Some(t) = todo.pop() {
             if !fresh {
-                level::unpack(work, bytes);
+                level.unpack_into(i, work);
             }
             fresh = false;
             if let Some((child, _)) = self.step_in(work, idx, t, todo)? {
@@ -522,6 +514,14 @@ pub const LIMITS: [(&str, u64); 4] = [
     ("pages", 1024),
 ];
 
+/// The bytes the initial state of `sc`'s checker machine takes in a breadth-first level
+/// (packed: `pack.rs`); a state with more IPIs queued or TLB entries held takes a little more.
+pub fn packed_bytes(sc: &Scenario) -> Result<usize, ConfigError> {
+    let mut e = Engine::explorer(sc)?;
+    e.drop_histograms();
+    Ok(crate::pack::Pack::packed_len(&e))
+}
+
 /// `sc` is within `LIMITS`, or the error naming the first field past its limit.
 pub(crate) fn small_enough(sc: &Scenario) -> Result<(), ConfigError> {
     for (field, max) in LIMITS {
@@ -596,17 +596,15 @@ fn search(
         for i in 0..level.len() {
             if next.len() as u64 > bounds.max_frontier {
                 // The states not expanded yet, at this level and the next, go depth-first.
-                let mut roots: Vec<dfs::Root> = (i..level.len())
-                    .map(|j| s.machine(&work, depth, level.get(j)))
-                    .collect();
-                roots.extend((0..next.len()).map(|j| s.machine(&work, depth + 1, next.get(j))));
+                let roots = level::Roots::new(work, depth, level, i, next);
                 let end = dfs::depth_first(s, roots, bounds, poll)?;
                 return Ok(report(s, end.end, end.deepest, Some(depth)));
             }
-            if let Err(f) = s.expand(&mut work, level.get(i), &mut todo, &mut next) {
-                let path = ending(s.path(level.get(i).0), &f);
+            if let Err(f) = s.expand(&mut work, (&level, i), &mut todo, &mut next) {
+                let path = ending(s.path(level.index(i)), &f);
                 return Ok(report(s, End::Found(path, f), depth, None));
             }
+            level.expanded(i, &mut next);
             if s.full() {
                 return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
             }

@@ -19,6 +19,7 @@
 //! to run from the state (the other outcomes of a choice it made), the state's machine is
 //! rebuilt the same way.
 
+use super::level::Roots;
 use super::{Bounds, End, Failure, Search, Step, Todo, Verdict, ending};
 use crate::engine::Engine;
 use crate::error::{SimError, StopReason};
@@ -93,7 +94,7 @@ fn path(s: &Search, idx: u32, stack: &[Frame], last: Option<Step>, f: &Failure) 
 /// Explore everything reachable from `roots` depth-first (module docs).
 pub(super) fn depth_first(
     s: &mut Search,
-    mut roots: Vec<Root>,
+    mut roots: Roots,
     bounds: &Bounds,
     poll: &mut dyn FnMut() -> Option<StopReason>,
 ) -> Result<DfsEnd, SimError> {
@@ -105,7 +106,7 @@ pub(super) fn depth_first(
     let mut stack: Vec<Frame> = Vec::new();
     let found = |end, deepest| Ok(DfsEnd { end, deepest });
     // Roots are taken from the end: the next level's states first, each one's subtree whole.
-    while let Some((level, idx, mut engine)) = roots.pop() {
+    while let Some((level, idx, mut engine)) = roots.pop(|like| s.copy(like)) {
         // A root at the bound (the next level's, when the switch came at the last level
         // within it) is reached, not expanded, as the breadth-first search leaves it.
         if level >= bounds.max_depth {
@@ -173,6 +174,7 @@ pub(super) fn depth_first(
                 return found(End::Found(p, f), deepest);
             }
             deepest = deepest.max(child_level + 1);
+            debug_assert!(child.step.is_some(), "a depth-first state keeps its step");
             stack.push(Frame {
                 step: child.step,
                 engine: Some(engine),

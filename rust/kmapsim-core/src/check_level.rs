@@ -1,106 +1,283 @@
 //! A breadth-first level of the checker's search (`check.rs`): its states' indices and their
 //! machines, packed one after another in one arena (`pack.rs`, which says why).
 
+use super::dfs::Root;
 use crate::engine::Engine;
 use crate::pack::{Byte, Pack};
+
+/// The bytes a chunk of a level's arena holds at least: a level grows by chunks, never by
+/// moving what it holds (a vector that doubles copies itself, and for a moment holds both
+/// copies), and its chunks go on to the levels after it.
+const CHUNK: usize = 1 << 20;
 
 /// The states of one level, in the order they were admitted.
 #[derive(Default)]
 pub(super) struct Level {
-    /// Each state's index (its entry in `Search::parent`).
-    idx: Vec<u32>,
-    /// Where each state's machine ends in `bytes` (it begins where the one before ends).
-    ends: Vec<usize>,
-    bytes: Vec<Byte>,
+    states: Vec<State>,
+    chunks: Vec<Vec<Byte>>,
+    /// Chunks of earlier levels, emptied, for this one's next states.
+    spare: Vec<Vec<Byte>>,
+}
+
+/// A state of a level: its index (its entry in `Search::parent`), and where its packed machine
+/// is: the chunk, and the bytes in it.
+struct State {
+    idx: u32,
+    chunk: u32,
+    from: usize,
+    to: usize,
 }
 
 impl Level {
     /// Add state `idx`, whose machine is `e`.
     pub fn push(&mut self, idx: u32, e: &Engine) {
-        // Room for one more machine as large as the last, so that packing does not grow the
-        // arena part by part.
-        let last = self.ends.last().map_or(0, |&end| {
-            end - self.ends.len().checked_sub(2).map_or(0, |i| self.ends[i])
+        let n = e.packed_len();
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.capacity() - c.len() < n)
+        {
+            let mut chunk = self.spare.pop().unwrap_or_default();
+            chunk.reserve_exact(n.max(CHUNK));
+            self.chunks.push(chunk);
+        }
+        let chunk = self.chunks.last_mut().expect("one with room");
+        let from = chunk.len();
+        crate::pack::pack(e, chunk);
+        let to = chunk.len();
+        let chunk = self.chunks.len() as u32 - 1;
+        self.states.push(State {
+            idx,
+            chunk,
+            from,
+            to,
         });
-        self.bytes.reserve(last);
-        crate::pack::pack(e, &mut self.bytes);
-        self.idx.push(idx);
-        self.ends.push(self.bytes.len());
     }
 
     pub fn len(&self) -> usize {
-        self.idx.len()
+        self.states.len()
     }
 
-    /// State `i`: its index and its packed machine.
-    pub fn get(&self, i: usize) -> (u32, &[Byte]) {
-        let from = if i == 0 { 0 } else { self.ends[i - 1] };
-        (self.idx[i], &self.bytes[from..self.ends[i]])
+    /// The index of state `i`.
+    pub fn index(&self, i: usize) -> u32 {
+        self.states[i].idx
     }
 
-    /// Empty it, keeping its buffers.
+    /// Make `e` (a machine of the same search) state `i`'s machine.
+    pub fn unpack_into(&self, i: usize, e: &mut Engine) {
+        let s = &self.states[i];
+        let bytes = &self.chunks[s.chunk as usize][s.from..s.to];
+        // SAFETY: `push` packed a machine into exactly these bytes (`Pack::unpack`'s
+        // condition); a machine of another shape panics on its CPUs' or locks' count.
+        let rest = unsafe { e.unpack(bytes) };
+        assert!(rest.is_empty(), "a machine unpacks whole");
+    }
+
+    /// State `i` is expanded, and every state before it: if it is the last of its chunk,
+    /// the chunk goes to `next`'s spares, so that a level being expanded gives its memory to
+    /// the level it fills as it goes, and the two together hold about one level's worth.
+    pub fn expanded(&mut self, i: usize, next: &mut Level) {
+        let chunk = self.states[i].chunk;
+        if self.states.get(i + 1).is_none_or(|s| s.chunk != chunk) {
+            let mut freed = std::mem::take(&mut self.chunks[chunk as usize]);
+            freed.clear();
+            next.spare.push(freed);
+        }
+    }
+
+    /// Empty it, keeping its chunks (those not handed on) for the next states.
     pub fn clear(&mut self) {
-        self.idx.clear();
-        self.ends.clear();
-        self.bytes.clear();
+        self.states.clear();
+        for mut chunk in self.chunks.drain(..) {
+            if chunk.capacity() > 0 {
+                chunk.clear();
+                self.spare.push(chunk);
+            }
+        }
+    }
+
+    /// Drop the last state, and free the chunk that held it once it is empty.
+    fn pop(&mut self) {
+        let Some(s) = self.states.pop() else {
+            return;
+        };
+        let chunk = &mut self.chunks[s.chunk as usize];
+        chunk.truncate(s.from);
+        if chunk.is_empty() {
+            self.chunks.truncate(s.chunk as usize);
+        }
     }
 }
 
-/// Make `e` (a machine of the same search) the packed machine `bytes`.
-pub(super) fn unpack(e: &mut Engine, bytes: &[Byte]) {
-    let rest = e.unpack(bytes);
-    debug_assert!(rest.is_empty(), "a machine unpacks whole");
+/// The states the depth-first search starts from when a level outgrows `max_frontier`: the
+/// rest of the level being expanded and the whole next level, handed out last first (the
+/// next level's states first), each unpacked into a machine of its own only when it is taken,
+/// so that memory stays that of the two levels.
+pub(super) struct Roots {
+    /// A machine of the search, copied for each root's machine.
+    like: Box<Engine>,
+    /// Each level, its depth, and its first state to hand out.
+    levels: Vec<(u32, Level, usize)>,
+}
+
+impl Roots {
+    /// The states `from` on of `level` (at `depth`), then every state of `next`.
+    pub fn new(like: Box<Engine>, depth: u32, level: Level, from: usize, next: Level) -> Self {
+        Roots {
+            like,
+            levels: vec![(depth, level, from), (depth + 1, next, 0)],
+        }
+    }
+
+    /// The next root, its machine a copy (by `copy`) of a machine of the search, made the
+    /// root's; a level is freed once it has handed out all its states.
+    pub fn pop(&mut self, copy: impl FnOnce(&Engine) -> Box<Engine>) -> Option<Root> {
+        loop {
+            let (depth, level, from) = self.levels.last_mut()?;
+            if level.len() > *from {
+                let i = level.len() - 1;
+                let mut e = copy(&self.like);
+                level.unpack_into(i, &mut e);
+                let root = (*depth, level.index(i), e);
+                level.pop();
+                return Some(root);
+            }
+            self.levels.pop();
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::tests::machine;
-    use crate::config::Strategy;
+    use crate::config::{Scenario, SlotAlloc, Strategy, Workload};
     use crate::engine::KeySpace;
 
-    /// The key without renamings, and the report: everything the search and its caller read.
-    fn seen(e: &Engine) -> (Vec<u64>, crate::report::RunReport) {
-        let key = e.key(e.symmetry(false), &mut KeySpace::default()).to_vec();
-        (key, e.report())
+    /// The keys with and without renamings, and the report: everything the search and its
+    /// caller read of a machine.
+    fn seen(e: &Engine) -> (Vec<u64>, Vec<u64>, crate::report::RunReport) {
+        let mut space = KeySpace::default();
+        let plain = e.key(e.symmetry(false), &mut space).to_vec();
+        let renamed = e.key(e.symmetry(true), &mut space).to_vec();
+        (plain, renamed, e.report())
+    }
+
+    /// A checker's machine as the search holds it (no histograms).
+    fn explorer(sc: &Scenario) -> Engine {
+        let mut e = Engine::explorer(sc).unwrap();
+        e.drop_histograms();
+        e
+    }
+
+    /// The machines the walks run on: one task a CPU and more tasks than CPUs, with context
+    /// switches, interrupts-off sections, shared pages, the freelist, and the workloads that
+    /// block (their wake-ups wait in the timers' heap) or hold two mappings.
+    fn variants(strategy: Strategy) -> Vec<Scenario> {
+        (0..6)
+            .map(|v| {
+                let mut sc = machine(strategy, 2 + v % 2, 4, 6);
+                sc.tasks = if v >= 2 { 5 } else { 3 };
+                if v % 2 == 1 {
+                    sc.ctx_switch_prob = 0.5;
+                    sc.irq_section_prob = 0.3;
+                    sc.shared_page_prob = 0.3;
+                }
+                if v == 3 {
+                    sc.slot_alloc = SlotAlloc::Freelist;
+                }
+                match v {
+                    4 => sc.workload = Workload::PteHighmem,
+                    5 => sc.workload = Workload::TwoPageCopy,
+                    _ => {}
+                }
+                sc
+            })
+            .collect()
     }
 
     #[test]
-    fn a_machine_unpacked_into_another_of_its_search_is_the_one_packed_and_runs_on_alike() {
-        let mut events = Vec::new();
+    fn a_machine_unpacked_over_another_of_its_search_is_the_one_packed_and_runs_on_alike() {
+        // A fixed walk: each step's event and first choice drawn by an LCG.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut draw = move |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let (mut events, mut steps) = (Vec::new(), 0);
         for &strategy in Strategy::ALL {
-            let mut sc = machine(strategy, 3, 4, 6);
-            sc.tasks = 4;
-            let mut e = Engine::explorer(&sc).unwrap();
-            // As the search holds them (`check::search`).
-            e.drop_histograms();
-            // Another machine of the search, in another state: the root, then each state
-            // before the one packed.
-            let mut other = Box::new(e.clone());
-            let mut level = Level::default();
-            for step in 0..60 {
-                e.enabled(&mut events);
-                let Some(&ev) = events.get(step * 7 % events.len().max(1)) else {
-                    break;
-                };
-                level.push(step as u32, &e);
-                unpack(&mut other, level.get(step).1);
-                assert_eq!(seen(&other), seen(&e), "{strategy:?}, step {step}");
-                let a = e.fire(ev).map_err(|x| x.to_string());
-                let b = other.fire(ev).map_err(|x| x.to_string());
-                assert_eq!(a, b, "{strategy:?}, step {step}");
-                assert_eq!(seen(&other), seen(&e), "{strategy:?}, after step {step}");
-                if a.is_err() {
-                    break;
-                }
-                // The next state is unpacked over another: this one run one step further.
-                (*other).clone_from(&e);
-                other.enabled(&mut events);
-                if let Some(&ev) = events.last() {
-                    let _ = other.fire(ev);
+            for sc in variants(strategy) {
+                let mut e = explorer(&sc);
+                // Machines of the search in other states: the walk's earlier ones.
+                let mut earlier = vec![e.clone()];
+                let mut level = Level::default();
+                for step in 0..100 {
+                    e.enabled(&mut events);
+                    if events.is_empty() {
+                        break;
+                    }
+                    let ev = events[draw(events.len())];
+                    level.push(step, &e);
+                    let mut other = earlier[draw(earlier.len())].clone();
+                    level.unpack_into(step as usize, &mut other);
+                    let at = format!("{strategy:?}, {sc:?}, step {step}");
+                    assert_eq!(seen(&other), seen(&e), "{at}");
+                    earlier.push(e.clone());
+                    // The same event in both, with the same outcome of its first choice.
+                    let mut probe = e.clone();
+                    let (_, made) = crate::rng::with_script(&[], || probe.fire(ev));
+                    let script: Vec<u32> = made
+                        .first()
+                        .map_or(vec![], |&(_, n)| vec![draw(n as usize) as u32]);
+                    let (a, _) = crate::rng::with_script(&script, || e.fire(ev));
+                    let (b, _) = crate::rng::with_script(&script, || other.fire(ev));
+                    let error =
+                        |r: Result<(), _>| r.map_err(|x: crate::error::SimError| x.to_string());
+                    assert_eq!(error(a.clone()), error(b), "{at}");
+                    assert_eq!(seen(&other), seen(&e), "after {at}");
+                    steps += 1;
+                    if a.is_err() {
+                        break;
+                    }
                 }
             }
-            assert!(level.len() > 20, "{strategy:?}: {} states", level.len());
         }
+        assert!(steps > 5_000, "{steps} steps compared");
+    }
+
+    #[test]
+    #[should_panic(expected = "unpacked into a machine of the same shape")]
+    fn a_machine_unpacked_into_one_of_another_shape_panics() {
+        let mut level = Level::default();
+        level.push(0, &explorer(&machine(Strategy::Sync, 2, 4, 6)));
+        level.unpack_into(0, &mut explorer(&machine(Strategy::Sync, 3, 4, 6)));
+    }
+
+    #[test]
+    fn the_roots_are_the_rest_of_a_level_then_the_next_level_handed_out_last_first() {
+        let sc = machine(Strategy::Sync, 2, 2, 3);
+        let mut e = explorer(&sc);
+        let (mut level, mut next, mut keys) = (Level::default(), Level::default(), vec![]);
+        let mut events = Vec::new();
+        for i in 0..12u32 {
+            // Spread over the two levels, six states each.
+            let into = if i < 6 { &mut level } else { &mut next };
+            into.push(100 + i, &e);
+            keys.push(seen(&e).0);
+            e.enabled(&mut events);
+            e.fire(events[0]).unwrap();
+        }
+        let mut roots = Roots::new(Box::new(e.clone()), 7, level, 2, next);
+        let mut got = vec![];
+        while let Some((depth, idx, m)) = roots.pop(|like| Box::new(like.clone())) {
+            assert_eq!(seen(&m).0, keys[(idx - 100) as usize], "state {idx}");
+            got.push((depth, idx));
+        }
+        let want: Vec<(u32, u32)> = (6..12)
+            .rev()
+            .map(|i| (8, 100 + i))
+            .chain((2..6).rev().map(|i| (7, 100 + i)))
+            .collect();
+        assert_eq!(got, want);
     }
 }

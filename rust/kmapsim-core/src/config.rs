@@ -561,7 +561,8 @@ impl Scenario {
     }
 }
 
-crate::pack::plain!(SlotAlloc);
+// SAFETY: a field-less enum.
+crate::pack::plain!(unsafe SlotAlloc);
 
 #[cfg(test)]
 mod tests {

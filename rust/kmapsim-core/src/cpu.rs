@@ -133,7 +133,8 @@ pub struct Cpu {
     pub refill_debt: u64,
 }
 
-crate::pack::plain!(Wait, Saved, Ipi, LocalSlots);
+// SAFETY: enums, flags, integers and arrays of them, with derived `Clone`s.
+crate::pack::plain!(unsafe Wait, Saved, Ipi, LocalSlots);
 crate::pack::pack_each!(Cpu);
 
 /// The per-CPU `kmap_local` slots, boxed in the CPU.
@@ -146,8 +147,9 @@ impl crate::pack::Pack for Box<LocalSlots> {
         (**self).pack_into(out)
     }
 
-    fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
-        (**self).unpack(input)
+    unsafe fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
+        // SAFETY: the caller's.
+        unsafe { (**self).unpack(input) }
     }
 }
 

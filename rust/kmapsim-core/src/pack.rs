@@ -29,7 +29,14 @@ pub(crate) trait Pack {
     /// Read this part back from the front of `input` (what `pack` wrote); the rest of `input`.
     /// (Passed and returned by value, so that the position stays in a register: through a
     /// `&mut` it was stored back after every part, which a panic could have observed.)
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte];
+    ///
+    /// # Safety
+    /// `input` begins with the bytes `pack_into` wrote for a value of this type: a plain part
+    /// is read as whatever bytes are there (a `bool` from a byte that is not 0 or 1 would be
+    /// undefined behaviour). Every length is checked: a vector's is in the bytes, and a
+    /// machine's CPUs and locks are counted (`pack_each!`), so that unpacking into a machine of
+    /// another shape panics instead of reading parts at the wrong place.
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte];
 }
 
 /// A type packed as its bytes.
@@ -39,14 +46,13 @@ pub(crate) trait Pack {
 /// it has one, copies it field by field, so that a copy of its bytes is a clone of it.
 pub(crate) unsafe trait Plain: Sized {}
 
-/// `plain!(T, ...)`: `T` is packed as its bytes (`Plain`); a type that needs dropping is a
-/// compile error.
+/// `plain!(unsafe T, ...)`: `T` is packed as its bytes (`Plain`); a type that needs dropping
+/// is a compile error. Each call site says, in a SAFETY comment, why its types qualify.
 macro_rules! plain {
-    ($($t:ty),* $(,)?) => {
+    (unsafe $($t:ty),* $(,)?) => {
         $(
             const _: () = assert!(!std::mem::needs_drop::<$t>());
-            // SAFETY: nothing to drop (asserted above), and every type listed is plain data:
-            // integers, flags and enums of them, with derived `Clone`s.
+            // SAFETY: the call site's.
             unsafe impl $crate::pack::Plain for $t {}
         )*
     };
@@ -54,9 +60,10 @@ macro_rules! plain {
 
 pub(crate) use plain;
 
-plain!(u8, u16, u32, u64, u128, usize, bool);
+// SAFETY: integers and flags.
+plain!(unsafe u8, u16, u32, u64, u128, usize, bool);
 
-// SAFETY: an array, option or ordering wrapper of plain data owns nothing either, and its
+// SAFETY: an array, option, ordering wrapper or pair of plain data holds nothing else, and its
 // `Clone` copies its items.
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 unsafe impl<T: Plain> Plain for Option<T> {}
@@ -76,8 +83,9 @@ pub(crate) fn pack<P: Pack>(part: &P, out: &mut Vec<Byte>) {
 #[inline(always)]
 pub(crate) fn put<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [Byte] {
     let (head, rest) = out.split_at_mut(size_of_val(items));
-    // SAFETY: any initialized memory may be read as `MaybeUninit<u8>`s (padding included:
-    // nothing reads them as numbers); `head` is as long as `items`, and apart from it.
+    // SAFETY: `MaybeUninit<u8>` has no validity requirement, so any bytes of `items` may be
+    // copied as such, padding included (nothing reads those as numbers); `head` is as long as
+    // `items`, and apart from it.
     unsafe {
         std::ptr::copy_nonoverlapping(items.as_ptr().cast::<Byte>(), head.as_mut_ptr(), head.len())
     };
@@ -85,11 +93,14 @@ pub(crate) fn put<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [By
 }
 
 /// Read one `T` that `put` wrote at the front of `input`; the rest of `input`.
+///
+/// # Safety
+/// `input` begins with the bytes of a valid `T` (`Pack::unpack`'s condition).
 #[inline(always)]
-pub(crate) fn get<T: Plain>(input: &[Byte]) -> (T, &[Byte]) {
+pub(crate) unsafe fn get<T: Plain>(input: &[Byte]) -> (T, &[Byte]) {
     let (head, rest) = input.split_at(size_of::<T>());
-    // SAFETY: `pack` put a `T`'s bytes here (the caller reads what was written, in order);
-    // `Plain` types are valid as any bytes a valid value of them had.
+    // SAFETY: the bytes of a valid `T` (the caller's), and a `Plain` type is valid as a copy
+    // of its bytes; `read_unaligned` reads them wherever they are.
     (
         unsafe { std::ptr::read_unaligned(head.as_ptr().cast::<T>()) },
         rest,
@@ -108,8 +119,9 @@ impl<T: Plain> Pack for T {
     }
 
     #[inline(always)]
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
-        let (value, rest) = get(input);
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        // SAFETY: the caller's.
+        let (value, rest) = unsafe { get(input) };
         *self = value;
         rest
     }
@@ -125,13 +137,14 @@ impl<T: Plain> Pack for Vec<T> {
         put(out, self)
     }
 
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
-        let (n, input): (usize, _) = get(input);
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        // SAFETY: the caller's: the length, then `n` `T`s.
+        let (n, input): (usize, _) = unsafe { get(input) };
         let (bytes, rest) = input.split_at(n * size_of::<T>());
         self.clear();
         self.reserve(n);
-        // SAFETY: `bytes` holds `n` `T`s that `pack` wrote, and `self` has room for `n`; the
-        // bytes are copied whole, then the length is set over them.
+        // SAFETY: `bytes` holds `n` valid `T`s (the caller's), and `self` has room for `n`;
+        // the bytes are copied whole, then the length is set over them.
         unsafe {
             let dst = self.as_mut_ptr().cast::<Byte>();
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
@@ -152,39 +165,51 @@ impl<T: Plain + Ord> Pack for BinaryHeap<T> {
         put(out, items)
     }
 
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
         let mut items = std::mem::take(self).into_vec();
-        let rest = items.unpack(input);
-        // The items are in the heap order they were packed in: building the heap from them
-        // moves none, so the heap is the one packed, order of equal items included.
+        // SAFETY: the caller's: a heap's items, packed as a vector.
+        let rest = unsafe { items.unpack(input) };
+        // A valid heap, in the order it was packed; were its items moved, no rule could tell:
+        // every key reads the timers sorted, and equal items (a blocked task's wake-up, an
+        // IPI's arrival) are identical.
         *self = BinaryHeap::from(items);
         rest
     }
 }
 
-/// `Pack` for vectors whose items are packed field by field (CPUs, locks): the number of
-/// items is the machine's (its CPUs, its locks), the same in every machine of a search.
+/// `Pack` for vectors whose items are packed field by field (CPUs, locks): unpacked into the
+/// machine's own items, which are as many in every machine of a search; their number is
+/// packed too, and checked.
 macro_rules! pack_each {
     ($($t:ty),* $(,)?) => {
         $(
             impl $crate::pack::Pack for Vec<$t> {
                 fn packed_len(&self) -> usize {
-                    self.iter().map($crate::pack::Pack::packed_len).sum()
+                    let items: usize = self.iter().map($crate::pack::Pack::packed_len).sum();
+                    std::mem::size_of::<usize>() + items
                 }
 
                 fn pack_into<'a>(
                     &self,
-                    mut out: &'a mut [$crate::pack::Byte],
+                    out: &'a mut [$crate::pack::Byte],
                 ) -> &'a mut [$crate::pack::Byte] {
+                    let mut out = $crate::pack::put(out, &[self.len()]);
                     for item in self {
                         out = item.pack_into(out);
                     }
                     out
                 }
 
-                fn unpack<'a>(&mut self, mut input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
+                unsafe fn unpack<'a>(
+                    &mut self,
+                    input: &'a [$crate::pack::Byte],
+                ) -> &'a [$crate::pack::Byte] {
+                    // SAFETY: the caller's: the number of items, then each.
+                    let (n, mut input): (usize, _) = unsafe { $crate::pack::get(input) };
+                    assert_eq!(n, self.len(), "unpacked into a machine of the same shape");
                     for item in self.iter_mut() {
-                        input = item.unpack(input);
+                        // SAFETY: the caller's.
+                        input = unsafe { item.unpack(input) };
                     }
                     input
                 }
@@ -213,7 +238,10 @@ macro_rules! absent {
                     out
                 }
 
-                fn unpack<'a>(&mut self, input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
+                unsafe fn unpack<'a>(
+                    &mut self,
+                    input: &'a [$crate::pack::Byte],
+                ) -> &'a [$crate::pack::Byte] {
                     *self = None;
                     input
                 }
@@ -259,11 +287,14 @@ mod tests {
         let mut x2: Option<(u64, u32)> = None;
         let mut b2 = [false, true];
         let input = &out[..];
-        let input = f2.unpack(input);
-        let input = h2.unpack(input);
-        let input = v2.unpack(input);
-        let input = x2.unpack(input);
-        let input = b2.unpack(input);
+        // SAFETY: the bytes just packed, read back in the order they were written.
+        let input = unsafe {
+            let input = f2.unpack(input);
+            let input = h2.unpack(input);
+            let input = v2.unpack(input);
+            let input = x2.unpack(input);
+            b2.unpack(input)
+        };
         assert!(input.is_empty());
         assert_eq!(
             f2.iter().collect::<Vec<_>>(),

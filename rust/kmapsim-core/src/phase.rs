@@ -47,4 +47,5 @@ pub enum Phase {
     HandlerEnd,
 }
 
-crate::pack::plain!(Phase);
+// SAFETY: a field-less enum.
+crate::pack::plain!(unsafe Phase);

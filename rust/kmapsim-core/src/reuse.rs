@@ -40,9 +40,13 @@ macro_rules! clone_reusing {
                 out
             }
 
-            fn unpack<'a>(&mut self, input: &'a [$crate::pack::Byte]) -> &'a [$crate::pack::Byte] {
+            unsafe fn unpack<'a>(
+                &mut self,
+                input: &'a [$crate::pack::Byte],
+            ) -> &'a [$crate::pack::Byte] {
                 let $ty { $($(#[$m])* $f),* } = self;
-                $($(#[$m])* let input = $crate::pack::Pack::unpack($f, input);)*
+                // SAFETY: the caller's: each field's bytes, in the order `pack_into` wrote them.
+                $($(#[$m])* let input = unsafe { $crate::pack::Pack::unpack($f, input) };)*
                 input
             }
         }
@@ -130,11 +134,13 @@ impl<T: Plain + Copy> Pack for Fifo<T> {
         put(out, back)
     }
 
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
-        let (n, mut input): (usize, _) = get(input);
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+        // SAFETY: the caller's: the length, then the items.
+        let (n, mut input): (usize, _) = unsafe { get(input) };
         self.0.clear();
         for _ in 0..n {
-            let (item, rest) = get::<T>(input);
+            // SAFETY: the caller's.
+            let (item, rest) = unsafe { get::<T>(input) };
             self.0.push_back(item);
             input = rest;
         }
@@ -152,7 +158,7 @@ impl<T: ?Sized> Pack for Shared<T> {
         out
     }
 
-    fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
+    unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
         input
     }
 }

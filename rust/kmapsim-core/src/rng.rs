@@ -157,8 +157,11 @@ impl Stream {
     }
 }
 
-// Two 128-bit integers and a flag.
-crate::pack::plain!(Stream);
+// SAFETY: `Pcg64` is two 128-bit integers (its state and increment; `rand_pcg`'s
+// `Lcg128Xsl64`, whose `Clone` is derived), and the flag; the `Clone` is derived. A version
+// of `rand_pcg` that gave `Pcg64` a pointer or a `Drop` would fail `plain!`'s assertion only
+// for the `Drop`: check its fields when upgrading it.
+crate::pack::plain!(unsafe Stream);
 
 #[cfg(test)]
 mod tests {

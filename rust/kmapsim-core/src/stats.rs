@@ -324,7 +324,8 @@ pub struct StaleAccess {
     pub remapped_by: Option<u32>,
 }
 
-crate::pack::plain!(Category, Counters, LockStat, StaleAccess);
+// SAFETY: a field-less enum, and integers (options of them), with derived `Clone`s.
+crate::pack::plain!(unsafe Category, Counters, LockStat, StaleAccess);
 
 #[cfg(test)]
 mod tests {

@@ -167,5 +167,7 @@ impl TaskSched {
     }
 }
 
-// A task's context is integers, handles, an operation and its random stream.
-crate::pack::plain!(TaskCtx, TaskSched);
+// SAFETY: a task's context is integers, flags, enums, handles (integers), an operation
+// (integers, flags, options of them) and its random stream (`rng::Stream`); its schedule is
+// integers and enums; both `Clone`s are derived.
+crate::pack::plain!(unsafe TaskCtx, TaskSched);

@@ -153,7 +153,8 @@ impl Tlb {
     }
 }
 
-crate::pack::plain!(Entry);
+// SAFETY: integers and a flag, with a derived `Clone`.
+crate::pack::plain!(unsafe Entry);
 
 #[cfg(test)]
 mod tests {

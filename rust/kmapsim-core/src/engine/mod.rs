@@ -138,7 +138,8 @@ struct Call {
     acks_done_at: u64,
 }
 
-crate::pack::plain!(Mode, Call);
+// SAFETY: an enum and integers, with derived `Clone`s.
+crate::pack::plain!(unsafe Mode, Call);
 
 crate::pack::absent!(
     Box<Histograms>,
