@@ -420,7 +420,10 @@ def check(
     ``scenario``'s custom ``program``) runs forever; durations do not matter, only the order of
     events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound reached`` past
     either). The search is breadth-first while a level holds at most ``max_frontier`` machines, then
-    depth-first: the same states, with memory for one path instead of a level. ``max_ipis`` bounds
+    depth-first: the same states, with memory for one path instead of a level; but a depth-first
+    path runs far deeper than the levels (raise ``max_depth`` with a small ``max_frontier``, or
+    the depth bound may stop a search that breadth-first completes), and the first violation it
+    meets need not be of the kind a shortest one is (docs/verification.md). ``max_ipis`` bounds
     the IPIs sent to one CPU and not handled yet (in flight or pending): a strategy whose flusher
     does not wait for its IPIs (``async``, ``guarded``) has infinitely many states without it, since
     in an order of events nothing stops a flusher from lapping an IPI that has not landed.
@@ -442,13 +445,13 @@ def check(
     ``max_wall_seconds`` (past it in the timed-witness search, the verdict is returned with no
     witness and a ``witness_note`` saying so), KeyboardInterrupt on Ctrl-C or a cancelled
     ``cancel`` token. A kernel BUG
-    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 450,000
+    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 500,000
     states per second breadth-first and 1,000,000 depth-first on the default machine, on one core of
     this project's machine, within 20 % either way with its load (``python benches/report.py``, row
     g of docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for each
-    state of the next breadth-first level (up to ``max_frontier`` of them, or one a step of the
-    depth-first path): a few kilobytes on the default machine, about 24 KiB on the largest
-    (docs/verification.md).
+    state of the next breadth-first level (up to ``max_frontier`` of them, packed: 3.7 KiB on the
+    default machine, 30 KiB on the largest), or for the last 256 states of the depth-first path
+    and every 256th below them (docs/verification.md).
     """
     changes: dict[str, Any] = {
         k: v

@@ -619,7 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="go on depth-first once a breadth-first level would hold more than N machines "
         "(default 100_000; a few KB each): the same states in less memory, but a "
-        "counterexample found depth-first is not known to be a shortest one (not with --pct)",
+        "counterexample found depth-first is not known to be a shortest one, nor of the kind a "
+        "shortest one is, and a depth-first path runs far deeper than the levels: raise "
+        "--max-depth with it (not with --pct)",
     )
     p.add_argument(
         "--max-depth",
