@@ -190,3 +190,24 @@ def test_the_witness_command_and_a_warning_name_a_path_whole(
     name = str(tmp_path / "a  b\nc.sqlite")
     _show_warning(StoreWarning(f"{name}: 1 stored run fails", name), StoreWarning, "f", 1)
     assert repr(name) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_bad_strategy_names_the_option_typed(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """--strategy names itself, as --cpus and --slots do; --set names the field it sets."""
+    assert main([command, "--strategy", "nope"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .startswith("kmapsim: error: --strategy: unknown value 'nope'")
+    )
+    assert main(["run", "--set", "strategy=nope"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .splitlines()[-1]
+        .startswith("kmapsim: error: strategy: unknown value 'nope'")
+    )

@@ -1630,6 +1630,7 @@ _FIELD_OPTIONS = (
     ("tasks", "tasks", "--tasks"),
     ("cpus", "cpus", "--cpus"),
     ("strategies", "strategy", "--strategies"),
+    ("strategy", "strategy", "--strategy"),
 )
 
 
