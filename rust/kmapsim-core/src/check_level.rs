@@ -246,6 +246,30 @@ mod tests {
     }
 
     #[test]
+    fn a_level_hands_each_chunk_it_has_expanded_to_the_next_level_which_packs_into_it() {
+        let e = explorer(&machine(Strategy::Sync, 2, 2, 3));
+        let (mut level, mut next) = (Level::default(), Level::default());
+        let n = 3 * CHUNK / e.packed_len();
+        for i in 0..n as u32 {
+            level.push(i, &e);
+        }
+        assert!(level.chunks.len() >= 3, "{} chunks", level.chunks.len());
+        let held: Vec<*const Byte> = level.chunks.iter().map(|c| c.as_ptr()).collect();
+        for i in 0..n {
+            level.expanded(i, &mut next);
+        }
+        assert!(level.chunks.iter().all(|c| c.capacity() == 0));
+        for i in 0..n as u32 {
+            next.push(i, &e);
+        }
+        // Every chunk of the next level is one the level before handed on: none allocated.
+        assert!(next.chunks.iter().all(|c| held.contains(&c.as_ptr())));
+        let mut m = explorer(&machine(Strategy::Sync, 2, 2, 3));
+        next.unpack_into(n - 1, &mut m);
+        assert_eq!(seen(&m), seen(&e));
+    }
+
+    #[test]
     #[should_panic(expected = "unpacked into a machine of the same shape")]
     fn a_machine_unpacked_into_one_of_another_shape_panics() {
         let mut level = Level::default();
