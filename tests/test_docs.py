@@ -282,6 +282,14 @@ def core_example(command: str) -> Callable[[Path], None]:
     return check
 
 
+def check_rate(tmp: Path) -> None:
+    """docs/verification.md's packed machine size, from the example that prints it, on the
+    default check it then runs whole."""
+    out = sh("cargo run --release -p kmapsim-core --example check_rate", ROOT, timeout=900)
+    assert "a packed machine: 3785 bytes" in out, out
+    assert "safe: 197427 states" in out, out
+
+
 def fuzz(tmp: Path) -> None:
     """The ten-minute fuzzing campaign, run for the 3 seconds the README says the harness uses,
     into a scratch corpus: the committed corpus is never touched (its case names repeat)."""
@@ -448,6 +456,7 @@ CHECKS: dict[str, Callable[[Path], None]] = {
             "cargo run --release -p kmapsim-core --example summary -- 8 10000000 1 strategy=lazy"
         )
     ),
+    "cargo run --release -p kmapsim-core --example check_rate": check_rate,
     "python docs/scripts/scaling.py": validation_script("scaling.py"),
     "python docs/scripts/safety.py": validation_script("safety.py"),
     "python docs/scripts/calibration.py": validation_script("calibration.py"),
