@@ -92,6 +92,18 @@ pub(crate) fn put<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [By
     rest
 }
 
+/// The bytes `put_counted` writes for `items`.
+pub(crate) fn counted_len<T>(items: &[T]) -> usize {
+    size_of::<usize>() + size_of_val(items)
+}
+
+/// Write the number of `items`, then their bytes; the rest of `out`. (A vector's form, read
+/// back by `Vec::unpack`.)
+pub(crate) fn put_counted<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [Byte] {
+    let out = put(out, &[items.len()]);
+    put(out, items)
+}
+
 /// Read one `T` that `put` wrote at the front of `input`; the rest of `input`.
 ///
 /// # Safety
@@ -129,12 +141,11 @@ impl<T: Plain> Pack for T {
 
 impl<T: Plain> Pack for Vec<T> {
     fn packed_len(&self) -> usize {
-        size_of::<usize>() + size_of_val(&self[..])
+        counted_len(self)
     }
 
     fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
-        let out = put(out, &[self.len()]);
-        put(out, self)
+        put_counted(out, self)
     }
 
     unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
@@ -156,13 +167,11 @@ impl<T: Plain> Pack for Vec<T> {
 
 impl<T: Plain + Ord> Pack for BinaryHeap<T> {
     fn packed_len(&self) -> usize {
-        size_of::<usize>() + size_of_val(self.as_slice())
+        counted_len(self.as_slice())
     }
 
     fn pack_into<'a>(&self, out: &'a mut [Byte]) -> &'a mut [Byte] {
-        let items = self.as_slice();
-        let out = put(out, &[items.len()]);
-        put(out, items)
+        put_counted(out, self.as_slice())
     }
 
     unsafe fn unpack<'a>(&mut self, input: &'a [Byte]) -> &'a [Byte] {
@@ -273,7 +282,11 @@ mod tests {
         let v: Vec<u64> = vec![1, u64::MAX, 3];
         let x: Option<(u64, u32)> = Some((7, 8));
         let mut out = Vec::new();
-        (fifo.clone(), heap.clone(), v.clone(), x, [true, false]).pack_all(&mut out);
+        pack(&fifo, &mut out);
+        pack(&heap, &mut out);
+        pack(&v, &mut out);
+        pack(&x, &mut out);
+        pack(&[true, false], &mut out);
         // Each vector's length, then its items; the plain values as they are.
         let heap_item = size_of::<std::cmp::Reverse<(u64, u32)>>();
         let expected = (8 + 4 * 5) + (8 + heap_item * 5) + (8 + 8 * 3) + size_of_val(&x) + 2;
@@ -304,28 +317,5 @@ mod tests {
         assert_eq!(v2, v);
         assert_eq!(x2, x);
         assert_eq!(b2, [true, false]);
-    }
-
-    /// Pack several parts in order (for the test above).
-    trait PackAll {
-        fn pack_all(&self, out: &mut Vec<Byte>);
-    }
-
-    type Parts = (
-        crate::reuse::Fifo<u32>,
-        BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
-        Vec<u64>,
-        Option<(u64, u32)>,
-        [bool; 2],
-    );
-
-    impl PackAll for Parts {
-        fn pack_all(&self, out: &mut Vec<Byte>) {
-            pack(&self.0, out);
-            pack(&self.1, out);
-            pack(&self.2, out);
-            pack(&self.3, out);
-            pack(&self.4, out);
-        }
     }
 }

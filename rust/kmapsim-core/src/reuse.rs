@@ -1,7 +1,8 @@
-//! `Clone` with a `clone_from` that reuses the target's allocations. The checker copies a whole
-//! machine per transition (`check.rs`); copying into a machine it no longer needs, buffer by
-//! buffer, saves every allocation. The field list is checked by exhaustive patterns: a field
-//! added to a struct and not to its list here is a compile error.
+//! `Clone` with a `clone_from` that reuses the target's allocations, and `pack::Pack` from the
+//! same field lists. The checker copies a whole machine per transition (`check.rs`); copying
+//! into a machine it no longer needs, buffer by buffer, saves every allocation. The field list
+//! is checked by exhaustive patterns: a field added to a struct and not to its list here is a
+//! compile error, for both.
 
 use crate::pack::{Byte, Pack, Plain, get, put};
 
