@@ -379,11 +379,15 @@ def core_functions() -> list[tuple[int, str]]:
     for path in CORE.rglob("*.rs"):
         lines = path.read_text(encoding="utf-8").split("\n")
         for i, line in enumerate(lines):
-            m = re.match(r"^(\s*)(pub(\([\w:]+\))? )?(const )?fn (\w+)", line)
+            m = re.match(r"^(\s*)(pub(\([\w:]+\))? )?(const )?(unsafe )?fn (\w+)", line)
             if not m:
                 continue
+            # A trait's declaration (its signature ends in `;` before any body) has no lines.
+            body = (j for j in range(i, len(lines)) if "{" in lines[j] or lines[j].endswith(";"))
+            if "{" not in lines[next(body)]:
+                continue
             end = next((j for j in range(i, len(lines)) if lines[j] == m.group(1) + "}"), i)
-            out.append((end - i + 1, f"{path.relative_to(CORE)}:{i + 1} {m.group(5)}"))
+            out.append((end - i + 1, f"{path.relative_to(CORE)}:{i + 1} {m.group(6)}"))
     return sorted(out, reverse=True)
 
 
