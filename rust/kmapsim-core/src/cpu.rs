@@ -137,17 +137,42 @@ pub struct Cpu {
 crate::pack::plain!(unsafe Wait, Saved, Ipi, LocalSlots);
 crate::pack::pack_each!(Cpu);
 
-/// The per-CPU `kmap_local` slots, boxed in the CPU.
+impl LocalSlots {
+    /// Whether no slot was ever used: so every CPU's, but under `local` (or a program's
+    /// `kmap_local`).
+    fn unused(&self) -> bool {
+        self.page == [0; MAX_HANDLES] && self.mapped_at == [0; MAX_HANDLES]
+    }
+}
+
+/// The per-CPU `kmap_local` slots, boxed in the CPU: a flag, then the slots if any was ever
+/// used (most strategies use none: 96 bytes a CPU saved, a twelfth of the default check's
+/// packed machine).
 impl crate::pack::Pack for Box<LocalSlots> {
     fn packed_len(&self) -> usize {
-        (**self).packed_len()
+        1 + match self.unused() {
+            true => 0,
+            false => size_of::<LocalSlots>(),
+        }
     }
 
     fn pack_into<'a>(&self, out: &'a mut [crate::pack::Byte]) -> &'a mut [crate::pack::Byte] {
-        (**self).pack_into(out)
+        let unused = self.unused();
+        let out = crate::pack::put(out, &[unused]);
+        match unused {
+            true => out,
+            false => (**self).pack_into(out),
+        }
     }
 
     unsafe fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
+        // SAFETY: the caller's: the flag, then the slots if they were used.
+        let (unused, input) = unsafe { crate::pack::get::<bool>(input) };
+        if unused {
+            self.page = [0; MAX_HANDLES];
+            self.mapped_at = [0; MAX_HANDLES];
+            return input;
+        }
         // SAFETY: the caller's.
         unsafe { (**self).unpack(input) }
     }
@@ -159,7 +184,6 @@ crate::reuse::clone_reusing!(Cpu {
     wait,
     cat,
     since,
-    cycles,
     irqs_on,
     saved,
     handler_call,
@@ -196,6 +220,8 @@ crate::reuse::clone_reusing!(Cpu {
     shootdown_start,
     flush_cleared,
     refill_debt
+} statistics {
+    cycles
 });
 
 impl Cpu {
@@ -287,5 +313,45 @@ impl Cpu {
     #[inline]
     pub fn takes_ipis(&self) -> bool {
         self.irqs_on && self.saved.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{Pack, pack};
+
+    fn slots(page: u32) -> Box<LocalSlots> {
+        let mut s = Box::new(LocalSlots {
+            page: [0; MAX_HANDLES],
+            mapped_at: [0; MAX_HANDLES],
+        });
+        s.page[2] = page;
+        s.mapped_at[2] = 40 * page as u64;
+        s
+    }
+
+    fn round_trip(from: Box<LocalSlots>, mut into: Box<LocalSlots>) -> (usize, Box<LocalSlots>) {
+        let mut out = Vec::new();
+        pack(&from, &mut out);
+        // SAFETY: the slots just packed.
+        let rest = unsafe { into.unpack(&out) };
+        assert!(rest.is_empty());
+        (out.len(), into)
+    }
+
+    #[test]
+    fn unused_kmap_local_slots_pack_as_a_flag_and_used_ones_whole() {
+        let (n, back) = round_trip(slots(0), slots(5));
+        assert_eq!(
+            (n, back.page, back.mapped_at),
+            (1, slots(0).page, slots(0).mapped_at)
+        );
+        let (n, back) = round_trip(slots(5), slots(0));
+        assert_eq!(n, 1 + size_of::<LocalSlots>());
+        assert_eq!(
+            (back.page, back.mapped_at),
+            (slots(5).page, slots(5).mapped_at)
+        );
     }
 }

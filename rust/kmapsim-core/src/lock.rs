@@ -52,9 +52,10 @@ crate::reuse::clone_reusing!(SpinLock {
     holder,
     waiters,
     dirty,
-    stat,
     held_since,
     rng
+} statistics {
+    stat
 });
 
 /// The outcome of an arbitration.

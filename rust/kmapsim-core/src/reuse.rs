@@ -6,25 +6,30 @@
 
 use crate::pack::{Byte, Pack, Plain, get, put};
 
-/// `clone_reusing!(Type { field, ... })`: `Clone` for `Type`, field by field, both ways, and
-/// `pack::Pack` (the checker's flat copies), field by field in the same order.
+/// `clone_reusing!(Type { field, ... } statistics { field, ... })`: `Clone` for `Type`, field
+/// by field, both ways, and `pack::Pack` (the checker's flat copies), field by field in the same
+/// order. The fields after `statistics` (optional) are cloned but not packed: sums the machine
+/// only ever adds to and reports, which nothing it does and nothing the checker reads depends
+/// on (`check.rs` reads a state's key, its stale-access counter and its violations); unpacking
+/// sets them to their defaults, so that a machine unpacked from a level counts from there.
 macro_rules! clone_reusing {
-    ($ty:ident { $($(#[$m:meta])* $f:ident),* $(,)? }) => {
+    ($ty:ident { $($(#[$m:meta])* $f:ident),* $(,)? } $(statistics { $($s:ident),* $(,)? })?) => {
         impl Clone for $ty {
             fn clone(&self) -> Self {
-                let $ty { $($(#[$m])* $f),* } = self;
-                $ty { $($(#[$m])* $f: Clone::clone($f)),* }
+                let $ty { $($(#[$m])* $f,)* $($($s),*)? } = self;
+                $ty { $($(#[$m])* $f: Clone::clone($f),)* $($($s: Clone::clone($s)),*)? }
             }
 
             fn clone_from(&mut self, source: &Self) {
-                let $ty { $($(#[$m])* $f),* } = self;
+                let $ty { $($(#[$m])* $f,)* $($($s),*)? } = self;
                 $($(#[$m])* Clone::clone_from($f, &source.$f);)*
+                $($(Clone::clone_from($s, &source.$s);)*)?
             }
         }
 
         impl $crate::pack::Pack for $ty {
             fn packed_len(&self) -> usize {
-                let $ty { $($(#[$m])* $f),* } = self;
+                let $ty { $($(#[$m])* $f,)* $($($s: _),*)? } = self;
                 let mut n = 0;
                 $($(#[$m])* {
                     n += $crate::pack::Pack::packed_len($f);
@@ -36,7 +41,7 @@ macro_rules! clone_reusing {
                 &self,
                 out: &'a mut [$crate::pack::Byte],
             ) -> &'a mut [$crate::pack::Byte] {
-                let $ty { $($(#[$m])* $f),* } = self;
+                let $ty { $($(#[$m])* $f,)* $($($s: _),*)? } = self;
                 $($(#[$m])* let out = $crate::pack::Pack::pack_into($f, out);)*
                 out
             }
@@ -45,9 +50,10 @@ macro_rules! clone_reusing {
                 &mut self,
                 input: &'a [$crate::pack::Byte],
             ) -> &'a [$crate::pack::Byte] {
-                let $ty { $($(#[$m])* $f),* } = self;
+                let $ty { $($(#[$m])* $f,)* $($($s),*)? } = self;
                 // SAFETY: the caller's: each field's bytes, in the order `pack_into` wrote them.
                 $($(#[$m])* let input = unsafe { $crate::pack::Pack::unpack($f, input) };)*
+                $($(*$s = Default::default();)*)?
                 input
             }
         }

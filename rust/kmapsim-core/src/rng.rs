@@ -157,15 +157,43 @@ impl Stream {
     }
 }
 
-// SAFETY: `Pcg64` is two 128-bit integers (its state and increment; `rand_pcg`'s
-// `Lcg128Xsl64`, whose `Clone` is derived), and the flag; the `Clone` is derived. A version
-// of `rand_pcg` that gave `Pcg64` a pointer or a `Drop` would fail `plain!`'s assertion only
-// for the `Drop`: check its fields when upgrading it.
-crate::pack::plain!(unsafe Stream);
+/// A checker's machine's streams are all scripted (`Engine::explorer`): they read the thread's
+/// script and never draw from their generator, so there is nothing of them to pack, and
+/// unpacking leaves the target's stream, scripted too. Packing one that draws is a bug of the
+/// checker's. (A task's context, packed whole, carries its stream's bytes: `task.rs`.)
+impl crate::pack::Pack for Stream {
+    fn packed_len(&self) -> usize {
+        assert!(self.scripted, "a checker's machine draws from no stream");
+        0
+    }
+
+    fn pack_into<'a>(&self, out: &'a mut [crate::pack::Byte]) -> &'a mut [crate::pack::Byte] {
+        out
+    }
+
+    unsafe fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
+        assert!(self.scripted, "a checker's machine draws from no stream");
+        input
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scripted_stream_packs_to_nothing() {
+        use crate::pack::Pack;
+        let mut s = task_stream(7, 0);
+        s.script();
+        assert_eq!(s.packed_len(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "a checker's machine draws from no stream")]
+    fn a_stream_that_draws_is_refused_by_packing() {
+        crate::pack::Pack::packed_len(&task_stream(7, 0));
+    }
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

@@ -167,7 +167,142 @@ impl TaskSched {
     }
 }
 
+// SAFETY: a task's schedule is integers and enums, with a derived `Clone`.
+crate::pack::plain!(unsafe TaskSched);
+
+/// A task's context as its bytes: how a context a task owns is packed.
+#[repr(transparent)]
+struct Whole(TaskCtx);
+
 // SAFETY: a task's context is integers, flags, enums, handles (integers), an operation
-// (integers, flags, options of them) and its random stream (`rng::Stream`); its schedule is
-// integers and enums; both `Clone`s are derived.
-crate::pack::plain!(unsafe TaskCtx, TaskSched);
+// (integers, flags, options of them) and its random stream (`rng::Stream`), with a derived
+// `Clone`; `Whole` is only that (`repr(transparent)`).
+crate::pack::plain!(unsafe Whole);
+
+crate::pack::pack_each!(TaskCtx);
+
+impl TaskCtx {
+    /// Whether this is a context no task owns (`id` NONE): an idle CPU's, or the one a task left
+    /// in the task table when it went onto a CPU. Those are the machine's first placeholders
+    /// (`Engine::new`), moved about by the switches but never run, so they keep the first
+    /// values of `TaskCtx::new` but for their stream.
+    fn is_placeholder(&self) -> bool {
+        // Every field named: one added to `TaskCtx` is a compile error here too.
+        let TaskCtx {
+            id,
+            pc,
+            loops,
+            handles,
+            cursor,
+            rng: _,
+            resume,
+            op,
+            op_open,
+            handle,
+            page,
+            slot,
+            misuse,
+            irqs_disabled,
+            slept,
+            flushed,
+        } = self;
+        *id == NONE
+            && (*pc, *cursor, *handle, *page, *slot) == (0, 0, 0, 0, 0)
+            && *loops == [0; MAX_REPEATS]
+            && *handles == [Handle::EMPTY; MAX_HANDLES]
+            && (*resume, *op) == (Phase::NextOp, Op::default())
+            && !(*op_open || *misuse || *irqs_disabled || *slept || *flushed)
+    }
+}
+
+/// A context a task owns is packed whole; a placeholder (`is_placeholder`), as its id only:
+/// there is one for each CPU (a task on a CPU leaves one behind in the task table, an idle CPU
+/// holds one), and it unpacks as a fresh placeholder with the target's stream (scripted, as
+/// every stream of a checker's machine: `rng.rs`).
+impl crate::pack::Pack for TaskCtx {
+    fn packed_len(&self) -> usize {
+        size_of::<u32>()
+            + match self.id {
+                NONE => self.rng.packed_len(),
+                _ => size_of::<Whole>(),
+            }
+    }
+
+    fn pack_into<'a>(&self, out: &'a mut [crate::pack::Byte]) -> &'a mut [crate::pack::Byte] {
+        let out = crate::pack::put(out, &[self.id]);
+        if self.id == NONE {
+            debug_assert!(
+                self.is_placeholder(),
+                "a context no task owns was run: {self:?}"
+            );
+            return self.rng.pack_into(out);
+        }
+        // SAFETY: `Whole` is `repr(transparent)` over `TaskCtx`.
+        let whole = unsafe { &*(self as *const TaskCtx).cast::<Whole>() };
+        crate::pack::put(out, std::slice::from_ref(whole))
+    }
+
+    unsafe fn unpack<'a>(&mut self, input: &'a [crate::pack::Byte]) -> &'a [crate::pack::Byte] {
+        // SAFETY: the caller's: the id `pack_into` wrote, then the stream or the whole context.
+        let (id, input) = unsafe { crate::pack::get::<u32>(input) };
+        if id == NONE {
+            // SAFETY: the caller's.
+            let rest = unsafe { self.rng.unpack(input) };
+            *self = TaskCtx::new(NONE, self.rng.clone());
+            return rest;
+        }
+        // SAFETY: the caller's.
+        let (Whole(ctx), rest) = unsafe { crate::pack::get::<Whole>(input) };
+        *self = ctx;
+        rest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{Pack, pack};
+
+    fn scripted(task: u32) -> Stream {
+        let mut s = crate::rng::task_stream(7, task);
+        s.script();
+        s
+    }
+
+    fn unpacked(bytes: &[crate::pack::Byte], mut into: TaskCtx) -> TaskCtx {
+        // SAFETY: `bytes` is one context as `pack` wrote it.
+        let rest = unsafe { into.unpack(bytes) };
+        assert!(rest.is_empty());
+        into
+    }
+
+    fn live() -> TaskCtx {
+        let mut t = TaskCtx::new(3, scripted(3));
+        t.pc = 5;
+        t.loops[1] = 2;
+        t.handles[0] = Handle { page: 4, slot: 1 };
+        t.cursor = 9;
+        t.op_open = true;
+        t.slept = true;
+        t
+    }
+
+    #[test]
+    fn a_placeholder_packs_as_its_id_and_unpacks_over_a_live_context_as_a_placeholder() {
+        let mut out = Vec::new();
+        pack(&TaskCtx::new(NONE, scripted(0)), &mut out);
+        assert_eq!(out.len(), size_of::<u32>());
+        let t = unpacked(&out, live());
+        assert!(t.is_placeholder(), "{t:?}");
+        assert!(!live().is_placeholder());
+    }
+
+    #[test]
+    fn a_live_context_packs_whole_and_unpacks_over_a_placeholder_as_itself() {
+        let mut out = Vec::new();
+        pack(&live(), &mut out);
+        assert_eq!(out.len(), size_of::<u32>() + size_of::<TaskCtx>());
+        let t = unpacked(&out, TaskCtx::new(NONE, scripted(0)));
+        assert_eq!(format!("{t:?}"), format!("{:?}", live()));
+    }
+}
