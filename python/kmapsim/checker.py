@@ -445,12 +445,12 @@ def check(
     ``max_wall_seconds`` (past it in the timed-witness search, the verdict is returned with no
     witness and a ``witness_note`` saying so), KeyboardInterrupt on Ctrl-C or a cancelled
     ``cancel`` token. A kernel BUG
-    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 500,000
-    states per second breadth-first and 1,000,000 depth-first on the default machine, on one core of
-    this project's machine, within 20 % either way with its load (``python benches/report.py``, row
-    g of docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for each
-    state of the next breadth-first level (up to ``max_frontier`` of them, packed: 3.7 KiB on the
-    default machine, 30 KiB on the largest), or for the last 256 states of the depth-first path
+    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 500,000 to
+    600,000 states per second breadth-first and 700,000 to 1,000,000 depth-first on the default
+    machine, on one core of this project's machine, with its load (``python benches/report.py``,
+    row g of docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for
+    each state of the next breadth-first level (up to ``max_frontier`` of them, packed: 2.0 KiB on
+    the default machine, 26 KiB on the largest), or for the last 256 states of the depth-first path
     and every 256th below them (docs/verification.md).
     """
     changes: dict[str, Any] = {
