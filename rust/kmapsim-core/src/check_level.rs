@@ -43,7 +43,7 @@ impl Level {
         }
         let chunk = self.chunks.last_mut().expect("one with room");
         let from = chunk.len();
-        crate::pack::pack(e, chunk);
+        crate::pack::pack_counted(e, n, chunk);
         let to = chunk.len();
         let chunk = self.chunks.len() as u32 - 1;
         self.states.push(State {

@@ -70,13 +70,19 @@ unsafe impl<T: Plain> Plain for Option<T> {}
 unsafe impl<T: Plain> Plain for std::cmp::Reverse<T> {}
 unsafe impl<A: Plain, B: Plain> Plain for (A, B) {}
 
-/// Append `part` to `out`.
+/// Append `part` to `out` (the tests' door: a level counts its states' bytes first).
+#[cfg(test)]
 pub(crate) fn pack<P: Pack>(part: &P, out: &mut Vec<Byte>) {
+    pack_counted(part, part.packed_len(), out);
+}
+
+/// Append `part`, whose `packed_len` is `n`, to `out` (for a caller that has counted it
+/// already: counting walks the whole part).
+pub(crate) fn pack_counted<P: Pack>(part: &P, n: usize, out: &mut Vec<Byte>) {
     let from = out.len();
-    let n = part.packed_len();
     out.resize(from + n, MaybeUninit::uninit());
     let rest = part.pack_into(&mut out[from..]);
-    debug_assert!(rest.is_empty(), "a part writes the bytes it counts");
+    assert!(rest.is_empty(), "a part writes the bytes it counts");
 }
 
 /// Write the bytes of `items` at the front of `out`; the rest of `out`.
