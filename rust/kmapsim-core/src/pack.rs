@@ -89,6 +89,11 @@ pub(crate) fn pack_counted<P: Pack>(part: &P, n: usize, out: &mut Vec<Byte>) {
 #[inline(always)]
 pub(crate) fn put<'a, T: Plain>(out: &'a mut [Byte], items: &[T]) -> &'a mut [Byte] {
     let (head, rest) = out.split_at_mut(size_of_val(items));
+    // A machine's queues and vectors are mostly empty, and a copy of a length known only when
+    // it runs is a call to `memcpy`, even of nothing.
+    if head.is_empty() {
+        return rest;
+    }
     // SAFETY: `MaybeUninit<u8>` has no validity requirement, so any bytes of `items` may be
     // copied as such, padding included (nothing reads those as numbers); `head` is as long as
     // `items`, and apart from it.
@@ -160,6 +165,9 @@ impl<T: Plain> Pack for Vec<T> {
         let (n, input): (usize, _) = unsafe { get(input) };
         let (bytes, rest) = input.split_at(n * size_of::<T>());
         self.clear();
+        if n == 0 {
+            return rest; // no call to `memcpy` for nothing (`put`)
+        }
         self.reserve(n);
         // SAFETY: `bytes` holds `n` valid `T`s (the caller's), and `self` has room for `n`;
         // the bytes are copied whole, then the length is set over them.
@@ -324,5 +332,19 @@ mod tests {
         assert_eq!(v2, v);
         assert_eq!(x2, x);
         assert_eq!(b2, [true, false]);
+    }
+
+    #[test]
+    fn empty_vectors_and_fifos_pack_as_their_count_and_unpack_empty() {
+        let (v, fifo): (Vec<u64>, crate::reuse::Fifo<u32>) = (vec![], Default::default());
+        let mut out = Vec::new();
+        pack(&v, &mut out);
+        pack(&fifo, &mut out);
+        assert_eq!(out.len(), 2 * size_of::<usize>());
+        let (mut v2, mut f2) = (vec![7u64, 8], crate::reuse::Fifo::with_capacity(2));
+        f2.push_back(9u32);
+        // SAFETY: the bytes just packed, read back in the order they were written.
+        let rest = unsafe { f2.unpack(v2.unpack(&out)) };
+        assert!(rest.is_empty() && v2.is_empty() && f2.is_empty());
     }
 }
