@@ -171,19 +171,15 @@ mod tests {
     /// categories only its stretch in progress (a checker's machine folds nothing).
     fn counts_from_here(e: &Engine) -> bool {
         let r = e.report();
-        let none = crate::stats::LockStat {
-            open_hold: 0,
-            open_wait: 0,
-            open_wait_max: 0,
-            ..Default::default()
-        };
-        let open = |s: &crate::stats::LockStat| crate::stats::LockStat {
+        let closed = |s: &crate::stats::LockStat| crate::stats::LockStat {
             open_hold: 0,
             open_wait: 0,
             open_wait_max: 0,
             ..*s
         };
-        r.lock_stats.iter().all(|s| open(s) == none)
+        r.lock_stats
+            .iter()
+            .all(|s| closed(s) == crate::stats::LockStat::default())
             && r.breakdown
                 .iter()
                 .all(|row| row.iter().filter(|&&n| n > 0).count() <= 1)

@@ -54,7 +54,7 @@ pub fn lock_stream(seed: u64, lock: u32) -> Stream {
 /// A *scripted* stream (the checker's, `check.rs`) draws nothing: each choice with more than one
 /// outcome is read from this thread's `Script`, so that the checker can branch over every
 /// outcome; durations are their mean (time is abstracted away there).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Stream {
     pcg: Pcg64,
     scripted: bool,
