@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -198,6 +199,8 @@ def test_more_tasks_than_cpus_all_run_on_the_default_machine() -> None:
         (("--max-depth", "0"), "--max-depth"),
         (("--max-frontier", "0"), "--max-frontier"),
         (("--max-ipis", "0"), "--max-ipis"),
+        (("--threads", "0"), "--threads"),
+        (("--threads", "1025"), "--threads"),
         (("--max-seconds", "nan"), "--max-seconds"),
         (("--max-seconds", "-1"), "--max-seconds"),
     ],
@@ -414,3 +417,54 @@ def test_a_bound_reached_says_which_bound() -> None:
     assert exact.states == depth.states and exact.bound["reached"] == "max_depth"
     one_less = kmapsim.check(strategy="sync", pages=3, max_depth=30, max_states=depth.states - 1)
     assert one_less.bound["reached"] == "max_states"
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        dict(strategy="sync", pages=2),  # safe
+        dict(strategy="async", max_ipis=1),  # a stale access
+        dict(strategy="sync", kmap_irqs_off_prob=1.0),  # a deadlock
+        dict(strategy="defer", pages=2, max_frontier=10),  # on depth-first from level 3
+        dict(strategy="sync", max_states=500),  # the state bound, mid-level
+        dict(strategy="lazy", tasks=3, max_depth=12),  # the depth bound
+    ],
+)
+def test_a_search_on_several_threads_finds_what_one_thread_finds(search: dict[str, Any]) -> None:
+    fields = {k: search.pop(k) for k in list(search) if k not in _CHECK_ARGUMENTS}
+    sc = check_machine(search.pop("strategy"), **fields)
+    one = kmapsim.check(sc, threads=1, witness_tries=0, **search)
+    for threads in (2, 3):
+        many = kmapsim.check(sc, threads=threads, witness_tries=0, **search)
+        assert many == one, threads
+        assert many.summary().replace(f"{many.seconds:.2f}", "") == one.summary().replace(
+            f"{one.seconds:.2f}", ""
+        )
+
+
+_CHECK_ARGUMENTS = {"strategy", "max_ipis", "max_frontier", "max_states", "max_depth"}
+
+
+@pytest.mark.parametrize(
+    ("threads", "error", "needle"),
+    [
+        (0, kmapsim.ScenarioError, "threads: 0 is out of range; allowed: an integer in [1, 1024]"),
+        (1025, kmapsim.ScenarioError, "threads: 1025 is out of range"),
+        (2.0, kmapsim.ScenarioTypeError, "threads: got float 2.0"),
+        (True, kmapsim.ScenarioTypeError, "threads: got bool True"),
+    ],
+)
+def test_threads_out_of_range_or_of_another_type_is_named(
+    threads: object, error: type[Exception], needle: str
+) -> None:
+    with pytest.raises(error) as e:
+        kmapsim.check(threads=threads)  # type: ignore[arg-type]
+    assert needle in str(e.value)
+
+
+def test_threads_default_to_the_cores_this_process_may_run_on() -> None:
+    from kmapsim.checker import cores
+
+    assert 1 <= cores() <= (os.cpu_count() or 1)
+    with pytest.raises(kmapsim.ScenarioError, match="threads: 2 given with pct_runs"):
+        kmapsim.check(threads=2, pct_runs=5)

@@ -846,6 +846,7 @@ def test_sweep_runs_a_program_where_the_workload_is_custom(
         (["--pct", "10", "--max-frontier", "5"], "--max-frontier: given with --pct"),
         (["--pct", "10", "--max-ipis", "2"], "--max-ipis: given with --pct"),
         (["--pct", "10", "--no-symmetry"], "--no-symmetry: given with --pct"),
+        (["--pct", "10", "--threads", "2"], "--threads: given with --pct"),
     ],
 )
 def test_check_refuses_an_option_of_the_search_that_does_not_run(

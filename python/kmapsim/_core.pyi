@@ -152,12 +152,14 @@ def check(
     bounds: tuple[int, int, int, int],
     symmetry: bool,
     witness_tries: int,
+    threads: int,
 ) -> dict[str, Any]:
     """Explore every interleaving of ``options``' scenario (``kmapsim.check``), without the GIL,
     within ``bounds`` (max_states, max_depth, max_frontier, max_ipis), up to a renaming of the
     CPUs and pages if ``symmetry`` and the machine allows it; depth-first once a breadth-first
     level would hold more than ``max_frontier`` machines; a transition that leaves more than
-    ``max_ipis`` IPIs outstanding at a CPU is not taken.
+    ``max_ipis`` IPIs outstanding at a CPU is not taken. A breadth-first level is expanded on
+    ``threads`` threads (at least 1), with the same result for any number.
 
     Returns verdict, states, transitions, pruned, depth, symmetry (the renamings used: "cpus",
     "pages"), shortest, depth_first_from, message, state_bound (with "bound reached": whether

@@ -405,6 +405,7 @@ def check(
     max_frontier: int | None = None,
     max_ipis: int | None = MAX_IPIS,
     symmetry: bool | None = None,
+    threads: int | None = None,
     pct_runs: int | None = None,
     pct_steps: int | None = None,
     pct_depth: int | None = None,
@@ -421,37 +422,42 @@ def check(
     events. ``max_states`` and ``max_depth`` bound the search (verdict ``bound reached`` past
     either). The search is breadth-first while a level holds at most ``max_frontier`` machines, then
     depth-first: the same states, with memory for one path instead of a level; but a depth-first
-    path runs far deeper than the levels (raise ``max_depth`` with a small ``max_frontier``, or
-    the depth bound may stop a search that breadth-first completes), and the first violation it
-    meets need not be of the kind a shortest one is (docs/verification.md). ``max_ipis`` bounds
-    the IPIs sent to one CPU and not handled yet (in flight or pending): a strategy whose flusher
-    does not wait for its IPIs (``async``, ``guarded``) has infinitely many states without it, since
-    in an order of events nothing stops a flusher from lapping an IPI that has not landed.
-    Transitions past the bound are not taken; ``CheckResult.pruned`` counts them, and when it is not
-    0 a ``safe`` verdict holds for the runs within the bound. With ``symmetry`` (the default) states
+    path runs far deeper than the levels (raise ``max_depth`` with a small ``max_frontier``, or the
+    depth bound may stop a search that breadth-first completes), and the first violation it meets
+    need not be of the kind a shortest one is (docs/verification.md). ``max_ipis`` bounds the IPIs
+    sent to one CPU and not handled yet (in flight or pending): a strategy whose flusher does not
+    wait for its IPIs (``async``, ``guarded``) has infinitely many states without it, since in an
+    order of events nothing stops a flusher from lapping an IPI that has not landed. Transitions
+    past the bound are not taken; ``CheckResult.pruned`` counts them, and when it is not 0 a
+    ``safe`` verdict holds for the runs within the bound. With ``symmetry`` (the default) states
     that differ by a renaming of the CPUs, each with its task, count once when the machine allows it
     (one task per CPU, no per-task page source), and so do states that differ by a renaming of the
     pages within their class (hot or cold) when every kmap draws its page from a class
-    (``CheckResult.symmetry`` says which). With ``pct_runs``, the machine is tested instead by that
-    many randomised runs of ``pct_steps`` steps each (PCT, Burckhardt et al., ASPLOS 2010, hunting
-    bugs of depth ``pct_depth``, from ``seed``): a counterexample found is real and replays, but
-    "bound reached" is no proof; ``CheckResult.pct`` gives PCT's probability bound. Each search's
-    own arguments (None: not given, the default) are refused with the other: ``max_states`` (default
-    2,000,000), ``max_depth`` (10,000), ``max_frontier`` (100,000), ``max_ipis`` and ``symmetry``
-    (True) with ``pct_runs``; ``pct_steps`` (100), ``pct_depth`` (3) and ``seed`` (0) without it.
-    Raises ScenarioError for a bad field or argument (a scenario with ``tlb_evict_rate`` > 0
-    included: the checker does not explore unrelated evictions; and a machine past the checker's
-    limits: at most 8 CPUs, 32 tasks, 256 slots, 1,024 pages), WallClockExceeded past
-    ``max_wall_seconds`` (past it in the timed-witness search, the verdict is returned with no
-    witness and a ``witness_note`` saying so), KeyboardInterrupt on Ctrl-C or a cancelled
-    ``cancel`` token. A kernel BUG
-    reached by some interleaving is the verdict ``bug``, not an exception. Cost: about 500,000 to
-    600,000 states per second breadth-first and 700,000 to 1,000,000 depth-first on the default
-    machine, on one core of this project's machine, with its load (``python benches/report.py``,
-    row g of docs/performance.md); memory of about 100 bytes a state seen, plus a machine held for
-    each state of the next breadth-first level (up to ``max_frontier`` of them, packed: 2.0 KiB on
-    the default machine, 26 KiB on the largest), or for the last 256 states of the depth-first path
-    and every 256th below them (docs/verification.md).
+    (``CheckResult.symmetry`` says which). ``threads`` (default: `cores`, the cores this process may
+    run on) expand each breadth-first level together; the result is the same for any number, field
+    by field (one thread merges their outcomes in the order a single thread meets them; the
+    depth-first continuation runs on one thread). With ``pct_runs``, the machine is tested instead
+    by that many randomised runs of ``pct_steps`` steps each (PCT, Burckhardt et al., ASPLOS 2010,
+    hunting bugs of depth ``pct_depth``, from ``seed``): a counterexample found is real and replays,
+    but "bound reached" is no proof; ``CheckResult.pct`` gives PCT's probability bound. Each
+    search's own arguments (None: not given, the default) are refused with the other: ``max_states``
+    (default 2,000,000), ``max_depth`` (10,000), ``max_frontier`` (100,000), ``max_ipis``,
+    ``symmetry`` (True) and ``threads`` (1 to 1,024) with ``pct_runs``; ``pct_steps`` (100),
+    ``pct_depth`` (3) and ``seed`` (0) without it. Raises ScenarioError for a bad field or argument
+    (a scenario with ``tlb_evict_rate`` > 0 included: the checker does not explore unrelated
+    evictions; and a machine past the checker's limits: at most 8 CPUs, 32 tasks, 256 slots, 1,024
+    pages), WallClockExceeded past ``max_wall_seconds`` (past it in the timed-witness search, the
+    verdict is returned with no witness and a ``witness_note`` saying so), KeyboardInterrupt on
+    Ctrl-C or a cancelled ``cancel`` token. A kernel BUG reached by some interleaving is the verdict
+    ``bug``, not an exception. Cost, on the default machine on this project's 2-core machine with
+    its load: about 700,000 to 970,000 states per second breadth-first on both cores (450,000 to
+    620,000 on one thread), and 740,000 to 930,000 depth-first, which runs on one (eight alternated
+    calls of each; ``python benches/report.py``, row g of docs/performance.md, measures it); memory
+    of about 100 bytes a state seen, plus a machine held for each state of the next breadth-first
+    level (up to ``max_frontier`` of them, packed: 2.0 KiB on the default machine, 26 KiB on the
+    largest), or for the last 256 states of the depth-first path and every 256th below them; on
+    several threads, also the new states of the jobs not merged yet (peak 41 MB against 36 MB on
+    one, for the default machine; docs/verification.md).
     """
     changes: dict[str, Any] = {
         k: v
@@ -478,6 +484,7 @@ def check(
         max_frontier=max_frontier,
         max_ipis=max_ipis,
         symmetry=symmetry,
+        threads=threads,
     )
     _one_search(
         pct_runs is not None, exhaustive, dict(pct_steps=pct_steps, pct_depth=pct_depth, seed=seed)
@@ -496,10 +503,23 @@ def check(
     frontier = _int_arg("max_frontier", _given(max_frontier, MAX_FRONTIER), 1, 2**63 - 1)
     ipis = 2**32 - 1 if max_ipis is None else _ipi_bound(max_ipis)
     sym = _flag("symmetry", _given(symmetry, True))  # a numpy bool too; 1 is not a flag
-    raw = _core.check(opts, (states, depth, frontier, ipis), sym, tries)
+    workers = _int_arg("threads", _given(threads, cores()), 1, MAX_THREADS)
+    raw = _core.check(opts, (states, depth, frontier, ipis), sym, tries, workers)
     result = _result(sc, raw, states, depth)
     bound = dict(result.bound, max_frontier=frontier, max_ipis=max_ipis)
     return dataclasses.replace(result, bound=bound)
+
+
+#: The most threads `check` takes (more than any machine it runs on has cores).
+MAX_THREADS = 1024
+
+
+def cores() -> int:
+    """The cores this process may run on: `check`'s default ``threads`` (the CPU affinity
+    mask where the system has one, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _given(value: object, default: object) -> Any:

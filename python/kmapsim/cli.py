@@ -638,6 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
         "without one, and a safe verdict then holds within it (not with --pct)",
     )
     p.add_argument(
+        "--threads",
+        type=_count,
+        metavar="N",
+        help="expand each breadth-first level on N threads (default: every core this process "
+        "may run on); the result is the same for any N (not with --pct)",
+    )
+    p.add_argument(
         "--max-seconds",
         type=float,
         metavar="S",
@@ -1231,6 +1238,7 @@ _EXHAUSTIVE_ONLY = {
     "--max-frontier": ("max_frontier", 100_000),
     "--max-ipis": ("max_ipis", None),
     "--no-symmetry": ("no_symmetry", False),
+    "--threads": ("threads", None),
 }
 _PCT_ONLY = {
     "--pct-steps": ("pct_steps", 100),
@@ -1263,7 +1271,7 @@ def _search_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from kmapsim.checker import check, check_machine
+    from kmapsim.checker import MAX_THREADS, check, check_machine
 
     _search_options(args)
     for option, value, lo, hi in (
@@ -1271,6 +1279,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         ("--max-depth", args.max_depth, 1, 2**32 - 1),
         ("--max-frontier", args.max_frontier, 1, 2**63 - 1),
         ("--max-ipis", 1 if args.max_ipis is None else args.max_ipis, 1, 2**32 - 2),
+        ("--threads", args.threads, 1, MAX_THREADS),
         ("--pct", 1 if args.pct is None else args.pct, 1, 2**63 - 1),
         ("--pct-steps", args.pct_steps, 1, 2**32 - 1),
         ("--pct-depth", args.pct_depth, 1, 64),
@@ -1307,6 +1316,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         max_frontier=args.max_frontier,
         max_ipis=args.max_ipis,
         symmetry=None if args.no_symmetry is None else not args.no_symmetry,
+        threads=args.threads,
         pct_runs=args.pct,
         pct_steps=args.pct_steps,
         pct_depth=args.pct_depth,

@@ -2,7 +2,7 @@
 //! check_rate -- [max_states] [field=value ...]` (the fields of a scenario, as for `summary`,
 //! and `program=STEPS` for a custom program; the machine defaults to the checker's own: 2 CPUs
 //! x 2 slots x 3 pages, `sync`). The environment's `MAX_FRONTIER` (default 200,000),
-//! `MAX_DEPTH` (100,000) and `MAX_IPIS` (no bound) set the other bounds. docs/verification.md
+//! `MAX_DEPTH` (100,000), `MAX_IPIS` (no bound) and `THREADS` (1) set the other bounds. docs/verification.md
 //! quotes its run of tasks holding two mappings on 4 slots and 5 pages.
 
 use kmapsim_core::check::{Bounds, check, packed_bytes};
@@ -88,6 +88,10 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(u32::MAX),
         symmetry: true,
+        threads: std::env::var("THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
     };
     if let Ok(n) = packed_bytes(&sc) {
         println!("a packed machine: {n} bytes (the initial state)");

@@ -13,7 +13,9 @@
 //! (`engine/key.rs`); they are as far from the start as it is, so a counterexample found
 //! breadth-first is still a shortest one, and its path is the real one that reached the state
 //! first. A transition that would leave more than `Bounds::max_ipis` IPIs outstanding at a CPU
-//! is not taken (and counted). A counterexample's timed witness is `witness.rs`'s.
+//! is not taken (and counted). A breadth-first level may be expanded on several threads
+//! (`Bounds::threads`, `check_expand.rs`), with the same results as on one. A counterexample's
+//! timed witness is `witness.rs`'s.
 
 use crate::config::Scenario;
 pub use crate::engine::Event;
@@ -21,8 +23,9 @@ pub use crate::engine::Symmetry;
 use crate::engine::{Engine, KeySpace};
 use crate::error::{ConfigError, SimError, StopReason};
 use crate::rng;
+use expand::Stop;
 use level::Level;
-use std::collections::HashSet;
+use seen::Seen;
 
 /// How far the search may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +47,10 @@ pub struct Bounds {
     /// Identify states that differ by a renaming of the CPUs (with their tasks) or of the
     /// pages when the machine allows it (`Engine::symmetry`): symmetry reduction.
     pub symmetry: bool,
+    /// Threads that expand a breadth-first level (`check_expand.rs`), the caller's among them:
+    /// 1 runs the whole search on the caller's thread. The results are the same for any
+    /// number; the depth-first continuation runs on the caller's thread alone.
+    pub threads: u32,
 }
 
 /// What the search established.
@@ -149,33 +156,11 @@ pub(crate) fn stale_message(v: &crate::stats::StaleAccess) -> String {
     )
 }
 
-/// A hasher for fingerprints, which are already uniform: their low word is the hash.
-#[derive(Default)]
-struct FingerprintHasher(u64);
-
-impl std::hash::Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u128`s are hashed here (`write_u128`); any other key still hashes soundly.
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01B3);
-        }
-    }
-
-    fn write_u128(&mut self, fp: u128) {
-        self.0 = fp as u64;
-    }
-}
-
-/// The fingerprints of the states seen (16 bytes each: a path is found through `parent`).
-type Seen = HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
-
 /// The search in progress: the states seen and how each was first reached.
 struct Search {
     seen: Seen,
+    /// The states in `seen`.
+    states: usize,
     /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`). Boxed,
     /// like every machine of the depth-first search, so that moving one between the roots,
     /// the spares and the path moves a pointer, not a few kilobytes.
@@ -187,15 +172,10 @@ struct Search {
     /// Whether new states get an entry in `parent` (breadth-first) or not (depth-first).
     indexed: bool,
     transitions: u64,
-    /// Transitions not taken (past `Bounds::max_ipis`), and that bound.
+    /// Transitions not taken (past `Bounds::max_ipis`).
     pruned: u64,
-    max_ipis: u32,
-    space: KeySpace,
-    /// The renamings keys are taken up to.
-    symmetry: Symmetry,
-    /// Working space for the events enabled in a state, and for the choices a transition made.
-    events: Vec<Event>,
-    made: Vec<(u32, u32)>,
+    /// Running transitions in this thread (the depth-first search's, a serial level's).
+    st: Stepper,
     /// `Bounds::max_states`, and whether a new state was met past it: only then is the bound
     /// reached (a search whose last state is the `max_states`-th is complete).
     max_states: u64,
@@ -244,21 +224,18 @@ impl Search {
     fn new(root: &Engine, bounds: &Bounds) -> Self {
         let mut s = Search {
             seen: Seen::default(),
+            states: 1,
             spare: Vec::new(),
             parent: vec![None],
             indexed: true,
             transitions: 0,
             pruned: 0,
-            max_ipis: bounds.max_ipis,
-            space: KeySpace::default(),
-            symmetry: root.symmetry(bounds.symmetry),
-            events: Vec::new(),
-            made: Vec::new(),
+            st: Stepper::new(root, bounds),
             max_states: bounds.max_states,
             over: false,
             poll_at: POLL_EVERY,
         };
-        let fp = s.fingerprint(root);
+        let fp = s.st.fingerprint(root);
         s.seen.insert(fp);
         s
     }
@@ -274,22 +251,30 @@ impl Search {
         out
     }
 
-    /// The fingerprint of `e`'s key (up to the renamings of `symmetry`).
-    fn fingerprint(&mut self, e: &Engine) -> u128 {
-        fingerprint(e.key(self.symmetry, &mut self.space))
-    }
-
-    /// Record `child`, reached from `from` by `step`; if it is new, its index and, unless the
-    /// step went into `parent`, the step. A new state past `max_states` is not recorded: it
-    /// marks the bound as reached (`full`).
-    fn admit(&mut self, child: &Engine, from: u32, step: Step) -> Option<(u32, Option<Step>)> {
-        let fp = self.fingerprint(child);
-        if (self.seen.len() as u64) < self.max_states {
+    /// Record the state of fingerprint `fp`, reached from `from` by `step`; if it is new, its
+    /// index and, unless the step went into `parent`, the step. A new state past `max_states`
+    /// is not recorded: it marks the bound as reached (`full`).
+    ///
+    /// `shared`: the seen set, held apart from the search while the threads of a level ask it
+    /// (None: it is the search's).
+    fn admit(
+        &mut self,
+        shared: Option<&Seen>,
+        fp: u128,
+        from: u32,
+        step: Step,
+    ) -> Option<(u32, Option<Step>)> {
+        if (self.states as u64) < self.max_states {
             // One lookup: the usual case, room for a new state.
-            if !self.seen.insert(fp) {
+            let new = match shared {
+                Some(seen) => seen.insert_shared(fp),
+                None => self.seen.insert(fp),
+            };
+            if !new {
                 return None;
             }
-        } else if self.seen.contains(&fp) {
+            self.states += 1;
+        } else if shared.unwrap_or(&self.seen).contains(fp) {
             return None;
         } else {
             self.over = true;
@@ -320,54 +305,13 @@ impl Search {
         }
     }
 
-    /// Every new successor of state `i` of `level`, by every enabled event and every outcome
-    /// of its random choices, into `next`; a deadlock, a stale access or a BUG met. Every
-    /// transition runs in `work`: the state is unpacked into it before each but the first
-    /// (which finds it there, unchanged by finding the events).
-    fn expand(
-        &mut self,
-        work: &mut Engine,
-        (level, i): (&Level, usize),
-        todo: &mut Vec<Todo>,
-        next: &mut Level,
-    ) -> Result<(), Failure> {
-        let idx = level.index(i);
-        level.unpack_into(i, work);
-        self.transitions_from(work, todo)?;
-        let mut fresh = true;
-        while let Some(t) = todo.pop() {
-            if !fresh {
-                level.unpack_into(i, work);
-            }
-            fresh = false;
-            if let Some((child, _)) = self.step_in(work, idx, t, todo)? {
-                next.push(child, work);
-            }
-        }
-        Ok(())
-    }
-
-    /// The transitions to run from state `e` (each event, its choices still open), pushed onto
-    /// `todo` so that they pop in the events' order; the deadlock if nothing is enabled and
-    /// work is left.
+    /// The transitions to run from state `e`, onto `todo` (`Stepper::transitions_from`).
     fn transitions_from(&mut self, e: &mut Engine, todo: &mut Vec<Todo>) -> Result<(), Failure> {
-        e.enabled(&mut self.events);
-        if self.events.is_empty() && !e.finished() {
-            return Err(Failure {
-                verdict: Verdict::Deadlock,
-                step: None,
-                message: in_steps(e.deadlock_now().to_string()),
-            });
-        }
-        todo.extend(self.events.iter().rev().map(|&ev| (ev, Vec::new())));
-        Ok(())
+        self.st.transitions_from(e, todo)
     }
 
-    /// Run transition `t` from state `e` (index `idx`): its event, with outcome `t.1[j]` for
-    /// choice j and outcome 0 for every choice past those. The other outcomes of the choices
-    /// past `t.1` go onto `todo` as transitions of their own, so that every combination of
-    /// outcomes runs exactly once. The new state, or None if it was seen before; the stale
-    /// access or BUG the transition meets.
+    /// Run transition `t` from state `e` (index `idx`) in a copy of `e`: the new state, or
+    /// None if it was seen before or not taken (`Stepper::run`).
     fn transition(
         &mut self,
         e: &Engine,
@@ -407,11 +351,112 @@ impl Search {
         &mut self,
         child: &mut Engine,
         idx: u32,
-        (ev, prefix): Todo,
+        t: Todo,
         todo: &mut Vec<Todo>,
     ) -> Result<Option<(u32, Option<Step>)>, Failure> {
-        let res = rng::with_script_into(&prefix, &mut self.made, || child.fire(ev));
+        let ran = self.st.run(child, t, todo);
         self.transitions += 1;
+        match ran? {
+            Ran::Pruned => {
+                self.pruned += 1;
+                Ok(None)
+            }
+            Ran::Reached(fp, step) => Ok(self.admit(None, fp, idx, step)),
+        }
+    }
+
+    /// Whether the caller is to be polled now: once `POLL_EVERY` transitions have run since
+    /// it last was.
+    fn due(&mut self) -> bool {
+        if self.transitions < self.poll_at {
+            return false;
+        }
+        self.poll_at = self.transitions + POLL_EVERY;
+        true
+    }
+
+    /// Whether the state bound is reached: a new state was met with `max_states` seen.
+    fn full(&self) -> bool {
+        self.over
+    }
+}
+
+/// What running a transition takes besides the machine it runs in: the key space, scratch
+/// for the events enabled and the choices made, and the search's settings. The search has one,
+/// and so does each thread that expands a breadth-first level (`check_expand.rs`).
+pub(super) struct Stepper {
+    space: KeySpace,
+    /// The renamings keys are taken up to.
+    symmetry: Symmetry,
+    /// `Bounds::max_ipis`.
+    max_ipis: u32,
+    events: Vec<Event>,
+    made: Vec<(u32, u32)>,
+}
+
+/// Where a transition that met no violation led.
+pub(super) enum Ran {
+    /// Past `Bounds::max_ipis`: not taken.
+    Pruned,
+    /// The state of this fingerprint, by this step (seen before or not: the seen set decides).
+    Reached(u128, Step),
+}
+
+impl Stepper {
+    fn new(root: &Engine, bounds: &Bounds) -> Self {
+        Stepper {
+            space: KeySpace::default(),
+            symmetry: root.symmetry(bounds.symmetry),
+            max_ipis: bounds.max_ipis,
+            events: Vec::new(),
+            made: Vec::new(),
+        }
+    }
+
+    /// A fresh one with the same settings (for another thread).
+    fn like(&self) -> Self {
+        Stepper {
+            space: KeySpace::default(),
+            symmetry: self.symmetry,
+            max_ipis: self.max_ipis,
+            events: Vec::new(),
+            made: Vec::new(),
+        }
+    }
+
+    /// The fingerprint of `e`'s key (up to the renamings of `symmetry`).
+    fn fingerprint(&mut self, e: &Engine) -> u128 {
+        fingerprint(e.key(self.symmetry, &mut self.space))
+    }
+
+    /// The transitions to run from state `e` (each event, its choices still open), pushed onto
+    /// `todo` so that they pop in the events' order; the deadlock if nothing is enabled and
+    /// work is left.
+    fn transitions_from(&mut self, e: &mut Engine, todo: &mut Vec<Todo>) -> Result<(), Failure> {
+        e.enabled(&mut self.events);
+        if self.events.is_empty() && !e.finished() {
+            return Err(Failure {
+                verdict: Verdict::Deadlock,
+                step: None,
+                message: in_steps(e.deadlock_now().to_string()),
+            });
+        }
+        todo.extend(self.events.iter().rev().map(|&ev| (ev, Vec::new())));
+        Ok(())
+    }
+
+    /// Run transition `t` in `child`, a machine in the state it starts from: its event, with
+    /// outcome `t.1[j]` for choice j and outcome 0 for every choice past those. The other
+    /// outcomes of the choices past `t.1` go onto `todo` as transitions of their own, so that
+    /// every combination of outcomes runs exactly once. Where it led; the stale access or BUG
+    /// it met.
+    fn run(
+        &mut self,
+        child: &mut Engine,
+        (ev, prefix): Todo,
+        todo: &mut Vec<Todo>,
+    ) -> Result<Ran, Failure> {
+        let res = rng::with_script_into(&prefix, &mut self.made, || child.fire(ev));
         let made = &self.made;
         let choices: Vec<u32> = made.iter().map(|&(k, _)| k).collect();
         for (j, &(_, n)) in made.iter().enumerate().skip(prefix.len()) {
@@ -423,8 +468,7 @@ impl Search {
         }
         let step = Step { event: ev, choices };
         if res.is_ok() && child.ipis_outstanding() > self.max_ipis as usize {
-            self.pruned += 1;
-            return Ok(None);
+            return Ok(Ran::Pruned);
         }
         if let Err(err) = res {
             // A kernel BUG (corrupt counts); nothing else can stop a transition here.
@@ -447,22 +491,7 @@ impl Search {
                 message,
             });
         }
-        Ok(self.admit(child, idx, step))
-    }
-
-    /// Whether the caller is to be polled now: once `POLL_EVERY` transitions have run since
-    /// it last was.
-    fn due(&mut self) -> bool {
-        if self.transitions < self.poll_at {
-            return false;
-        }
-        self.poll_at = self.transitions + POLL_EVERY;
-        true
-    }
-
-    /// Whether the state bound is reached: a new state was met with `max_states` seen.
-    fn full(&self) -> bool {
-        self.over
+        Ok(Ran::Reached(self.fingerprint(child), step))
     }
 }
 
@@ -496,7 +525,7 @@ pub fn check_counted(
     let out = search(Engine::explorer(sc)?, bounds, poll, &mut s);
     if let (Err(SimError::Interrupted { cycle, .. }), Some(s)) = (&out, &s) {
         *progress = Progress {
-            states: s.seen.len() as u64,
+            states: s.states as u64,
             transitions: s.transitions,
             depth: *cycle as u32,
         };
@@ -555,11 +584,11 @@ fn report(s: &Search, end: End, depth: u32, depth_first_from: Option<u32>) -> Ch
     };
     CheckReport {
         verdict,
-        states: s.seen.len() as u64,
+        states: s.states as u64,
         transitions: s.transitions,
         pruned: s.pruned,
         depth: counterexample.as_ref().map_or(depth, |p| p.len() as u32),
-        symmetry: s.symmetry,
+        symmetry: s.st.symmetry,
         shortest: depth_first_from.is_none(),
         depth_first_from,
         counterexample,
@@ -582,33 +611,37 @@ fn search(
     let mut root = root;
     root.drop_histograms();
     let s = out.insert(Search::new(&root, bounds));
+    let mut ex = expand::Expander::new(&root, &s.st, bounds.threads);
     let mut level = Level::default();
     level.push(0, &root);
-    // Every transition of the breadth-first levels runs in this one machine (`pack.rs`).
-    let mut work = Box::new(root);
     let mut next = Level::default();
-    let mut todo = Vec::new();
     let mut depth = 0;
     while level.len() > 0 {
         if depth >= bounds.max_depth {
             return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
         }
-        for i in 0..level.len() {
-            if next.len() as u64 > bounds.max_frontier {
+        let mut into = expand::Expansion {
+            level: &level,
+            next: &mut next,
+            max_frontier: bounds.max_frontier,
+            poll: &mut *poll,
+        };
+        match s.expand_level(&mut ex, &mut into) {
+            Ok(()) => {}
+            Err(Stop::Frontier(i)) => {
                 // The states not expanded yet, at this level and the next, go depth-first.
-                let roots = level::Roots::new(work, depth, level, i, next);
+                let roots = level::Roots::new(Box::new(root), depth, level, i, next);
                 let end = dfs::depth_first(s, roots, bounds, poll)?;
                 return Ok(report(s, end.end, end.deepest, Some(depth)));
             }
-            if let Err(f) = s.expand(&mut work, (&level, i), &mut todo, &mut next) {
+            Err(Stop::Found(i, f)) => {
                 let path = ending(s.path(level.index(i)), &f);
                 return Ok(report(s, End::Found(path, f), depth, None));
             }
-            level.expanded(i, &mut next);
-            if s.full() {
+            Err(Stop::Full) => {
                 return Ok(report(s, End::Done(Verdict::BoundReached), depth, None));
             }
-            if let Some(reason) = s.due().then(&mut *poll).flatten() {
+            Err(Stop::Polled(reason)) => {
                 let cycle = depth as u64;
                 return Err(SimError::Interrupted { cycle, reason });
             }
@@ -646,8 +679,12 @@ pub fn replay_path(sc: &Scenario, path: &[Step], trace: Option<usize>) -> Result
 
 #[path = "check_dfs.rs"]
 mod dfs;
+#[path = "check_expand.rs"]
+mod expand;
 #[path = "check_level.rs"]
 mod level;
+#[path = "check_seen.rs"]
+mod seen;
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

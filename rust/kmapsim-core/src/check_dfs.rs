@@ -74,7 +74,8 @@ fn rebuild(s: &mut Search, stack: &mut [Frame]) {
     let mut e = s.copy(stack[base].engine.as_ref().expect("found with one"));
     for i in base + 1..=top {
         let step = stack[i].step.as_ref().expect("not a root");
-        let res = crate::rng::with_script_into(&step.choices, &mut s.made, || e.fire(step.event));
+        let res =
+            crate::rng::with_script_into(&step.choices, &mut s.st.made, || e.fire(step.event));
         debug_assert!(res.is_ok(), "the step ran without error the first time");
         if i < top && stack[i + 1].todo_from > stack[i].todo_from {
             stack[i].engine = Some(s.copy(&e));

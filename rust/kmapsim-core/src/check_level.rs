@@ -4,17 +4,21 @@
 use super::dfs::Root;
 use crate::engine::Engine;
 use crate::pack::{Byte, Pack};
+use std::cell::UnsafeCell;
 
 /// The bytes a chunk of a level's arena holds at least: a level grows by chunks, never by
 /// moving what it holds (a vector that doubles copies itself, and for a moment holds both
 /// copies), and its chunks go on to the levels after it.
 const CHUNK: usize = 1 << 20;
 
-/// The states of one level, in the order they were admitted.
+/// The states of one level, in the order they were admitted. The threads expanding the level
+/// read its states while the search hands the chunks it has expanded on to the next level
+/// (`check_expand.rs`), without a lock: a chunk is handed on only once no thread reads it
+/// (`expanded`'s contract).
 #[derive(Default)]
 pub(super) struct Level {
     states: Vec<State>,
-    chunks: Vec<Vec<Byte>>,
+    chunks: Vec<Chunk>,
     /// Chunks of earlier levels, emptied, for this one's next states.
     spare: Vec<Vec<Byte>>,
 }
@@ -32,18 +36,19 @@ impl Level {
     /// Add state `idx`, whose machine is `e`.
     pub fn push(&mut self, idx: u32, e: &Engine) {
         let n = e.packed_len();
-        if self
-            .chunks
-            .last()
-            .is_none_or(|c| c.capacity() - c.len() < n)
-        {
-            let mut chunk = self.spare.pop().unwrap_or_default();
-            chunk.reserve_exact(n.max(CHUNK));
-            self.chunks.push(chunk);
-        }
-        let chunk = self.chunks.last_mut().expect("one with room");
+        self.append(idx, n, |chunk| crate::pack::pack_counted(e, n, chunk));
+    }
+
+    /// Add state `idx`, whose machine `bytes` holds packed (by `pack::pack_counted`).
+    pub fn push_bytes(&mut self, idx: u32, bytes: &[Byte]) {
+        self.append(idx, bytes.len(), |chunk| chunk.extend_from_slice(bytes));
+    }
+
+    /// Add state `idx`, whose `n` bytes `write` appends to a chunk with room for them.
+    fn append(&mut self, idx: u32, n: usize, write: impl FnOnce(&mut Vec<Byte>)) {
+        let chunk = self.room(n);
         let from = chunk.len();
-        crate::pack::pack_counted(e, n, chunk);
+        write(chunk);
         let to = chunk.len();
         let chunk = self.chunks.len() as u32 - 1;
         self.states.push(State {
@@ -52,6 +57,24 @@ impl Level {
             from,
             to,
         });
+    }
+
+    /// The last chunk, with room for `n` more bytes (a new one if it has not).
+    fn room(&mut self, n: usize) -> &mut Vec<Byte> {
+        let full = |c: &mut Chunk| {
+            let c = c.bytes.get_mut();
+            c.capacity() - c.len() < n
+        };
+        if self.chunks.last_mut().is_none_or(full) {
+            let mut chunk = self.spare.pop().unwrap_or_default();
+            chunk.reserve_exact(n.max(CHUNK));
+            self.chunks.push(Chunk::new(chunk));
+        }
+        self.chunks
+            .last_mut()
+            .expect("one with room")
+            .bytes
+            .get_mut()
     }
 
     pub fn len(&self) -> usize {
@@ -66,7 +89,12 @@ impl Level {
     /// Make `e` (a machine of the same search) state `i`'s machine.
     pub fn unpack_into(&self, i: usize, e: &mut Engine) {
         let s = &self.states[i];
-        let bytes = &self.chunks[s.chunk as usize][s.from..s.to];
+        let chunk = &self.chunks[s.chunk as usize];
+        let _reading = chunk.reading();
+        // SAFETY: the chunk is not being handed on (`expanded`'s contract: state `i`, which is
+        // being read, is not expanded yet), so no `&mut` to it exists.
+        let all: &Vec<Byte> = unsafe { &*chunk.bytes.get() };
+        let bytes = &all[s.from..s.to];
         // SAFETY: `push` packed a machine into exactly these bytes (`Pack::unpack`'s
         // condition); a machine of another shape panics on its CPUs' or locks' count.
         let rest = unsafe { e.unpack(bytes) };
@@ -76,10 +104,18 @@ impl Level {
     /// State `i` is expanded, and every state before it: if it is the last of its chunk,
     /// the chunk goes to `next`'s spares, so that a level being expanded gives its memory to
     /// the level it fills as it goes, and the two together hold about one level's worth.
-    pub fn expanded(&mut self, i: usize, next: &mut Level) {
-        let chunk = self.states[i].chunk;
-        if self.states.get(i + 1).is_none_or(|s| s.chunk != chunk) {
-            let mut freed = std::mem::take(&mut self.chunks[chunk as usize]);
+    ///
+    /// # Safety
+    /// No thread reads a state up to `i` now or later (`unpack_into`): they are expanded.
+    /// The states of a chunk are consecutive, so the chunk handed on holds none other.
+    pub unsafe fn expanded(&self, i: usize, next: &mut Level) {
+        let c = self.states[i].chunk;
+        if self.states.get(i + 1).is_none_or(|s| s.chunk != c) {
+            let chunk = &self.chunks[c as usize];
+            chunk.unread();
+            // SAFETY: no thread reads this chunk (the contract), so this is the only reference
+            // to its bytes.
+            let mut freed = std::mem::take(unsafe { &mut *chunk.bytes.get() });
             freed.clear();
             next.spare.push(freed);
         }
@@ -88,7 +124,8 @@ impl Level {
     /// Empty it, keeping its chunks (those not handed on) for the next states.
     pub fn clear(&mut self) {
         self.states.clear();
-        for mut chunk in self.chunks.drain(..) {
+        for chunk in self.chunks.drain(..) {
+            let mut chunk = chunk.bytes.into_inner();
             if chunk.capacity() > 0 {
                 chunk.clear();
                 self.spare.push(chunk);
@@ -101,11 +138,65 @@ impl Level {
         let Some(s) = self.states.pop() else {
             return;
         };
-        let chunk = &mut self.chunks[s.chunk as usize];
+        let chunk = self.chunks[s.chunk as usize].bytes.get_mut();
         chunk.truncate(s.from);
         if chunk.is_empty() {
             self.chunks.truncate(s.chunk as usize);
         }
+    }
+}
+
+/// A chunk of a level's arena: its bytes, which the threads expanding the level read without
+/// a lock and the search takes once they are done with them (`Level::expanded`).
+#[derive(Default)]
+struct Chunk {
+    bytes: UnsafeCell<Vec<Byte>>,
+    /// Threads reading it now: the debug builds' check of `expanded`'s contract.
+    #[cfg(debug_assertions)]
+    readers: std::sync::atomic::AtomicU32,
+}
+
+// SAFETY: a chunk's bytes are only read through a shared reference, but by `expanded`, whose
+// contract is that no thread reads them then or later; a `&mut` reaches them otherwise only
+// through `&mut Chunk`.
+unsafe impl Sync for Chunk {}
+
+/// A read of a chunk in progress (debug builds count them).
+struct Reading<'a>(#[allow(dead_code)] &'a Chunk);
+
+impl Chunk {
+    fn new(bytes: Vec<Byte>) -> Self {
+        Chunk {
+            bytes: UnsafeCell::new(bytes),
+            #[cfg(debug_assertions)]
+            readers: Default::default(),
+        }
+    }
+
+    fn reading(&self) -> Reading<'_> {
+        #[cfg(debug_assertions)]
+        self.readers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Reading(self)
+    }
+
+    /// Check that no thread reads it (debug builds).
+    fn unread(&self) {
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            self.readers.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "a chunk handed on while a thread reads it"
+        );
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        #[cfg(debug_assertions)]
+        self.0
+            .readers
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -279,16 +370,30 @@ mod tests {
             level.push(i, &e);
         }
         assert!(level.chunks.len() >= 3, "{} chunks", level.chunks.len());
-        let held: Vec<*const Byte> = level.chunks.iter().map(|c| c.as_ptr()).collect();
+        let held: Vec<*const Byte> = level
+            .chunks
+            .iter_mut()
+            .map(|c| c.bytes.get_mut().as_ptr())
+            .collect();
         for i in 0..n {
-            level.expanded(i, &mut next);
+            // SAFETY: nothing else reads the level.
+            unsafe { level.expanded(i, &mut next) };
         }
-        assert!(level.chunks.iter().all(|c| c.capacity() == 0));
+        assert!(
+            level
+                .chunks
+                .iter_mut()
+                .all(|c| c.bytes.get_mut().capacity() == 0)
+        );
         for i in 0..n as u32 {
             next.push(i, &e);
         }
         // Every chunk of the next level is one the level before handed on: none allocated.
-        assert!(next.chunks.iter().all(|c| held.contains(&c.as_ptr())));
+        assert!(
+            next.chunks
+                .iter_mut()
+                .all(|c| held.contains(&c.bytes.get_mut().as_ptr()))
+        );
         let mut m = explorer(&machine(Strategy::Sync, 2, 2, 3));
         next.unpack_into(n - 1, &mut m);
         assert_eq!(seen(&m), seen(&e));

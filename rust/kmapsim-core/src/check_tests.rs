@@ -34,6 +34,7 @@ pub(crate) const BOUNDS: Bounds = Bounds {
     max_frontier: 1_000_000,
     max_ipis: u32::MAX,
     symmetry: true,
+    threads: 1,
 };
 
 #[test]
@@ -391,4 +392,93 @@ fn the_depth_first_continuation_reports_no_depth_past_the_bound() {
             assert_eq!(d.depth, max_depth, "{d:?}");
         }
     }
+}
+
+/// `sc` checked within `bounds` on `threads` threads, jobs of about `job` transitions each,
+/// polled until the `stop_at`-th poll: the report or the error, and the progress, as text.
+fn on_threads(sc: &Scenario, bounds: Bounds, threads: u32, job: u64, stop_at: u64) -> String {
+    super::expand::JOB_TRANSITIONS_HERE.with(|n| n.set(job));
+    let bounds = Bounds { threads, ..bounds };
+    let mut polls = 0;
+    let mut poll = || {
+        polls += 1;
+        (polls >= stop_at).then_some(StopReason::Cancelled)
+    };
+    let mut progress = Progress::default();
+    let r = check_counted(sc, &bounds, &mut poll, &mut progress);
+    super::expand::JOB_TRANSITIONS_HERE.with(|n| n.set(super::expand::JOB_TRANSITIONS));
+    format!("{r:?} {progress:?}")
+}
+
+/// A breadth-first level expanded on several threads reports what one thread does, field by
+/// field: safe and every kind of violation with its counterexample and message, each bound
+/// met in the middle of a level (states, depth, the frontier and the switch to depth-first),
+/// pruned transitions, a poll that stops the search, and jobs of one state up to whole levels.
+#[test]
+fn several_threads_report_what_one_thread_does() {
+    let bounded = Bounds {
+        max_ipis: 2,
+        max_states: 3_000,
+        ..BOUNDS
+    };
+    let mut cases = Vec::new();
+    for (i, &strategy) in Strategy::ALL.iter().enumerate() {
+        // Every other one switches to depth-first in its third level or so.
+        let max_frontier = if i % 2 == 0 { 40 } else { BOUNDS.max_frontier };
+        let bounds = Bounds {
+            max_frontier,
+            ..bounded
+        };
+        cases.push((machine(strategy, 2, 2, 2), bounds));
+    }
+    let sync = machine(Strategy::Sync, 2, 2, 2);
+    for bounds in [
+        Bounds {
+            max_states: 700,
+            ..bounded
+        },
+        Bounds {
+            max_depth: 9,
+            ..bounded
+        },
+    ] {
+        cases.push((sync.clone(), bounds));
+    }
+    let deadlock = Scenario {
+        kmap_irqs_off_prob: 1.0,
+        ..machine(Strategy::Sync, 2, 2, 3)
+    };
+    let mut bug = machine(Strategy::Sync, 2, 2, 3);
+    bug.workload = crate::config::Workload::Custom;
+    bug.program =
+        Some(crate::workload::from_text("kmap handle=0 page=cold; access handle=0").unwrap());
+    let mut tasks = machine(Strategy::Lazy, 2, 2, 2);
+    tasks.tasks = 3;
+    tasks.ctx_switch_prob = 0.5;
+    let three = machine(Strategy::Sync, 3, 2, 2);
+    for sc in [
+        deadlock,
+        bug,
+        tasks,
+        three,
+        machine(Strategy::Async, 2, 2, 3),
+    ] {
+        cases.push((sc, bounded));
+    }
+    let mut violations = 0;
+    for (sc, bounds) in &cases {
+        let one = on_threads(sc, *bounds, 1, super::expand::JOB_TRANSITIONS, u64::MAX);
+        violations += one.contains("counterexample: Some") as u32;
+        for (threads, job) in [(2, 1), (3, 60), (2, 100_000)] {
+            let many = on_threads(sc, *bounds, threads, job, u64::MAX);
+            assert_eq!(
+                many, one,
+                "{threads} threads, jobs of {job}: {sc:?} {bounds:?}"
+            );
+        }
+        // Stopped by the caller at its third poll: at the same transition.
+        let one = on_threads(sc, *bounds, 1, super::expand::JOB_TRANSITIONS, 3);
+        assert_eq!(on_threads(sc, *bounds, 2, 5, 3), one, "{sc:?} {bounds:?}");
+    }
+    assert!(violations >= 3, "{violations} violations among the cases");
 }

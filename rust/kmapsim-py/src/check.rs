@@ -18,7 +18,8 @@ const TRACE_CAP: usize = 100_000;
 
 /// Explore every interleaving of `options`' scenario within `bounds` (max_states, max_depth,
 /// max_frontier, max_ipis), up to a renaming of the CPUs and pages if `symmetry` and the
-/// machine allows it, depth-first past `max_frontier` machines held. Returns a dict: verdict,
+/// machine allows it, depth-first past `max_frontier` machines held; a breadth-first level on
+/// `threads` threads (at least 1; the same results for any number). Returns a dict: verdict,
 /// states, transitions, pruned, depth, symmetry (the renamings used), shortest,
 /// depth_first_from, message, seconds; for a counterexample `steps` (one dict per step: event,
 /// on, choices, trace) and `result` (the `RawResult` of the path replayed by the engine, with
@@ -30,6 +31,7 @@ pub(crate) fn check<'py>(
     bounds: (u64, u32, u64, u32),
     symmetry: bool,
     witness_tries: u32,
+    threads: u32,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = options.get();
     let (max_states, max_depth, max_frontier, max_ipis) = bounds;
@@ -39,6 +41,7 @@ pub(crate) fn check<'py>(
         max_frontier,
         max_ipis,
         symmetry,
+        threads,
     };
     let progress = Mutex::new(Progress::default());
     let out = searched(py, opts, "depth", witness_tries, |poll| {

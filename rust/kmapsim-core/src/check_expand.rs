@@ -1,0 +1,535 @@
+//! A breadth-first level expanded on the search's threads (`Bounds::threads`; `check.rs`).
+//!
+//! The level's states are cut into jobs of consecutive states, which the threads claim in
+//! order, each thread running its jobs in a worker it keeps for the level (a machine, a
+//! `Stepper`, a todo stack), so that the worker's machine stays in that thread's caches. A
+//! worker unpacks each state of its job, runs every transition from it, and leaves what each
+//! led to: not taken, a state already seen, or one that may be new, with its fingerprint, its
+//! step and its packed machine. The search's own thread merges the jobs' outcomes in the order
+//! of the states and of their transitions, the order one thread meets them in, and runs a job
+//! itself whenever the next one to merge has not ended. Admitting states, counting transitions,
+//! the bounds, the switch to depth-first, the poll and the first violation are all the
+//! merge's, so the search's results are the same whatever the number of threads
+//! (`check_tests.rs` compares them field by field). Workers ask the seen set while the merge
+//! adds to it (`check_seen.rs`): a state it holds was admitted at an earlier outcome, so
+//! skipping it changes nothing; a state that two jobs reach at once is packed by both, and the
+//! merge admits the first.
+//!
+//! With one thread, or a level too small for two jobs, each state's new successors are packed
+//! straight into the next level, as they were before the threads.
+
+use super::level::Level;
+use super::seen::{FpSet, Seen};
+use super::{Failure, Ran, Search, Step, Stepper, Todo};
+use crate::engine::Engine;
+use crate::error::StopReason;
+use crate::pack::Byte;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// The transitions a job runs, about: enough that a job costs far more than handing it out
+/// and merging it in order (a fraction of a millisecond on the default machine), few enough
+/// that the merge is never far behind the threads, and that the states two jobs reach at once
+/// are few.
+pub(super) const JOB_TRANSITIONS: u64 = 512;
+
+#[cfg(test)]
+thread_local! {
+    /// `JOB_TRANSITIONS` for the searches of the test on this thread: small, so that the levels
+    /// of small machines are cut into many jobs too.
+    pub(crate) static JOB_TRANSITIONS_HERE: std::cell::Cell<u64> =
+        const { std::cell::Cell::new(JOB_TRANSITIONS) };
+}
+
+/// The transitions a job runs, about (`JOB_TRANSITIONS`; the test's own in a test).
+fn job_transitions() -> u64 {
+    #[cfg(test)]
+    return JOB_TRANSITIONS_HERE.with(|n| n.get());
+    #[cfg(not(test))]
+    JOB_TRANSITIONS
+}
+
+/// What a transition led to, as a worker leaves it for the merge.
+enum Out {
+    /// Past `Bounds::max_ipis`: not taken.
+    Pruned,
+    /// A state the seen set held when the worker asked, or that an earlier transition of the
+    /// same job reached: admitted (or met past the state bound) at an earlier outcome.
+    Seen,
+    /// A state perhaps new: its fingerprint, the step to it, and its machine packed in the
+    /// job's bytes.
+    New {
+        fp: u128,
+        step: Step,
+        bytes: Range<usize>,
+    },
+}
+
+/// One job's outcomes: for each of its states in order, where its outcomes end in `outs` and
+/// the violation that stopped its expansion, if one did (the job's last state then).
+#[derive(Default)]
+struct Job {
+    bytes: Vec<Byte>,
+    outs: Vec<Out>,
+    states: Vec<(usize, Option<Failure>)>,
+}
+
+/// A thread's means to expand states: its own machine, `Stepper` and todo stack, and the
+/// fingerprints its job has packed.
+struct Worker {
+    work: Box<Engine>,
+    st: Stepper,
+    todo: Vec<Todo>,
+    packed: FpSet,
+}
+
+impl Worker {
+    /// Expand `level`'s states `states` into `job`, stopping after one that meets a violation
+    /// (the merge stops there).
+    fn run(&mut self, level: &Level, states: Range<usize>, seen: &Seen, job: &mut Job) {
+        self.packed.clear();
+        for i in states {
+            let fail = self.expand(level, i, seen, job).err();
+            let stop = fail.is_some();
+            job.states.push((job.outs.len(), fail));
+            if stop {
+                return;
+            }
+        }
+    }
+
+    /// Every transition from state `i` of `level`, run in `work`: the state is unpacked into
+    /// it before each but the first (which finds it there, unchanged by finding the events).
+    fn expand(
+        &mut self,
+        level: &Level,
+        i: usize,
+        seen: &Seen,
+        job: &mut Job,
+    ) -> Result<(), Failure> {
+        level.unpack_into(i, &mut self.work);
+        self.st.transitions_from(&mut self.work, &mut self.todo)?;
+        let mut fresh = true;
+        while let Some(t) = self.todo.pop() {
+            if !fresh {
+                level.unpack_into(i, &mut self.work);
+            }
+            fresh = false;
+            let out = match self.st.run(&mut self.work, t, &mut self.todo) {
+                Err(f) => {
+                    self.todo.clear();
+                    return Err(f);
+                }
+                Ok(Ran::Pruned) => Out::Pruned,
+                Ok(Ran::Reached(fp, step)) => self.reached(fp, step, seen, job),
+            };
+            job.outs.push(out);
+        }
+        Ok(())
+    }
+
+    /// The outcome of a transition to the state of fingerprint `fp`: packed into `job` unless
+    /// it is seen already.
+    fn reached(&mut self, fp: u128, step: Step, seen: &Seen, job: &mut Job) -> Out {
+        if seen.contains(fp) || !self.packed.insert(fp) {
+            return Out::Seen;
+        }
+        let from = job.bytes.len();
+        let n = crate::pack::Pack::packed_len(&*self.work);
+        crate::pack::pack_counted(&*self.work, n, &mut job.bytes);
+        Out::New {
+            fp,
+            step,
+            bytes: from..job.bytes.len(),
+        }
+    }
+}
+
+/// The threads, and the workers and job buffers they take and give back.
+pub(super) struct Expander {
+    /// Threads, the search's own among them.
+    threads: usize,
+    /// A machine of the search, copied for each new worker's; with one thread, the machine
+    /// every transition runs in.
+    like: Box<Engine>,
+    /// With one thread, the transitions still to run from the state being expanded.
+    todo: Vec<Todo>,
+    /// A worker's settings, copied for each new worker's `Stepper`.
+    st: Stepper,
+    idle: Mutex<Vec<Worker>>,
+    spare_jobs: Mutex<Vec<Job>>,
+}
+
+impl Expander {
+    /// For the search whose machines are like `like`, on `threads` threads (1: the caller's
+    /// alone).
+    pub fn new(like: &Engine, st: &Stepper, threads: u32) -> Self {
+        Expander {
+            threads: threads.max(1) as usize,
+            like: Box::new(like.clone()),
+            todo: Vec::new(),
+            st: st.like(),
+            idle: Mutex::new(Vec::new()),
+            spare_jobs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle worker, else a new one.
+    fn worker(&self) -> Worker {
+        lock(&self.idle).pop().unwrap_or_else(|| Worker {
+            work: self.like.clone(),
+            st: self.st.like(),
+            todo: Vec::new(),
+            packed: FpSet::default(),
+        })
+    }
+
+    /// Expand `level`'s states `states` in `worker`.
+    fn job(&self, worker: &mut Worker, level: &Level, states: Range<usize>, seen: &Seen) -> Job {
+        let mut job = lock(&self.spare_jobs).pop().unwrap_or_default();
+        worker.run(level, states, seen, &mut job);
+        job
+    }
+
+    /// Give a merged job's buffers back for later jobs.
+    fn recycle(&self, mut job: Job) {
+        job.bytes.clear();
+        job.outs.clear();
+        job.states.clear();
+        lock(&self.spare_jobs).push(job);
+    }
+}
+
+/// `m`'s contents: a thread that panicked leaves nothing half-done in them (a worker or job is
+/// pushed or popped whole), and the panic itself reaches the caller as the threads end.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where a job's outcomes wait for the merge: None until the job ends; then the job, or None
+/// if it was skipped (the search stopped before it) or its thread panicked.
+#[derive(Default)]
+struct Slot {
+    job: Mutex<Option<Option<Job>>>,
+    ended: Condvar,
+}
+
+impl Slot {
+    /// Whether its job has ended.
+    fn ended(&self) -> bool {
+        lock(&self.job).is_some()
+    }
+
+    fn put(&self, job: Option<Job>) {
+        *lock(&self.job) = Some(job);
+        self.ended.notify_one();
+    }
+
+    /// The job, once it has ended.
+    fn take(&self) -> Option<Job> {
+        let mut held = lock(&self.job);
+        loop {
+            if let Some(job) = held.take() {
+                return job;
+            }
+            held = self.ended.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Fills its slot with nothing if its job's thread unwinds before filling it, so that the
+/// merge waiting for it goes on (and `std::thread::scope` hands the panic to the caller).
+struct Fill<'a>(&'a Slot, bool);
+
+impl Drop for Fill<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.put(None);
+        }
+    }
+}
+
+/// A level's jobs as the threads share them out: each job's slot, how many are claimed and
+/// merged, and whether the merge has stopped.
+struct Board {
+    slots: Vec<Slot>,
+    claimed: AtomicUsize,
+    merged: AtomicUsize,
+    /// Jobs claimed beyond those merged at most, so that a thread the merge has fallen behind
+    /// (its thread descheduled by the host, say) holds no more than a few jobs' outcomes.
+    ahead: usize,
+    quit: AtomicBool,
+    /// Where a thread waits for the merge to catch up.
+    gate: (Mutex<()>, Condvar),
+}
+
+/// A job to run, or why there is none.
+enum Claim {
+    Job(usize),
+    /// Too far ahead of the merge, for now.
+    Wait,
+    /// None left, or the merge has stopped.
+    Done,
+}
+
+impl Board {
+    fn new(jobs: usize, threads: usize) -> Self {
+        Board {
+            slots: (0..jobs).map(|_| Slot::default()).collect(),
+            claimed: AtomicUsize::new(0),
+            merged: AtomicUsize::new(0),
+            ahead: 4 * threads,
+            quit: AtomicBool::new(false),
+            gate: (Mutex::new(()), Condvar::new()),
+        }
+    }
+
+    fn claim(&self) -> Claim {
+        if self.quit.load(Ordering::Relaxed) {
+            return Claim::Done;
+        }
+        let j = self.claimed.load(Ordering::Relaxed);
+        if j >= self.slots.len() {
+            return Claim::Done;
+        }
+        if j >= self.merged.load(Ordering::Acquire) + self.ahead {
+            return Claim::Wait;
+        }
+        match self
+            .claimed
+            .compare_exchange(j, j + 1, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => Claim::Job(j),
+            Err(_) => self.claim(),
+        }
+    }
+
+    /// Run job `j` in `w` by `run`, into its slot.
+    fn run(&self, w: &mut Worker, j: usize, run: impl Fn(&mut Worker, usize) -> Job) {
+        let mut fill = Fill(&self.slots[j], false);
+        let job = run(w, j);
+        fill.1 = true;
+        self.slots[j].put(Some(job));
+    }
+
+    /// Claim and run the next job in `w`, if there is one to run now; whether one ran.
+    fn run_next(&self, w: &mut Worker, run: impl Fn(&mut Worker, usize) -> Job) -> bool {
+        match self.claim() {
+            Claim::Job(j) => {
+                self.run(w, j, run);
+                true
+            }
+            Claim::Wait | Claim::Done => false,
+        }
+    }
+
+    /// A helping thread's loop: run jobs in `w` until none is left or the merge stops.
+    fn help(&self, w: &mut Worker, run: impl Fn(&mut Worker, usize) -> Job + Copy) {
+        loop {
+            match self.claim() {
+                Claim::Job(j) => self.run(w, j, run),
+                Claim::Wait => {
+                    let held = lock(&self.gate.0);
+                    // A bounded wait: a wake-up missed between the claim and here costs a
+                    // millisecond, not a hang.
+                    let tick = std::time::Duration::from_millis(1);
+                    drop(self.gate.1.wait_timeout(held, tick));
+                }
+                Claim::Done => return,
+            }
+        }
+    }
+
+    /// The first `n` jobs are merged.
+    fn merged(&self, n: usize) {
+        self.merged.store(n, Ordering::Release);
+        self.gate.1.notify_all();
+    }
+
+    /// The merge has stopped: the jobs not claimed yet are not run (their slots stay empty).
+    fn quit(&self) {
+        self.quit.store(true, Ordering::Relaxed);
+        self.gate.1.notify_all();
+    }
+}
+
+/// How a level's expansion ended, when the search is to stop or change course there.
+pub(super) enum Stop {
+    /// The next level holds more than `Bounds::max_frontier` states before state `i`.
+    Frontier(usize),
+    /// State `i`'s expansion met a violation.
+    Found(usize, Failure),
+    /// A new state was met past `Bounds::max_states`.
+    Full,
+    /// The caller's poll said stop.
+    Polled(StopReason),
+}
+
+/// What the merge reads besides the jobs: the level, the next one, the frontier bound, the
+/// caller's poll.
+pub(super) struct Expansion<'a, 'p> {
+    pub level: &'a Level,
+    pub next: &'a mut Level,
+    pub max_frontier: u64,
+    pub poll: &'a mut (dyn FnMut() -> Option<StopReason> + 'p),
+}
+
+impl Search {
+    /// Expand every state of `into.level` into `into.next`, on `ex`'s threads (module docs).
+    /// Stops where a one-thread search would: at the frontier bound, a violation, the state
+    /// bound or a poll that says stop.
+    pub(super) fn expand_level(
+        &mut self,
+        ex: &mut Expander,
+        into: &mut Expansion,
+    ) -> Result<(), Stop> {
+        let n = into.level.len();
+        let per_state = self.transitions.div_ceil(self.states as u64).max(1);
+        let per = (job_transitions() / per_state).clamp(1, 1 << 14) as usize;
+        let jobs = n.div_ceil(per);
+        if ex.threads == 1 || jobs < 2 {
+            return self.expand_serially(ex, into);
+        }
+        // The seen set, held apart while the threads ask it and the merge adds to it.
+        let seen = std::mem::take(&mut self.seen);
+        let board = Board::new(jobs, ex.threads);
+        let ex = &*ex;
+        let level = into.level;
+        let states = |j: usize| j * per..((j + 1) * per).min(n);
+        let run = |w: &mut Worker, j: usize| ex.job(w, level, states(j), &seen);
+        // Each thread keeps one worker for the level, whose machine stays in its caches.
+        let mut mine = ex.worker();
+        let out = std::thread::scope(|scope| {
+            for _ in 1..ex.threads.min(jobs) {
+                scope.spawn(|| {
+                    let mut w = ex.worker();
+                    board.help(&mut w, run);
+                    lock(&ex.idle).push(w);
+                });
+            }
+            // This thread merges the jobs in order, and runs one whenever the next to merge
+            // has not ended.
+            let mut out = Ok(());
+            for (j, slot) in board.slots.iter().enumerate() {
+                while !slot.ended() && board.run_next(&mut mine, run) {}
+                // None: the job's thread panicked, which the scope passes on as it ends.
+                let Some(mut job) = slot.take() else { break };
+                out = self.merge(&seen, &mut job, states(j).start, into);
+                ex.recycle(job);
+                board.merged(j + 1);
+                if out.is_err() {
+                    break;
+                }
+            }
+            board.quit();
+            out
+        });
+        lock(&ex.idle).push(mine);
+        self.seen = seen;
+        out
+    }
+
+    /// `expand_level` on the search's own thread: each state's new successors straight into
+    /// `into.next`, in the one machine `ex.like`.
+    fn expand_serially(&mut self, ex: &mut Expander, into: &mut Expansion) -> Result<(), Stop> {
+        let work = &mut ex.like;
+        for i in 0..into.level.len() {
+            if into.next.len() as u64 > into.max_frontier {
+                return Err(Stop::Frontier(i));
+            }
+            if let Err(f) = self.expand(work, (into.level, i), &mut ex.todo, into.next) {
+                return Err(Stop::Found(i, f));
+            }
+            // SAFETY: one thread: the states read after this are the ones after `i`.
+            unsafe { into.level.expanded(i, into.next) };
+            if self.full() {
+                return Err(Stop::Full);
+            }
+            if let Some(reason) = self.due().then(&mut *into.poll).flatten() {
+                return Err(Stop::Polled(reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every new successor of state `i` of `level`, by every enabled event and every outcome
+    /// of its random choices, into `next`; a deadlock, a stale access or a BUG met. Every
+    /// transition runs in `work`: the state is unpacked into it before each but the first
+    /// (which finds it there, unchanged by finding the events).
+    fn expand(
+        &mut self,
+        work: &mut Engine,
+        (level, i): (&Level, usize),
+        todo: &mut Vec<Todo>,
+        next: &mut Level,
+    ) -> Result<(), Failure> {
+        let idx = level.index(i);
+        level.unpack_into(i, work);
+        self.transitions_from(work, todo)?;
+        let mut fresh = true;
+        while let Some(t) = todo.pop() {
+            if !fresh {
+                level.unpack_into(i, work);
+            }
+            fresh = false;
+            if let Some((child, _)) = self.step_in(work, idx, t, todo)? {
+                next.push(child, work);
+            }
+        }
+        Ok(())
+    }
+
+    /// Merge `job`, whose states begin at state `i` of the level; `seen` is the search's seen
+    /// set, held apart.
+    fn merge(
+        &mut self,
+        seen: &Seen,
+        job: &mut Job,
+        mut i: usize,
+        into: &mut Expansion,
+    ) -> Result<(), Stop> {
+        let Job {
+            bytes,
+            outs,
+            states,
+        } = job;
+        let mut outs = outs.drain(..);
+        let mut from = 0;
+        for (end, fail) in states.drain(..) {
+            if into.next.len() as u64 > into.max_frontier {
+                return Err(Stop::Frontier(i));
+            }
+            let idx = into.level.index(i);
+            for out in outs.by_ref().take(end - from) {
+                self.transitions += 1;
+                match out {
+                    Out::Pruned => self.pruned += 1,
+                    Out::Seen => {}
+                    Out::New { fp, step, bytes: b } => {
+                        if let Some((child, _)) = self.admit(Some(seen), fp, idx, step) {
+                            into.next.push_bytes(child, &bytes[b]);
+                        }
+                    }
+                }
+            }
+            from = end;
+            if let Some(f) = fail {
+                if f.step.is_some() {
+                    self.transitions += 1;
+                }
+                return Err(Stop::Found(i, f));
+            }
+            // SAFETY: the jobs merged are done, and the others read the states after `i`.
+            unsafe { into.level.expanded(i, into.next) };
+            i += 1;
+            if self.full() {
+                return Err(Stop::Full);
+            }
+            if let Some(reason) = self.due().then(&mut *into.poll).flatten() {
+                return Err(Stop::Polled(reason));
+            }
+        }
+        Ok(())
+    }
+}
