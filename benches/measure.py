@@ -17,6 +17,7 @@ run, so that CI checks that none of them rots (`SIZES`).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -362,28 +363,38 @@ CHECK_FRONTIERS = {"breadth-first": 100_000, "depth-first": 100}
 
 
 def measure_check(bench: Any = None, sizes: Sizes | None = None) -> dict[str, Any]:
-    """`kmapsim.check` of `sync` on 2 CPUs x 2 slots x ``check_pages`` pages, breadth-first and
-    depth-first, one after the other each round; ``bench`` times the breadth-first search."""
+    """`kmapsim.check` of `sync` on 2 CPUs x 2 slots x ``check_pages`` pages: breadth-first
+    (on the default threads, and on one where ``check`` takes ``threads``: the builds before it
+    ran on one) and depth-first, one after the other each round; ``bench`` times the default
+    breadth-first search."""
     z = sizes or Sizes.current()
+    threads = "threads" in inspect.signature(kmapsim.check).parameters
 
-    def search(frontier: int) -> Timed:
+    def search(frontier: int, one_thread: bool = False) -> Timed:
+        more: dict[str, Any] = {"threads": 1} if one_thread else {}
         return Timed(
-            lambda: kmapsim.check(strategy="sync", pages=z.check_pages, max_frontier=frontier)
+            lambda: kmapsim.check(
+                strategy="sync", pages=z.check_pages, max_frontier=frontier, **more
+            )
         )
 
     bfs, dfs = (search(f) for f in CHECK_FRONTIERS.values())
-    drive(bench, bfs, z.check_rounds, other=dfs)
+    sides = [dfs] + ([search(CHECK_FRONTIERS["breadth-first"], one_thread=True)] if threads else [])
+    drive(bench, bfs, z.check_rounds, other=Timed(lambda: [side() for side in sides]))
     states = bfs.result.states
+    one = sides[1] if threads else bfs
     return {
         "pages": z.check_pages,
         "verdict": bfs.result.verdict,
         "states": states,
         "transitions": bfs.result.transitions,
+        "threads": kmapsim.checker.cores() if threads else 1,
         "bfs_s": bfs.call,
         "dfs_s": dfs.call,
         "bfs_states_per_s": states / bfs.call,
+        "bfs_one_thread_states_per_s": one.result.states / one.call,
         "dfs_states_per_s": dfs.result.states / dfs.call,
-        "same_states": dfs.result.states == states,
+        "same_states": dfs.result.states == states == one.result.states,
     }
 
 

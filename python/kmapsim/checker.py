@@ -456,7 +456,7 @@ def check(
     of about 100 bytes a state seen, plus a machine held for each state of the next breadth-first
     level (up to ``max_frontier`` of them, packed: 2.0 KiB on the default machine, 26 KiB on the
     largest), or for the last 256 states of the depth-first path and every 256th below them; on
-    several threads, also the new states of the jobs not merged yet (peak 41 MB against 36 MB on
+    several threads, also the new states of the jobs not merged yet (peak 42 MB against 36 MB on
     one, for the default machine; docs/verification.md).
     """
     changes: dict[str, Any] = {

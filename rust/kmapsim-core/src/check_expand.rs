@@ -15,8 +15,8 @@
 //! skipping it changes nothing; a state that two jobs reach at once is packed by both, and the
 //! merge admits the first.
 //!
-//! With one thread, or a level too small for two jobs, each state's new successors are packed
-//! straight into the next level, as they were before the threads.
+//! With one thread, or a level of fewer than four jobs a thread, each state's new successors
+//! are packed straight into the next level, as they were before the threads.
 
 use super::level::Level;
 use super::seen::{FpSet, Seen};
@@ -33,6 +33,11 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// that the merge is never far behind the threads, and that the states two jobs reach at once
 /// are few.
 pub(super) const JOB_TRANSITIONS: u64 = 512;
+
+/// Jobs a level needs for each thread before it is expanded on them: starting the threads of a
+/// smaller level costs about what they would save (the first and last levels of a search are
+/// small; a search of a few thousand states gains nothing from threads).
+const MIN_JOBS_PER_THREAD: usize = 4;
 
 #[cfg(test)]
 thread_local! {
@@ -388,7 +393,7 @@ impl Search {
         let per_state = self.transitions.div_ceil(self.states as u64).max(1);
         let per = (job_transitions() / per_state).clamp(1, 1 << 14) as usize;
         let jobs = n.div_ceil(per);
-        if ex.threads == 1 || jobs < 2 {
+        if ex.threads == 1 || jobs < MIN_JOBS_PER_THREAD * ex.threads {
             return self.expand_serially(ex, into);
         }
         // The seen set, held apart while the threads ask it and the merge adds to it.
