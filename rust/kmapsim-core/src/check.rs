@@ -255,26 +255,26 @@ impl Search {
     /// index and, unless the step went into `parent`, the step. A new state past `max_states`
     /// is not recorded: it marks the bound as reached (`full`).
     ///
-    /// `shared`: the seen set, held apart from the search while the threads of a level ask it
+    /// `split`: the seen set, held apart from the search while a level is expanded on threads
     /// (None: it is the search's).
     fn admit(
         &mut self,
-        shared: Option<&Seen>,
+        split: Option<&mut seen::Split>,
         fp: u128,
         from: u32,
         step: Step,
     ) -> Option<(u32, Option<Step>)> {
         if (self.states as u64) < self.max_states {
             // One lookup: the usual case, room for a new state.
-            let new = match shared {
-                Some(seen) => seen.insert_shared(fp),
+            let new = match split {
+                Some(seen) => seen.insert(fp),
                 None => self.seen.insert(fp),
             };
             if !new {
                 return None;
             }
             self.states += 1;
-        } else if shared.unwrap_or(&self.seen).contains(fp) {
+        } else if split.map_or_else(|| self.seen.contains(fp), |seen| seen.contains(fp)) {
             return None;
         } else {
             self.over = true;

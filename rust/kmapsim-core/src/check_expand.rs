@@ -10,16 +10,16 @@
 //! itself whenever the next one to merge has not ended. Admitting states, counting transitions,
 //! the bounds, the switch to depth-first, the poll and the first violation are all the
 //! merge's, so the search's results are the same whatever the number of threads
-//! (`check_tests.rs` compares them field by field). Workers ask the seen set while the merge
-//! adds to it (`check_seen.rs`): a state it holds was admitted at an earlier outcome, so
-//! skipping it changes nothing; a state that two jobs reach at once is packed by both, and the
-//! merge admits the first.
+//! (`check_tests.rs` compares them field by field). Workers skip the states seen before the
+//! level began (`check_seen.rs`), and those their own job reached before: each was admitted (or
+//! met past the state bound) at an earlier outcome, so skipping it changes nothing. A state two
+//! jobs reach is packed by both, and the merge admits the first.
 //!
 //! With one thread, or a level of fewer than four jobs a thread, each state's new successors
 //! are packed straight into the next level, as they were before the threads.
 
 use super::level::Level;
-use super::seen::{FpSet, Seen};
+use super::seen::{FpSet, Split};
 use super::{Failure, Ran, Search, Step, Stepper, Todo};
 use crate::engine::Engine;
 use crate::error::StopReason;
@@ -59,8 +59,8 @@ fn job_transitions() -> u64 {
 enum Out {
     /// Past `Bounds::max_ipis`: not taken.
     Pruned,
-    /// A state the seen set held when the worker asked, or that an earlier transition of the
-    /// same job reached: admitted (or met past the state bound) at an earlier outcome.
+    /// A state seen before the level began, or that an earlier transition of the same job
+    /// reached: admitted (or met past the state bound) at an earlier outcome.
     Seen,
     /// A state perhaps new: its fingerprint, the step to it, and its machine packed in the
     /// job's bytes.
@@ -92,7 +92,7 @@ struct Worker {
 impl Worker {
     /// Expand `level`'s states `states` into `job`, stopping after one that meets a violation
     /// (the merge stops there).
-    fn run(&mut self, level: &Level, states: Range<usize>, seen: &Seen, job: &mut Job) {
+    fn run(&mut self, level: &Level, states: Range<usize>, seen: &FpSet, job: &mut Job) {
         self.packed.clear();
         for i in states {
             let fail = self.expand(level, i, seen, job).err();
@@ -110,7 +110,7 @@ impl Worker {
         &mut self,
         level: &Level,
         i: usize,
-        seen: &Seen,
+        seen: &FpSet,
         job: &mut Job,
     ) -> Result<(), Failure> {
         level.unpack_into(i, &mut self.work);
@@ -135,9 +135,9 @@ impl Worker {
     }
 
     /// The outcome of a transition to the state of fingerprint `fp`: packed into `job` unless
-    /// it is seen already.
-    fn reached(&mut self, fp: u128, step: Step, seen: &Seen, job: &mut Job) -> Out {
-        if seen.contains(fp) || !self.packed.insert(fp) {
+    /// `seen` (the states seen before the level began) or the job holds it already.
+    fn reached(&mut self, fp: u128, step: Step, seen: &FpSet, job: &mut Job) -> Out {
+        if seen.contains(&fp) || !self.packed.insert(fp) {
             return Out::Seen;
         }
         let from = job.bytes.len();
@@ -191,7 +191,7 @@ impl Expander {
     }
 
     /// Expand `level`'s states `states` in `worker`.
-    fn job(&self, worker: &mut Worker, level: &Level, states: Range<usize>, seen: &Seen) -> Job {
+    fn job(&self, worker: &mut Worker, level: &Level, states: Range<usize>, seen: &FpSet) -> Job {
         let mut job = lock(&self.spare_jobs).pop().unwrap_or_default();
         worker.run(level, states, seen, &mut job);
         job
@@ -396,13 +396,15 @@ impl Search {
         if ex.threads == 1 || jobs < MIN_JOBS_PER_THREAD * ex.threads {
             return self.expand_serially(ex, into);
         }
-        // The seen set, held apart while the threads ask it and the merge adds to it.
-        let seen = std::mem::take(&mut self.seen);
+        // The seen set, held apart and split while the threads read it and the merge adds to it.
+        let mut seen = std::mem::take(&mut self.seen);
+        let mut split = seen.split();
+        let old = split.old;
         let board = Board::new(jobs, ex.threads);
         let ex = &*ex;
         let level = into.level;
         let states = |j: usize| j * per..((j + 1) * per).min(n);
-        let run = |w: &mut Worker, j: usize| ex.job(w, level, states(j), &seen);
+        let run = |w: &mut Worker, j: usize| ex.job(w, level, states(j), old);
         // Each thread keeps one worker for the level, whose machine stays in its caches.
         let mut mine = ex.worker();
         let out = std::thread::scope(|scope| {
@@ -420,7 +422,7 @@ impl Search {
                 while !slot.ended() && board.run_next(&mut mine, run) {}
                 // None: the job's thread panicked, which the scope passes on as it ends.
                 let Some(mut job) = slot.take() else { break };
-                out = self.merge(&seen, &mut job, states(j).start, into);
+                out = self.merge(&mut split, &mut job, states(j).start, into);
                 ex.recycle(job);
                 board.merged(j + 1);
                 if out.is_err() {
@@ -431,6 +433,7 @@ impl Search {
             out
         });
         lock(&ex.idle).push(mine);
+        seen.fold();
         self.seen = seen;
         out
     }
@@ -486,10 +489,10 @@ impl Search {
     }
 
     /// Merge `job`, whose states begin at state `i` of the level; `seen` is the search's seen
-    /// set, held apart.
+    /// set, held apart and split.
     fn merge(
         &mut self,
-        seen: &Seen,
+        seen: &mut Split,
         job: &mut Job,
         mut i: usize,
         into: &mut Expansion,
@@ -512,7 +515,7 @@ impl Search {
                     Out::Pruned => self.pruned += 1,
                     Out::Seen => {}
                     Out::New { fp, step, bytes: b } => {
-                        if let Some((child, _)) = self.admit(Some(seen), fp, idx, step) {
+                        if let Some((child, _)) = self.admit(Some(&mut *seen), fp, idx, step) {
                             into.next.push_bytes(child, &bytes[b]);
                         }
                     }

@@ -1,15 +1,11 @@
 //! The fingerprints of the states the checker has seen (`check.rs`), 16 bytes each: a path is
-//! found through `Search::parent`. The set is cut into shards by a fingerprint's high bits,
-//! each behind a lock of its own, so that the threads expanding a breadth-first level can ask
-//! it while the search adds to it (`check_expand.rs`); a search with the set to itself (one
-//! thread, the depth-first continuation) takes no lock. How many it holds is the search's
-//! count (`Search::states`).
+//! found through `Search::parent`. While a breadth-first level is expanded on threads
+//! (`check_expand.rs`), the states seen before it began are one table the threads read without
+//! a lock, since nothing writes it then, and the states the merge admits meanwhile go into a
+//! second, which only the merge reads and writes; at the end of the level the second is folded
+//! into the first. How many it holds is the search's count (`Search::states`).
 
 use std::collections::HashSet;
-use std::sync::RwLock;
-
-/// Shards: enough that two threads rarely want one at once.
-const SHARDS: usize = 64;
 
 /// A hasher for fingerprints, which are already uniform: their low word is the hash.
 #[derive(Default)]
@@ -34,47 +30,58 @@ impl std::hash::Hasher for FingerprintHasher {
 
 /// A set of fingerprints, hashed by their low word.
 pub(super) type FpSet = HashSet<u128, std::hash::BuildHasherDefault<FingerprintHasher>>;
-type Shard = FpSet;
 
-/// The set. The search adds to it through `&mut` (no lock) but while the threads of a level
-/// share it (`insert_shared`).
+/// The set: `old`, and while a level is expanded on threads, `new` (module docs).
+#[derive(Default)]
 pub(super) struct Seen {
-    shards: Box<[RwLock<Shard>]>,
+    old: FpSet,
+    new: FpSet,
 }
 
-impl Default for Seen {
-    fn default() -> Self {
-        Seen {
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-        }
+/// The set while a level is expanded on threads: what the threads read, and what the merge
+/// adds to.
+pub(super) struct Split<'a> {
+    pub old: &'a FpSet,
+    pub new: &'a mut FpSet,
+}
+
+impl Split<'_> {
+    /// Whether `fp` is in the set.
+    pub fn contains(&self, fp: u128) -> bool {
+        self.old.contains(&fp) || self.new.contains(&fp)
     }
-}
 
-/// The shard of `fp`: by bits the shards' tables do not hash by (they take the low word).
-fn shard(fp: u128) -> usize {
-    (fp >> 64) as usize % SHARDS
+    /// Add `fp`; whether it is new.
+    pub fn insert(&mut self, fp: u128) -> bool {
+        !self.old.contains(&fp) && self.new.insert(fp)
+    }
 }
 
 impl Seen {
     /// Whether `fp` is in the set.
     pub fn contains(&self, fp: u128) -> bool {
-        let shard = &self.shards[shard(fp)];
-        shard
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&fp)
+        debug_assert!(self.new.is_empty(), "folded");
+        self.old.contains(&fp)
     }
 
     /// Add `fp`; whether it is new.
     pub fn insert(&mut self, fp: u128) -> bool {
-        let shard = self.shards[shard(fp)].get_mut();
-        shard.unwrap_or_else(|e| e.into_inner()).insert(fp)
+        debug_assert!(self.new.is_empty(), "folded");
+        self.old.insert(fp)
     }
 
-    /// `insert`, while other threads ask the set.
-    pub fn insert_shared(&self, fp: u128) -> bool {
-        let shard = &self.shards[shard(fp)];
-        shard.write().unwrap_or_else(|e| e.into_inner()).insert(fp)
+    /// The set split for a level on threads; `fold` it after.
+    pub fn split(&mut self) -> Split<'_> {
+        Split {
+            old: &self.old,
+            new: &mut self.new,
+        }
+    }
+
+    /// Fold what the merge added into the table the threads read.
+    pub fn fold(&mut self) {
+        self.old.reserve(self.new.len());
+        self.old.extend(self.new.drain());
     }
 }
 
@@ -83,24 +90,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_fingerprint_is_new_once_whether_the_set_is_shared_or_not() {
+    fn a_fingerprint_is_new_once_whether_the_set_is_split_or_not() {
         let mut seen = Seen::default();
         let fps: Vec<u128> = (1..=1000u128)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))
             .collect();
-        // Unshared: no lock.
         for &fp in &fps[..500] {
             assert!(seen.insert(fp));
         }
-        // Shared with a thread that asks it: through the shards' locks.
-        std::thread::scope(|scope| {
-            let asked = scope.spawn(|| fps[..500].iter().all(|&fp| seen.contains(fp)));
-            for (i, &fp) in fps.iter().enumerate() {
-                assert_eq!(seen.insert_shared(fp), i >= 500, "fingerprint {i}");
-            }
-            assert!(asked.join().unwrap());
-        });
-        assert!(fps.iter().all(|&fp| !seen.insert(fp) && seen.contains(fp)));
+        let mut split = seen.split();
+        let old = split.old;
+        for (i, &fp) in fps.iter().enumerate() {
+            // The threads read the old table only; the merge, both.
+            assert_eq!(old.contains(&fp), i < 500);
+            assert_eq!(split.insert(fp), i >= 500, "fingerprint {i}");
+            assert!(split.contains(fp) && !split.insert(fp));
+        }
+        seen.fold();
+        assert!(fps.iter().all(|&fp| seen.contains(fp) && !seen.insert(fp)));
         assert!(!seen.contains(0));
     }
 }
