@@ -261,8 +261,9 @@ struct Board {
     slots: Vec<Slot>,
     claimed: AtomicUsize,
     merged: AtomicUsize,
-    /// Jobs claimed beyond those merged at most, so that a thread the merge has fallen behind
-    /// (its thread descheduled by the host, say) holds no more than a few jobs' outcomes.
+    /// Jobs claimed beyond those merged at most (four a thread), so that when the merge falls
+    /// behind (its thread descheduled by the host, say) the outcomes waiting for it stay those
+    /// of a few jobs.
     ahead: usize,
     quit: AtomicBool,
     /// Where a thread waits for the merge to catch up.
@@ -359,6 +360,15 @@ impl Board {
     }
 }
 
+/// Quits its board when dropped.
+struct Quit<'a>(&'a Board);
+
+impl Drop for Quit<'_> {
+    fn drop(&mut self) {
+        self.0.quit();
+    }
+}
+
 /// How a level's expansion ended, when the search is to stop or change course there.
 pub(super) enum Stop {
     /// The next level holds more than `Bounds::max_frontier` states before state `i`.
@@ -408,6 +418,10 @@ impl Search {
         // Each thread keeps one worker for the level, whose machine stays in its caches.
         let mut mine = ex.worker();
         let out = std::thread::scope(|scope| {
+            // Stops the helpers however this thread leaves the scope: a panic here (in a job,
+            // the merge or the caller's poll) would otherwise leave them waiting for a merge
+            // that never comes, and the scope waiting for them.
+            let _quit = Quit(&board);
             for _ in 1..ex.threads.min(jobs) {
                 scope.spawn(|| {
                     let mut w = ex.worker();
@@ -429,7 +443,6 @@ impl Search {
                     break;
                 }
             }
-            board.quit();
             out
         });
         lock(&ex.idle).push(mine);

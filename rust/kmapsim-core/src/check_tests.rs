@@ -482,3 +482,31 @@ fn several_threads_report_what_one_thread_does() {
     }
     assert!(violations >= 3, "{violations} violations among the cases");
 }
+
+/// A panic on the search's own thread (here in the caller's poll) while other threads help
+/// with a level reaches the caller: the helpers stop instead of waiting for the merge.
+#[test]
+fn a_panic_in_the_search_thread_reaches_the_caller_with_threads_helping() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        super::expand::JOB_TRANSITIONS_HERE.with(|n| n.set(4));
+        let bounds = Bounds {
+            threads: 2,
+            ..BOUNDS
+        };
+        let sc = machine(Strategy::Sync, 2, 2, 3);
+        let mut polls = 0;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check(&sc, &bounds, &mut || {
+                polls += 1;
+                assert!(polls < 40, "the poll panics");
+                None
+            })
+        }));
+        done.send(caught.is_err()).unwrap();
+    });
+    let panicked = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the check ends instead of hanging");
+    assert!(panicked);
+}
