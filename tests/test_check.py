@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -467,5 +469,11 @@ def test_threads_default_to_the_cores_this_process_may_run_on() -> None:
     from kmapsim.checker import cores
 
     assert 1 <= cores() <= (os.cpu_count() or 1)
+    if hasattr(os, "sched_setaffinity"):
+        # A process held to one CPU counts one, whatever the machine has.
+        code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        code += "from kmapsim.checker import cores; print(cores())"
+        one = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert one.stdout.strip() == "1", one.stderr
     with pytest.raises(kmapsim.ScenarioError, match="threads: 2 given with pct_runs"):
         kmapsim.check(threads=2, pct_runs=5)

@@ -36,6 +36,7 @@ __all__ = [
     "cancel_running",
     "check",
     "closest",
+    "cores",
     "field_specs",
     "parse_program",
     "pct",
@@ -130,6 +131,10 @@ def closest(name: str, known: list[str]) -> str | None:
     """The name of ``known`` nearest to ``name`` if it is close enough to be a typo, case
     compared last (``Async`` finds ``async``), else None; no suggestion for a name longer than
     64 bytes. Every "did you mean" comes from here."""
+
+def cores() -> int:
+    """The threads this process can run at once (Rust's ``available_parallelism``): the CPUs of
+    its affinity mask, within a cgroup's CPU quota; 1 if it cannot tell."""
 
 def field_specs() -> list[dict[str, Any]]:
     """One dict per scenario field, in table order.

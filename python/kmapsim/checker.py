@@ -515,11 +515,10 @@ MAX_THREADS = 1024
 
 
 def cores() -> int:
-    """The cores this process may run on: `check`'s default ``threads`` (the CPU affinity
-    mask where the system has one, else the machine's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The cores this process may run on at once: `check`'s default ``threads`` and the
+    default sweep's thread count (the CPUs of its affinity mask, within a container's CPU quota;
+    Rust's ``std::thread::available_parallelism``)."""
+    return _core.cores()
 
 
 def _given(value: object, default: object) -> Any:

@@ -719,7 +719,8 @@ def sweep(
     a program compares the two; a base program that no point runs (a grid of built-in
     workloads only) is a `ScenarioError`. ``seeds`` is a count (seeds
     0..n-1) or a list of distinct seeds in [0, 2**64-1]. ``executor``: None runs on a thread
-    pool with one thread per core; "serial" runs in this thread; any
+    pool with one thread per core this process may use (`kmapsim.checker.cores`); "serial" runs
+    in this thread; any
     `concurrent.futures.Executor` (e.g. ``dask.distributed.Client(...).get_executor()``) runs
     the points there. ``store`` names an SQLite file (see `kmapsim.store`): finished runs are
     written one transaction each and skipped when the same sweep runs again, so a killed sweep
@@ -826,7 +827,7 @@ def _execute(
             )
         return
     own = executor is None
-    pool = executor if executor is not None else cf.ThreadPoolExecutor(os.cpu_count() or 1)
+    pool = executor if executor is not None else cf.ThreadPoolExecutor(_core.cores())
     # Runs in this process's threads share one token: stopping this sweep stops them and no
     # other run in the process (another thread's run, another sweep). A token does not cross
     # a process boundary: a process pool's running points finish (see `_stop`).

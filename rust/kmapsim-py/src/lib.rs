@@ -49,6 +49,14 @@ fn closest(name: &str, known: Vec<String>) -> Option<String> {
     kmapsim_core::closest(name, &known).map(str::to_string)
 }
 
+/// The threads this process can run at once: Rust's `std::thread::available_parallelism`,
+/// which counts the CPUs of the process's affinity mask and honours a cgroup's CPU quota (a
+/// container limited to two CPUs of a large machine gets 2); 1 if it cannot tell.
+#[pyfunction]
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// A test-only trigger: a panic inside the engine's guard, to check that it becomes
 /// `kmapsim.InternalError` and never crashes the interpreter.
 #[pyfunction]
@@ -59,7 +67,7 @@ fn _panic_in_engine_for_tests(py: Python<'_>, options: Py<options::Options>) -> 
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::{_panic_in_engine_for_tests, closest, field_specs, parse_program, validate};
+    use super::{_panic_in_engine_for_tests, closest, cores, field_specs, parse_program, validate};
     #[pymodule_export]
     use crate::cancel::{CancelToken, cancel_running};
     #[pymodule_export]
