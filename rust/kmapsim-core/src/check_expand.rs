@@ -213,7 +213,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Where a job's outcomes wait for the merge: None until the job ends; then the job, or None
-/// if it was skipped (the search stopped before it) or its thread panicked.
+/// if its thread panicked. (A job the merge will not take, once it has stopped, is not run.)
 #[derive(Default)]
 struct Slot {
     job: Mutex<Option<Option<Job>>>,
