@@ -159,8 +159,6 @@ pub(crate) fn stale_message(v: &crate::stats::StaleAccess) -> String {
 /// The search in progress: the states seen and how each was first reached.
 struct Search {
     seen: Seen,
-    /// The states in `seen`.
-    states: usize,
     /// Machines no longer needed, whose buffers the next copies reuse (`clone_from`). Boxed,
     /// like every machine of the depth-first search, so that moving one between the roots,
     /// the spares and the path moves a pointer, not a few kilobytes.
@@ -224,7 +222,6 @@ impl Search {
     fn new(root: &Engine, bounds: &Bounds) -> Self {
         let mut s = Search {
             seen: Seen::default(),
-            states: 1,
             spare: Vec::new(),
             parent: vec![None],
             indexed: true,
@@ -264,7 +261,8 @@ impl Search {
         from: u32,
         step: Step,
     ) -> Option<(u32, Option<Step>)> {
-        if (self.states as u64) < self.max_states {
+        let states = split.as_ref().map_or(self.seen.len(), |seen| seen.len());
+        if (states as u64) < self.max_states {
             // One lookup: the usual case, room for a new state.
             let new = match split {
                 Some(seen) => seen.insert(fp),
@@ -273,7 +271,6 @@ impl Search {
             if !new {
                 return None;
             }
-            self.states += 1;
         } else if split.map_or_else(|| self.seen.contains(fp), |seen| seen.contains(fp)) {
             return None;
         } else {
@@ -404,21 +401,19 @@ pub(super) enum Ran {
 
 impl Stepper {
     fn new(root: &Engine, bounds: &Bounds) -> Self {
-        Stepper {
-            space: KeySpace::default(),
-            symmetry: root.symmetry(bounds.symmetry),
-            max_ipis: bounds.max_ipis,
-            events: Vec::new(),
-            made: Vec::new(),
-        }
+        Self::with(root.symmetry(bounds.symmetry), bounds.max_ipis)
     }
 
     /// A fresh one with the same settings (for another thread).
     fn like(&self) -> Self {
+        Self::with(self.symmetry, self.max_ipis)
+    }
+
+    fn with(symmetry: Symmetry, max_ipis: u32) -> Self {
         Stepper {
             space: KeySpace::default(),
-            symmetry: self.symmetry,
-            max_ipis: self.max_ipis,
+            symmetry,
+            max_ipis,
             events: Vec::new(),
             made: Vec::new(),
         }
@@ -525,7 +520,7 @@ pub fn check_counted(
     let out = search(Engine::explorer(sc)?, bounds, poll, &mut s);
     if let (Err(SimError::Interrupted { cycle, .. }), Some(s)) = (&out, &s) {
         *progress = Progress {
-            states: s.states as u64,
+            states: s.seen.len() as u64,
             transitions: s.transitions,
             depth: *cycle as u32,
         };
@@ -584,7 +579,7 @@ fn report(s: &Search, end: End, depth: u32, depth_first_from: Option<u32>) -> Ch
     };
     CheckReport {
         verdict,
-        states: s.states as u64,
+        states: s.seen.len() as u64,
         transitions: s.transitions,
         pruned: s.pruned,
         depth: counterexample.as_ref().map_or(depth, |p| p.len() as u32),

@@ -104,8 +104,7 @@ impl Worker {
         }
     }
 
-    /// Every transition from state `i` of `level`, run in `work`: the state is unpacked into
-    /// it before each but the first (which finds it there, unchanged by finding the events).
+    /// Every transition from state `i` of `level`, its outcome into `job`.
     fn expand(
         &mut self,
         level: &Level,
@@ -113,42 +112,75 @@ impl Worker {
         seen: &FpSet,
         job: &mut Job,
     ) -> Result<(), Failure> {
-        level.unpack_into(i, &mut self.work);
-        self.st.transitions_from(&mut self.work, &mut self.todo)?;
-        let mut fresh = true;
-        while let Some(t) = self.todo.pop() {
-            if !fresh {
-                level.unpack_into(i, &mut self.work);
-            }
-            fresh = false;
-            let out = match self.st.run(&mut self.work, t, &mut self.todo) {
-                Err(f) => {
-                    self.todo.clear();
-                    return Err(f);
-                }
-                Ok(Ran::Pruned) => Out::Pruned,
-                Ok(Ran::Reached(fp, step)) => self.reached(fp, step, seen, job),
+        let Worker {
+            work,
+            st,
+            todo,
+            packed,
+        } = self;
+        each_transition((level, i), work, todo, |work, t, todo| {
+            let Some(t) = t else {
+                return st.transitions_from(work, todo);
+            };
+            let out = match st.run(work, t, todo)? {
+                Ran::Pruned => Out::Pruned,
+                Ran::Reached(fp, step) => reached(work, (fp, step), (seen, packed), job),
             };
             job.outs.push(out);
+            Ok(())
+        })
+    }
+}
+
+/// The outcome of a transition to `work`, the state of fingerprint `fp`: packed into `job`
+/// unless `seen` (the states seen before the level began) or the job (`packed`) holds it.
+fn reached(
+    work: &Engine,
+    (fp, step): (u128, Step),
+    (seen, packed): (&FpSet, &mut FpSet),
+    job: &mut Job,
+) -> Out {
+    if seen.contains(&fp) || !packed.insert(fp) {
+        return Out::Seen;
+    }
+    let from = job.bytes.len();
+    let n = crate::pack::Pack::packed_len(work);
+    crate::pack::pack_counted(work, n, &mut job.bytes);
+    Out::New {
+        fp,
+        step,
+        bytes: from..job.bytes.len(),
+    }
+}
+
+/// Every transition from state `i` of `level`, run in `work` by `step`: `step(work, None,
+/// todo)` first finds them (onto `todo`), then `step(work, Some(t), todo)` runs each. The state
+/// is unpacked into `work` before each but the first, which finds it there (finding the
+/// events changes nothing). A violation stops it, with `todo` emptied.
+fn each_transition(
+    (level, i): (&Level, usize),
+    work: &mut Engine,
+    todo: &mut Vec<Todo>,
+    mut step: impl FnMut(&mut Engine, Option<Todo>, &mut Vec<Todo>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    level.unpack_into(i, work);
+    let mut each = || {
+        step(work, None, todo)?;
+        let mut fresh = true;
+        while let Some(t) = todo.pop() {
+            if !fresh {
+                level.unpack_into(i, work);
+            }
+            fresh = false;
+            step(work, Some(t), todo)?;
         }
         Ok(())
+    };
+    let out = each();
+    if out.is_err() {
+        todo.clear();
     }
-
-    /// The outcome of a transition to the state of fingerprint `fp`: packed into `job` unless
-    /// `seen` (the states seen before the level began) or the job holds it already.
-    fn reached(&mut self, fp: u128, step: Step, seen: &FpSet, job: &mut Job) -> Out {
-        if seen.contains(&fp) || !self.packed.insert(fp) {
-            return Out::Seen;
-        }
-        let from = job.bytes.len();
-        let n = crate::pack::Pack::packed_len(&*self.work);
-        crate::pack::pack_counted(&*self.work, n, &mut job.bytes);
-        Out::New {
-            fp,
-            step,
-            bytes: from..job.bytes.len(),
-        }
-    }
+    out
 }
 
 /// The threads, and the workers and job buffers they take and give back.
@@ -390,6 +422,17 @@ pub(super) struct Expansion<'a, 'p> {
     pub poll: &'a mut (dyn FnMut() -> Option<StopReason> + 'p),
 }
 
+impl Expansion<'_, '_> {
+    /// Before state `i` is expanded: the frontier bound, met when the next level already holds
+    /// more than it.
+    fn before(&self, i: usize) -> Result<(), Stop> {
+        if self.next.len() as u64 > self.max_frontier {
+            return Err(Stop::Frontier(i));
+        }
+        Ok(())
+    }
+}
+
 impl Search {
     /// Expand every state of `into.level` into `into.next`, on `ex`'s threads (module docs).
     /// Stops where a one-thread search would: at the frontier bound, a violation, the state
@@ -400,7 +443,7 @@ impl Search {
         into: &mut Expansion,
     ) -> Result<(), Stop> {
         let n = into.level.len();
-        let per_state = self.transitions.div_ceil(self.states as u64).max(1);
+        let per_state = self.transitions.div_ceil(self.seen.len() as u64).max(1);
         let per = (job_transitions() / per_state).clamp(1, 1 << 14) as usize;
         let jobs = n.div_ceil(per);
         if ex.threads == 1 || jobs < MIN_JOBS_PER_THREAD * ex.threads {
@@ -456,28 +499,36 @@ impl Search {
     fn expand_serially(&mut self, ex: &mut Expander, into: &mut Expansion) -> Result<(), Stop> {
         let work = &mut ex.like;
         for i in 0..into.level.len() {
-            if into.next.len() as u64 > into.max_frontier {
-                return Err(Stop::Frontier(i));
-            }
+            into.before(i)?;
             if let Err(f) = self.expand(work, (into.level, i), &mut ex.todo, into.next) {
                 return Err(Stop::Found(i, f));
             }
             // SAFETY: one thread: the states read after this are the ones after `i`.
-            unsafe { into.level.expanded(i, into.next) };
-            if self.full() {
-                return Err(Stop::Full);
-            }
-            if let Some(reason) = self.due().then(&mut *into.poll).flatten() {
-                return Err(Stop::Polled(reason));
-            }
+            unsafe { self.expanded(i, into) }?;
         }
         Ok(())
     }
 
+    /// State `i` is expanded: its chunk handed on if it was the chunk's last, then the state
+    /// bound and the poll, as one thread meets them after each state.
+    ///
+    /// # Safety
+    /// `Level::expanded`'s: no thread reads a state up to `i` now or later.
+    unsafe fn expanded(&mut self, i: usize, into: &mut Expansion) -> Result<(), Stop> {
+        // SAFETY: the caller's.
+        unsafe { into.level.expanded(i, into.next) };
+        if self.full() {
+            return Err(Stop::Full);
+        }
+        match self.due().then(&mut *into.poll).flatten() {
+            Some(reason) => Err(Stop::Polled(reason)),
+            None => Ok(()),
+        }
+    }
+
     /// Every new successor of state `i` of `level`, by every enabled event and every outcome
     /// of its random choices, into `next`; a deadlock, a stale access or a BUG met. Every
-    /// transition runs in `work`: the state is unpacked into it before each but the first
-    /// (which finds it there, unchanged by finding the events).
+    /// transition runs in `work` (`each_transition`).
     fn expand(
         &mut self,
         work: &mut Engine,
@@ -486,19 +537,15 @@ impl Search {
         next: &mut Level,
     ) -> Result<(), Failure> {
         let idx = level.index(i);
-        level.unpack_into(i, work);
-        self.transitions_from(work, todo)?;
-        let mut fresh = true;
-        while let Some(t) = todo.pop() {
-            if !fresh {
-                level.unpack_into(i, work);
-            }
-            fresh = false;
+        each_transition((level, i), work, todo, |work, t, todo| {
+            let Some(t) = t else {
+                return self.transitions_from(work, todo);
+            };
             if let Some((child, _)) = self.step_in(work, idx, t, todo)? {
                 next.push(child, work);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Merge `job`, whose states begin at state `i` of the level; `seen` is the search's seen
@@ -518,9 +565,7 @@ impl Search {
         let mut outs = outs.drain(..);
         let mut from = 0;
         for (end, fail) in states.drain(..) {
-            if into.next.len() as u64 > into.max_frontier {
-                return Err(Stop::Frontier(i));
-            }
+            into.before(i)?;
             let idx = into.level.index(i);
             for out in outs.by_ref().take(end - from) {
                 self.transitions += 1;
@@ -542,14 +587,8 @@ impl Search {
                 return Err(Stop::Found(i, f));
             }
             // SAFETY: the jobs merged are done, and the others read the states after `i`.
-            unsafe { into.level.expanded(i, into.next) };
+            unsafe { self.expanded(i, into) }?;
             i += 1;
-            if self.full() {
-                return Err(Stop::Full);
-            }
-            if let Some(reason) = self.due().then(&mut *into.poll).flatten() {
-                return Err(Stop::Polled(reason));
-            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! (`check_expand.rs`), the states seen before it began are one table the threads read without
 //! a lock, since nothing writes it then, and the states the merge admits meanwhile go into a
 //! second, which only the merge reads and writes; at the end of the level the second is folded
-//! into the first. How many it holds is the search's count (`Search::states`).
+//! into the first.
 
 use std::collections::HashSet;
 
@@ -46,6 +46,11 @@ pub(super) struct Split<'a> {
 }
 
 impl Split<'_> {
+    /// The fingerprints in the set.
+    pub fn len(&self) -> usize {
+        self.old.len() + self.new.len()
+    }
+
     /// Whether `fp` is in the set.
     pub fn contains(&self, fp: u128) -> bool {
         self.old.contains(&fp) || self.new.contains(&fp)
@@ -58,6 +63,11 @@ impl Split<'_> {
 }
 
 impl Seen {
+    /// The fingerprints in the set (none while it is held apart, split: `Split::len`).
+    pub fn len(&self) -> usize {
+        self.old.len() + self.new.len()
+    }
+
     /// Whether `fp` is in the set.
     pub fn contains(&self, fp: u128) -> bool {
         debug_assert!(self.new.is_empty(), "folded");
@@ -106,7 +116,9 @@ mod tests {
             assert_eq!(split.insert(fp), i >= 500, "fingerprint {i}");
             assert!(split.contains(fp) && !split.insert(fp));
         }
+        assert_eq!(split.len(), 1000);
         seen.fold();
+        assert_eq!(seen.len(), 1000);
         assert!(fps.iter().all(|&fp| seen.contains(fp) && !seen.insert(fp)));
         assert!(!seen.contains(0));
     }
