@@ -419,7 +419,8 @@ def measure_sweep(bench: Any = None, sizes: Sizes | None = None) -> dict[str, An
         "runs": z.sweep_runs,
         "cpus": z.sweep_cpus,
         "cycles": z.sweep_cycles,
-        "workers": os.cpu_count() or 1,
+        # The default pool's threads (`kmapsim.checker.cores`; builds before it: one per CPU).
+        "workers": getattr(kmapsim.checker, "cores", lambda: os.cpu_count() or 1)(),
         "serial_s": serial.call,
         "parallel_s": parallel.call,
         "speedup": serial.call / parallel.call,
