@@ -127,15 +127,9 @@ pub struct CheckReport {
     pub state_bound: bool,
 }
 
-/// A 128-bit fingerprint of a key: XXH3's 128-bit hash of its words' bytes (native order: a
-/// fingerprint is compared only within one search).
-fn fingerprint(words: &[u64]) -> u128 {
-    // SAFETY: a `u64` slice is a valid `u8` slice of eight times its length (no padding, and
-    // `u8` has alignment 1); the bytes live as long as `words`.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words))
-    };
-    twox_hash::XxHash3_128::oneshot(bytes)
+/// A 128-bit fingerprint of a key: XXH3's 128-bit hash of its bytes.
+fn fingerprint(key: &[u8]) -> u128 {
+    twox_hash::XxHash3_128::oneshot(key)
 }
 
 /// A stale access in the checker's terms: its cycles are step numbers.

@@ -248,7 +248,7 @@ mod tests {
     /// The keys with and without renamings, and the report but for its statistics (the CPUs'
     /// categories and the locks' sums, which a level does not keep): everything the search and
     /// its caller read of a machine, and more.
-    fn seen(e: &Engine) -> (Vec<u64>, Vec<u64>, crate::report::RunReport) {
+    fn seen(e: &Engine) -> (Vec<u8>, Vec<u8>, crate::report::RunReport) {
         let mut space = KeySpace::default();
         let plain = e.key(e.symmetry(false), &mut space).to_vec();
         let renamed = e.key(e.symmetry(true), &mut space).to_vec();

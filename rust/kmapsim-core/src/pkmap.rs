@@ -9,6 +9,7 @@
 //! engine charges their time.
 
 use crate::config::SlotAlloc;
+use crate::engine::key_bytes::Put;
 
 /// "No page" / "no slot".
 pub const NONE: u32 = u32::MAX;
@@ -422,20 +423,21 @@ impl Pkmap {
         }
     }
 
-    /// The checker's key (`engine/explore.rs`): counts, entries (pages renamed by `page`), the cursor, the wait
-    /// queue (its tasks renamed by `task`), the free lists in order, the halves, the last
-    /// cleared slots and each slot's clearing generation renumbered by `generation`; change
-    /// times are left out.
-    pub fn abstract_key(
+    /// The pool's part of the checker's key (`engine/key.rs`), written at the front of `k` as
+    /// `engine/key_bytes.rs` says (the rest of `k` returned): counts, entries (pages renamed by
+    /// `page`), the cursor, the wait queue (its tasks renamed by `task`), the free lists in
+    /// order, the halves, the last cleared slots and each slot's clearing generation
+    /// renumbered by `generation`; change times are left out.
+    pub fn abstract_key<'k>(
         &self,
-        generation: &dyn Fn(u64) -> u64,
-        task: &dyn Fn(u32) -> u64,
-        page: &mut dyn FnMut(u32) -> u64,
-        k: &mut Vec<u64>,
-    ) {
-        k.push(u64::MAX - 4);
-        k.extend(self.count.iter().map(|&n| n as u64));
-        k.extend(self.pte.iter().map(|&p| page(p)));
+        generation: &dyn Fn(u64) -> u32,
+        task: &dyn Fn(u32) -> u32,
+        page: &mut dyn FnMut(u32) -> u32,
+        k: &'k mut [u8],
+    ) -> &'k mut [u8] {
+        // One count and one entry a slot, in every machine of a search: no lengths.
+        let k = k.each(self.count.iter().copied());
+        let mut k = k.each(self.pte.iter().map(|&p| page(p)));
         // `virtual` is the inverse of the entries (`map`, `unmap`): the entries say it all, and
         // leaving it out keeps the key free of page-indexed parts (symmetry over pages).
         debug_assert!(
@@ -450,24 +452,35 @@ impl Pkmap {
                 .enumerate()
                 .all(|(s, &p)| p == NONE || self.virt[p as usize] == s as u32)
         );
-        k.extend([self.cursor as u64, self.half as u64, self.fresh as u64]);
-        k.extend(self.clean.iter().map(|&c| c as u64));
-        k.push(u64::MAX);
-        k.extend(self.waitq.iter().map(|&id| task(id)));
+        k = k.u32s([self.cursor, self.half]);
+        k = k.u8s([self.fresh as u8, self.clean[0] as u8, self.clean[1] as u8]);
+        k = k.list(self.waitq.iter().map(|&id| task(id)));
         for list in [&self.free, &self.free_other, &self.cleared] {
-            k.push(u64::MAX);
-            k.extend(list.iter().map(|&s| s as u64));
+            k = k.list(list.iter().copied());
         }
         for &head in &self.dirty_head {
-            k.push(u64::MAX);
-            let mut s = head;
-            while s != NONE {
-                k.push(s as u64);
-                s = self.dirty_next[s as usize];
-            }
+            k = k.list(std::iter::successors(
+                (head != NONE).then_some(head),
+                |&s| {
+                    let next = self.dirty_next[s as usize];
+                    (next != NONE).then_some(next)
+                },
+            ));
         }
-        k.push(u64::MAX);
-        k.extend(self.cleared_gen.iter().map(|&g| generation(g)));
+        k.list(self.cleared_gen.iter().map(|&g| generation(g)))
+    }
+
+    /// At least the bytes `abstract_key` writes: four for each count and entry, for each
+    /// item of its seven lists and each list's length (a slot is in at most one dirty list),
+    /// then the cursor, the half and the three flags.
+    pub fn key_bound(&self) -> usize {
+        let items = self.waitq.len()
+            + self.free.len()
+            + self.free_other.len()
+            + self.cleared.len()
+            + self.count.len()
+            + self.cleared_gen.len();
+        4 * (self.count.len() + self.pte.len()) + 4 * (items + 7) + 2 * 4 + 3
     }
 
     /// The cursor has just entered a new lap: a flush is due, unless in a split pool the half it

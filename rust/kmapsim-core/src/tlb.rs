@@ -4,6 +4,8 @@
 //! recently used pkmap entries at a configured rate. The entries are global pages (2.4 maps pkmap
 //! with `_PAGE_GLOBAL`), so a context switch does not drop them; only a full flush or eviction does.
 
+use crate::engine::key_bytes::Put;
+
 /// One cached translation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -112,18 +114,19 @@ impl Tlb {
         n
     }
 
-    /// The checker's key (`engine/explore.rs`): the entries as (slot, page), from least to
+    /// The TLB's part of the checker's key (`engine/key.rs`), written at the front of `k` (the
+    /// rest returned): the number of entries, then the entries as (slot, page), from least to
     /// most recently used if `lru_read` (an eviction may still come), else by slot: when the
     /// TLB holds every slot at once and nothing evicts, no transition reads the use order.
     /// `page` renames pages (the checker's symmetry over pages). Load times and the use clock
     /// are left out.
-    pub fn abstract_key(
+    pub fn abstract_key<'k>(
         &self,
         lru_read: bool,
-        page: &mut dyn FnMut(u32) -> u64,
+        page: &mut dyn FnMut(u32) -> u32,
         order: &mut Vec<(u64, u32, u32)>,
-        k: &mut Vec<u64>,
-    ) {
+        k: &'k mut [u8],
+    ) -> &'k mut [u8] {
         // Sorted in the caller's scratch space: a key allocates nothing.
         order.clear();
         order.extend(self.entries.iter().map(|e| {
@@ -131,10 +134,11 @@ impl Tlb {
             (by, e.slot, e.page)
         }));
         order.sort_unstable();
-        k.push(u64::MAX - 3);
+        let mut k = k.u32s([order.len() as u32]);
         for &(_, slot, p) in order.iter() {
-            k.extend([slot as u64, page(p)]);
+            k = k.u32s([slot, page(p)]);
         }
+        k
     }
 
     /// How many entries it holds at most.

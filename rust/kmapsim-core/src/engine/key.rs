@@ -20,8 +20,14 @@
 //! depend on page numbers. The least key wins. Any key computed so is the key of a renaming of
 //! the state, so two states with one key are renamings of each other: the reduction is sound
 //! even where it does not find every renaming.
+//!
+//! A key is bytes (`key_bytes.rs`): blocks laid out alike in every machine of a search, and
+//! lists that give their length first, so that it reads back one way only; "least" is in the
+//! order of those bytes. Any fixed order picks one of the same set of renamings, so which one
+//! it picks changes no count.
 
 use super::Engine;
+use super::key_bytes::Put;
 use crate::cpu::Ipi;
 use crate::pkmap::NONE;
 use crate::task::TaskCtx;
@@ -59,13 +65,13 @@ impl Symmetry {
 /// Working space for keys, kept from one state to the next so that a key allocates nothing.
 #[derive(Default)]
 pub struct KeySpace {
-    best: Vec<u64>,
-    candidate: Vec<u64>,
+    best: KeyBuf,
+    candidate: KeyBuf,
     gens: Vec<u64>,
     ren: Vec<u32>,
     order: Vec<usize>,
     heap: Vec<usize>,
-    blocked: Vec<u64>,
+    blocked: Vec<u32>,
     pages: Pages,
     sigs: Vec<[u64; 10]>,
     tlb: Vec<(u64, u32, u32)>,
@@ -73,6 +79,19 @@ pub struct KeySpace {
     /// for (held, so that they stay the ones compared): every machine of one search shares
     /// them (and has a call list or not throughout).
     used: Option<UsedBy>,
+}
+
+/// A key's buffer: its first `len` bytes are the key; the rest is room (`Parts::bound`).
+#[derive(Default)]
+struct KeyBuf {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl KeyBuf {
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// The renaming of pages under construction: first appearance, class by class.
@@ -95,9 +114,9 @@ impl Pages {
         }
     }
 
-    fn name(&mut self, p: u32) -> u64 {
+    fn name(&mut self, p: u32) -> u32 {
         if !self.on || p == NONE {
-            return p as u64;
+            return p;
         }
         let n = &mut self.names[p as usize];
         if *n == NONE {
@@ -105,7 +124,7 @@ impl Pages {
             *n = self.next[class];
             self.next[class] += 1;
         }
-        *n as u64
+        *n
     }
 }
 
@@ -161,16 +180,17 @@ impl Norm<'_> {
         e.pk.cleared_gen.iter().for_each(|&g| f(g));
     }
 
-    fn generation(&self, g: u64) -> u64 {
-        self.gens.partition_point(|&x| x < g) as u64
+    /// A rank among the generations present: fewer than there are fields holding one.
+    fn generation(&self, g: u64) -> u32 {
+        self.gens.partition_point(|&x| x < g) as u32
     }
 
-    fn call(&self, id: u64) -> u64 {
-        (id == self.call) as u64
+    fn call(&self, id: u64) -> u8 {
+        (id == self.call) as u8
     }
 
-    fn ipi(&self, i: &Ipi) -> u64 {
-        self.call(i.call) | self.generation(i.generation) << 1
+    fn ipi(&self, i: &Ipi) -> u32 {
+        self.call(i.call) as u32 | self.generation(i.generation) << 1
     }
 }
 
@@ -223,7 +243,7 @@ impl Engine {
 
     /// The state's key up to `sym` (module docs), in `space`: the least key over every
     /// renaming the symmetries allow.
-    pub fn key<'s>(&self, sym: Symmetry, space: &'s mut KeySpace) -> &'s [u64] {
+    pub fn key<'s>(&self, sym: Symmetry, space: &'s mut KeySpace) -> &'s [u8] {
         let KeySpace {
             best,
             candidate,
@@ -267,7 +287,7 @@ impl Engine {
         }
         if !sym.cpus || n > ALL_ORDERS_UP_TO {
             parts.key(best);
-            return best;
+            return best.get();
         }
         // The orders that sort the CPUs by their signature, ties in every order: the signature
         // does not change under a renaming, so these orders of a state and of its renamings
@@ -284,7 +304,7 @@ impl Engine {
             if parts.sorted_by(sigs) {
                 let into = if found { &mut *candidate } else { &mut *best };
                 parts.key(into);
-                if found && *candidate < *best {
+                if found && candidate.get() < best.get() {
                     std::mem::swap(best, candidate);
                 }
                 found = true;
@@ -302,7 +322,7 @@ impl Engine {
             heap[i] += 1;
             i = 1;
         }
-        best
+        best.get()
     }
 }
 
@@ -423,7 +443,7 @@ struct Parts<'a> {
     norm: &'a Norm<'a>,
     ren: &'a mut Vec<u32>,
     order: &'a mut Vec<usize>,
-    blocked: &'a mut Vec<u64>,
+    blocked: &'a mut Vec<u32>,
     pages: &'a mut Pages,
     tlb: &'a mut Vec<(u64, u32, u32)>,
     sym: Symmetry,
@@ -431,19 +451,19 @@ struct Parts<'a> {
 }
 
 impl Parts<'_> {
-    fn cpu(&self, x: u32) -> u64 {
+    fn cpu(&self, x: u32) -> u32 {
         if x == NONE {
-            NONE as u64
+            NONE
         } else {
-            self.ren[x as usize] as u64
+            self.ren[x as usize]
         }
     }
 
-    fn task(&self, x: u32) -> u64 {
+    fn task(&self, x: u32) -> u32 {
         if x == NONE || !self.sym.cpus {
-            x as u64
+            x
         } else {
-            self.ren[x as usize] as u64
+            self.ren[x as usize]
         }
     }
 
@@ -457,82 +477,112 @@ impl Parts<'_> {
         (1..n).all(|p| sigs[at[p - 1]] <= sigs[at[p]])
     }
 
-    /// The whole key, in `k`: CPUs and tasks in their new order.
-    fn key(&mut self, k: &mut Vec<u64>) {
+    /// The whole key, in `into`: CPUs and tasks in their new order (written as `key_bytes`
+    /// says: blocks of one layout for the whole search, lists with their lengths).
+    fn key(&mut self, into: &mut KeyBuf) {
+        let bound = self.bound();
+        if into.bytes.len() < bound {
+            into.bytes.resize(bound, 0);
+        }
+        let rest = self.write(&mut into.bytes[..bound]);
+        into.len = bound - rest.len();
+    }
+
+    /// At least as many bytes as `write` writes for this machine: the blocks of `write`,
+    /// `cpu_key` and `task_key`, and four bytes for each item of a list and each list's length.
+    fn bound(&self) -> usize {
         let e = self.e;
-        k.clear();
+        let (handles, loops) = (self.used.handles, self.used.loops);
+        let task = 4 + 6 * 4 + 8 + 4 * loops + 8 * handles;
+        let lists: usize = e
+            .cpus
+            .iter()
+            .map(|c| c.inflight.len() + c.pending.len() + 2 * c.tlb.len())
+            .sum::<usize>()
+            + e.runq.len()
+            + e.timers.len()
+            + e.locks.iter().map(|l| l.waiters.len()).sum::<usize>();
+        let cpu = 12 + 11 * 4 + 16 + 2 * 4 + 4 * handles + 4 + task;
+        let each_list = 4 * (2 + e.locks.len() + 2 * e.cpus.len());
+        4 * 4
+            + e.cpus.len() * cpu
+            + e.tasks.len() * (3 * 4 + task)
+            + e.locks.len() * 4
+            + 4 * lists
+            + each_list
+            + e.pk.key_bound()
+            + 8
+    }
+
+    /// Write the key into `k`; the rest of `k`.
+    fn write<'k>(&mut self, mut k: &'k mut [u8]) -> &'k mut [u8] {
+        let e = self.e;
         self.pages.reset(self.sym.pages, e.sc.pages as usize);
         self.order.clear();
         self.order.resize(e.cpus.len(), 0);
         for (old, &new) in self.ren.iter().enumerate() {
             self.order[new as usize] = old;
         }
-        k.push(self.norm.generation(e.flush_gen));
         // A call's sender and counts are read only while acks are still due.
         let call = &e.call;
-        if call.finished < call.targets {
-            k.extend([
-                self.cpu(call.sender),
-                call.targets as u64,
-                call.finished as u64,
-            ]);
+        let (sender, targets, finished) = if call.finished < call.targets {
+            (self.cpu(call.sender), call.targets, call.finished)
         } else {
-            k.extend([NONE as u64, 0, 0]);
-        }
+            (NONE, 0, 0)
+        };
+        k = k.u32s([self.norm.generation(e.flush_gen), sender, targets, finished]);
         for i in 0..e.cpus.len() {
-            self.cpu_key(self.order[i], k);
+            k = self.cpu_key(self.order[i], k);
         }
         for i in 0..e.tasks.len() {
             // Under symmetry there is one task a CPU, renamed with it.
             let id = if self.sym.cpus { self.order[i] } else { i };
             let s = &e.sched[id];
-            k.extend([s.state as u64, self.cpu(s.cpu), self.cpu(s.last_cpu)]);
+            k = k.u32s([s.state as u32, self.cpu(s.cpu), self.cpu(s.last_cpu)]);
             if s.cpu == NONE {
-                self.task_key(&e.tasks[id], k);
+                k = self.task_key(&e.tasks[id], k);
             }
         }
-        k.push(u64::MAX);
-        k.extend(e.runq.iter().map(|&id| self.task(id)));
+        k = k.list(e.runq.iter().map(|&id| self.task(id)));
         self.blocked.clear();
         for r in &e.timers {
             let id = self.task(r.0.1);
             self.blocked.push(id);
         }
         self.blocked.sort_unstable();
-        k.push(u64::MAX);
-        k.extend(self.blocked.iter().copied());
+        k = k.list(self.blocked.iter().copied());
         for lock in &e.locks {
-            k.push(u64::MAX);
-            k.push(lock.holder.map_or(NONE as u64, |h| self.cpu(h)));
-            k.extend(lock.waiters.iter().map(|&w| self.cpu(w)));
+            k = k.u32s([lock.holder.map_or(NONE, |h| self.cpu(h))]);
+            k = k.list(lock.waiters.iter().map(|&w| self.cpu(w)));
         }
         let norm = self.norm;
         let ren = &*self.ren;
         let cpus = self.sym.cpus;
         let task = |x: u32| {
             if x == NONE || !cpus {
-                x as u64
+                x
             } else {
-                ren[x as usize] as u64
+                ren[x as usize]
             }
         };
         let pages = &mut *self.pages;
-        e.pk.abstract_key(&|g| norm.generation(g), &task, &mut |p| pages.name(p), k);
-        k.push(e.done_tasks as u64);
+        let k =
+            e.pk.abstract_key(&|g| norm.generation(g), &task, &mut |p| pages.name(p), k);
+        k.u64s([e.done_tasks as u64])
     }
 
     /// CPU `c`'s part of the key.
-    fn cpu_key(&mut self, c: usize, k: &mut Vec<u64>) {
+    fn cpu_key<'k>(&mut self, c: usize, k: &'k mut [u8]) -> &'k mut [u8] {
         let e = self.e;
         let norm = self.norm;
         let cpu = &e.cpus[c];
-        let wait = match cpu.wait {
-            crate::cpu::Wait::None => 0,
-            crate::cpu::Wait::Lock(l) => 1 | (l as u64) << 8,
-            crate::cpu::Wait::Acks(call) => 2 | norm.call(call) << 8,
-            crate::cpu::Wait::Sleep => 3,
-            crate::cpu::Wait::Done => 4,
-            crate::cpu::Wait::Idle => 5,
+        let (wait, wait_on) = match cpu.wait {
+            crate::cpu::Wait::None => (0, 0),
+            crate::cpu::Wait::Lock(l) => (1, l),
+            crate::cpu::Wait::Acks(call) => (2, norm.call(call) as u32),
+            crate::cpu::Wait::Sleep => (3, 0),
+            crate::cpu::Wait::Done => (4, 0),
+            crate::cpu::Wait::Idle => (5, 0),
         };
         let saved = cpu.saved.map_or(0, |s| {
             let left = match s.remaining {
@@ -540,93 +590,97 @@ impl Parts<'_> {
                 0 => 2,
                 _ => 3,
             };
-            1 + s.phase as u64 * 4 + left
+            1 + s.phase as u32 * 4 + left
         });
         // Which idle CPU a woken task goes to depends on how long each has idled.
         let idle_rank = if cpu.idle() {
             e.cpus
                 .iter()
                 .filter(|d| d.idle() && d.idle_since < cpu.idle_since)
-                .count() as u64
+                .count() as u32
         } else {
-            u64::MAX
+            u32::MAX
         };
-        k.push(u64::MAX - 1);
-        k.extend([
-            cpu.phase as u64,
-            (cpu.until != crate::cpu::NEVER) as u64,
+        let k = k.u8s([
             wait,
-            cpu.irqs_on as u64,
-            saved,
+            (cpu.until != crate::cpu::NEVER) as u8,
+            cpu.irqs_on as u8,
             norm.call(cpu.handler_call),
-            norm.generation(cpu.handler_gen),
             norm.call(cpu.acked_call),
             norm.call(cpu.targeted_by_call),
+            cpu.may_hold as u8,
+            cpu.behind as u8,
+            // Only whether the kmap has flushed yet is read (`Pkmap::allocate`, `loop_count`).
+            (cpu.scan_flushes > 0) as u8,
+            cpu.access_irqs_off as u8,
+            cpu.need_wakeup as u8,
+            (cpu.refill_debt > 0) as u8,
+        ]);
+        let k = k.u32s([
+            cpu.phase as u32,
+            wait_on,
+            saved,
+            norm.generation(cpu.handler_gen),
             self.task(cpu.task),
             idle_rank,
             norm.generation(cpu.generation),
-            cpu.may_hold as u64,
-            cpu.behind as u64,
             norm.generation(cpu.defer_gen),
-            cpu.irq_lock as u64,
-            cpu.scan_left as u64,
-            // Only whether the kmap has flushed yet is read (`Pkmap::allocate`, `loop_count`).
-            (cpu.scan_flushes > 0) as u64,
-            cpu.lookup as u64,
-            cpu.lookups,
-            cpu.access_irqs_off as u64,
-            cpu.need_wakeup as u64,
-            cpu.flush_cleared,
-            (cpu.refill_debt > 0) as u64,
+            cpu.irq_lock,
+            cpu.scan_left,
+            cpu.lookup,
         ]);
-        k.extend(cpu.inflight.iter().map(|i| norm.ipi(i)));
-        k.push(u64::MAX);
-        k.extend(cpu.pending.iter().map(|i| norm.ipi(i)));
-        k.push(u64::MAX);
-        for &p in &cpu.local.page[..self.used.handles] {
-            k.push(self.pages.name(p));
-        }
+        let k = k.u64s([cpu.lookups, cpu.flush_cleared]);
+        let k = k.list(cpu.inflight.iter().map(|i| norm.ipi(i)));
+        let k = k.list(cpu.pending.iter().map(|i| norm.ipi(i)));
+        let pages = &mut *self.pages;
+        let k = k.each(
+            cpu.local.page[..self.used.handles]
+                .iter()
+                .map(|&p| pages.name(p)),
+        );
         // The use order of the TLB is read only by an eviction: when the TLB has room for every
         // slot and nothing evicts, it holds a set.
         let lru_read = e.evict_per_cycle > 0 || cpu.tlb.capacity() < e.pk.count.len();
-        let pages = &mut *self.pages;
-        cpu.tlb
+        let k = cpu
+            .tlb
             .abstract_key(lru_read, &mut |p| pages.name(p), self.tlb, k);
         if cpu.task != NONE {
-            self.task_key(&cpu.t, k);
+            self.task_key(&cpu.t, k)
+        } else {
+            k
         }
     }
 
     /// A task's program state in the key: no durations, its sequential cursor modulo its pages.
-    fn task_key(&mut self, t: &TaskCtx, k: &mut Vec<u64>) {
-        k.push(u64::MAX - 2);
-        k.extend([
-            self.task(t.id),
-            t.pc as u64,
-            // Below `own` (always, unless a program draws sequential pages) it is its own rest.
-            if t.cursor < self.used.own {
-                t.cursor
-            } else {
-                t.cursor % self.used.own
-            },
-            t.resume as u64,
-        ]);
-        k.extend(t.loops[..self.used.loops].iter().map(|&n| n as u64));
-        for h in &t.handles[..self.used.handles] {
-            k.extend([self.pages.name(h.page), h.slot as u64]);
-        }
+    fn task_key<'k>(&mut self, t: &TaskCtx, k: &'k mut [u8]) -> &'k mut [u8] {
         // The op's page is left out: only recording reads it (`record_op`, off here) once
         // `kmap_step` has copied it into `t.page`.
         let op = &t.op;
-        k.extend([
-            op.irq_lock.map_or(NONE as u64, |l| l as u64),
-            op.irqs_off as u64 | (op.switch as u64) << 1 | (t.op_open as u64) << 2,
-            t.handle as u64,
-            self.pages.name(t.page),
-            t.slot as u64,
-            t.misuse as u64 | (t.irqs_disabled as u64) << 1 | (t.slept as u64) << 2,
-            t.flushed as u64,
+        let k = k.u8s([
+            op.irqs_off as u8 | (op.switch as u8) << 1 | (t.op_open as u8) << 2,
+            t.handle,
+            t.misuse as u8 | (t.irqs_disabled as u8) << 1 | (t.slept as u8) << 2,
+            t.flushed as u8,
         ]);
+        let k = k.u32s([
+            self.task(t.id),
+            t.pc,
+            t.resume as u32,
+            op.irq_lock.unwrap_or(NONE),
+            self.pages.name(t.page),
+            t.slot,
+        ]);
+        // Below `own` (always, unless a program draws sequential pages) it is its own rest.
+        let k = k.u64s([if t.cursor < self.used.own {
+            t.cursor
+        } else {
+            t.cursor % self.used.own
+        }]);
+        let mut k = k.each(t.loops[..self.used.loops].iter().copied());
+        for h in &t.handles[..self.used.handles] {
+            k = k.u32s([self.pages.name(h.page), h.slot]);
+        }
+        k
     }
 }
 
@@ -637,7 +691,7 @@ mod tests {
     use crate::config::Strategy;
     use crate::task::Handle;
 
-    fn key(e: &Engine) -> Vec<u64> {
+    fn key(e: &Engine) -> Vec<u8> {
         e.key(e.symmetry(true), &mut KeySpace::default()).to_vec()
     }
 
