@@ -15,9 +15,9 @@
 //! renaming changes (`cpu_signature`), tied CPUs in every order: the least of these keys is as
 //! canonical as the least over all `n!` orders, and costs one key when no two CPUs tie. Beyond,
 //! it is taken for one order (ties by CPU number). Within each order,
-//! pages are renamed in the order they first appear in the key, class by class, which is the
-//! least renaming of the pages for that order of the CPUs, since the key's layout does not
-//! depend on page numbers. The least key wins. Any key computed so is the key of a renaming of
+//! pages are renamed in the order they first appear in the key, class by class: since the
+//! key's layout does not depend on page numbers, a state and any renaming of its pages get the
+//! same names, so this renaming is canonical for that order of the CPUs. The least key wins. Any key computed so is the key of a renaming of
 //! the state, so two states with one key are renamings of each other: the reduction is sound
 //! even where it does not find every renaming.
 //!
@@ -688,7 +688,7 @@ impl Parts<'_> {
 mod tests {
     use super::*;
     use crate::check::tests::machine;
-    use crate::config::Strategy;
+    use crate::config::{Strategy, Workload};
     use crate::task::Handle;
 
     fn key(e: &Engine) -> Vec<u8> {
@@ -744,5 +744,52 @@ mod tests {
         assert_eq!(again, key(&two));
         let back = one.key(one.symmetry(true), &mut space).to_vec();
         assert_eq!(back, first);
+    }
+
+    /// `Parts::bound` covers the key of a machine whose every list is long, whose program
+    /// names every handle and loop counter, and whose generations are in use (a key past the
+    /// bound would panic): the bound counts the machine's own lengths, not a guess.
+    #[test]
+    fn the_bound_covers_a_machine_with_every_list_full() {
+        let mut sc = machine(Strategy::Lazy, 3, 4, 6);
+        sc.workload = Workload::Custom;
+        let steps: Vec<String> = (0..MAX_HANDLES)
+            .map(|h| format!("kmap handle={h} page=cold"))
+            .chain((0..MAX_REPEATS).map(|r| format!("repeat to={r} times=2")))
+            .collect();
+        sc.program = Some(crate::workload::from_text(&steps.join("; ")).unwrap());
+        let mut e = Engine::explorer(&sc).unwrap();
+        assert_eq!(
+            (e.used().handles, e.used().loops),
+            (MAX_HANDLES, MAX_REPEATS)
+        );
+        e.flush_gen = 5;
+        for (i, cpu) in e.cpus.iter_mut().enumerate() {
+            for k in 0..40 {
+                let ipi = Ipi {
+                    arrival: k,
+                    call: k,
+                    generation: k % 7,
+                };
+                cpu.inflight.push_back(ipi);
+                cpu.pending.push_back(ipi);
+            }
+            for slot in 0..4 {
+                cpu.tlb.insert(slot, (slot + i as u32) % 6, slot as u64);
+            }
+            cpu.generation = i as u64;
+        }
+        for lock in &mut e.locks {
+            lock.waiters.extend([0, 1, 2, 0, 1, 2]);
+        }
+        e.runq.extend([0, 1, 2, 0, 1]);
+        e.pk.waitq.extend([0, 1, 2, 2, 1, 0]);
+        e.pk.free.extend([0, 1, 2, 3]);
+        e.pk.cleared.extend([3, 2, 1, 0]);
+        for sym in [true, false] {
+            let mut space = KeySpace::default();
+            let len = e.key(e.symmetry(sym), &mut space).len();
+            assert!(len > 1_000, "the key holds the long lists: {len} bytes");
+        }
     }
 }
