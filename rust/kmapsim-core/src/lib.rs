@@ -30,6 +30,7 @@ mod cpu;
 mod engine;
 mod error;
 pub mod invariants;
+mod key_bytes;
 mod lock;
 mod op;
 mod pack;

@@ -9,7 +9,7 @@
 //! engine charges their time.
 
 use crate::config::SlotAlloc;
-use crate::engine::key_bytes::Put;
+use crate::key_bytes::Put;
 
 /// "No page" / "no slot".
 pub const NONE: u32 = u32::MAX;
@@ -424,7 +424,7 @@ impl Pkmap {
     }
 
     /// The pool's part of the checker's key (`engine/key.rs`), written at the front of `k` as
-    /// `engine/key_bytes.rs` says (the rest of `k` returned): counts, entries (pages renamed by
+    /// `key_bytes.rs` says (the rest of `k` returned): counts, entries (pages renamed by
     /// `page`), the cursor, the wait queue (its tasks renamed by `task`), the free lists in
     /// order, the halves, the last cleared slots and each slot's clearing generation
     /// renumbered by `generation`; change times are left out.

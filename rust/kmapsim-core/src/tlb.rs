@@ -4,7 +4,7 @@
 //! recently used pkmap entries at a configured rate. The entries are global pages (2.4 maps pkmap
 //! with `_PAGE_GLOBAL`), so a context switch does not drop them; only a full flush or eviction does.
 
-use crate::engine::key_bytes::Put;
+use crate::key_bytes::Put;
 
 /// One cached translation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

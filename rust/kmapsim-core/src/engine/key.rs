@@ -17,18 +17,18 @@
 //! it is taken for one order (ties by CPU number). Within each order,
 //! pages are renamed in the order they first appear in the key, class by class: since the
 //! key's layout does not depend on page numbers, a state and any renaming of its pages get the
-//! same names, so this renaming is canonical for that order of the CPUs. The least key wins. Any key computed so is the key of a renaming of
-//! the state, so two states with one key are renamings of each other: the reduction is sound
-//! even where it does not find every renaming.
+//! same names, so this renaming is canonical for that order of the CPUs. The least key wins.
+//! Any key computed so is the key of a renaming of the state, so two states with one key are
+//! renamings of each other: the reduction is sound even where it does not find every renaming.
 //!
-//! A key is bytes (`key_bytes.rs`): blocks laid out alike in every machine of a search, and
+//! A key is bytes (`crate::key_bytes`): blocks laid out alike in every machine of a search, and
 //! lists that give their length first, so that it reads back one way only; "least" is in the
 //! order of those bytes. Any fixed order picks one of the same set of renamings, so which one
 //! it picks changes no count.
 
 use super::Engine;
-use super::key_bytes::Put;
 use crate::cpu::Ipi;
+use crate::key_bytes::Put;
 use crate::pkmap::NONE;
 use crate::task::TaskCtx;
 use crate::workload::{Instr, MAX_HANDLES, MAX_REPEATS, PageSource};

@@ -24,7 +24,6 @@ mod fold;
 mod fold_tests;
 mod ipi;
 mod key;
-pub(crate) mod key_bytes;
 mod kmap;
 mod kunmap;
 mod locks;

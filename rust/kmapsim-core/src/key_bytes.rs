@@ -1,7 +1,7 @@
-//! How a state's key is written (`key.rs`): little-endian bytes, each field at its own width,
-//! in blocks whose layout is the same for every machine of a search, and lists that give their
-//! length first. A key so written reads back in one way only: two states with one key agree on
-//! every field it holds (the key is injective up to the renamings `key.rs` applies).
+//! How a state's key is written (`engine/key.rs`): little-endian bytes, each field at its own
+//! width, in blocks whose layout is the same for every machine of a search, and lists that give
+//! their length first. A key so written reads back in one way only: two states with one key
+//! agree on every field it holds (the key is injective up to the renamings `key.rs` applies).
 //!
 //! Fields used to be widened to a 64-bit word each, with a marker word before every list: the
 //! default check's key was 132 words (1,056 bytes), and writing the words one at a time through
