@@ -448,6 +448,34 @@ def test_a_search_on_several_threads_finds_what_one_thread_finds(search: dict[st
 _CHECK_ARGUMENTS = {"strategy", "max_ipis", "max_frontier", "max_states", "max_depth"}
 
 
+def test_a_wide_level_on_threads_stays_within_what_the_state_bound_admits() -> None:
+    """A task's own pages turn page symmetry off, so each state of the second level has some
+    6,000 successors, against 6,000 for the whole first level. Jobs were cut by the transitions
+    a state had had before (one), so each held hundreds of states and packed every successor
+    whatever `max_states` said: the process ran out of memory and aborted on two threads
+    (`memory allocation of 2258370560 bytes failed`) where one thread took 0.6 s and 460 MB.
+    Under a 3 GiB address-space limit both must finish, with the same result."""
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "import kmapsim\n"
+        "from kmapsim.checker import check_machine\n"
+        "P = 'kmap handle=a page=cold; kmap handle=b page=private; access handle=a; '\n"
+        "P += 'kunmap handle=b; kunmap handle=a'\n"
+        "sc = check_machine('sync', cpus=8, slots=4, pages=765, workload='custom', program=P,\n"
+        "                   hot_pages=2, shared_page_prob=0.0)\n"
+        "for t in (1, 2):\n"
+        "    r = kmapsim.check(sc, max_states=50_000, threads=t, witness_tries=0)\n"
+        "    print(r.verdict, r.states, r.transitions, r.depth)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    one, two = out.stdout.splitlines()
+    assert one == two == "bound reached 50000 54182 1", out.stdout
+
+
 @pytest.mark.parametrize(
     ("threads", "error", "needle"),
     [

@@ -17,6 +17,11 @@
 //!
 //! With one thread, or a level of fewer than four jobs a thread, each state's new successors
 //! are packed straight into the next level, as they were before the threads.
+//!
+//! Memory stays near one thread's: a job stops at the end of a state once it has run four
+//! times its share of transitions (a level's states may have far more successors than those
+//! before it, by which jobs are cut), and the merge runs the rest of its states; and a job packs
+//! at most as many states as the search may still admit (`Bounds::max_states`).
 
 use super::level::Level;
 use super::seen::{FpSet, Split};
@@ -59,6 +64,11 @@ fn job_transitions() -> u64 {
     JOB_TRANSITIONS
 }
 
+/// The transitions after which a job stops at the end of a state (`Worker::run`).
+fn most_transitions() -> u64 {
+    4 * job_transitions()
+}
+
 /// What a transition led to, as a worker leaves it for the merge.
 enum Out {
     /// Past `Bounds::max_ipis`: not taken.
@@ -93,16 +103,27 @@ struct Worker {
     packed: FpSet,
 }
 
+/// What a worker reads of the search: the states seen before the level began, and how many
+/// new states the search may still admit (`Bounds::max_states` less the states seen then).
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    seen: &'a FpSet,
+    room: usize,
+}
+
 impl Worker {
     /// Expand `level`'s states `states` into `job`, stopping after one that meets a violation
-    /// (the merge stops there).
-    fn run(&mut self, level: &Level, states: Range<usize>, seen: &FpSet, job: &mut Job) {
+    /// (the merge stops there), or once the job has run `most_transitions()`: a job's states
+    /// are cut by the transitions a state had in the levels before, and a level whose states
+    /// each have far more would otherwise hold the outcomes of far more transitions in each
+    /// job (the merge runs the states left itself, `Search::expand_level`).
+    fn run(&mut self, level: &Level, states: Range<usize>, known: Known, job: &mut Job) {
         self.packed.clear();
         for i in states {
-            let fail = self.expand(level, i, seen, job).err();
+            let fail = self.expand(level, i, known, job).err();
             let stop = fail.is_some();
             job.states.push((job.outs.len(), fail));
-            if stop {
+            if stop || job.outs.len() as u64 >= most_transitions() {
                 return;
             }
         }
@@ -113,7 +134,7 @@ impl Worker {
         &mut self,
         level: &Level,
         i: usize,
-        seen: &FpSet,
+        known: Known,
         job: &mut Job,
     ) -> Result<(), Failure> {
         let Worker {
@@ -128,7 +149,7 @@ impl Worker {
             };
             let out = match st.run(work, t, todo)? {
                 Ran::Pruned => Out::Pruned,
-                Ran::Reached(fp, step) => reached(work, (fp, step), (seen, packed), job),
+                Ran::Reached(fp, step) => reached(work, (fp, step), (known, packed), job),
             };
             job.outs.push(out);
             Ok(())
@@ -137,15 +158,25 @@ impl Worker {
 }
 
 /// The outcome of a transition to `work`, the state of fingerprint `fp`: packed into `job`
-/// unless `seen` (the states seen before the level began) or the job (`packed`) holds it.
+/// unless the states seen before the level began or the job (`packed`) hold it, or the job
+/// has packed as many states as the search may still admit. Such a state is never admitted:
+/// each of the job's states before it is in the seen set by the time the merge meets it (it
+/// is admitted then, or was before), so the set is full by then. It is left with no bytes.
 fn reached(
     work: &Engine,
     (fp, step): (u128, Step),
-    (seen, packed): (&FpSet, &mut FpSet),
+    (known, packed): (Known, &mut FpSet),
     job: &mut Job,
 ) -> Out {
-    if seen.contains(&fp) || !packed.insert(fp) {
+    if known.seen.contains(&fp) || !packed.insert(fp) {
         return Out::Seen;
+    }
+    if packed.len() > known.room {
+        return Out::New {
+            fp,
+            step,
+            bytes: 0..0,
+        };
     }
     let from = job.bytes.len();
     let n = crate::pack::Pack::packed_len(work);
@@ -227,9 +258,9 @@ impl Expander {
     }
 
     /// Expand `level`'s states `states` in `worker`.
-    fn job(&self, worker: &mut Worker, level: &Level, states: Range<usize>, seen: &FpSet) -> Job {
+    fn job(&self, worker: &mut Worker, level: &Level, states: Range<usize>, known: Known) -> Job {
         let mut job = lock(&self.spare_jobs).pop().unwrap_or_default();
-        worker.run(level, states, seen, &mut job);
+        worker.run(level, states, known, &mut job);
         job
     }
 
@@ -454,14 +485,18 @@ impl Search {
             return self.expand_serially(ex, into);
         }
         // The seen set, held apart and split while the threads read it and the merge adds to it.
+        let room = self.max_states.saturating_sub(self.seen.len() as u64);
         let mut seen = std::mem::take(&mut self.seen);
         let mut split = seen.split();
-        let old = split.old;
+        let known = Known {
+            seen: split.old,
+            room: usize::try_from(room).unwrap_or(usize::MAX),
+        };
         let board = Board::new(jobs, ex.threads);
         let ex = &*ex;
         let level = into.level;
         let states = |j: usize| j * per..((j + 1) * per).min(n);
-        let run = |w: &mut Worker, j: usize| ex.job(w, level, states(j), old);
+        let run = |w: &mut Worker, j: usize| ex.job(w, level, states(j), known);
         // Each thread keeps one worker for the level, whose machine stays in its caches.
         let mut mine = ex.worker();
         let out = std::thread::scope(|scope| {
@@ -483,8 +518,19 @@ impl Search {
                 while !slot.ended() && board.run_next(&mut mine, run) {}
                 // None: the job's thread panicked, which the scope passes on as it ends.
                 let Some(mut job) = slot.take() else { break };
-                out = self.merge(&mut split, &mut job, states(j).start, into);
-                ex.recycle(job);
+                let range = states(j);
+                let mut at = range.start;
+                loop {
+                    let done = job.states.len();
+                    out = self.merge(&mut split, &mut job, at, into);
+                    ex.recycle(job);
+                    at += done;
+                    // A job that stopped early (`Worker::run`): this thread runs the rest.
+                    if out.is_err() || at >= range.end {
+                        break;
+                    }
+                    job = ex.job(&mut mine, level, at..range.end, known);
+                }
                 board.merged(j + 1);
                 if out.is_err() {
                     break;
@@ -578,6 +624,8 @@ impl Search {
                     Out::Seen => {}
                     Out::New { fp, step, bytes: b } => {
                         if let Some((child, _)) = self.admit(Some(&mut *seen), fp, idx, step) {
+                            // The worker left bytes out only for states past the room (`reached`).
+                            assert!(!b.is_empty(), "a state admitted past the job's room");
                             into.next.push_bytes(child, &bytes[b]);
                         }
                     }
