@@ -54,6 +54,10 @@ thread_local! {
     /// of small machines are cut into many jobs too.
     pub(crate) static JOB_TRANSITIONS_HERE: std::cell::Cell<u64> =
         const { std::cell::Cell::new(JOB_TRANSITIONS) };
+    /// `most_transitions()` for the searches of the test on this thread, if set: small, so that
+    /// jobs stop early and the merge runs their other states.
+    pub(crate) static MOST_TRANSITIONS_HERE: std::cell::Cell<Option<u64>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// The transitions a job runs, about (`JOB_TRANSITIONS`; the test's own in a test).
@@ -64,8 +68,15 @@ fn job_transitions() -> u64 {
     JOB_TRANSITIONS
 }
 
-/// The transitions after which a job stops at the end of a state (`Worker::run`).
+/// The transitions after which a job stops at the end of a state (`Worker::run`). Four times a
+/// job's share is a choice, not a measure: it leaves jobs cut as planned alone (a job's states
+/// vary about their level's mean far less) and holds a job of a level that outgrew its mean
+/// to a few milliseconds of work; no level of the default check reaches it.
 fn most_transitions() -> u64 {
+    #[cfg(test)]
+    if let Some(n) = MOST_TRANSITIONS_HERE.with(|n| n.get()) {
+        return n;
+    }
     4 * job_transitions()
 }
 
@@ -103,17 +114,19 @@ struct Worker {
     packed: FpSet,
 }
 
-/// What a worker reads of the search: the states seen before the level began, and how many
-/// new states the search may still admit (`Bounds::max_states` less the states seen then).
+/// What a worker reads of the search: the states seen before the level began, how many new
+/// states the search may still admit (`Bounds::max_states` less the states seen then), and
+/// the transitions after which a job stops (`most_transitions`).
 #[derive(Clone, Copy)]
 struct Known<'a> {
     seen: &'a FpSet,
     room: usize,
+    most: u64,
 }
 
 impl Worker {
     /// Expand `level`'s states `states` into `job`, stopping after one that meets a violation
-    /// (the merge stops there), or once the job has run `most_transitions()`: a job's states
+    /// (the merge stops there), or once the job has run `known.most` transitions: a job's states
     /// are cut by the transitions a state had in the levels before, and a level whose states
     /// each have far more would otherwise hold the outcomes of far more transitions in each
     /// job (the merge runs the states left itself, `Search::expand_level`).
@@ -123,7 +136,7 @@ impl Worker {
             let fail = self.expand(level, i, known, job).err();
             let stop = fail.is_some();
             job.states.push((job.outs.len(), fail));
-            if stop || job.outs.len() as u64 >= most_transitions() {
+            if stop || job.outs.len() as u64 >= known.most {
                 return;
             }
         }
@@ -491,6 +504,7 @@ impl Search {
         let known = Known {
             seen: split.old,
             room: usize::try_from(room).unwrap_or(usize::MAX),
+            most: most_transitions(),
         };
         let board = Board::new(jobs, ex.threads);
         let ex = &*ex;

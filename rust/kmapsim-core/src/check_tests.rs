@@ -394,10 +394,18 @@ fn the_depth_first_continuation_reports_no_depth_past_the_bound() {
     }
 }
 
-/// `sc` checked within `bounds` on `threads` threads, jobs of about `job` transitions each,
-/// polled until the `stop_at`-th poll: the report or the error, and the progress, as text.
-fn on_threads(sc: &Scenario, bounds: Bounds, threads: u32, job: u64, stop_at: u64) -> String {
+/// `sc` checked within `bounds` on `threads` threads, in jobs of about `job` transitions that
+/// stop after `most` (None: the search's own rule), polled until the `stop_at`-th poll: the
+/// report or the error, and the progress, as text.
+fn on_threads(
+    sc: &Scenario,
+    bounds: Bounds,
+    threads: u32,
+    (job, most): (u64, Option<u64>),
+    stop_at: u64,
+) -> String {
     super::expand::JOB_TRANSITIONS_HERE.with(|n| n.set(job));
+    super::expand::MOST_TRANSITIONS_HERE.with(|n| n.set(most));
     let bounds = Bounds { threads, ..bounds };
     let mut polls = 0;
     let mut poll = || {
@@ -407,13 +415,15 @@ fn on_threads(sc: &Scenario, bounds: Bounds, threads: u32, job: u64, stop_at: u6
     let mut progress = Progress::default();
     let r = check_counted(sc, &bounds, &mut poll, &mut progress);
     super::expand::JOB_TRANSITIONS_HERE.with(|n| n.set(super::expand::JOB_TRANSITIONS));
+    super::expand::MOST_TRANSITIONS_HERE.with(|n| n.set(None));
     format!("{r:?} {progress:?}")
 }
 
 /// A breadth-first level expanded on several threads reports what one thread does, field by
 /// field: safe and every kind of violation with its counterexample and message, each bound
 /// met in the middle of a level (states, depth, the frontier and the switch to depth-first),
-/// pruned transitions, a poll that stops the search, and jobs of one state up to whole levels.
+/// pruned transitions, a poll that stops the search, and jobs of one state up to whole levels,
+/// and jobs that stop after their first state (the merge running the rest).
 #[test]
 fn several_threads_report_what_one_thread_does() {
     let bounded = Bounds {
@@ -467,18 +477,34 @@ fn several_threads_report_what_one_thread_does() {
     }
     let mut violations = 0;
     for (sc, bounds) in &cases {
-        let one = on_threads(sc, *bounds, 1, super::expand::JOB_TRANSITIONS, u64::MAX);
+        let one = on_threads(
+            sc,
+            *bounds,
+            1,
+            (super::expand::JOB_TRANSITIONS, None),
+            u64::MAX,
+        );
         violations += one.contains("counterexample: Some") as u32;
-        for (threads, job) in [(2, 1), (3, 60), (2, 100_000)] {
+        // The last: jobs of some twenty states that stop after their first.
+        for (threads, job) in [
+            (2, (1, None)),
+            (3, (60, None)),
+            (2, (100_000, None)),
+            (2, (60, Some(1))),
+        ] {
             let many = on_threads(sc, *bounds, threads, job, u64::MAX);
             assert_eq!(
                 many, one,
-                "{threads} threads, jobs of {job}: {sc:?} {bounds:?}"
+                "{threads} threads, jobs of {job:?}: {sc:?} {bounds:?}"
             );
         }
         // Stopped by the caller at its third poll: at the same transition.
-        let one = on_threads(sc, *bounds, 1, super::expand::JOB_TRANSITIONS, 3);
-        assert_eq!(on_threads(sc, *bounds, 2, 5, 3), one, "{sc:?} {bounds:?}");
+        let one = on_threads(sc, *bounds, 1, (super::expand::JOB_TRANSITIONS, None), 3);
+        assert_eq!(
+            on_threads(sc, *bounds, 2, (5, None), 3),
+            one,
+            "{sc:?} {bounds:?}"
+        );
     }
     assert!(violations >= 3, "{violations} violations among the cases");
 }

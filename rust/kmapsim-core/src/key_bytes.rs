@@ -11,51 +11,49 @@
 /// write returning the rest. (Passed by value, so that the position stays in a register: a
 /// `Vec<u8>` pushed onto reloaded its length and capacity after every byte written, since a
 /// byte may be anything's, and that was a fifth of a key's cost.) A write past the end panics:
-/// the buffer is sized by `Parts::bound`, which the tests' every key checks.
+/// the buffer is sized by `Parts::bound`, which every key the tests build checks.
 pub(crate) trait Put: Sized {
-    /// Bytes and flags.
-    fn u8s<const N: usize>(self, w: [u8; N]) -> Self;
-    /// Fields of 32 bits or fewer.
-    fn u32s<const N: usize>(self, w: [u32; N]) -> Self;
-    /// Fields of 64 bits.
-    fn u64s<const N: usize>(self, w: [u64; N]) -> Self;
-    /// Items whose number is the same in every machine of a search (one a slot, one a handle
-    /// the program names): no length is needed to read them back.
-    fn each(self, items: impl IntoIterator<Item = u32>) -> Self;
-    /// A list whose length varies from state to state: its length, then its items.
-    fn list(self, items: impl IntoIterator<Item = u32>) -> Self;
-}
+    /// Bytes, as they are: every write below is one of these.
+    fn bytes(self, b: &[u8]) -> Self;
 
-impl Put for &mut [u8] {
+    /// Bytes and flags.
     #[inline(always)]
     fn u8s<const N: usize>(self, w: [u8; N]) -> Self {
-        let (head, rest) = self.split_at_mut(N);
-        head.copy_from_slice(&w);
-        rest
+        self.bytes(&w)
     }
 
+    /// Fields of 32 bits or fewer.
     #[inline(always)]
     fn u32s<const N: usize>(self, w: [u32; N]) -> Self {
-        let bytes = w.map(u32::to_le_bytes);
-        let (head, rest) = self.split_at_mut(4 * N);
-        head.copy_from_slice(bytes.as_flattened());
-        rest
+        self.bytes(w.map(u32::to_le_bytes).as_flattened())
     }
 
+    /// Fields of 64 bits.
     #[inline(always)]
     fn u64s<const N: usize>(self, w: [u64; N]) -> Self {
-        let bytes = w.map(u64::to_le_bytes);
-        let (head, rest) = self.split_at_mut(8 * N);
-        head.copy_from_slice(bytes.as_flattened());
-        rest
+        self.bytes(w.map(u64::to_le_bytes).as_flattened())
     }
 
+    /// Items whose number is the same in every machine of a search (one a slot, one a handle
+    /// the program names): no length is needed to read them back.
     #[inline(always)]
     fn each(mut self, items: impl IntoIterator<Item = u32>) -> Self {
         for x in items {
             self = self.u32s([x]);
         }
         self
+    }
+
+    /// A list whose length varies from state to state: its length, then its items.
+    fn list(self, items: impl IntoIterator<Item = u32>) -> Self;
+}
+
+impl Put for &mut [u8] {
+    #[inline(always)]
+    fn bytes(self, b: &[u8]) -> Self {
+        let (head, rest) = self.split_at_mut(b.len());
+        head.copy_from_slice(b);
+        rest
     }
 
     #[inline(always)]
