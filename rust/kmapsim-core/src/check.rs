@@ -247,7 +247,8 @@ impl Search {
     /// is not recorded: it marks the bound as reached (`full`).
     ///
     /// `split`: the seen set, held apart from the search while a level is expanded on threads
-    /// (None: it is the search's).
+    /// (None: it is the search's); `fp` is then one the threads found not seen before the level
+    /// began (`Split::insert_unseen`).
     fn admit(
         &mut self,
         split: Option<&mut seen::Split>,
@@ -259,13 +260,13 @@ impl Search {
         if (states as u64) < self.max_states {
             // One lookup: the usual case, room for a new state.
             let new = match split {
-                Some(seen) => seen.insert(fp),
+                Some(seen) => seen.insert_unseen(fp),
                 None => self.seen.insert(fp),
             };
             if !new {
                 return None;
             }
-        } else if split.map_or_else(|| self.seen.contains(fp), |seen| seen.contains(fp)) {
+        } else if split.map_or_else(|| self.seen.contains(fp), |seen| seen.contains_unseen(fp)) {
             return None;
         } else {
             self.over = true;
