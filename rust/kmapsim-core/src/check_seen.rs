@@ -52,23 +52,26 @@ impl Split<'_> {
     }
 
     /// Whether `fp` is in the set, for an `fp` the threads found not in `old` (`reached` in
-    /// `check_expand.rs`): only `new` can hold it, so the table of megabytes that `old` is
-    /// is not read again (a cache miss for each state, on the merge's thread).
+    /// `check_expand.rs`): only `new` can hold it, so `old`, a table of megabytes, is not read
+    /// again (a cache miss for each state, on the merge's thread).
     pub fn contains_unseen(&self, fp: u128) -> bool {
-        debug_assert!(
-            !self.old.contains(&fp),
-            "a fingerprint the threads found seen"
-        );
+        self.check_unseen(fp);
         self.new.contains(&fp)
     }
 
     /// Add `fp`, which the threads found not in `old`; whether it is new (`contains_unseen`).
     pub fn insert_unseen(&mut self, fp: u128) -> bool {
+        self.check_unseen(fp);
+        self.new.insert(fp)
+    }
+
+    /// Debug builds: `fp` is not in `old`, as the callers' contract says.
+    #[inline(always)]
+    fn check_unseen(&self, fp: u128) {
         debug_assert!(
             !self.old.contains(&fp),
             "a fingerprint the threads found seen"
         );
-        self.new.insert(fp)
     }
 }
 
